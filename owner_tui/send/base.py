@@ -1,0 +1,64 @@
+"""What every reply path implements; the outbox drives these.
+
+A reply is an ``outbox`` row before anything goes on the wire (at most once). The outbox
+worker claims a row (``queued -> sending``), calls ``Sender.send``, and records the result.
+A row found in ``sending`` at start-up was interrupted: the worker calls ``Sender.verify``
+first and retries only when the platform says the reply is not there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class SendError(Exception):
+    """A send failed. ``message`` is shown to the owner and must never contain a secret.
+
+    ``retryable`` says whether trying again later may help (a timeout, a 5xx) or not
+    (a rejected reply, a wrong password).
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class OutgoingReply:
+    """Everything a sender needs, read from the outbox row and its conversation."""
+
+    outbox_id: int
+    account_id: int
+    conversation_id: int
+    body: str
+    message_id: str  # chosen before sending; for email the Message-ID header value
+    channel: str
+    external_key: str  # thread root Message-ID or review id
+    to: tuple[str, ...] = ()
+    subject: str = ""
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    url: str | None = None  # the review page, for manual replies
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened: ``external_id`` of the stored outbound message, and a note for the UI."""
+
+    external_id: str
+    sent_at: str
+    note: str = ""
+
+
+class Sender(Protocol):
+    """One reply path (SMTP, Google, Trustpilot, manual copy-and-open)."""
+
+    def send(self, reply: OutgoingReply) -> SendResult: ...
+
+    def verify(self, reply: OutgoingReply) -> bool | None:
+        """After a crash in ``sending``: True if the reply is already out, False if certainly
+        not, None if it cannot be told (the worker then marks the row failed for the owner
+        to decide, rather than risk a second send)."""
+        ...
