@@ -1,0 +1,274 @@
+"""``config.toml`` into frozen dataclasses, with errors that name the key and the line.
+
+Secrets never live here: an account names *how* to get its secret (``password_cmd``,
+``password_env``, ``password_keyring``) and ``owner_tui.secrets`` fetches it when needed.
+A missing file is not an error: everything has a default and the demo needs no config.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ACCOUNT_KINDS = ("imap", "google", "trustpilot", "yelp", "facebook", "files")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SECRET_WORDS = ("password", "secret", "token", "apikey", "api_key")
+
+
+class ConfigError(Exception):
+    """A problem in config.toml, said in one line that names the key and where it is."""
+
+    def __init__(self, message: str, *, key: str = "", line: int | None = None, path: Path | None = None):
+        where = f"{path}" if path else "config.toml"
+        if line:
+            where += f", line {line}"
+        super().__init__(f"{where}: {message}")
+        self.key = key
+        self.line = line
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """Opening hours for SLA counting: the same hours on each open day, in one time zone."""
+
+    tz: ZoneInfo
+    days: frozenset[int]  # 0 = Monday
+    opens: time
+    closes: time
+
+
+@dataclass(frozen=True)
+class OwnerConfig:
+    name: str = ""
+    addresses: tuple[str, ...] = ()
+    signature: str = ""
+
+
+@dataclass(frozen=True)
+class AgingConfig:
+    waiting_since: str = "first"  # "first" inbound after the owner's reply, or "latest" inbound
+    sla_hours: float = 24.0
+    timezone: str = "UTC"
+    business_hours: BusinessHours | None = None
+    #: A snoozed conversation wakes on any new inbound message, unless this is true and the
+    #: message is a short thank-you.
+    snooze_ignores_thanks: bool = False
+    #: Rating-only reviews of 4-5 stars await a reply unless this is false.
+    positive_rating_only_awaits: bool = True
+    #: "No answer yet": the owner wrote last and the customer has been silent this many days.
+    followup_days: int = 3
+    #: Conversations with the same normalised subject and contact join within this many days
+    #: when a mailer dropped the threading headers.
+    subject_window_days: int = 14
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    name: str
+    kind: str
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Config:
+    owner: OwnerConfig = OwnerConfig()
+    aging: AgingConfig = AgingConfig()
+    accounts: tuple[AccountConfig, ...] = ()
+    keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    path: Path | None = None
+
+    def account(self, name: str) -> AccountConfig:
+        for acc in self.accounts:
+            if acc.name == name:
+                return acc
+        known = ", ".join(a.name for a in self.accounts) or "none configured"
+        raise ConfigError(f"no account named {name!r} (accounts: {known})", path=self.path)
+
+    def owner_addresses(self) -> frozenset[str]:
+        """Every address that makes a message outbound: configured ones plus account addresses."""
+        addrs = {a.lower() for a in self.owner.addresses}
+        for acc in self.accounts:
+            for key in ("address", "user"):
+                val = acc.options.get(key)
+                if isinstance(val, str) and "@" in val:
+                    addrs.add(val.lower())
+        return frozenset(addrs)
+
+
+_OWNER_KEYS = {"name": str, "addresses": list, "signature": str}
+_AGING_KEYS = {
+    "waiting_since": str,
+    "sla_hours": (int, float),
+    "timezone": str,
+    "business_hours": str,
+    "business_days": list,
+    "snooze_ignores_thanks": bool,
+    "positive_rating_only_awaits": bool,
+    "followup_days": int,
+    "subject_window_days": int,
+}
+_TOP_KEYS = ("owner", "aging", "accounts", "keys")
+
+
+def _line_of(text: str, table: str | None, key: str) -> int | None:
+    """Best-effort line number of ``key`` inside ``[table]`` (tomllib gives no positions)."""
+    current: str | None = None
+    header = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    key_re = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
+    for no, line in enumerate(text.splitlines(), 1):
+        m = header.match(line)
+        if m:
+            current = m.group(1).replace('"', "").replace("'", "")
+            if table is not None and current == table and key == "":
+                return no
+            continue
+        if current == table and key_re.match(line):
+            return no
+    return None
+
+
+def _type_name(t: Any) -> str:
+    if isinstance(t, tuple):
+        return " or ".join(_type_name(x) for x in t)
+    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+            list: "a list", dict: "a table"}.get(t, str(t))
+
+
+def _check_table(data: Mapping[str, Any], spec: Mapping[str, Any], table: str, text: str, path: Path | None) -> None:
+    for key, value in data.items():
+        if key not in spec:
+            hint = difflib.get_close_matches(key, list(spec), n=1)
+            extra = f"; did you mean {hint[0]!r}?" if hint else ""
+            raise ConfigError(f"unknown key {key!r} in [{table}]{extra}", key=f"{table}.{key}",
+                              line=_line_of(text, table, key), path=path)
+        want = spec[key]
+        if isinstance(value, bool) and want in (int, float, (int, float)):
+            ok = False
+        else:
+            ok = isinstance(value, want)
+        if not ok:
+            raise ConfigError(f"{table}.{key} must be {_type_name(want)}, not {type(value).__name__}",
+                              key=f"{table}.{key}", line=_line_of(text, table, key), path=path)
+
+
+def _parse_hours(value: str, table: str, text: str, path: Path | None) -> tuple[time, time]:
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
+    err = ConfigError(f"{table}.business_hours must look like \"09:00-17:30\", not {value!r}",
+                      key=f"{table}.business_hours", line=_line_of(text, table, "business_hours"), path=path)
+    if not m:
+        raise err
+    h1, m1, h2, m2 = map(int, m.groups())
+    if not (0 <= h1 <= 23 and 0 <= h2 <= 24 and m1 < 60 and m2 < 60):
+        raise err
+    opens = time(h1, m1)
+    closes = time(23, 59, 59) if h2 == 24 else time(h2, m2)
+    if closes <= opens:
+        raise err
+    return opens, closes
+
+
+def parse_config(text: str, path: Path | None = None) -> Config:
+    """Parse TOML text into a ``Config``; raise ``ConfigError`` for anything wrong."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(f"not valid TOML: {exc}", line=int(m.group(1)) if m else None, path=path) from None
+    for key in data:
+        if key not in _TOP_KEYS:
+            hint = difflib.get_close_matches(key, _TOP_KEYS, n=1)
+            extra = f"; did you mean {hint[0]!r}?" if hint else ""
+            line = _line_of(text, key, "") or _line_of(text, None, key)
+            raise ConfigError(f"unknown section or key {key!r}{extra}", key=key, line=line, path=path)
+        if not isinstance(data[key], dict):
+            raise ConfigError(f"{key} must be a table like [{key}]", key=key, line=_line_of(text, None, key), path=path)
+
+    owner_d = data.get("owner", {})
+    _check_table(owner_d, _OWNER_KEYS, "owner", text, path)
+    addresses = owner_d.get("addresses", [])
+    if not all(isinstance(a, str) and "@" in a for a in addresses):
+        raise ConfigError("owner.addresses must be a list of email addresses", key="owner.addresses",
+                          line=_line_of(text, "owner", "addresses"), path=path)
+    owner = OwnerConfig(name=owner_d.get("name", ""), addresses=tuple(a.strip().lower() for a in addresses),
+                        signature=owner_d.get("signature", ""))
+
+    aging_d = data.get("aging", {})
+    _check_table(aging_d, _AGING_KEYS, "aging", text, path)
+    ws = aging_d.get("waiting_since", "first")
+    if ws not in ("first", "latest"):
+        raise ConfigError(f"aging.waiting_since must be \"first\" or \"latest\", not {ws!r}",
+                          key="aging.waiting_since", line=_line_of(text, "aging", "waiting_since"), path=path)
+    tz_name = aging_d.get("timezone", "UTC")
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"aging.timezone {tz_name!r} is not a known time zone (e.g. \"Europe/Paris\")",
+                          key="aging.timezone", line=_line_of(text, "aging", "timezone"), path=path) from None
+    hours = None
+    if aging_d.get("business_hours"):
+        opens, closes = _parse_hours(aging_d["business_hours"], "aging", text, path)
+        days_raw = aging_d.get("business_days", list(DAYS[:5]))
+        try:
+            days = frozenset(DAYS.index(str(d).lower()[:3]) for d in days_raw)
+        except ValueError:
+            raise ConfigError(f"aging.business_days must be day names like \"mon\", got {days_raw!r}",
+                              key="aging.business_days", line=_line_of(text, "aging", "business_days"),
+                              path=path) from None
+        hours = BusinessHours(tz=tz, days=days, opens=opens, closes=closes)
+    sla = float(aging_d.get("sla_hours", 24))
+    if sla <= 0:
+        raise ConfigError("aging.sla_hours must be more than 0", key="aging.sla_hours",
+                          line=_line_of(text, "aging", "sla_hours"), path=path)
+    aging = AgingConfig(
+        waiting_since=ws, sla_hours=sla, timezone=tz_name, business_hours=hours,
+        snooze_ignores_thanks=aging_d.get("snooze_ignores_thanks", False),
+        positive_rating_only_awaits=aging_d.get("positive_rating_only_awaits", True),
+        followup_days=aging_d.get("followup_days", 3),
+        subject_window_days=aging_d.get("subject_window_days", 14),
+    )
+
+    accounts = []
+    for name, opts in data.get("accounts", {}).items():
+        table = f"accounts.{name}"
+        if not isinstance(opts, dict):
+            raise ConfigError(f"{table} must be a table", key=table, line=_line_of(text, None, name), path=path)
+        kind = opts.get("kind")
+        if kind not in ACCOUNT_KINDS:
+            raise ConfigError(f"{table}.kind must be one of {', '.join(ACCOUNT_KINDS)}, not {kind!r}",
+                              key=f"{table}.kind", line=_line_of(text, table, "kind") or _line_of(text, table, ""),
+                              path=path)
+        for key, value in opts.items():
+            lowered = key.lower()
+            if any(w in lowered for w in SECRET_WORDS) and not lowered.endswith(("_cmd", "_env", "_keyring", "_command")) \
+                    and isinstance(value, str) and value:
+                raise ConfigError(
+                    f"{table}.{key} looks like a secret written into the file; use {key}_cmd "
+                    f"(a command that prints it), {key}_env (an environment variable) or {key}_keyring = true",
+                    key=f"{table}.{key}", line=_line_of(text, table, key), path=path)
+        options = {k: v for k, v in opts.items() if k != "kind"}
+        accounts.append(AccountConfig(name=name, kind=kind, options=MappingProxyType(options)))
+
+    keys = data.get("keys", {})
+    for action, key in keys.items():
+        if not isinstance(key, str) or not key:
+            raise ConfigError(f"keys.{action} must be a key name such as \"r\" or \"ctrl+r\"",
+                              key=f"keys.{action}", line=_line_of(text, "keys", action), path=path)
+    return Config(owner=owner, aging=aging, accounts=tuple(accounts), keys=MappingProxyType(dict(keys)), path=path)
+
+
+def load_config(path: Path) -> Config:
+    """Read ``path``; a missing file gives the defaults."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config(path=path)
+    except UnicodeDecodeError:
+        raise ConfigError("is not UTF-8 text", path=path) from None
+    return parse_config(text, path)
