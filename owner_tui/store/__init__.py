@@ -1,0 +1,227 @@
+"""The local SQLite store: one file, WAL, every write in a BEGIN IMMEDIATE transaction.
+
+A ``Store`` wraps one connection, and a connection belongs to one thread: each worker opens
+its own. The store never imports Textual, so ``owner-tui sync`` runs from cron with no UI.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from sqlite_utils import Database
+
+from ..aging import to_iso, utcnow
+from ..classify import Rule
+from ..config import AgingConfig, Config
+from ..paths import ensure_private_dir, make_private
+from ..records import Cursor, MessageRecord
+from .actions import ActionsMixin
+from .outbox import OutboxMixin
+from .queries import QueriesMixin
+from .schema import migrations
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreError(Exception):
+    """A store problem worth a plain message (a locked, missing or corrupt database)."""
+
+
+class Store(ActionsMixin, OutboxMixin, QueriesMixin):
+    def __init__(self, db: Database, path: Path | None, config: Config | None = None,
+                 clock=utcnow) -> None:
+        self.db = db
+        self.path = path
+        self.config = config or Config()
+        self.clock = clock
+        self._thread = threading.get_ident()
+        self._rules: list[Rule] | None = None
+        self._owner_addresses: frozenset[str] | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | str, *, config: Config | None = None, clock=utcnow) -> "Store":
+        """Open (creating and migrating) the database at ``path``, owner-only permissions."""
+        path = Path(path)
+        if str(path) != ":memory:":
+            ensure_private_dir(path.parent)
+            fresh = not path.exists()
+            if fresh:
+                path.touch(mode=0o600)
+            make_private(path)
+        try:
+            conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {path}: {exc}") from None
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path} is not an owner-tui database ({exc})") from None
+        conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash loses no committed data
+        db = Database(conn)
+        store = cls(db, path, config, clock)
+        if migrations.pending(db):
+            with store.write():
+                pass  # take the write lock so two processes never migrate at once
+            migrations.apply(db)
+        for suffix in ("-wal", "-shm"):
+            make_private(Path(str(path) + suffix))
+        del mode
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- transactions ----------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[Database]:
+        """A write transaction, taken with BEGIN IMMEDIATE so a concurrent writer waits for the
+        lock up front (busy_timeout) instead of failing when a read upgrades to a write."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():  # nested: a savepoint
+                yield self.db
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def now_iso(self) -> str:
+        return to_iso(self.clock())
+
+    # -- settings the ingest needs ---------------------------------------------------------
+
+    @property
+    def aging(self) -> AgingConfig:
+        return self.config.aging
+
+    def owner_addresses(self) -> frozenset[str]:
+        if self._owner_addresses is None:
+            addrs = set(self.config.owner_addresses())
+            for row in self.db.query("SELECT settings FROM accounts"):
+                settings = json.loads(row["settings"] or "{}")
+                for key in ("address", "user"):
+                    val = settings.get(key)
+                    if isinstance(val, str) and "@" in val:
+                        addrs.add(val.lower())
+            self._owner_addresses = frozenset(addrs)
+        return self._owner_addresses
+
+    def rules(self) -> list[Rule]:
+        if self._rules is None:
+            self._rules = [Rule(r["pattern"], r["action"]) for r in self.db.query(
+                "SELECT pattern, action FROM rules ORDER BY length(pattern) DESC")]
+        return self._rules
+
+    def _invalidate(self) -> None:
+        self._rules = None
+        self._owner_addresses = None
+
+    # -- accounts and sync state -----------------------------------------------------------
+
+    def ensure_account(self, kind: str, name: str, settings: dict[str, Any] | None = None) -> int:
+        settings_json = json.dumps(settings or {}, sort_keys=True)
+        with self.write():
+            row = self.db.execute("SELECT id, settings FROM accounts WHERE kind = ? AND name = ?",
+                                  [kind, name]).fetchone()
+            if row:
+                if settings is not None and row[1] != settings_json:
+                    self.db.execute("UPDATE accounts SET settings = ? WHERE id = ?", [settings_json, row[0]])
+                    self._invalidate()
+                return row[0]
+            cur = self.db.execute("INSERT INTO accounts (kind, name, settings, created_at) VALUES (?, ?, ?, ?)",
+                                  [kind, name, settings_json, self.now_iso()])
+            self._invalidate()
+            return cur.lastrowid
+
+    def accounts(self) -> list[dict]:
+        return list(self.db.query("SELECT * FROM accounts ORDER BY id"))
+
+    def sync_state(self, account_id: int, folder: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM sync_state WHERE account_id = ? AND folder = ?",
+                                  [account_id, folder]))
+        return rows[0] if rows else None
+
+    def _save_cursor(self, account_id: int, cursor: Cursor) -> None:
+        self.db.execute(
+            """INSERT INTO sync_state (account_id, folder, uidvalidity, last_uid, highestmodseq,
+                   page_token, high_water, last_success, last_error)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)
+               ON CONFLICT (account_id, folder) DO UPDATE SET
+                   uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,
+                   highestmodseq = excluded.highestmodseq, page_token = excluded.page_token,
+                   high_water = excluded.high_water, last_success = excluded.last_success,
+                   last_error = NULL""",
+            [account_id, cursor.folder, cursor.uidvalidity, cursor.last_uid, cursor.highestmodseq,
+             cursor.page_token, cursor.high_water, self.now_iso()])
+
+    def save_cursor(self, account_id: int, cursor: Cursor) -> None:
+        with self.write():
+            self._save_cursor(account_id, cursor)
+
+    def set_sync_error(self, account_id: int, folder: str, message: str) -> None:
+        with self.write():
+            self.db.execute(
+                """INSERT INTO sync_state (account_id, folder, last_error, last_error_at) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (account_id, folder) DO UPDATE SET last_error = excluded.last_error,
+                   last_error_at = excluded.last_error_at""",
+                [account_id, folder, message[:500], self.now_iso()])
+
+    # -- ingest ----------------------------------------------------------------------------
+
+    def ingest(self, account_id: int, records: Iterable[MessageRecord], cursor: Cursor | None = None,
+               *, now: datetime | None = None):
+        """Store a batch of records and the cursor in one transaction; see ``ingest.py``."""
+        from .ingest import Ingester
+
+        with self.write():
+            ing = Ingester(self, account_id, now or self.clock())
+            for rec in records:
+                ing.add(rec)
+            if cursor is not None:
+                self._save_cursor(account_id, cursor)
+            return ing.result
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def conversation(self, conversation_id: int) -> dict | None:
+        rows = list(self.db.query(
+            """SELECT c.*, COALESCE(ct.name, '') AS contact_name, a.kind AS account_kind, a.name AS account_name
+               FROM conversations c LEFT JOIN contacts ct ON ct.id = c.contact_id
+               JOIN accounts a ON a.id = c.account_id WHERE c.id = ?""", [conversation_id]))
+        return rows[0] if rows else None
+
+    def messages(self, conversation_id: int) -> list[dict]:
+        return list(self.db.query(
+            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY sent_at, direction = 'out', id",
+            [conversation_id]))
+
+    def message_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM messages").fetchone()[0]
+
+__all__ = ["Store", "StoreError"]

@@ -1,0 +1,195 @@
+"""What the owner does to conversations: done, snooze, replied elsewhere, noise, undo.
+
+Every change is an ``events`` row holding the state before and after, written in the same
+transaction: undo restores the "before" of the latest event not yet undone, and the
+metrics read the same log.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from .. import aging
+from ..classify import Rule, noise_reason
+from ..records import MessageRecord
+
+_STATE_COLS = ("status", "status_at", "snoozed_until", "replied_elsewhere")
+
+
+class ActionsMixin:
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _state(self, conv_id: int) -> dict:
+        row = self.db.execute(f"SELECT {', '.join(_STATE_COLS)} FROM conversations WHERE id = ?",
+                              [conv_id]).fetchone()
+        if row is None:
+            raise KeyError(f"no conversation {conv_id}")
+        return dict(zip(_STATE_COLS, row))
+
+    def _set_state(self, conv_id: int, kind: str, changes: dict, extra: dict | None = None) -> int:
+        before = self._state(conv_id)
+        after = {**before, **changes}
+        self.db.execute(f"UPDATE conversations SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
+                        [*changes.values(), conv_id])
+        return self.db.execute(
+            "INSERT INTO events (at, conversation_id, kind, before, after) VALUES (?, ?, ?, ?, ?)",
+            [self.now_iso(), conv_id, kind, json.dumps(before), json.dumps({**after, **(extra or {})})]).lastrowid
+
+    # -- state changes ---------------------------------------------------------------------
+
+    def mark_done(self, conv_id: int) -> None:
+        with self.write():
+            self._set_state(conv_id, "done", {"status": "done", "status_at": self.now_iso(), "snoozed_until": None})
+
+    def reopen(self, conv_id: int) -> None:
+        with self.write():
+            self._set_state(conv_id, "reopen", {"status": "open", "status_at": self.now_iso(), "snoozed_until": None})
+
+    def snooze(self, conv_id: int, until: datetime) -> None:
+        until_iso = aging.to_iso(until)
+        if until_iso <= self.now_iso():
+            raise ValueError("a snooze must end in the future")
+        with self.write():
+            self._set_state(conv_id, "snooze", {"status": "snoozed", "status_at": self.now_iso(),
+                                                "snoozed_until": until_iso})
+
+    def wake_snoozed(self) -> list[int]:
+        """Bring back conversations whose snooze has ended; returns their ids."""
+        now = self.now_iso()
+        ids = [r[0] for r in self.db.execute(
+            "SELECT id FROM conversations WHERE status = 'snoozed' AND snoozed_until <= ?", [now])]
+        if ids:
+            with self.write():
+                for cid in ids:
+                    self._set_state(cid, "wake", {"status": "open", "snoozed_until": None})
+        return ids
+
+    def mark_replied_elsewhere(self, conv_id: int, note: str = "") -> None:
+        """The owner answered outside owner-tui (phone, the platform's site): an outbound
+        message at this moment closes the wait honestly, and metrics see when."""
+        from .ingest import Ingester
+
+        now = self.now_iso()
+        conv = self.conversation(conv_id)
+        with self.write():
+            ext = f"replied-elsewhere:{conv_id}:{now}"
+            ing = Ingester(self, conv["account_id"], self.now())
+            ing.add(MessageRecord(external_id=ext, channel=conv["channel"], direction="out", sent_at=now,
+                                  text=note or "(replied elsewhere)", thread_key=conv["external_key"],
+                                  in_reply_to=conv["external_key"] if conv["channel"] == "email" else None,
+                                  subject=conv["subject"]))
+            self._set_state(conv_id, "replied_elsewhere", {"replied_elsewhere": 1}, {"message": ext})
+
+    def add_rule(self, pattern: str, action: str = "noise", conv_id: int | None = None) -> int:
+        """A sender (``a@b.com``) or domain (``@b.com``) rule; re-classifies that sender's
+        inbound messages and records an undoable event."""
+        from .ingest import rebuild_conversation
+
+        pattern = pattern.strip().lower()
+        if not pattern or ("@" not in pattern and not pattern.startswith("name:")):
+            raise ValueError("a rule needs an address (a@b.com) or a domain (@b.com)")
+        with self.write():
+            self.db.execute("INSERT INTO rules (pattern, action, created_at) VALUES (?, ?, ?) "
+                            "ON CONFLICT (pattern) DO UPDATE SET action = excluded.action",
+                            [pattern, action, self.now_iso()])
+            self._invalidate()
+            touched = self._reclassify(pattern)
+            before = self._state(conv_id) if conv_id else {}
+            if conv_id and action == "noise":
+                self.db.execute("UPDATE conversations SET status = 'noise', status_at = ? WHERE id = ?",
+                                [self.now_iso(), conv_id])
+                touched.add(conv_id)
+            for cid in touched:
+                rebuild_conversation(self, cid)
+            return self.db.execute(
+                "INSERT INTO events (at, conversation_id, kind, before, after) VALUES (?, ?, 'rule', ?, ?)",
+                [self.now_iso(), conv_id, json.dumps(before),
+                 json.dumps({"pattern": pattern, "action": action})]).lastrowid
+
+    def _reclassify(self, pattern: str) -> set[int]:
+        """Re-run the noise classifier on inbound messages matching ``pattern``."""
+        if pattern.startswith("@"):
+            rows = self.db.execute("SELECT id, conversation_id, sender_handle, rating, text FROM messages "
+                                   "WHERE direction = 'in' AND sender_handle LIKE ?", ["%" + pattern]).fetchall()
+        else:
+            rows = self.db.execute("SELECT id, conversation_id, sender_handle, rating, text FROM messages "
+                                   "WHERE direction = 'in' AND sender_handle = ?", [pattern]).fetchall()
+        touched: set[int] = set()
+        rules = self.rules()
+        for mid, cid, handle, rating, text in rows:
+            full = self.db.execute("SELECT channel FROM conversations WHERE id = ?", [cid]).fetchone()[0]
+            extra = json.loads(self.db.execute("SELECT extra FROM messages WHERE id = ?", [mid]).fetchone()[0])
+            headers = extra.get("headers", {}) if isinstance(extra, dict) else {}
+            reason = noise_reason(MessageRecord(external_id="x", channel=full, sender_handle=handle, rating=rating,
+                                                text=text, headers=headers), rules,
+                                  positive_rating_only_awaits=self.aging.positive_rating_only_awaits)
+            self.db.execute("UPDATE messages SET noise = ? WHERE id = ?", [reason, mid])
+            touched.add(cid)
+        return touched
+
+    def undo(self) -> dict | None:
+        """Undo the owner's latest change; returns the event undone, or None."""
+        from .ingest import rebuild_conversation
+
+        with self.write():
+            row = self.db.execute("SELECT id, conversation_id, kind, before, after FROM events "
+                                  "WHERE undone = 0 AND kind != 'wake' ORDER BY id DESC LIMIT 1").fetchone()
+            if row is None:
+                return None
+            eid, conv_id, kind, before, after = row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4])
+            if kind == "rule":
+                self.db.execute("DELETE FROM rules WHERE pattern = ?", [after["pattern"]])
+                self._invalidate()
+                touched = self._reclassify(after["pattern"])
+                if conv_id and before:
+                    touched.add(conv_id)
+                for cid in touched:
+                    rebuild_conversation(self, cid)
+            if kind == "replied_elsewhere" and after.get("message"):
+                self.db.execute("DELETE FROM messages WHERE account_id = (SELECT account_id FROM conversations "
+                                "WHERE id = ?) AND external_id = ?", [conv_id, after["message"]])
+                rebuild_conversation(self, conv_id)
+            if conv_id and before:
+                cols = [c for c in _STATE_COLS if c in before]
+                self.db.execute(f"UPDATE conversations SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
+                                [*(before[c] for c in cols), conv_id])
+            self.db.execute("UPDATE events SET undone = 1 WHERE id = ?", [eid])
+            return {"id": eid, "conversation_id": conv_id, "kind": kind}
+
+    # -- contacts, drafts, templates -------------------------------------------------------
+
+    def merge_contacts(self, keep: int, merge: int) -> None:
+        """Make ``merge`` (e.g. a reviewer) the same person as ``keep`` (e.g. an email contact)."""
+        if keep == merge:
+            return
+        with self.write():
+            self.db.execute("UPDATE identities SET contact_id = ? WHERE contact_id = ?", [keep, merge])
+            self.db.execute("UPDATE conversations SET contact_id = ? WHERE contact_id = ?", [keep, merge])
+            self.db.execute("UPDATE contacts SET merged_into = ? WHERE id = ? OR merged_into = ?", [keep, merge, merge])
+            self.db.execute("INSERT INTO events (at, kind, before, after) VALUES (?, 'merge', ?, '{}')",
+                            [self.now_iso(), json.dumps({"keep": keep, "merge": merge})])
+
+    def save_draft(self, conv_id: int, body: str) -> None:
+        with self.write():
+            if body.strip():
+                self.db.execute("INSERT INTO drafts (conversation_id, body, updated_at) VALUES (?, ?, ?) "
+                                "ON CONFLICT (conversation_id) DO UPDATE SET body = excluded.body, "
+                                "updated_at = excluded.updated_at", [conv_id, body, self.now_iso()])
+            else:
+                self.db.execute("DELETE FROM drafts WHERE conversation_id = ?", [conv_id])
+
+    def draft(self, conv_id: int) -> str | None:
+        row = self.db.execute("SELECT body FROM drafts WHERE conversation_id = ?", [conv_id]).fetchone()
+        return row[0] if row else None
+
+    def templates(self) -> list[dict]:
+        return list(self.db.query("SELECT * FROM templates ORDER BY name"))
+
+    def save_template(self, name: str, body: str) -> None:
+        with self.write():
+            self.db.execute("INSERT INTO templates (name, body) VALUES (?, ?) ON CONFLICT (name) DO UPDATE "
+                            "SET body = excluded.body", [name, body])
+
+    def rule_list(self) -> list[Rule]:
+        return self.rules()

@@ -1,0 +1,126 @@
+"""The outbox: a reply is a row before anything is sent, so it goes out at most once.
+
+``queued -> sending`` is a compare-and-set in a write transaction, so two workers (the TUI
+and a cron sync) can never both send one row. A failed send keeps the body; the owner can
+retry or edit it. A row left in ``sending`` by a crash is verified before any retry.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+
+from ..records import MessageRecord
+from ..send.base import OutgoingReply, SendResult
+
+
+def make_message_id(domain: str | None = None) -> str:
+    """A fresh Message-ID (without angle brackets), chosen before sending."""
+    domain = (domain or socket.getfqdn() or "owner-tui.local").strip(".") or "owner-tui.local"
+    if "." not in domain:
+        domain += ".local"
+    return f"{secrets.token_hex(12)}@{domain}"
+
+
+class OutboxMixin:
+    def queue_reply(self, conversation_id: int, body: str, *, account_id: int | None = None,
+                    message_id: str | None = None, meta: dict | None = None) -> int:
+        if not body.strip():
+            raise ValueError("the reply is empty")
+        conv = self.conversation(conversation_id)
+        if conv is None:
+            raise KeyError(f"no conversation {conversation_id}")
+        acc = account_id or conv["account_id"]
+        if message_id is None:
+            settings = json.loads(self.db.execute("SELECT settings FROM accounts WHERE id = ?",
+                                                  [acc]).fetchone()[0] or "{}")
+            address = settings.get("address") or settings.get("user") or ""
+            message_id = make_message_id(address.rpartition("@")[2] if "@" in address else None)
+        now = self.now_iso()
+        with self.write():
+            oid = self.db.execute(
+                "INSERT INTO outbox (conversation_id, account_id, body, message_id, status, meta, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+                [conversation_id, acc, body, message_id, json.dumps(meta or {}), now, now]).lastrowid
+            self.db.execute("DELETE FROM drafts WHERE conversation_id = ?", [conversation_id])
+            self.db.execute("INSERT INTO events (at, conversation_id, kind, before, after) VALUES (?, ?, 'queue', '{}', ?)",
+                            [now, conversation_id, json.dumps({"outbox_id": oid})])
+        return oid
+
+    def outbox(self, status: str | None = None, conversation_id: int | None = None) -> list[dict]:
+        where, args = [], []
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        if conversation_id:
+            where.append("conversation_id = ?")
+            args.append(conversation_id)
+        sql = "SELECT * FROM outbox" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+        return list(self.db.query(sql, args))
+
+    def outbox_claim(self, outbox_id: int, *, from_status: tuple[str, ...] = ("queued", "failed")) -> bool:
+        """``queued|failed -> sending``; False when someone else has it or it is already sent."""
+        with self.write():
+            marks = ",".join("?" * len(from_status))
+            cur = self.db.execute(
+                f"UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ? "
+                f"WHERE id = ? AND status IN ({marks})", [self.now_iso(), outbox_id, *from_status])
+            return cur.rowcount == 1
+
+    def outbox_finish(self, outbox_id: int, result: SendResult) -> None:
+        """Record a successful send: the row becomes ``sent`` and the reply an outbound message
+        in the conversation, which closes the wait; both in one transaction."""
+        from .ingest import Ingester
+
+        row = self.db.execute("SELECT conversation_id, account_id, body, message_id FROM outbox WHERE id = ?",
+                              [outbox_id]).fetchone()
+        conv = self.conversation(row[0])
+        with self.write():
+            self.db.execute("UPDATE outbox SET status = 'sent', error = NULL, sent_at = ?, updated_at = ? WHERE id = ?",
+                            [result.sent_at, self.now_iso(), outbox_id])
+            ing = Ingester(self, row[1], self.now())
+            ing.add(MessageRecord(
+                external_id=result.external_id or row[3], channel=conv["channel"], direction="out",
+                sent_at=result.sent_at, text=row[2], subject=conv["subject"],
+                thread_key=conv["external_key"] if conv["channel"] != "email" else None,
+                in_reply_to=conv["external_key"] if conv["channel"] == "email" else None,
+                extra={"outbox_id": outbox_id, "note": result.note}))
+            if result.note and "replied elsewhere" in result.note:
+                self.db.execute("UPDATE conversations SET replied_elsewhere = 1 WHERE id = ?", [row[0]])
+
+    def outbox_fail(self, outbox_id: int, error: str) -> None:
+        with self.write():
+            self.db.execute("UPDATE outbox SET status = 'failed', error = ?, updated_at = ? WHERE id = ?",
+                            [error[:1000], self.now_iso(), outbox_id])
+
+    def outbox_cancel(self, outbox_id: int) -> bool:
+        with self.write():
+            cur = self.db.execute("UPDATE outbox SET status = 'cancelled', updated_at = ? WHERE id = ? "
+                                  "AND status IN ('queued', 'failed')", [self.now_iso(), outbox_id])
+            return cur.rowcount == 1
+
+    def outgoing(self, outbox_id: int) -> OutgoingReply:
+        """Everything a sender needs for one outbox row."""
+        row = self.db.execute("SELECT * FROM outbox WHERE id = ?", [outbox_id]).fetchone()
+        cols = [d[0] for d in self.db.execute("SELECT * FROM outbox LIMIT 0").description]
+        ob = dict(zip(cols, row))
+        conv = self.conversation(ob["conversation_id"])
+        msgs = [m for m in self.messages(ob["conversation_id"]) if m["noise"] is None]
+        last_in = next((m for m in reversed(msgs) if m["direction"] == "in"), None)
+        parent = last_in or (msgs[-1] if msgs else None)
+        to: tuple[str, ...] = ()
+        refs: tuple[str, ...] = ()
+        if parent:
+            if parent["direction"] == "in":
+                to = (parent["sender_handle"],) if parent["sender_handle"] else ()
+            else:
+                to = tuple(json.loads(parent["recipients"]))
+            refs = tuple(json.loads(parent["refs"] or "[]")) + (parent["external_id"],)
+        return OutgoingReply(
+            outbox_id=outbox_id, account_id=ob["account_id"], conversation_id=ob["conversation_id"],
+            body=ob["body"], message_id=ob["message_id"], channel=conv["channel"],
+            external_key=conv["external_key"], to=to, subject=(parent or {}).get("subject") or conv["subject"],
+            in_reply_to=parent["external_id"] if parent and conv["channel"] == "email" else None,
+            references=refs if conv["channel"] == "email" else (), url=conv["url"],
+            meta=json.loads(ob["meta"] or "{}"))

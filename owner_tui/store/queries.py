@@ -1,0 +1,171 @@
+"""Read queries: the aging list a page at a time, counts per bucket, search, history.
+
+The inbox never aggregates messages: conversations carry their derived state and the index
+``(status, waiting_since, id)`` serves "awaiting, oldest first" directly, so a page costs the
+same at 100 or a million rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Iterator
+
+from .. import aging
+
+VIEWS = ("awaiting", "followup", "snoozed", "done", "noise", "all")
+
+_COLUMNS = """c.id, c.account_id, c.contact_id, c.channel, c.subject, c.excerpt, c.rating, c.status,
+    c.status_at, c.waiting_since, c.last_inbound_at, c.last_outbound_at, c.last_message_at,
+    c.snoozed_until, c.replied_elsewhere, c.url, c.message_count, c.external_key,
+    COALESCE(ct.name, '') AS contact_name,
+    (SELECT handle FROM identities i WHERE i.contact_id = c.contact_id
+        ORDER BY i.channel = 'email' DESC, i.id LIMIT 1) AS contact_handle"""
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """What the list shows. Every field is optional; the view decides the order."""
+
+    view: str = "awaiting"
+    channel: str | None = None
+    bucket: str | None = None
+    min_rating: int | None = None
+    max_rating: int | None = None
+    search: str | None = None
+    older_than_hours: float | None = None
+    contact_id: int | None = None
+
+    def with_(self, **changes) -> "ListFilter":
+        return replace(self, **changes)
+
+
+class QueriesMixin:
+    def _where(self, f: ListFilter, now: datetime) -> tuple[str, list, str]:
+        if f.view not in VIEWS:
+            raise ValueError(f"unknown view {f.view!r}; one of {', '.join(VIEWS)}")
+        where: list[str] = []
+        args: list = []
+        if f.view == "awaiting":
+            where.append("c.status = 'open' AND c.waiting_since IS NOT NULL")
+            order = "c.waiting_since, c.id"
+        elif f.view == "followup":
+            cutoff = aging.to_iso(now - timedelta(days=self.aging.followup_days))
+            where.append("c.status = 'open' AND c.waiting_since IS NULL AND c.last_outbound_at <= ?")
+            args.append(cutoff)
+            order = "c.last_outbound_at, c.id"
+        elif f.view == "snoozed":
+            where.append("c.status = 'snoozed'")
+            order = "c.snoozed_until, c.id"
+        elif f.view == "done":
+            where.append("c.status = 'done'")
+            order = "c.status_at DESC, c.id DESC"
+        elif f.view == "noise":
+            where.append("c.status = 'noise'")
+            order = "c.last_message_at DESC, c.id DESC"
+        else:
+            order = "COALESCE(c.last_message_at, c.created_at) DESC, c.id DESC"
+        if f.channel:
+            where.append("c.channel = ?")
+            args.append(f.channel)
+        if f.bucket:
+            oldest, newest = aging.bucket_bounds(f.bucket, now)
+            if oldest:
+                where.append("c.waiting_since > ?")
+                args.append(oldest)
+            where.append("c.waiting_since <= ?")
+            args.append(newest)
+        if f.older_than_hours is not None:
+            where.append("c.waiting_since <= ?")
+            args.append(aging.to_iso(now - timedelta(hours=f.older_than_hours)))
+        if f.min_rating is not None:
+            where.append("c.rating >= ?")
+            args.append(f.min_rating)
+        if f.max_rating is not None:
+            where.append("c.rating <= ?")
+            args.append(f.max_rating)
+        if f.contact_id is not None:
+            where.append("c.contact_id = ?")
+            args.append(f.contact_id)
+        if f.search and f.search.strip():
+            where.append("""(c.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN
+                                (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))
+                             OR ct.name LIKE ? ESCAPE '\\')""")
+            term = f.search.strip()
+            args.append(self.db.quote_fts(term))
+            args.append("%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        return (" WHERE " + " AND ".join(where)) if where else "", args, order
+
+    def page(self, f: ListFilter = ListFilter(), offset: int = 0, limit: int = 200,
+             now: datetime | None = None) -> list[dict]:
+        """One window of the list, in display order."""
+        where, args, order = self._where(f, now or self.now())
+        sql = (f"SELECT {_COLUMNS} FROM conversations c LEFT JOIN contacts ct ON ct.id = c.contact_id"
+               f"{where} ORDER BY {order} LIMIT ? OFFSET ?")
+        return list(self.db.query(sql, [*args, limit, offset]))
+
+    def count(self, f: ListFilter = ListFilter(), now: datetime | None = None) -> int:
+        where, args, _ = self._where(f, now or self.now())
+        join = " LEFT JOIN contacts ct ON ct.id = c.contact_id" if f.search else ""
+        return self.db.execute(f"SELECT count(*) FROM conversations c{join}{where}", args).fetchone()[0]
+
+    def iter_rows(self, f: ListFilter = ListFilter(), now: datetime | None = None,
+                  batch: int = 2000) -> Iterator[dict]:
+        """Every row of the list, streamed from one cursor (export uses this: flat memory)."""
+        where, args, order = self._where(f, now or self.now())
+        cur = self.db.execute(f"SELECT {_COLUMNS} FROM conversations c LEFT JOIN contacts ct "
+                              f"ON ct.id = c.contact_id{where} ORDER BY {order}", args)
+        cols = [d[0] for d in cur.description]
+        while True:
+            rows = cur.fetchmany(batch)
+            if not rows:
+                return
+            for row in rows:
+                yield dict(zip(cols, row))
+
+    def bucket_counts(self, now: datetime | None = None, channel: str | None = None) -> dict[str, int]:
+        """How many conversations await a reply in each age bucket."""
+        now = now or self.now()
+        cases, args = [], []
+        for key, _label, upper in aging.BUCKETS:
+            if upper == float("inf"):
+                cases.append(f"ELSE '{key}'")
+            else:
+                cases.append(f"WHEN waiting_since > ? THEN '{key}'")
+                args.append(aging.to_iso(now - timedelta(seconds=upper)))
+        where = "status = 'open' AND waiting_since IS NOT NULL"
+        if channel:
+            where += " AND channel = ?"
+            args.append(channel)
+        counts = dict.fromkeys(aging.BUCKET_KEYS, 0)
+        for b, n in self.db.execute(f"SELECT CASE {' '.join(cases)} END AS b, count(*) FROM conversations "
+                                    f"WHERE {where} GROUP BY b", args):
+            counts[b] = n
+        return counts
+
+    def oldest_wait(self) -> str | None:
+        row = self.db.execute("SELECT min(waiting_since) FROM conversations WHERE status = 'open' "
+                              "AND waiting_since IS NOT NULL").fetchone()
+        return row[0]
+
+    def view_counts(self, now: datetime | None = None) -> dict[str, int]:
+        now = now or self.now()
+        return {v: self.count(ListFilter(view=v), now) for v in VIEWS}
+
+    def history(self, contact_id: int | None, conversation_id: int) -> list[dict]:
+        """Every message with this contact across channels, oldest first (the conversation
+        view); just the conversation when there is no contact."""
+        if contact_id is None:
+            return self.messages(conversation_id)
+        return list(self.db.query(
+            """SELECT m.*, c.channel AS channel, c.url AS conversation_url FROM messages m
+               JOIN conversations c ON c.id = m.conversation_id
+               WHERE c.contact_id = ? ORDER BY m.sent_at, m.direction = 'out', m.id""", [contact_id]))
+
+    def find_contacts(self, text: str, limit: int = 20) -> list[dict]:
+        like = "%" + text.strip().lower() + "%"
+        return list(self.db.query(
+            """SELECT ct.id, ct.name, min(i.handle) AS handle FROM contacts ct
+               JOIN identities i ON i.contact_id = ct.id
+               WHERE ct.merged_into IS NULL AND (lower(ct.name) LIKE ? OR i.handle LIKE ?)
+               GROUP BY ct.id ORDER BY ct.name LIMIT ?""", [like, like, limit]))

@@ -1,0 +1,165 @@
+"""The schema, only ever changed through ``sqlite_utils.Migrations``.
+
+Add a new migration function at the end to change it; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("owner_tui")
+
+
+def _run(db: Database, script: str) -> None:
+    # Not executescript(): it COMMITs first, which would break the migration's transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    _run(db, """
+        CREATE TABLE accounts (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            settings TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            UNIQUE (kind, name)
+        );
+        CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            notes TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            merged_into INTEGER REFERENCES contacts(id)
+        );
+        CREATE TABLE identities (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            channel TEXT NOT NULL,
+            handle TEXT NOT NULL,
+            UNIQUE (channel, handle)
+        );
+        CREATE INDEX identities_contact ON identities(contact_id);
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            contact_id INTEGER REFERENCES contacts(id),
+            channel TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '',
+            subject_key TEXT NOT NULL DEFAULT '',
+            external_key TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'snoozed', 'done', 'noise')),
+            status_at TEXT,
+            waiting_since TEXT,
+            last_inbound_at TEXT,
+            last_outbound_at TEXT,
+            last_message_at TEXT,
+            snoozed_until TEXT,
+            rating INTEGER,
+            replied_elsewhere INTEGER NOT NULL DEFAULT 0,
+            url TEXT,
+            excerpt TEXT NOT NULL DEFAULT '',
+            message_count INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            UNIQUE (account_id, external_key)
+        );
+        CREATE INDEX conversations_inbox ON conversations(status, waiting_since, id);
+        CREATE INDEX conversations_contact ON conversations(contact_id, last_message_at);
+        CREATE INDEX conversations_subject ON conversations(account_id, subject_key, contact_id);
+        CREATE INDEX conversations_followup ON conversations(status, last_outbound_at)
+            WHERE waiting_since IS NULL;
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+            external_id TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            sender_handle TEXT NOT NULL DEFAULT '',
+            sender_name TEXT NOT NULL DEFAULT '',
+            recipients TEXT NOT NULL DEFAULT '[]',
+            subject TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT '',
+            rating INTEGER,
+            noise TEXT,
+            in_reply_to TEXT,
+            refs TEXT NOT NULL DEFAULT '[]',
+            raw BLOB,
+            problems TEXT NOT NULL DEFAULT '[]',
+            attachments TEXT NOT NULL DEFAULT '[]',
+            url TEXT,
+            folder TEXT,
+            extra TEXT NOT NULL DEFAULT '{}',
+            UNIQUE (account_id, external_id)
+        );
+        CREATE INDEX messages_conversation ON messages(conversation_id, sent_at);
+        CREATE INDEX messages_sender ON messages(sender_handle);
+        CREATE INDEX messages_sent_at ON messages(sent_at);
+        CREATE TABLE thread_refs (
+            account_id INTEGER NOT NULL,
+            ref TEXT NOT NULL,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+            PRIMARY KEY (account_id, ref)
+        ) WITHOUT ROWID;
+        CREATE TABLE sync_state (
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            folder TEXT NOT NULL,
+            uidvalidity INTEGER,
+            last_uid INTEGER,
+            highestmodseq INTEGER,
+            page_token TEXT,
+            high_water TEXT,
+            last_success TEXT,
+            last_error TEXT,
+            last_error_at TEXT,
+            PRIMARY KEY (account_id, folder)
+        );
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            body TEXT NOT NULL,
+            message_id TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL DEFAULT 'queued'
+                CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'cancelled')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            meta TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            sent_at TEXT
+        );
+        CREATE INDEX outbox_status ON outbox(status);
+        CREATE TABLE drafts (
+            conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id),
+            body TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE templates (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            body TEXT NOT NULL
+        );
+        CREATE TABLE rules (
+            id INTEGER PRIMARY KEY,
+            pattern TEXT NOT NULL UNIQUE,
+            action TEXT NOT NULL CHECK (action IN ('noise', 'keep')),
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            conversation_id INTEGER,
+            kind TEXT NOT NULL,
+            before TEXT NOT NULL DEFAULT '{}',
+            after TEXT NOT NULL DEFAULT '{}',
+            undone INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX events_conversation ON events(conversation_id, at);
+        """)
+    db["messages"].enable_fts(["subject", "text", "sender_name"], create_triggers=True, tokenize="unicode61")

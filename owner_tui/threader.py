@@ -1,0 +1,55 @@
+"""Which conversation a message belongs to: the pure parts of threading.
+
+Order of evidence: the review id for reviews; then Message-ID / In-Reply-To / References
+(RFC 5322 3.6.4), looked up against every id already seen in a thread (so a reply that
+arrives before its parent still joins it later); then, for mailers that drop those headers,
+the same normalised subject with the same contact within a window. The store does the
+look-ups; this module says what to look up.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .records import MessageRecord, normalize_msgid
+
+# "Re:", "RE :", "Fwd:", "AW:", "SV:", "Antw:", "[External]" tags, repeated.
+_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|sv|vs|antw|wg|tr|rif|ref)\s*(?:\[\d+\])?\s*:\s*|\[[^\]]{1,30}\]\s*)", re.I)
+
+
+def normalize_subject(subject: str) -> str:
+    s = subject or ""
+    for _ in range(10):
+        new = _PREFIX.sub("", s, count=1)
+        if new == s:
+            break
+        s = new
+    return " ".join(s.lower().split())[:200]
+
+
+def thread_ids(rec: MessageRecord) -> list[str]:
+    """Ids that may already name this message's thread, most specific first."""
+    ids: list[str] = []
+    if rec.in_reply_to:
+        ids.append(normalize_msgid(rec.in_reply_to))
+    ids.extend(normalize_msgid(r) for r in reversed(rec.references))
+    ids.append(rec.external_id)
+    seen: set[str] = set()
+    return [i for i in ids if i and not (i in seen or seen.add(i))]
+
+
+def root_key(rec: MessageRecord) -> str:
+    """The external key of a new conversation: the review id, else the thread's root id."""
+    if rec.thread_key:
+        return rec.thread_key
+    if rec.references:
+        root = normalize_msgid(rec.references[0])
+        if root:
+            return root
+    if rec.in_reply_to:
+        return normalize_msgid(rec.in_reply_to) or rec.external_id
+    return rec.external_id
+
+
+def has_thread_headers(rec: MessageRecord) -> bool:
+    return bool(rec.in_reply_to or rec.references)
