@@ -1,0 +1,138 @@
+"""The test servers themselves: a fixture that lies makes every test built on it worthless."""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+import socket
+import ssl
+import threading
+import time
+
+import imapclient
+import pytest
+from imapclient.exceptions import LoginError
+from imapclient.imapclient import SENT
+
+from tests.servers.dovecot import DovecotServer
+from tests.servers.fixtures import ImapAccount
+from tests.servers.proxy import FaultProxy
+from tests.servers.smtp import SmtpServer
+
+pytestmark = pytest.mark.servers
+
+
+def _raw(subject: str, msgid: str) -> bytes:
+    return (
+        f"From: Ann <ann@example.net>\r\nTo: owner@example.com\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{msgid}>\r\nDate: Mon, 02 Sep 2024 10:00:00 +0000\r\n\r\nHello.\r\n"
+    ).encode()
+
+
+# ------------------------------------------------------------------ Dovecot
+
+
+def test_login_and_wrong_password(imap_account: ImapAccount) -> None:
+    with imap_account.client() as c:
+        assert b"IMAP4REV1" in c.capabilities()
+    bad = imapclient.IMAPClient(imap_account.host, imap_account.port, ssl=False, timeout=5)
+    with pytest.raises(LoginError):
+        bad.login(imap_account.user, "not-the-password")
+    bad.shutdown()
+
+
+def test_capabilities_the_sync_engine_relies_on(imap_account: ImapAccount) -> None:
+    with imap_account.client() as c:
+        caps = set(c.capabilities())
+    assert {b"IDLE", b"CONDSTORE", b"QRESYNC", b"SPECIAL-USE", b"UIDPLUS", b"MOVE"} <= caps
+
+
+def test_sent_folder_has_special_use(imap_account: ImapAccount) -> None:
+    with imap_account.client() as c:
+        folders = {name: flags for flags, _sep, name in c.list_folders()}
+        assert b"\\Sent" in folders["Sent"]
+        assert c.find_special_folder(SENT) == "Sent"
+
+
+def test_append_fetch_round_trip(imap_account: ImapAccount) -> None:
+    raw = _raw("Round trip", "rt-1@example.net")
+    when = dt.datetime(2024, 9, 2, 10, 0, tzinfo=dt.timezone.utc)
+    uid = imap_account.append("INBOX", raw, flags=[b"\\Seen"], date=when)
+    assert uid == 1
+    with imap_account.client() as c:
+        c.select_folder("INBOX", readonly=True)
+        data = c.fetch([uid], ["RFC822", "FLAGS", "INTERNALDATE"])[uid]
+    assert data[b"RFC822"] == raw
+    assert b"\\Seen" in data[b"FLAGS"]
+    assert data[b"INTERNALDATE"] == when.replace(tzinfo=None)  # IMAPClient gives local naive
+
+
+def test_accounts_are_isolated(dovecot: DovecotServer, imap_account: ImapAccount) -> None:
+    imap_account.append("INBOX", _raw("mine", "iso-1@example.net"))
+    other = ImapAccount(dovecot, imap_account.user, imap_account.password)
+    with other.client() as c:
+        assert c.select_folder("INBOX")[b"EXISTS"] == 1
+    from tests.servers.fixtures import _new_account
+
+    fresh = _new_account(dovecot)
+    with fresh.client() as c:
+        assert c.select_folder("INBOX")[b"EXISTS"] == 0
+
+
+def test_deliver_files_bulk_and_dates(imap_account: ImapAccount) -> None:
+    raws = [_raw(f"bulk {i}", f"bulk-{i}@example.net") for i in range(500)]
+    when = dt.datetime(2023, 1, 5, 8, 30, tzinfo=dt.timezone.utc)
+    imap_account.deliver_files("Archive/2023", raws, dates=[when] * len(raws))
+    with imap_account.client() as c:
+        info = c.select_folder("Archive/2023", readonly=True)
+        assert info[b"EXISTS"] == 500
+        got = c.fetch([1, 500], ["BODY.PEEK[HEADER.FIELDS (SUBJECT)]", "INTERNALDATE"])
+    assert got[1][b"BODY[HEADER.FIELDS (SUBJECT)]"].startswith(b"Subject: bulk 0\r\n")
+    assert got[500][b"BODY[HEADER.FIELDS (SUBJECT)]"].startswith(b"Subject: bulk 499\r\n")
+    assert got[1][b"INTERNALDATE"] == when.replace(tzinfo=None)
+
+
+def test_reset_uidvalidity_changes_it(imap_account: ImapAccount) -> None:
+    for i in range(3):
+        imap_account.append("INBOX", _raw(f"m{i}", f"uv-{i}@example.net"))
+    with imap_account.client() as c:
+        before = c.select_folder("INBOX")[b"UIDVALIDITY"]
+    imap_account.reset_uidvalidity("INBOX")
+    with imap_account.client() as c:
+        info = c.select_folder("INBOX")
+        assert info[b"UIDVALIDITY"] > before
+        assert info[b"EXISTS"] == 3  # the messages survive, only their UID state is new
+        assert sorted(c.search()) == [1, 2, 3]
+
+
+def test_new_user_can_log_in_at_once_on_running_server(dovecot: DovecotServer) -> None:
+    # Dovecot re-reads a changed passwd-file at most once a second; per-user files avoid it.
+    for i in range(3):
+        dovecot.add_user(f"burst{i}-{time.monotonic_ns()}@example.com", "pw")
+        user = list(dovecot.users)[-1]
+        dovecot.client(user).logout()
+
+
+def test_tls_server_trusts_only_its_cert(imap_tls_account: ImapAccount) -> None:
+    with imap_tls_account.client(tls=True) as c:  # implicit TLS on tls_port
+        assert c.select_folder("INBOX")[b"EXISTS"] == 0
+    plain = imapclient.IMAPClient(imap_tls_account.host, imap_tls_account.port, ssl=False, timeout=5)
+    plain.starttls(imap_tls_account.server.cert.client_context())
+    plain.login(imap_tls_account.user, imap_tls_account.password)
+    plain.logout()
+    with pytest.raises(ssl.SSLCertVerificationError):
+        imapclient.IMAPClient(imap_tls_account.host, imap_tls_account.tls_port, ssl=True,
+                              ssl_context=ssl.create_default_context(), timeout=5)
+
+
+def test_stop_and_start_keep_mail(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from tests.servers.fixtures import require_dovecot
+
+    require_dovecot()
+    with DovecotServer(users={"a@example.com": "pw"}) as server:
+        server.append("Sent", _raw("kept", "keep-1@example.net"))
+        server.stop()
+        assert not server.running
+        server.start()
+        with server.client() as c:
+            assert c.select_folder("Sent")[b"EXISTS"] == 1
