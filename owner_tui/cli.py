@@ -1,0 +1,264 @@
+"""The command line: ``owner-tui`` (the TUI), ``demo``, ``sync``, ``import``, ``export``,
+``digest``, ``accounts``, ``doctor``.
+
+Exit codes a script can rely on: 0 success; 1 the work failed (a server, a file, the
+database); 2 bad usage or a bad config file. Errors are one clear line on stderr. Only the
+``tui`` and ``demo`` commands import Textual, so cron jobs start fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import ConfigError, load_config
+from .paths import get_paths
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class Failure(click.ClickException):
+    """The work failed (exit 1), said in one line."""
+
+    exit_code = EXIT_FAILED
+
+
+class UsageFailure(click.ClickException):
+    exit_code = EXIT_USAGE
+
+
+def _errors(fn):
+    """Turn the errors owners can meet into one line and a reliable exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .secrets import SecretError
+        from .store import StoreError
+
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            raise UsageFailure(str(exc)) from None
+        except (StoreError, SecretError) as exc:
+            raise Failure(str(exc)) from None
+        except OSError as exc:
+            raise Failure(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)) from None
+
+    return wrapper
+
+
+class Context:
+    def __init__(self, config_path: Path | None, db_path: Path | None):
+        self.paths = get_paths()
+        self.config_path = config_path or self.paths.config_file
+        self.db_path = db_path or self.paths.database
+        self._config = None
+
+    @property
+    def config(self):
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def store(self):
+        from .store import Store
+
+        return Store.open(self.db_path, config=self.config)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+#: Commands that live in their own modules, imported only when run (``sync`` from cron must
+#: not pay for the others' imports).
+LAZY_COMMANDS = {
+    "sync": ("owner_tui.sync", "sync_command"),
+    "accounts": ("owner_tui.accounts", "accounts_group"),
+    "digest": ("owner_tui.digest", "digest_command"),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name in LAZY_COMMANDS and name not in self.commands:
+            import importlib
+
+            module, attr = LAZY_COMMANDS[name]
+            try:
+                cmd = getattr(importlib.import_module(module), attr)
+            except (ModuleNotFoundError, AttributeError):
+                return _unavailable(name)
+            self.add_command(cmd, name)
+        return super().get_command(ctx, name)
+
+
+def _unavailable(name: str) -> click.Command:
+    @click.command(name=name, help=f"({name}: not available in this build)")
+    def cmd() -> None:
+        raise Failure(f"the {name} command is not available in this build")
+
+    return cmd
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Config file (default: the platform config dir, or $OWNER_TUI_HOME/config.toml).")
+@click.option("--db", "db_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Database file (default: the platform data dir, or $OWNER_TUI_HOME/owner-tui.db).")
+@click.version_option(__version__, prog_name="owner-tui")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, db_path: Path | None) -> None:
+    """Who still awaits a reply, oldest wait first: one aging inbox for email and reviews.
+
+    Run without a command to open the inbox. New here? Try `owner-tui demo`.
+    """
+    ctx.obj = Context(config_path, db_path)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(tui)
+
+
+@cli.command()
+@pass_ctx
+@_errors
+def tui(obj: Context) -> None:
+    """Open the aging inbox (the default command)."""
+    config = obj.config
+    from .app import run  # Textual is imported only here and in `demo`
+
+    run(obj.db_path, config)
+
+
+@cli.command()
+@click.option("--print", "print_only", is_flag=True, help="Print the aging list instead of opening the TUI.")
+@click.option("--keep", type=click.Path(path_type=Path, file_okay=False),
+              help="Build the demo store in this folder and keep it (default: a temporary folder).")
+@_errors
+def demo(print_only: bool, keep: Path | None) -> None:
+    """Open the app on a throwaway store of realistic data. Your real store is never touched;
+    replies go to the demo's local outbox only."""
+    import shutil
+    import tempfile
+
+    from .aging import utcnow
+    from .config import Config, OwnerConfig
+    from .demo import OWNER, build_demo
+    from .store import Store
+
+    folder = keep or Path(tempfile.mkdtemp(prefix="owner-tui-demo-"))
+    config = Config(owner=OwnerConfig(name="Sam", addresses=(OWNER,), signature="Sam, Harbour Bakery"))
+    db = folder / "demo.db"
+    try:
+        with Store.open(db, config=config) as store:
+            if not store.message_count():
+                build_demo(store, utcnow())
+            if print_only or not sys.stdout.isatty():
+                _print_list(store)
+                return
+        from .app import run
+
+        run(db, config, demo=True)
+    finally:
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _print_list(store) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from . import aging
+    from .sanitize import safe_text
+    from .store.queries import ListFilter
+
+    now = store.now()
+    counts = store.bucket_counts(now)
+    console = Console()
+    table = Table(title="Awaiting a reply, oldest first", title_justify="left")
+    for col in ("age", "channel", "contact", "subject or review", "stars"):
+        table.add_column(col)
+    colours = {"lt1h": "green", "1-4h": "cyan", "4-24h": "yellow", "1-3d": "dark_orange", "gt3d": "red"}
+    for r in store.page(ListFilter(), 0, 500, now):
+        age = aging.age_seconds(r["waiting_since"], now)
+        text = r["subject"] if r["channel"] == "email" else (r["excerpt"] or r["subject"])
+        table.add_row(safe_text(aging.format_age(age), style=colours[aging.bucket_for(age)]), r["channel"],
+                      safe_text(r["contact_name"], single_line=True, limit=30),
+                      safe_text(text, single_line=True, limit=60),
+                      "★" * (r["rating"] or 0))
+    console.print(table)
+    console.print("  ".join(f"{aging.bucket_label(k)}: {n}" for k, n in counts.items()))
+
+
+@cli.command(name="import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--account", default="files", show_default=True, help="Account name to file the messages under.")
+@click.option("--batch", default=500, show_default=True, help="Messages per transaction.")
+@pass_ctx
+@_errors
+def import_(obj: Context, paths: tuple[Path, ...], account: str, batch: int) -> None:
+    """Import .eml files, Maildir folders (with their Sent folder) and mbox files.
+
+    Safe to run again: a message already imported is counted as a duplicate, not stored twice.
+    """
+    from .importer import run_import
+
+    result = run_import(obj.store(), paths, account=account, batch=batch, err=sys.stderr)
+    click.echo(f"imported {result.new} new, {result.duplicate} duplicate, {result.noise} noise, "
+               f"{result.problems} with problems" + (f", {result.skipped} files skipped" if result.skipped else ""))
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "jsonl", "markdown", "ics"]), default="csv",
+              show_default=True)
+@click.option("--view", type=click.Choice(["awaiting", "followup", "snoozed", "done", "noise", "all"]),
+              default="awaiting", show_default=True, help="followup = you wrote last and got no answer yet.")
+@click.option("--channel", type=click.Choice(["email", "google", "trustpilot", "yelp", "facebook"]))
+@click.option("--bucket", type=click.Choice(["lt1h", "1-4h", "4-24h", "1-3d", "gt3d"]))
+@click.option("--older-than", "older_than", metavar="AGE", help="Only waits older than AGE, e.g. 4h, 2d, 1w.")
+@click.option("--max-rating", type=click.IntRange(1, 5), help="Only reviews with at most this many stars.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File to write (default: stdout).")
+@pass_ctx
+@_errors
+def export(obj: Context, fmt: str, view: str, channel, bucket, older_than, max_rating, output) -> None:
+    """Export the follow-up list, one row per conversation."""
+    from .export import write_export
+    from .store.queries import ListFilter
+
+    hours = _parse_age(older_than) if older_than else None
+    f = ListFilter(view=view, channel=channel, bucket=bucket, older_than_hours=hours, max_rating=max_rating)
+    store = obj.store()
+    if output:
+        tmp = output.with_name(output.name + ".part")
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            n = write_export(store, f, fmt, fh)
+        tmp.replace(output)
+        click.echo(f"wrote {n} rows to {output}", err=True)
+    else:
+        write_export(store, f, fmt, sys.stdout)
+
+
+def _parse_age(text: str) -> float:
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*", text.lower())
+    if not m:
+        raise UsageFailure(f"--older-than {text!r}: use a number and a unit, e.g. 30m, 4h, 2d, 1w")
+    return float(m.group(1)) * {"m": 1 / 60, "h": 1, "d": 24, "w": 168}[m.group(2)]
+
+
+@cli.command()
+@pass_ctx
+def doctor(obj: Context) -> None:
+    """Check the config, the database and each account's settings; say what is wrong."""
+    from .doctor import run_doctor
+
+    sys.exit(run_doctor(obj))
+
+
+def main() -> None:
+    cli(prog_name="owner-tui")
