@@ -1,0 +1,122 @@
+"""Reply to a Google review: ``PUT .../reviews/{id}/reply`` (external-apis.md 1.6).
+
+The PUT is an upsert, so it is idempotent and safe to retry; ``verify`` (after a crash in
+``sending``) reads the review and checks that ``reviewReply`` holds our text. The reply
+moderation state (``ReviewReplyState``, added 2026) has an UNCONFIRMED JSON name and values:
+any ``*state*`` field in the answer is read, a rejected-looking value is an error and any
+other is passed on in the note.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..sources.google import connect, locations, reply_id, reviews_base
+from ..sources.http import Http, NeedsReauth, SourceError
+from ..sources.reviews_sync import PullReport, Runtime, SecretsGetter, as_dict, iso, parse_time
+from .base import OutgoingReply, SendError, SendResult
+
+#: ReviewReply.comment maximum; characters or bytes is UNCONFIRMED, so only the character
+#: count is checked here and a byte-count refusal comes back as Google's own message.
+MAX_CHARS = 4096
+_REJECTED_RE = re.compile(r"REJECT|VIOLAT|FAIL|BLOCK", re.I)
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
+
+
+class GoogleSender:
+    def __init__(self, options: Mapping[str, Any], secrets_getter: SecretsGetter,
+                 runtime: Runtime | None = None) -> None:
+        self.options = options
+        self.secrets_getter = secrets_getter
+        self.runtime = runtime or Runtime()
+        self._http: Http | None = None
+
+    def _conn(self) -> Http:
+        if self._http is None:
+            try:
+                self._http = connect(self.options, self.secrets_getter, self.runtime)
+            except SourceError as exc:
+                raise SendError(str(exc), retryable=exc.retryable) from None
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    def resource(self, reply: OutgoingReply) -> str:
+        """``accounts/A/locations/L/reviews/R`` from the reply's meta (the review's ``name``)."""
+        name = reply.meta.get("name")
+        if isinstance(name, str) and "/reviews/" in name:
+            return name
+        if "/reviews/" in reply.external_key:
+            return reply.external_key
+        configured = self.options.get("locations")
+        if isinstance(configured, list) and len(configured) == 1:
+            return f"{configured[0]}/reviews/{reply.external_key}"
+        # No name recorded: ask each location for the review (a small business has a few).
+        try:
+            http = self._conn()
+            for parent, _title in locations(http, self.options, PullReport()):
+                name = f"{parent}/reviews/{reply.external_key}"
+                try:
+                    http.get_json(f"{reviews_base(self.options)}/{name}")
+                except SourceError as exc:
+                    if exc.status == 404:
+                        continue
+                    raise
+                return name
+        except SourceError as exc:
+            raise SendError(f"Could not find the review on Google: {exc}", retryable=exc.retryable) from None
+        raise SendError("Google has no review with this id in any of the account's locations "
+                        "(it may have been deleted); nothing was sent.")
+
+    def send(self, reply: OutgoingReply) -> SendResult:
+        body = reply.body.strip()
+        if not body:
+            raise SendError("The reply is empty; nothing was sent.")
+        if len(body) > MAX_CHARS:
+            raise SendError(f"Google takes at most {MAX_CHARS} characters in a reply; this one has {len(body)}. "
+                            "Shorten it; nothing was sent.")
+        name = self.resource(reply)
+        try:
+            resp = self._conn().request("PUT", f"{reviews_base(self.options)}/{name}/reply",
+                                        json_body={"comment": body})
+        except NeedsReauth as exc:
+            raise SendError(str(exc), retryable=False) from None
+        except SourceError as exc:
+            raise SendError(f"Google did not take the reply: {exc}", retryable=exc.retryable) from None
+        data = resp.data if isinstance(resp.data, dict) else {}
+        note = "Reply posted on Google."
+        for key, value in data.items():
+            if "state" in key.lower() and isinstance(value, str):
+                if _REJECTED_RE.search(value):
+                    raise SendError(f"Google refused to publish the reply (state {value}).", retryable=False)
+                if value.upper() not in ("PUBLISHED", "LIVE", "ACTIVE"):
+                    note = f"Reply sent to Google; Google reports it as {value} (it may need review)."
+        when = parse_time(data.get("updateTime")) or self.runtime.wallclock()
+        rid = name.rsplit("/", 1)[-1]
+        external_id = f"{rid}:reply"
+        try:
+            # Read the review back so the reply's id matches what the next sync will compute
+            # (a reply written after the customer edited the review gets its own row).
+            review = as_dict(self._conn().get_json(f"{reviews_base(self.options)}/{name}"))
+            if review:
+                external_id = reply_id(review, rid)
+        except SourceError:
+            pass  # the reply is out; the next sync settles the id
+        return SendResult(external_id=external_id, sent_at=iso(when), note=note)
+
+    def verify(self, reply: OutgoingReply) -> bool | None:
+        try:
+            data = self._conn().get_json(f"{reviews_base(self.options)}/{self.resource(reply)}")
+        except (SourceError, SendError):
+            return None  # cannot tell: the worker leaves the row for the owner to decide
+        answer = data.get("reviewReply") if isinstance(data, dict) else None
+        if not isinstance(answer, dict) or not isinstance(answer.get("comment"), str):
+            return False
+        return _same(answer["comment"], reply.body)

@@ -1,0 +1,83 @@
+"""Reply to a Trustpilot review: ``POST /v1/private/reviews/{id}/reply`` (external-apis.md 2.4).
+
+Body ``{"message", "authorBusinessUserId"}`` as JSON; success is 201 with a possibly empty
+body. A POST is not known to be idempotent (that a second POST edits the reply is
+UNCONFIRMED), so it is never resent blindly: only a 429 or a connection that never opened is
+retried inline; anything else leaves the row to ``verify``, which reads the review
+(``GET /v1/private/reviews/{id}``, seen in several clients but UNCONFIRMED in the docs) and
+compares ``companyReply.text`` with ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from ..sources.http import Http, NeedsReauth, SourceError
+from ..sources.reviews_sync import Runtime, SecretsGetter, as_dict, iso, newer, opt_str, parse_time
+from ..sources.trustpilot import PLATFORM, api_base, connect, reply_id
+from .base import OutgoingReply, SendError, SendResult
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
+
+
+class TrustpilotSender:
+    def __init__(self, options: Mapping[str, Any], secrets_getter: SecretsGetter,
+                 runtime: Runtime | None = None) -> None:
+        self.options = options
+        self.secrets_getter = secrets_getter
+        self.runtime = runtime or Runtime()
+        self._http: Http | None = None
+
+    def _conn(self) -> Http:
+        if self._http is None:
+            try:
+                self._http = connect(self.options, self.secrets_getter, self.runtime)
+            except SourceError as exc:
+                raise SendError(str(exc), retryable=exc.retryable) from None
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    def _review_url(self, reply: OutgoingReply) -> str:
+        return f"{api_base(self.options)}/v1/private/reviews/{quote(reply.external_key, safe='')}"
+
+    def send(self, reply: OutgoingReply) -> SendResult:
+        body = reply.body.strip()
+        if not body:
+            raise SendError("The reply is empty; nothing was sent.")
+        try:
+            author = opt_str(self.options, "author_business_user_id", PLATFORM)
+            self._conn().request("POST", self._review_url(reply) + "/reply", idempotent=False,
+                                 json_body={"message": body, "authorBusinessUserId": author})
+        except NeedsReauth as exc:
+            raise SendError(str(exc), retryable=False) from None
+        except SourceError as exc:
+            raise SendError(f"Trustpilot did not take the reply: {exc}", retryable=exc.retryable) from None
+        external_id, when = f"{reply.external_key}:reply", self.runtime.wallclock()
+        try:
+            # 201 may come with no body: read the review back for the reply's time and the id
+            # the next sync will compute.
+            review = as_dict(self._conn().get_json(self._review_url(reply)))
+            if review.get("companyReply"):
+                external_id = reply_id(review, reply.external_key)
+                answer = as_dict(review["companyReply"])
+                when = newer(parse_time(answer.get("createdAt")), parse_time(answer.get("updatedAt"))) or when
+        except SourceError:
+            pass  # the reply is out; the next sync settles the id
+        return SendResult(external_id=external_id, sent_at=iso(when), note="Reply posted on Trustpilot.")
+
+    def verify(self, reply: OutgoingReply) -> bool | None:
+        try:
+            data = self._conn().get_json(self._review_url(reply))
+        except (SourceError, SendError):
+            return None
+        answer = data.get("companyReply") if isinstance(data, dict) else None
+        if not isinstance(answer, dict) or not isinstance(answer.get("text"), str):
+            return False
+        return _same(answer["text"], reply.body)
