@@ -1,0 +1,85 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from owner_tui.cli import LAZY_COMMANDS, cli
+
+COMMANDS = ["tui", "demo", "import", "export", "doctor", *LAZY_COMMANDS]
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_has_help(name):
+    res = CliRunner().invoke(cli, [name, "--help"])
+    assert res.exit_code == 0, res.output
+    assert "Usage:" in res.output
+
+
+def test_top_level_help_lists_commands():
+    res = CliRunner().invoke(cli, ["--help"])
+    assert res.exit_code == 0
+    for name in COMMANDS:
+        assert name in res.output
+
+
+def test_bad_config_is_one_line_exit_2(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[aging]\nsla_hour = 3\n")
+    res = CliRunner().invoke(cli, ["--config", str(cfg), "export"])
+    assert res.exit_code == 2
+    assert "line 2" in res.output and "sla_hour" in res.output and "Traceback" not in res.output
+
+
+def test_usage_error_exit_2():
+    res = CliRunner().invoke(cli, ["export", "--older-than", "soon"])
+    assert res.exit_code == 2 and "30m, 4h" in res.output
+
+
+def test_import_then_export_round_trip(tmp_path):
+    eml = tmp_path / "a.eml"
+    eml.write_bytes(b"From: Ann <ann@example.com>\r\nTo: me@shop.example\r\nSubject: Hello\r\n"
+                    b"Message-ID: <a1@example.com>\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n\r\nHi there\r\n")
+    runner = CliRunner()
+    res = runner.invoke(cli, ["import", str(eml)])
+    assert res.exit_code == 0, res.output
+    assert "imported 1 new, 0 duplicate" in res.output
+    res = runner.invoke(cli, ["import", str(eml)])
+    assert "imported 0 new, 1 duplicate" in res.output
+    res = runner.invoke(cli, ["export", "--format", "jsonl"])
+    assert res.exit_code == 0
+    [row] = [json.loads(line) for line in res.output.splitlines()]
+    assert row["address"] == "ann@example.com" and row["subject"] == "Hello"
+    out = tmp_path / "out.csv"
+    res = runner.invoke(cli, ["export", "-o", str(out)])
+    assert res.exit_code == 0 and out.read_text().count("\n") == 2
+
+
+def test_import_missing_path_exit_2(tmp_path):
+    res = CliRunner().invoke(cli, ["import", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_demo_print_never_touches_real_store(_isolated_home):
+    res = CliRunner().invoke(cli, ["demo", "--print"])
+    assert res.exit_code == 0, res.output
+    assert "Awaiting a reply" in res.output and "Order #4471" in res.output
+    assert not (_isolated_home / "owner-tui.db").exists()
+
+
+def test_doctor_reports(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[accounts.shop]\nkind = "imap"\nhost = "h"\n')
+    res = CliRunner().invoke(cli, ["--config", str(cfg), "doctor"])
+    assert res.exit_code == 1 and "no secret source" in res.output
+
+
+@pytest.mark.parametrize("argv", [["export", "--help"], ["sync", "--help"], ["import", "--help"],
+                                  ["digest", "--help"], ["accounts", "--help"]])
+def test_cli_paths_do_not_import_textual(argv):
+    code = ("import sys\nfrom owner_tui.cli import cli\n"
+            f"try:\n    cli({argv!r}, standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+            "print('textual' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stderr

@@ -1,0 +1,69 @@
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+
+from owner_tui.aging import to_iso
+from owner_tui.export import FIELDS, write_export
+from owner_tui.records import MessageRecord
+from owner_tui.store.queries import ListFilter
+
+
+@pytest.fixture
+def filled(store):
+    acc = store.ensure_account("imap", "shop", {"address": "me@shop.example"})
+    now = store.now()
+    store.ingest(acc, [
+        MessageRecord(external_id="a@x", sender_handle="ann@x.com", sender_name="=HYPERLINK(\"http://evil\")",
+                      subject="Order | late\x1b]0;pwn\x07", text="hi", sent_at=to_iso(now - timedelta(hours=30))),
+        MessageRecord(external_id="b@x", sender_handle="bob@x.com", sender_name="Bob, Jr.", subject="Cake; big",
+                      text="x", sent_at=to_iso(now - timedelta(minutes=20))),
+    ])
+    g = store.ensure_account("google", "g", {})
+    store.ingest(g, [MessageRecord(external_id="r1", channel="google", direction="in", thread_key="r1", rating=1,
+                                   text="Awful", sender_name="Dee", sender_handle="g:dee",
+                                   url="https://g.example/r1", sent_at=to_iso(now - timedelta(hours=5)))])
+    return store
+
+
+def export(store, fmt, **f):
+    buf = io.StringIO()
+    n = write_export(store, ListFilter(**f), fmt, buf)
+    return n, buf.getvalue()
+
+
+def test_csv_rows_oldest_first_and_formula_neutralised(filled):
+    n, out = export(filled, "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert n == 3 and list(rows[0]) == list(FIELDS)
+    assert [r["channel"] for r in rows] == ["email", "google", "email"]
+    assert rows[0]["contact"].startswith("'=")
+    assert "\x1b" not in out and "\x07" not in out
+    assert rows[1]["rating"] == "1" and rows[1]["link"] == "https://g.example/r1"
+    assert rows[0]["age"] == "1d6h" and rows[0]["bucket"] == "1-3d"
+
+
+def test_json_jsonl_markdown_agree(filled):
+    _, j = export(filled, "json")
+    _, jl = export(filled, "jsonl")
+    assert json.loads(j) == [json.loads(line) for line in jl.splitlines()]
+    _, md = export(filled, "markdown")
+    assert md.count("\n") == 2 + 3 and "Order \\| late" in md
+    assert json.loads(export(filled, "json", view="done")[1]) == []
+
+
+def test_ics_has_a_vtodo_due_at_sla(filled):
+    _, ics = export(filled, "ics")
+    assert ics.count("BEGIN:VTODO") == 3 and ics.endswith("END:VCALENDAR\r\n")
+    assert "DUE:20261123T084000Z" in ics.replace("\r\n ", "")  # Bob: waiting since 08:40 + 24 h -> 08:40
+    assert all(len(line.encode()) <= 75 for line in ics.split("\r\n"))
+    assert "Bob\\, Jr." in ics.replace("\r\n ", "") and "Cake\\; big" in ics.replace("\r\n ", "")
+
+
+def test_filters(filled):
+    assert export(filled, "jsonl", channel="google")[0] == 1
+    assert export(filled, "jsonl", older_than_hours=24)[0] == 1
+    assert export(filled, "jsonl", bucket="lt1h")[0] == 1
+    assert export(filled, "jsonl", max_rating=2)[0] == 1
