@@ -53,7 +53,9 @@ def export_rows(store, f: ListFilter, now: datetime) -> Iterator[dict]:
 
 
 def _md_cell(value) -> str:
-    return "" if value is None else str(value).replace("\\", "\\\\").replace("|", "\\|")
+    # "<" as an entity: most markdown renderers pass raw HTML through, so a stranger's
+    # "<img onerror=...>" in a subject would otherwise run in the owner's viewer.
+    return "" if value is None else str(value).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
 
 
 def _ics_text(value: str) -> str:
