@@ -1,0 +1,232 @@
+"""The terminal is safe: a stranger's text never acts on the owner's terminal or spreadsheet.
+
+Escape sequences (window title, OSC 52 clipboard write, OSC 8 hyperlinks, screen clearing),
+raw C0/C1 controls, bidi overrides and Rich/Textual markup are planted in every untrusted
+field (contact name, address, subject, body, review text, review URL, attachment file name)
+on every channel. The tests then assert on the bytes each display path writes: every export
+format, the printed list (``demo --print``'s printer), the CLI's own messages, and the
+Textual screens (captured by a driver that records exactly what the app writes).
+
+Each payload carries the marker ``PWN`` inside its escape sequences: shown inert, the marker
+may appear as visible text; it must never arrive *inside* an escape sequence, and no raw
+control character or bidi override may arrive at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from owner_tui.aging import to_iso
+from owner_tui.config import Config, OwnerConfig
+from owner_tui.export import FORMATS, write_export
+from owner_tui.records import Attachment, MessageRecord
+from owner_tui.store import Store
+from owner_tui.store.queries import ListFilter
+
+OWNER = "owner@shop.example"
+
+#: (name, text): each is a way a stranger's text could act on the owner's terminal.
+PAYLOADS = [
+    ("title", "\x1b]0;PWN title\x07"),
+    ("title-st", "\x1b]2;PWN title\x1b\\"),
+    ("clipboard", "\x1b]52;c;UFdOIGNsaXBib2FyZA==\x07"),  # base64 of "PWN clipboard"
+    ("hyperlink", "\x1b]8;;https://PWN.example/\x1b\\click me\x1b]8;;\x1b\\"),
+    ("csi-clear", "\x1b[2J\x1b[HPWN"),
+    ("csi-color", "\x1b[31;5mPWN\x1b[0m"),
+    ("c1-csi", "\x9b2JPWN"),
+    ("c1-osc", "\x9d0;PWN title\x9c"),
+    ("dcs", "\x1bP1$rPWN\x1b\\"),
+    ("apc", "\x1b_PWN\x1b\\"),
+    ("screen", "\x1b[?1049l\x1b[?25lPWN"),  # leave the alternate screen, hide the cursor
+    ("c0", "a\x00b\x07c\x08d\x0be\x0cf\rPWN"),
+    ("bidi", "\u202egnp.exe PWN \u2066x\u2069"),
+    ("markup", "[bold red]PWN[/] [link=https://PWN.example]x[/link]"),
+    ("action", "[@click=app.quit]PWN[/]"),
+    ("markup-escape", "\\[b]PWN[/b]"),
+]
+ALL = "".join(text for _, text in PAYLOADS)
+
+# Sequence kinds: CSI; OSC (ended by BEL or ST); DCS/SOS/PM/APC (ended by ST); other ESC.
+_SEQ = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
+    r"|\x1b[PX^_][^\x1b]*\x1b\\"
+    r"|\x1b[ -/]*[0-~]"
+)
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+
+def assert_inert(out: str, *, sgr_only: bool = False) -> str:
+    """Fail if a hostile payload could act; return the plain text between escape sequences.
+
+    ``sgr_only``: output of a printer (Rich, click), where colours are the only escape
+    sequences allowed. A full-screen app may write any sequence, but none may carry the
+    marker, set the window title or write the clipboard.
+    """
+    seqs = _SEQ.findall(out)
+    text = _SEQ.sub("", out)
+    for seq in seqs:
+        assert "PWN" not in seq, f"hostile text inside an escape sequence: {seq!r}"
+        assert not seq.startswith(("\x1b]0;", "\x1b]1;", "\x1b]2;", "\x1b]52;")), f"title/clipboard write: {seq!r}"
+        if sgr_only:
+            assert re.fullmatch(r"\x1b\[[0-9;]*m", seq), f"unexpected escape sequence: {seq!r}"
+    if "\x1b" in text:
+        i = text.index("\x1b")
+        raise AssertionError(f"a stray ESC reached the terminal: {text[max(0, i - 20):i + 40]!r}")
+    bad = sorted({c for c in text if (ord(c) < 32 and c not in "\n\r\t") or 0x7F <= ord(c) < 0xA0})
+    assert not bad, f"raw control characters reached the terminal: {bad!r}"
+    assert not _BIDI & set(text), "a bidi override reached the terminal"
+    return text
+
+
+def _hostile_records(now) -> list[tuple[str, list[MessageRecord]]]:
+    """One conversation per payload per channel, every untrusted field carrying it."""
+    out: list[tuple[str, list[MessageRecord]]] = []
+    for i, (name, p) in enumerate(PAYLOADS):
+        t = to_iso(now - timedelta(hours=i + 1))
+        out.append(("email", [MessageRecord(
+            external_id=f"m{i}@x.example", sender_handle=f"c{i}@x.example", sender_name=f"N{p}",
+            recipients=(OWNER,), subject=f"S{p}", text=f"B{p}\nline 2 {p}", sent_at=t,
+            attachments=(Attachment(filename=f"F{p}.pdf", content_type="application/pdf", size=10),),
+            problems=(f"problem {p}",))]))
+        for channel in ("google", "trustpilot", "yelp", "facebook"):
+            out.append((channel, [MessageRecord(
+                external_id=f"{channel}{i}", channel=channel, direction="in", thread_key=f"{channel}{i}",
+                sender_handle=f"{channel}:{i}", sender_name=f"R{p}", rating=1 + i % 5, text=f"T{p}",
+                url=f"https://{channel}.example/r/{i}{p}", sent_at=t)]))
+    return out
+
+
+@pytest.fixture
+def hostile_store(tmp_path, clock):
+    config = Config(owner=OwnerConfig(name="Sam", addresses=(OWNER,)))
+    store = Store.open(tmp_path / "hostile.db", config=config, clock=clock)
+    accounts = {"email": store.ensure_account("imap", "shop", {"address": OWNER})}
+    for channel in ("google", "trustpilot", "yelp", "facebook"):
+        accounts[channel] = store.ensure_account(channel, channel, {})
+    for channel, recs in _hostile_records(clock()):
+        store.ingest(accounts[channel], recs)
+    yield store
+    store.close()
+
+
+def _export(store, fmt: str) -> str:
+    buf = io.StringIO()
+    n = write_export(store, ListFilter(view="all"), fmt, buf)
+    assert n == len(PAYLOADS) * 5
+    return buf.getvalue()
+
+
+# -- exports -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_export_format_is_inert(hostile_store, fmt):
+    out = _export(hostile_store, fmt)
+    text = assert_inert(out, sgr_only=True)
+    assert "\x1b" not in out
+    # The text is still there for the owner to read, only defused.
+    assert "PWN" in text and "[bold red]PWN[/]" in text
+
+
+def test_csv_cells_never_start_a_formula(hostile_store):
+    store = hostile_store
+    acc = store.ensure_account("imap", "shop", {"address": OWNER})
+    formulas = ["=HYPERLINK(\"https://PWN.example\",\"x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
+                "\t=1+1", "\r=1+1", " =1+1", "\n=1+1", "\u200b=1+1", "\ufeff=1+1", "|cmd"]
+    now = store.now()
+    store.ingest(acc, [MessageRecord(external_id=f"f{i}@x", sender_handle=f"f{i}@x.example", sender_name=f,
+                                     subject=f, text=f, sent_at=to_iso(now - timedelta(minutes=i + 1)))
+                       for i, f in enumerate(formulas)])
+    rows = list(csv.reader(io.StringIO(_export_all(store, "csv"))))
+    assert len(rows) > len(formulas)
+    for row in rows[1:]:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r", "|")), row
+    contacts = {r[0] for r in rows[1:]}
+    assert "'=HYPERLINK(\"https://PWN.example\",\"x\")" in contacts
+
+
+def _export_all(store, fmt):
+    buf = io.StringIO()
+    write_export(store, ListFilter(view="all"), fmt, buf)
+    return buf.getvalue()
+
+
+def test_markdown_table_keeps_its_shape_and_opens_no_html(hostile_store):
+    store = hostile_store
+    acc = store.ensure_account("imap", "shop", {"address": OWNER})
+    store.ingest(acc, [MessageRecord(
+        external_id="md@x", sender_handle="md@x.example", sender_name="a | b | c",
+        subject="<img src=x onerror=alert('PWN')> <script>PWN</script>",
+        text="x", sent_at=to_iso(store.now() - timedelta(minutes=3)))])
+    out = _export_all(store, "markdown")
+    lines = out.splitlines()
+    widths = {len(re.findall(r"(?<!\\)\|", line)) for line in lines}
+    assert len(widths) == 1, "an untrusted value changed the table's column count"
+    assert "<img" not in out and "<script" not in out, "raw HTML from a stranger in the markdown export"
+
+
+def test_ics_values_cannot_add_properties(hostile_store):
+    store = hostile_store
+    acc = store.ensure_account("imap", "shop", {"address": OWNER})
+    store.ingest(acc, [MessageRecord(
+        external_id="ics@x", sender_handle="ics@x.example", sender_name="Eve\r\nATTENDEE:mailto:PWN@x",
+        subject="x\nBEGIN:VALARM\nACTION:AUDIO\nEND:VALARM", text="x",
+        sent_at=to_iso(store.now() - timedelta(minutes=3)))])
+    out = _export_all(store, "ics")
+    unfolded = out.replace("\r\n ", "")
+    names = {line.split(":", 1)[0].split(";", 1)[0] for line in unfolded.split("\r\n") if line}
+    assert names <= {"BEGIN", "END", "VERSION", "PRODID", "UID", "DTSTAMP", "SUMMARY", "DESCRIPTION", "STATUS",
+                     "DTSTART", "DUE", "URL"}, names
+    assert "BEGIN:VALARM" not in unfolded.split("\r\n")
+
+
+def test_json_round_trips_the_defused_text(hostile_store):
+    rows = json.loads(_export(hostile_store, "json"))
+    for row in rows:
+        for value in row.values():
+            if isinstance(value, str):
+                assert_inert(value, sgr_only=True)
+
+
+# -- the CLI's printed output ------------------------------------------------------------------------
+
+def test_printed_list_is_inert_with_colour(hostile_store, monkeypatch, capsys):
+    """``demo --print``'s printer with colour forced on: only SGR sequences may appear."""
+    from owner_tui import cli
+
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    cli._print_list(hostile_store)
+    out = capsys.readouterr().out
+    assert "\x1b[" in out, "colour was not forced on: this test would prove nothing"
+    text = assert_inert(out, sgr_only=True)
+    assert "[bold red]PWN" in text  # markup shown as text, not applied
+
+
+def test_cli_export_to_stdout_is_inert(hostile_store, tmp_path):
+    from owner_tui.cli import cli
+
+    db = hostile_store.path
+    for fmt in FORMATS:
+        result = CliRunner().invoke(cli, ["--db", str(db), "--config", str(tmp_path / "none.toml"),
+                                          "export", "--format", fmt, "--view", "all"])
+        assert result.exit_code == 0, result.output
+        assert_inert(result.output, sgr_only=True)
+
+
+def test_demo_print_is_inert():
+    """The first thing a newcomer runs: clean output, and it names no hostile leftovers."""
+    from owner_tui.cli import cli
+
+    result = CliRunner().invoke(cli, ["demo", "--print"], env={"FORCE_COLOR": "1", "COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    assert_inert(result.output, sgr_only=True)
+    assert "Awaiting a reply" in result.output
