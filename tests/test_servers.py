@@ -136,3 +136,120 @@ def test_stop_and_start_keep_mail(tmp_path_factory: pytest.TempPathFactory) -> N
         server.start()
         with server.client() as c:
             assert c.select_folder("Sent")[b"EXISTS"] == 1
+
+
+def test_missing_dovecot_skips_locally_but_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.servers import fixtures
+
+    monkeypatch.setattr(fixtures, "dovecot_binary", lambda: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install dovecot-imapd"):
+        fixtures.require_dovecot()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install dovecot-imapd"):
+        fixtures.require_dovecot()
+
+
+# ------------------------------------------------------------------ aiosmtpd
+
+
+def test_smtp_server_records_envelope_and_bytes(smtp_server: SmtpServer) -> None:
+    raw = b"From: a@example.com\r\nTo: b@example.net\r\nSubject: x\r\n\r\n.leading dot\r\nend\r\n"
+    with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=5) as c:
+        c.login("owner@example.com", "secret")
+        c.sendmail("a@example.com", ["b@example.net", "c@example.net"], raw)
+    [got] = smtp_server.messages
+    assert (got.mail_from, got.rcpt_tos, got.login, got.tls) == (
+        "a@example.com", ("b@example.net", "c@example.net"), "owner@example.com", False)
+    assert got.content == raw  # dot-stuffing undone, bytes exact
+
+
+def test_smtp_server_failure_injection(smtp_server: SmtpServer) -> None:
+    smtp_server.fail_data("452 4.3.1 Out of memory", times=2)
+    with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=5) as c:
+        for _ in range(2):
+            with pytest.raises(smtplib.SMTPDataError) as err:
+                c.sendmail("a@example.com", ["b@example.net"], b"Subject: x\r\n\r\nx\r\n")
+            assert err.value.smtp_code == 452
+        c.sendmail("a@example.com", ["b@example.net"], b"Subject: x\r\n\r\nx\r\n")
+    assert len(smtp_server.messages) == 1
+    smtp_server.drop_after(1)
+    with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=5) as c:
+        c.sendmail("a@example.com", ["b@example.net"], b"Subject: y\r\n\r\ny\r\n")
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            c.sendmail("a@example.com", ["b@example.net"], b"Subject: z\r\n\r\nz\r\n")
+    assert len(smtp_server.messages) == 2 and smtp_server.dropped == 1
+
+
+def test_smtp_starttls_is_required_before_mail(smtp_starttls_server: SmtpServer) -> None:
+    with smtplib.SMTP(smtp_starttls_server.host, smtp_starttls_server.port, timeout=5) as c:
+        code, _ = c.mail("a@example.com")
+        assert code == 530
+    assert smtp_starttls_server.messages == []
+
+
+# ------------------------------------------------------------------ fault proxy
+
+
+class _Echo:
+    """A loopback echo server, so proxy faults are checked on bytes we fully control."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._echo, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _echo(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(65536):
+                conn.sendall(data)
+
+
+def _roundtrip(port: int, payload: bytes, timeout: float = 2) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+        return out
+
+
+def test_proxy_forwards_faithfully_and_counts() -> None:
+    echo = _Echo()
+    with FaultProxy("127.0.0.1", echo.port) as proxy:
+        payload = bytes(range(256)) * 1000
+        assert _roundtrip(proxy.port, payload) == payload
+        assert proxy.bytes_up == proxy.bytes_down == len(payload)
+        assert proxy.connections == 1
+
+
+def test_proxy_cuts_after_exact_byte_count() -> None:
+    echo = _Echo()
+    with FaultProxy("127.0.0.1", echo.port) as proxy:
+        proxy.cut_after(1000, direction="down")
+        assert _roundtrip(proxy.port, b"x" * 5000) == b"x" * 1000
+
+
+def test_proxy_stall_then_resume_and_latency() -> None:
+    echo = _Echo()
+    with FaultProxy("127.0.0.1", echo.port) as proxy:
+        proxy.stall()
+        with pytest.raises(TimeoutError):
+            _roundtrip(proxy.port, b"ping", timeout=0.3)
+        proxy.resume()
+        proxy.latency(0.2)
+        start = time.monotonic()
+        assert _roundtrip(proxy.port, b"ping") == b"ping"
+        assert time.monotonic() - start >= 0.4  # one delay each way

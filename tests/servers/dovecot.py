@@ -67,6 +67,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _searchable_by_others(path: Path) -> bool:
+    """Whether every directory from / down to ``path`` has the other-execute bit."""
+    try:
+        return all(p.stat().st_mode & 0o001 for p in [path, *path.parents])
+    except OSError:
+        return False
+
+
+def _reachable_temp_base() -> str | None:
+    """A temp dir Dovecot's unprivileged processes can reach (None: any, not root)."""
+    if os.geteuid() != 0:
+        return None
+    for base in (tempfile.gettempdir(), "/var/tmp", "/dev/shm"):
+        if _searchable_by_others(Path(base).resolve()):
+            return base
+    raise DovecotError("no temp dir is searchable by other users (/tmp is mode 0700?); "
+                       "Dovecot's mail processes, running as nobody, could not reach it")
+
+
 def _group_alive(pgid: int) -> bool:
     """Whether any live (non-zombie) process is still in process group ``pgid``."""
     for entry in os.scandir("/proc"):
@@ -97,7 +116,8 @@ class DovecotServer:
 
     ``tmpdir``: where to put the instance. Must be reachable by the unprivileged users
     (``/tmp`` is; pytest's ``tmp_path`` is not, being mode 0700) and short (socket paths).
-    When None, a fresh directory under the system temp dir is made and removed by ``stop()``.
+    When None, a fresh directory under the system temp dir (or ``/var/tmp``, ``/dev/shm``
+    if that is not reachable) is made, and removed by ``close()``.
     """
 
     host = "127.0.0.1"
@@ -109,7 +129,8 @@ class DovecotServer:
         tls: bool = False,
     ) -> None:
         self._own_root = tmpdir is None
-        self.root = Path(tempfile.mkdtemp(prefix="otdc-") if tmpdir is None else tmpdir)
+        self.root = Path(tempfile.mkdtemp(prefix="otdc-", dir=_reachable_temp_base())
+                         if tmpdir is None else tmpdir)
         self.users: dict[str, str] = dict(
             {"owner@example.com": "secret"} if users is None else users
         )
@@ -431,13 +452,12 @@ service anvil {{
         """Unprivileged Dovecot processes must traverse every parent of the instance dir."""
         if os.geteuid() != 0:
             return
-        for parent in path.resolve().parents:
-            if not parent.stat().st_mode & 0o001:
-                raise DovecotError(
-                    f"{parent} is not searchable by other users (mode 0700?); "
-                    "Dovecot's unprivileged processes could not reach the instance. "
-                    "Pass tmpdir=None to use the system temp dir."
-                )
+        if not _searchable_by_others(path.resolve().parent):
+            raise DovecotError(
+                f"a parent of {path} is not searchable by other users (mode 0700?); "
+                "Dovecot's unprivileged processes could not reach the instance. "
+                "Pass tmpdir=None to let it pick a reachable temp dir."
+            )
 
     def _greets(self, port: int) -> bool:
         try:

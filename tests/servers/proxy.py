@@ -100,13 +100,10 @@ class FaultProxy:
 
     def stop(self) -> None:
         self._closing = True
-        try:
-            self._listener.close()
-        except OSError:
-            pass
-        self.close_all()
         if self._thread is not None:
             self._thread.join(5)
+        self._listener.close()
+        self.close_all()
 
     def __enter__(self) -> FaultProxy:
         return self.start()
@@ -117,11 +114,15 @@ class FaultProxy:
     # ------------------------------------------------------------------ internals
 
     def _accept_loop(self) -> None:
+        self._listener.settimeout(0.05)  # closing a socket does not wake accept() on Linux
         while not self._closing:
             try:
                 client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            client.settimeout(None)
             self.connections += 1
             if self._refuse:
                 client.close()
@@ -150,7 +151,7 @@ class _Conn:
     def run(self) -> None:
         peers = {self.client: (self.upstream, "up"), self.upstream: (self.client, "down")}
         try:
-            while not self._closed:
+            while peers and not self._closed:
                 if self.proxy._stalled.is_set():
                     time.sleep(0.01)
                     continue
@@ -159,12 +160,16 @@ class _Conn:
                     dst, direction = peers[src]
                     data = src.recv(65536)
                     if not data:
-                        self.close(rst=False)
-                        return
+                        # Half-close: pass the EOF on, keep the other direction flowing
+                        # (HTTP/1.0 clients and SMTP QUIT both rely on it).
+                        dst.shutdown(socket.SHUT_WR)
+                        del peers[src]
+                        continue
                     if not self._forward(dst, direction, data):
                         return
         except OSError:
-            self.close(rst=False)
+            pass
+        self.close(rst=False)
 
     def _forward(self, dst: socket.socket, direction: str, data: bytes) -> bool:
         proxy = self.proxy

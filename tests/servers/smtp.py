@@ -10,7 +10,8 @@ AUTH PLAIN and LOGIN check ``users``; XOAUTH2 checks ``tokens`` (user -> access 
 behaves like Gmail on failure: a base64 JSON error challenge, then 535 after the client's
 empty reply. ``require_auth=True`` refuses MAIL before AUTH (530).
 
-Failure injection: ``fail_data("451 4.3.0 try later")`` answers the next DATA with that
+Failure injection: ``refuse_rcpt["a@b.c"] = "550 5.1.1 no such user"`` refuses one
+recipient; ``fail_data("451 4.3.0 try later")`` answers the next DATA with that
 reply (``times`` controls how often); ``drop_after(n)`` accepts ``n`` more messages and then
 closes the connection when the following message's data has arrived, without a reply
 (the ambiguous case: the client cannot tell whether it was delivered).
@@ -61,6 +62,15 @@ class _Handler:
     def __init__(self, owner: SmtpServer) -> None:
         self.owner = owner
 
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        reply = self.owner.refuse_rcpt.get(address.lower())
+        if reply is not None:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         owner = self.owner
         with owner._lock:
@@ -88,7 +98,8 @@ class _Handler:
             rcpt_tos=tuple(envelope.rcpt_tos),
             content=bytes(content),
             login=_login_of(session),
-            tls=session.ssl is not None,
+            # after STARTTLS aiosmtpd swaps in the TLS transport; implicit TLS has it from the start
+            tls=server.transport is not None and server.transport.get_extra_info("ssl_object") is not None,
             mail_options=tuple(envelope.mail_options),
         )
         with owner._lock:
@@ -114,8 +125,8 @@ class _Handler:
 
 
 def _login_of(session: Session) -> str | None:
-    login = getattr(session, "login_data", None)
-    return login.decode() if isinstance(login, bytes) else login
+    data = session.auth_data
+    return data.login.decode() if isinstance(data, LoginPassword) else None
 
 
 class SmtpServer:
@@ -146,6 +157,8 @@ class SmtpServer:
         self.cert = shared_cert() if mode != "plain" else None
         self.port = 0
         self.messages: list[Received] = []
+        #: address (lower-case) -> reply to its RCPT TO, e.g. "550 5.1.1 no such user"
+        self.refuse_rcpt: dict[str, str] = {}
         self.dropped = 0
         self._lock = threading.Lock()
         self._data_reply: str | None = None

@@ -1,0 +1,317 @@
+"""Email replies over SMTP (stdlib ``smtplib``; blocking, so it runs in a worker thread).
+
+Implements the ``Sender`` protocol of ``owner_tui.send.base``. Every failure becomes a
+``SendError`` in plain words ("wrong password (535)", "server unreachable: connection
+refused", "certificate problem: ...") that never contains the password or token.
+
+``retryable`` follows SMTP's own split: 4xx replies, timeouts and lost connections may
+work later; 5xx replies, bad credentials and certificate problems will not. One case is
+neither: the connection dies after the whole message (ending in CRLF.CRLF) was handed
+over but before the server's answer. The server may have delivered it (RFC 5321 §4.1.1.4
+has no way to ask), so that is reported as not retryable, to be checked in the Sent folder
+rather than risk a second copy at the customer.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import ipaddress
+import smtplib
+import socket
+import ssl
+from collections.abc import Callable
+from typing import Any
+
+from owner_tui.records import normalize_msgid
+from owner_tui.send.base import OutgoingReply, SendError, SendResult
+from owner_tui.send.compose import build_reply, parse_recipient
+
+SECURITY_MODES = ("starttls", "tls", "none")
+
+#: EHLO argument. smtplib's default, ``socket.getfqdn()``, can stall on a broken resolver
+#: and tells every server the machine's name; an address literal is what many clients send.
+DEFAULT_EHLO_NAME = "[127.0.0.1]"
+
+
+class _TrackingMixin:
+    """Remembers whether the end-of-data marker went out (the ambiguous-delivery case)."""
+
+    dot_sent = False
+    _in_data = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self._in_data = True
+        try:
+            return super().data(msg)  # type: ignore[misc]
+        finally:
+            self._in_data = False
+
+    def send(self, s: Any) -> None:
+        super().send(s)  # type: ignore[misc]
+        # smtplib sends the dot-stuffed message and the "\r\n.\r\n" in one sendall().
+        if self._in_data and isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.dot_sent = True
+
+
+class _SMTP(_TrackingMixin, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_TrackingMixin, smtplib.SMTP_SSL):
+    pass
+
+
+class SmtpSender:
+    """Send replies from one account.
+
+    ``security``: ``"starttls"`` (port 587; refuses to go on if the server does not offer
+    STARTTLS), ``"tls"`` (implicit TLS, port 465) or ``"none"`` (only for a relay on this
+    machine: credentials are never sent unencrypted to another host).
+
+    Credentials: ``user`` plus ``password`` (a string, or a callable returning one so a
+    password command runs only when needed), or ``token``: a callable returning a current
+    OAuth2 access token for SASL XOAUTH2 (Gmail, Microsoft 365).
+
+    Hooks from the IMAP side: ``append_to_sent(raw_bytes)`` is called after a successful
+    send to file a copy in the Sent folder, unless ``provider_saves_sent`` (Gmail keeps its
+    own copy); ``sent_checker(message_id)`` answers ``verify`` after a crash.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        from_addr: str,
+        from_name: str = "",
+        security: str = "starttls",
+        user: str | None = None,
+        password: str | Callable[[], str] | None = None,
+        token: Callable[[], str] | None = None,
+        timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+        sent_checker: Callable[[str], bool | None] | None = None,
+        append_to_sent: Callable[[bytes], object] | None = None,
+        provider_saves_sent: bool = False,
+        ehlo_name: str = DEFAULT_EHLO_NAME,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        if security not in SECURITY_MODES:
+            raise ValueError(f"security must be one of {', '.join(SECURITY_MODES)}, not {security!r}")
+        if password is not None and token is not None:
+            raise ValueError("give a password or an OAuth2 token, not both")
+        if (password is not None or token is not None) and not user:
+            raise ValueError("a password or token needs a user name")
+        if user and security == "none" and not _is_loopback(host):
+            raise ValueError(f"refusing to send a password unencrypted to {host}; "
+                             'use security = "starttls" or "tls"')
+        self.host = host
+        self.port = port
+        self.from_addr = from_addr
+        self.from_name = from_name
+        self.security = security
+        self.user = user
+        self._password = password
+        self._token = token
+        self.timeout = timeout
+        self.ssl_context = ssl_context
+        self.sent_checker = sent_checker
+        self.append_to_sent = append_to_sent
+        self.provider_saves_sent = provider_saves_sent
+        self.ehlo_name = ehlo_name
+        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._secrets: list[str] = []
+
+    # ------------------------------------------------------------------ Sender protocol
+
+    def send(self, reply: OutgoingReply) -> SendResult:
+        """Build the reply, hand it to the server, file a copy in Sent. Raises SendError."""
+        now = self._clock()
+        try:
+            msg = build_reply(
+                from_addr=self.from_addr,
+                from_name=self.from_name,
+                to=reply.to,
+                subject=reply.subject,
+                body=reply.body,
+                in_reply_to=reply.in_reply_to,
+                references=reply.references,
+                message_id=reply.message_id,
+                date=now,
+            )
+            envelope_from = parse_recipient(self.from_addr).addr_spec
+            envelope_to = [parse_recipient(r).addr_spec for r in reply.to]
+        except ValueError as exc:
+            raise SendError(f"reply not sent: {exc}") from None
+        raw = msg.as_bytes()
+        refused = self._deliver(envelope_from, envelope_to, raw)
+
+        notes = []
+        if refused:
+            notes.append("not delivered to " + "; ".join(
+                f"{addr} ({code} {_text(resp)})" for addr, (code, resp) in refused.items()))
+        if self.append_to_sent is not None and not self.provider_saves_sent:
+            try:
+                self.append_to_sent(raw)
+            except Exception as exc:  # the mail is out: never turn this into a failed send
+                notes.append(f"sent, but no copy could be saved in Sent: {self._scrub(str(exc))}")
+        return SendResult(
+            external_id=normalize_msgid(reply.message_id),
+            sent_at=now.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),
+            note="; ".join(notes),
+        )
+
+    def verify(self, reply: OutgoingReply) -> bool | None:
+        """SMTP cannot tell; ask the Sent-folder checker when there is one."""
+        if self.sent_checker is None:
+            return None
+        try:
+            return self.sent_checker(reply.message_id)
+        except Exception:
+            return None  # cannot tell: the worker leaves the decision to the owner
+
+    # ------------------------------------------------------------------ the wire
+
+    def _deliver(self, mail_from: str, rcpts: list[str], raw: bytes) -> dict[str, tuple[int, bytes]]:
+        context = self.ssl_context or ssl.create_default_context()
+        conn: _SMTP | _SMTP_SSL | None = None
+        try:
+            # Host given to the constructor: smtplib verifies the certificate against it.
+            if self.security == "tls":
+                conn = _SMTP_SSL(self.host, self.port, local_hostname=self.ehlo_name,
+                                 timeout=self.timeout, context=context)
+            else:
+                conn = _SMTP(self.host, self.port, local_hostname=self.ehlo_name, timeout=self.timeout)
+            conn.ehlo()
+            if self.security == "starttls":
+                if not conn.has_extn("starttls"):
+                    raise SendError("the server does not offer STARTTLS; refusing to send unencrypted")
+                conn.starttls(context=context)
+                conn.ehlo()  # RFC 3207 §4.2: forget everything learned before TLS
+            self._authenticate(conn)
+            refused = conn.sendmail(mail_from, rcpts, raw)
+        except SendError:
+            if conn is not None:
+                conn.close()
+            raise
+        except Exception as exc:
+            if conn is not None:
+                conn.close()  # not QUIT: after a timeout that would wait out the timeout again
+            raise self._map_error(exc, dot_sent=bool(conn and conn.dot_sent)) from None
+        try:
+            conn.quit()
+        except Exception:
+            conn.close()
+        return refused
+
+    def _authenticate(self, conn: smtplib.SMTP) -> None:
+        if self.user is None:
+            return
+        if self._token is not None:
+            try:
+                token = self._token()
+            except Exception as exc:
+                raise SendError(f"could not get an access token: {self._scrub(str(exc))}") from None
+            sasl = f"user={self.user}\x01auth=Bearer {token}\x01\x01"
+            self._remember(token, sasl)
+            mechanisms = conn.esmtp_features.get("auth", "").upper().split()
+            if "XOAUTH2" not in mechanisms:
+                raise SendError("the server does not offer XOAUTH2 login")
+
+            def answer(challenge: bytes | None = None) -> str:
+                # First call: the initial response. Any later call is the server's error
+                # challenge (base64 JSON); XOAUTH2 wants an empty line back, then 535.
+                return sasl if challenge is None else ""
+
+            conn.auth("XOAUTH2", answer)
+        else:
+            password = self._password() if callable(self._password) else (self._password or "")
+            self._remember(password, f"\0{self.user}\0{password}")
+            conn.login(self.user, password)
+
+    def _remember(self, secret: str, sasl: str) -> None:
+        """Keep the secret and its base64 forms to scrub from any error text."""
+        if secret:
+            self._secrets = [secret, base64.b64encode(secret.encode()).decode(),
+                             base64.b64encode(sasl.encode()).decode()]
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    # ------------------------------------------------------------------ errors
+
+    def _map_error(self, exc: BaseException, *, dot_sent: bool) -> SendError:
+        err = self._describe(exc, dot_sent)
+        return SendError(self._scrub(err.args[0]), retryable=err.retryable)
+
+    def _describe(self, exc: BaseException, dot_sent: bool) -> SendError:
+        where = f"{self.host}:{self.port}"
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            what = "access token refused" if self._token is not None else "wrong password"
+            if exc.smtp_code != 535:
+                what = "login refused"
+            detail = "" if exc.smtp_code == 535 else f": {_text(exc.smtp_error)}"
+            return SendError(f"{what} ({exc.smtp_code}){detail}", retryable=_temporary(exc.smtp_code))
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            return SendError(f"the server does not support this: {exc}")
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            parts = [f"{addr} ({code} {_text(resp)})" for addr, (code, resp) in exc.recipients.items()]
+            retry = all(_temporary(code) for code, _ in exc.recipients.values())
+            return SendError("recipient refused: " + "; ".join(parts), retryable=retry)
+        if isinstance(exc, smtplib.SMTPSenderRefused):
+            return SendError(f"sender address refused: {exc.sender} ({exc.smtp_code} {_text(exc.smtp_error)})",
+                             retryable=_temporary(exc.smtp_code))
+        if isinstance(exc, smtplib.SMTPDataError):
+            return SendError(f"the server refused the message ({exc.smtp_code} {_text(exc.smtp_error)})",
+                             retryable=_temporary(exc.smtp_code))
+        if isinstance(exc, smtplib.SMTPResponseException):
+            return SendError(f"the server said {exc.smtp_code} {_text(exc.smtp_error)}",
+                             retryable=_temporary(exc.smtp_code))
+        if dot_sent and isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)):
+            return SendError(
+                "the connection was lost right after the whole message was handed over; it may "
+                "have been delivered, so check the Sent folder before sending it again"
+            )
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return SendError(f"certificate problem: {exc.verify_message or exc.reason} ({where})")
+        if isinstance(exc, ssl.SSLError):
+            hint = " (does the port expect TLS from the start?)" if "WRONG_VERSION" in str(exc) else ""
+            return SendError(f"TLS problem with {where}: {exc.reason or exc}{hint}")
+        if isinstance(exc, smtplib.SMTPServerDisconnected):
+            if "timed out" in str(exc):
+                return SendError(f"server did not answer within {self.timeout:g} s ({where})", retryable=True)
+            return SendError(f"the server closed the connection ({where})", retryable=True)
+        if isinstance(exc, ConnectionRefusedError):
+            return SendError(f"server unreachable: connection refused ({where})", retryable=True)
+        if isinstance(exc, socket.gaierror):
+            return SendError(f"server unreachable: unknown host {self.host}", retryable=True)
+        if isinstance(exc, TimeoutError):
+            return SendError(f"server did not answer within {self.timeout:g} s ({where})", retryable=True)
+        if isinstance(exc, OSError):
+            return SendError(f"server unreachable: {exc.strerror or exc} ({where})", retryable=True)
+        if isinstance(exc, smtplib.SMTPException):
+            return SendError(f"SMTP error: {exc}")
+        return SendError(f"unexpected error while sending: {type(exc).__name__}: {exc}")
+
+
+def _temporary(code: int) -> bool:
+    """RFC 5321 §4.2.1: 4yz is a transient failure, 5yz a permanent one."""
+    return 400 <= code < 500
+
+
+def _text(resp: bytes | str) -> str:
+    text = resp.decode("utf-8", "replace") if isinstance(resp, bytes) else str(resp)
+    return " ".join(text.split())
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
