@@ -246,7 +246,7 @@ def parse_config(text: str, path: Path | None = None) -> Config:
                               path=path)
         for key, value in opts.items():
             lowered = key.lower()
-            if any(w in lowered for w in SECRET_WORDS) and not lowered.endswith(("_cmd", "_env", "_keyring", "_command")) \
+            if any(w in lowered for w in SECRET_WORDS) and not lowered.endswith(("_cmd", "_env", "_keyring", "_command", "_url")) \
                     and isinstance(value, str) and value:
                 raise ConfigError(
                     f"{table}.{key} looks like a secret written into the file; use {key}_cmd "
