@@ -168,7 +168,9 @@ def clean_msgid(value: str | None) -> str | None:
         if "@" not in v:
             return None
         v = f"<{v}>"
-    return v if _MSGID.fullmatch(v) else None
+    # "=?" is legal in an id, but a reader that decodes RFC 2047 in In-Reply-To/References
+    # (Python's default policy does) turns "=?utf-8?q?=0D=0A...?=" into a line break.
+    return v if _MSGID.fullmatch(v) and "=?" not in v else None
 
 
 def reply_subject(subject: str) -> str:
