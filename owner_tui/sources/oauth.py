@@ -181,7 +181,8 @@ class LoopbackReceiver:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.redirect_uri = f"http://127.0.0.1:{self.port}/"
-        self._thread = threading.Thread(target=self.server.serve_forever, name="oauth-loopback", daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="oauth-loopback", daemon=True)
 
     def __enter__(self) -> "LoopbackReceiver":
         self._thread.start()

@@ -267,3 +267,15 @@ def sync_account(store: Any, account_cfg: Any, *, secrets_getter: SecretsGetter 
     summary.skipped = report.skipped
     summary.notes = list(report.problems)
     return summary
+
+
+def reply_meta(store: Any, conversation_id: int) -> dict[str, Any]:
+    """What a review sender needs beyond the outbox row: the review's resource ``name`` (Google
+    needs ``accounts/A/locations/L/reviews/R`` to reply). Pass as ``queue_reply(..., meta=...)``."""
+    import json
+
+    row = store.db.execute(
+        "SELECT extra FROM messages WHERE conversation_id = ? AND direction = 'in' ORDER BY sent_at, id LIMIT 1",
+        [conversation_id]).fetchone()
+    extra = json.loads(row[0] or "{}") if row else {}
+    return {k: extra[k] for k in ("name", "location") if k in extra}

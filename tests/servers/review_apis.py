@@ -113,7 +113,8 @@ class ReviewAPIServer:
         self.httpd.daemon_threads = True
         self.httpd.api = self  # type: ignore[attr-defined]
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
 
     def start(self) -> "ReviewAPIServer":
         self._thread.start()
@@ -401,3 +402,31 @@ class FakeTime:
     def runtime(self):
         from owner_tui.sources.reviews_sync import Runtime
         return Runtime(sleep=self.sleep, clock=self.clock)
+
+
+# -- pytest fixtures (import them into a test module to use them) -----------------------------
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def api():
+    """A running ``ReviewAPIServer``; process-wide token caches are cleared around it."""
+    from owner_tui.sources import oauth, trustpilot
+
+    oauth.clear_token_cache()
+    trustpilot.clear_token_cache()
+    server = ReviewAPIServer().start()
+    yield server
+    server.stop()
+    oauth.clear_token_cache()
+    trustpilot.clear_token_cache()
+
+
+@pytest.fixture
+def ft() -> FakeTime:
+    return FakeTime()
+
+
+GOOGLE_SECRETS = {"client_secret": GOOGLE_CLIENT[1], "refresh_token": "rt-good"}
+TP_SECRETS = {"api_key": TP_KEY, "api_secret": TP_SECRET, "password": TP_PASSWORD}
