@@ -139,11 +139,11 @@ def durations(pairs: Iterable[tuple[datetime, datetime]], hours: "aging.Business
 
 def waits_from(conversation_id: int, channel: str, messages: Iterable[tuple[str, str, bool, str]],
                done_at: Iterable[str] = (), *, mode: str = "first",
-               as_of: datetime | None = None) -> list[Wait]:
+               as_of: datetime | str | None = None) -> list[Wait]:
     """Every wait of one conversation. ``messages`` are ``(direction, sent_at, noise,
     external_id)``; ``done_at`` the times the owner marked it done (not undone). Anything
     after ``as_of`` has not happened yet."""
-    limit = aging.to_iso(as_of) if as_of else None
+    limit = as_of if isinstance(as_of, str) else (aging.to_iso(as_of) if as_of else None)
     timeline: list[tuple[str, int, str, str]] = []  # (at, order, kind, external_id)
     for direction, sent_at, noise, ext in messages:
         if noise or (limit and sent_at > limit):
@@ -204,13 +204,14 @@ def load_waits(store: "Store", since: datetime, until: datetime, as_of: datetime
     for cid, chan, direction, sent_at, noise, ext in rows:
         by_conv.setdefault(cid, (chan, []))[1].append((direction, sent_at, bool(noise), ext))
     mode = store.aging.waiting_since
+    limit = aging.to_iso(as_of)
     waits: list[Wait] = []
     firsts: dict[int, datetime] = {}
     for cid, (chan, msgs) in by_conv.items():
         fi = first_inbound(msgs)
         if fi:
             firsts[cid] = aging.parse_iso(fi)
-        for w in waits_from(cid, chan, msgs, done.get(cid, ()), mode=mode, as_of=as_of):
+        for w in waits_from(cid, chan, msgs, done.get(cid, ()), mode=mode, as_of=limit):
             if since <= w.start < until:
                 waits.append(w)
     return waits, firsts
@@ -295,12 +296,18 @@ def daily_series(store: "Store", days: int, as_of: datetime | None = None) -> li
         if w.replied:
             by_day.setdefault(w.start.astimezone(tz).date(), []).append((w.end - w.start).total_seconds() / 3600)  # type: ignore[operator]
     inbound: dict[date, int] = {}
-    for (sent_at,) in store.db.execute(
-            """SELECT m.sent_at FROM messages m JOIN conversations c ON c.id = m.conversation_id
-               WHERE m.direction = 'in' AND m.noise IS NULL AND c.status != 'noise'
-                 AND m.sent_at >= ? AND m.sent_at <= ?""", [aging.to_iso(since), aging.to_iso(as_of)]):
-        d = aging.parse_iso(sent_at).astimezone(tz).date()
-        inbound[d] = inbound.get(d, 0) + 1
+    # Counted per UTC hour in SQL, then each hour placed on its local day: exact while the
+    # zone's offsets are whole hours (per minute otherwise: India, Newfoundland, ...).
+    whole = all((dt.utcoffset() or timedelta()).total_seconds() % 3600 == 0
+                for dt in (since.astimezone(tz), as_of.astimezone(tz)))
+    width, tail = (13, ":00:00+00:00") if whole else (16, ":00+00:00")
+    for slot, n in store.db.execute(
+            f"""SELECT substr(m.sent_at, 1, {width}), count(*) FROM messages m
+                JOIN conversations c ON c.id = m.conversation_id
+                WHERE m.direction = 'in' AND m.noise IS NULL AND c.status != 'noise'
+                  AND m.sent_at >= ? AND m.sent_at <= ? GROUP BY 1""", [aging.to_iso(since), aging.to_iso(as_of)]):
+        d = aging.parse_iso(slot + tail).astimezone(tz).date()
+        inbound[d] = inbound.get(d, 0) + n
     out = []
     for i in range(days):
         d = first_day + timedelta(days=i)

@@ -208,3 +208,17 @@ def test_format_hours():
     assert metrics.format_hours(0.25) == "15m"
     assert metrics.format_hours(21.5) == "21.5h"
     assert metrics.format_hours(169) == "7.0d"
+
+
+def test_daily_volume_in_a_half_hour_zone(tmp_path):
+    # Asia/Kolkata is UTC+5:30: 18:45 UTC on the 23rd is 00:15 on the 24th there.
+    from owner_tui.config import AgingConfig, Config
+    from owner_tui.store import Store
+
+    store = Store.open(tmp_path / "k.db", config=Config(aging=AgingConfig(timezone="Asia/Kolkata")), clock=Clock())
+    acc = store.ensure_account("imap", "a", {})
+    add(store, acc, "email", "K1", [("in", utc(23, 18, 45))])
+    add(store, acc, "email", "K2", [("in", utc(23, 18, 15))])
+    by = {d.day.day: d.inbound for d in metrics.daily_series(store, 5, NOW)}
+    assert (by[23], by[24]) == (1, 1)
+    store.close()
