@@ -300,7 +300,11 @@ def build_mail(d: Digest, to: str, from_addr: str):
 
 
 def send_mail(sender, msg) -> None:
-    """Hand the message to the server (SmtpSender's connection, TLS, login and error words)."""
+    """Hand the message to the server (SmtpSender's connection, TLS, login and error words).
+
+    ``SmtpSender.send`` builds a *reply* (``Re:``, threading headers); the digest is a new
+    message, so it goes through the sender's delivery step directly. If SmtpSender grows a
+    public "send this EmailMessage" method, use that here instead."""
     from .send.compose import parse_recipient
 
     refused = sender._deliver(parse_recipient(msg["From"]).addr_spec, [parse_recipient(msg["To"]).addr_spec],
