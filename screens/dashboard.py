@@ -256,7 +256,9 @@ class DashboardScreen(Screen):
         status = Text()
         status.append(f"{d.awaiting_total} awaiting", style="bold")
         status.append(f" · {d.overdue_total} past the {d.sla_hours:g} h{' business' if d.business_hours else ''} "
-                      f"target · {d.arrived_total} new since the last digest · {d.followups_total} with no answer yet")
+                      f"target · {d.arrived_total} new "
+                      f"{'since the last digest' if d.since_source == 'last digest' else 'in the last 24 h'}"
+                      f" · {d.followups_total} with no answer yet")
         status.append(f"   ({tz})", style="dim")
         self.query_one("#dash-status", Static).update(status)
         weeks = self.query_one("#dash-weeks", Static)

@@ -54,7 +54,7 @@ async def test_dashboard_shows_the_numbers(sample_path):
         q = screen.query_one
         status = plain(q("#dash-status", Static))
         # G5, G6 and the new message; G5 is past its target
-        assert "3 awaiting · 1 past the 4 h business target" in status
+        assert "3 awaiting · 1 past the 4 h business target · 2 new in the last 24 h" in status
         buckets = plain(q("#dash-buckets", Static))
         assert "1-3 days    1" in buckets and "1-4 h    2" in buckets
         weeks = plain(q("#dash-weeks", Static))
