@@ -369,3 +369,34 @@ def test_consent_flow_rejects_a_forged_state_and_a_refusal(api, ft):
                              auth_url=f"{api.url}/o/oauth2/v2/auth", token_url=f"{api.url}/token",
                              open_browser=browser(), timeout=10)
     assert api.requests("POST", "/token") == []  # nothing was exchanged
+
+
+# -- through the lead's outbox worker -----------------------------------------------------------
+
+def test_outbox_worker_sends_and_recovers_without_sending_twice(store, api, ft):
+    from owner_tui.config import Config
+    from owner_tui.send.outbox_worker import process
+
+    api.reviews[LOC] = [google_review("r1", create=day(10)), google_review("r2", create=day(11))]
+    api.reply_time = day(21)
+    sync(store, api, ft)
+    config = Config(accounts=(AccountConfig("gbp", "google", api.google_options()),))
+
+    def factory(acc):
+        return GoogleSender(acc.options, GOOGLE_SECRETS.__getitem__, ft.runtime())
+
+    cid = conv(store, "r1")["id"]
+    oid = store.queue_reply(cid, "Thank you!", meta=reply_meta(store, cid))
+    report = process(store, config, factory)
+    assert report.sent == [oid] and not awaiting(store, "r1")
+    # A crash after the PUT but before the outbox recorded it: the row is left in `sending`.
+    cid2 = conv(store, "r2")["id"]
+    oid2 = store.queue_reply(cid2, "Thanks again!", meta=reply_meta(store, cid2))
+    assert store.outbox_claim(oid2)
+    factory(config.accounts[0]).send(store.outgoing(oid2))
+    report = process(store, config, factory, stale_after=0)
+    assert report.recovered_sent == [oid2] and not awaiting(store, "r2")
+    assert len(api.requests("PUT", "/v4/")) == 2  # one per reply: the interrupted one was not resent
+    sender = factory(config.accounts[0])
+    assert sender.verify(store.outgoing(oid2)) is True
+    assert sender.verified_result(store.outgoing(oid2)).external_id == "r2:reply"

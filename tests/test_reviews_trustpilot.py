@@ -109,13 +109,21 @@ def test_expired_token_refreshes_once(store, api, ft):
     assert summary.error is None and api.tp_grants == ["password", "refresh_token"]
 
 
-def test_refresh_path_failing_falls_back_to_the_password_grant(store, api, ft):
+@pytest.mark.parametrize("refusal", ["missing path", "expired refresh token", "401"])
+def test_refresh_failing_falls_back_to_the_password_grant(store, api, ft, refusal):
     api.tp_reviews["bu-1"] = [tp_review("t1", created=day(1))]
     sync(store, api, ft)
     api.expire_access_tokens()
-    api.tp_refresh_works = False  # the refresh path is UNCONFIRMED: a 404 there must not stop us
+    if refusal == "missing path":  # the refresh path is UNCONFIRMED: a 404 there must not stop us
+        api.tp_refresh_works = False
+    elif refusal == "expired refresh token":  # refresh tokens last 30 days
+        api.tp_refresh_tokens.clear()
+    else:
+        api.fault("POST", "/v1/oauth/oauth-business-users-for-applications/refresh", 401, {"message": "Unauthorized"})
     summary = sync(store, api, ft)
-    assert summary.error is None and api.tp_grants == ["password", "refresh_token", "password"]
+    assert summary.error is None and summary.new == 0
+    assert api.tp_grants[0] == "password" and api.tp_grants[-1] == "password"
+    assert len(api.requests("POST", "/v1/oauth/oauth-business-users-for-applications/refresh")) == 1
 
 
 def test_wrong_password_needs_reauth_without_leaking_it(store, api, ft):
@@ -123,6 +131,7 @@ def test_wrong_password_needs_reauth_without_leaking_it(store, api, ft):
                            secrets_getter={**TP_SECRETS, "password": "wrong-pass-123"}.__getitem__,
                            runtime=ft.runtime())
     assert summary.needs_reauth and "Invalid username or password" in summary.error
+    assert "fresh sign-in" not in summary.error
     assert "wrong-pass-123" not in summary.error and TP_SECRET not in summary.error
 
 
@@ -142,6 +151,7 @@ def test_reply_through_the_outbox_posts_once_and_closes_the_wait(store, api, ft)
                                          "authorBusinessUserId": "bizuser-1"}
     assert result.external_id == "t1:reply" and not awaiting(store, "t1")
     assert sender.verify(store.outgoing(oid)) is True
+    assert sender.verified_result(store.outgoing(oid)).external_id == "t1:reply"
     assert sync(store, api, ft, lookback_days=30).new == 0 and not awaiting(store, "t1")
 
 

@@ -35,6 +35,7 @@ class GoogleSender:
         self.secrets_getter = secrets_getter
         self.runtime = runtime or Runtime()
         self._http: Http | None = None
+        self._verified: dict[int, SendResult] = {}
 
     def _conn(self) -> Http:
         if self._http is None:
@@ -113,10 +114,22 @@ class GoogleSender:
 
     def verify(self, reply: OutgoingReply) -> bool | None:
         try:
-            data = self._conn().get_json(f"{reviews_base(self.options)}/{self.resource(reply)}")
+            name = self.resource(reply)
+            data = self._conn().get_json(f"{reviews_base(self.options)}/{name}")
         except (SourceError, SendError):
             return None  # cannot tell: the worker leaves the row for the owner to decide
         answer = data.get("reviewReply") if isinstance(data, dict) else None
         if not isinstance(answer, dict) or not isinstance(answer.get("comment"), str):
             return False
-        return _same(answer["comment"], reply.body)
+        if not _same(answer["comment"], reply.body):
+            return False
+        when = parse_time(answer.get("updateTime")) or self.runtime.wallclock()
+        self._verified[reply.outbox_id] = SendResult(
+            external_id=reply_id(data, name.rsplit("/", 1)[-1]), sent_at=iso(when),
+            note="the send was interrupted, but the reply had gone out; not sent again")
+        return True
+
+    def verified_result(self, reply: OutgoingReply) -> SendResult | None:
+        """After ``verify`` said True: the result to record, with the id the next sync will use
+        (so the recovered reply and the synced one are one message, not two)."""
+        return self._verified.get(reply.outbox_id)

@@ -31,6 +31,7 @@ class TrustpilotSender:
         self.secrets_getter = secrets_getter
         self.runtime = runtime or Runtime()
         self._http: Http | None = None
+        self._verified: dict[int, SendResult] = {}
 
     def _conn(self) -> Http:
         if self._http is None:
@@ -80,4 +81,14 @@ class TrustpilotSender:
         answer = data.get("companyReply") if isinstance(data, dict) else None
         if not isinstance(answer, dict) or not isinstance(answer.get("text"), str):
             return False
-        return _same(answer["text"], reply.body)
+        if not _same(answer["text"], reply.body):
+            return False
+        when = newer(parse_time(answer.get("createdAt")), parse_time(answer.get("updatedAt")))
+        self._verified[reply.outbox_id] = SendResult(
+            external_id=reply_id(data, reply.external_key), sent_at=iso(when or self.runtime.wallclock()),
+            note="the send was interrupted, but the reply had gone out; not sent again")
+        return True
+
+    def verified_result(self, reply: OutgoingReply) -> SendResult | None:
+        """After ``verify`` said True: the result to record, with the id the next sync will use."""
+        return self._verified.get(reply.outbox_id)

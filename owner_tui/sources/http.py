@@ -293,8 +293,9 @@ class Http:
                 self.hide(self.auth.refresh())
                 continue
             if status == 401:
-                raise NeedsReauth(f"{self.platform} refused the credentials even after a fresh sign-in "
-                                  f"(HTTP 401){detail}", status=401, code=pcode)
+                again = " even after a fresh sign-in" if refreshed else ""
+                raise NeedsReauth(f"{self.platform} refused the credentials{again} (HTTP 401){detail}",
+                                  status=401, code=pcode)
             retryable = status == 429 or status >= 500
             if pcode is not None and pcode in self.fatal_codes:
                 raise SourceError(f"{self.platform} refused the request (HTTP {status}){detail}", retryable,

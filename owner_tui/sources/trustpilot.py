@@ -73,12 +73,10 @@ class TrustpilotToken:
             try:
                 tokens = self._grant(self.refresh_url, {"grant_type": "refresh_token",
                                                         "refresh_token": cached.refresh_token})
-            except NeedsReauth:
-                raise
             except SourceError as exc:
                 if exc.status is None:  # the network, not the path: no point in a second grant now
                     raise
-                tokens = None  # refresh path or token refused: fall back to the password grant
+                tokens = None  # refresh path missing or token refused: fall back to the password grant
         if tokens is None:
             tokens = self._grant(self.token_url, {"grant_type": "password", "username": self.username,
                                                   "password": self.password})
