@@ -86,6 +86,15 @@ def noise_reason(rec: MessageRecord, rules: Iterable[Rule] = (), *,
     return None
 
 
+def outbound_noise_reason(rec: MessageRecord) -> str | None:
+    """Machine mail sent from the owner's own address (the emailed digest, a vacation reply)
+    is not a reply to anyone and must not start a "no answer yet" follow-up."""
+    auto = {k.lower(): v for k, v in rec.headers.items()}.get("auto-submitted", "").strip().lower()
+    if auto and auto.split(";")[0].strip() != "no":
+        return f"auto-submitted: {auto.split(';')[0].strip()}"
+    return None
+
+
 def is_short_thanks(text: str) -> bool:
     """A short thank-you that needs no answer ("Thanks!", "Great, cheers")."""
     lines = [ln for ln in text.strip().splitlines() if ln.strip() and not ln.lstrip().startswith(">")]

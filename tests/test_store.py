@@ -326,3 +326,23 @@ def test_concurrent_writers_do_not_fail(tmp_path, clock):
     assert errors == []
     st = Store.open(path)
     assert st.message_count() == 120
+
+
+def test_followup_lists_email_the_owner_wrote_last_not_review_replies(shop, clock):
+    s, acc = shop
+    s.ingest(acc, [mail("q@x", minutes_ago=60 * 24 * 6),
+                   mail("r@shop.example", sender=OWNER, minutes_ago=60 * 24 * 5, recipients=("ann@example.com",),
+                        in_reply_to="<q@x>")])
+    g = s.ensure_account("google", "g", {})
+    s.ingest(g, [MessageRecord(external_id="rv", channel="google", direction="in", thread_key="rv", rating=5,
+                               sent_at=to_iso(clock.now - timedelta(days=9))),
+                 MessageRecord(external_id="rv:reply", channel="google", direction="out", thread_key="rv",
+                               sent_at=to_iso(clock.now - timedelta(days=8)))])
+    assert [r["channel"] for r in s.page(ListFilter(view="followup"))] == ["email"]
+
+
+def test_owner_machine_mail_does_not_start_a_followup(shop, clock):
+    s, acc = shop
+    s.ingest(acc, [mail("digest@shop.example", sender=OWNER, minutes_ago=60 * 24 * 5, recipients=(OWNER,),
+                        headers={"auto-submitted": "auto-generated"}, subject="owner-tui digest")])
+    assert s.count(ListFilter(view="followup")) == 0

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .. import aging
 from ..classify import direction as classify_direction
-from ..classify import is_short_thanks, noise_reason
+from ..classify import is_short_thanks, noise_reason, outbound_noise_reason
 from ..records import MessageRecord
 from ..threader import has_thread_headers, normalize_subject, root_key, thread_ids
 
@@ -158,7 +158,7 @@ class Ingester:
 
         direction = classify_direction(rec, self.owner)
         noise = noise_reason(rec, self.rules, positive_rating_only_awaits=self.cfg.positive_rating_only_awaits) \
-            if direction == "in" else None
+            if direction == "in" else outbound_noise_reason(rec)
         problems = list(rec.problems)
         sent_at = _iso_or(rec.sent_at, "")
         if not sent_at:

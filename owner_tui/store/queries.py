@@ -51,7 +51,9 @@ class QueriesMixin:
             order = "c.waiting_since, c.id"
         elif f.view == "followup":
             cutoff = aging.to_iso(now - timedelta(days=self.aging.followup_days))
-            where.append("c.status = 'open' AND c.waiting_since IS NULL AND c.last_outbound_at <= ?")
+            # Email only: nobody is expected to answer the owner's reply to a review.
+            where.append("c.status = 'open' AND c.waiting_since IS NULL AND c.channel = 'email' "
+                         "AND c.last_outbound_at <= ?")
             args.append(cutoff)
             order = "c.last_outbound_at, c.id"
         elif f.view == "snoozed":
