@@ -84,6 +84,11 @@ def test_platform_error_reads_every_documented_shape():
     assert platform_error(["not", "a", "dict"]) == (None, None)
 
 
+def test_clean_text_hides_credentials_but_keeps_plain_words():
+    assert clean_text("Basic authentication required") == "Basic authentication required"
+    assert clean_text("got Basic dXNlcjpwYXNzMTIz here") == "got Basic [hidden] here"
+
+
 def test_clean_text_strips_control_characters_and_shortens():
     text = clean_text("evil\x1b[31m s3cret-value\x07 " + "y" * 500, secrets=["s3cret-value"])
     assert "\x1b" not in text and "\x07" not in text and "s3cret" not in text and "[hidden]" in text

@@ -32,7 +32,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 USER_AGENT = "owner-tui/0.1 (+https://github.com/owner-tui)"
 
-_BEARER_RE = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+#: A credential after Bearer/Basic: long enough and with a digit, so "Basic authentication
+#: required" in a platform's message stays readable.
+_BEARER_RE = re.compile(r"(?i)\b(bearer|basic)\s+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,}")
 _QUERY_SECRET_RE = re.compile(r"(?i)(access_token|refresh_token|apikey|api_key|client_secret|code|password)=[^&\s\"']+")
 
 
