@@ -1,0 +1,395 @@
+"""The Textual app: wires the screens, the store threads, the workers and the key map.
+
+Threads, and why (style.md: no I/O on the UI thread; one SQLite connection per thread):
+
+* ``reader`` / ``writer`` (``owner_tui.storethread``): two long-lived connections, each on
+  its own thread, that screens ``await``. Reads never wait for a writer (WAL); a write that
+  waits on a cron sync's lock delays only that write, never a keystroke.
+* Sync, send and export are ``@work(thread=True, exit_on_error=False)`` workers that open
+  their own ``Store`` and report back with typed messages; they never touch a widget.
+* Every worker is started on the app, so one ``Worker.StateChanged`` handler reports every
+  failure, in plain words, by worker group.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from textual import on, work
+from textual.app import App
+from textual.message import Message
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from . import keys
+from .aging import utcnow
+from .config import Config
+from .paths import ensure_private_dir, get_paths
+from .sanitize import one_line
+from .store import Store
+from .store.queries import ListFilter
+from .storethread import StoreThread
+
+FAILURES = {
+    "sync": "Sync failed",
+    "send": "Sending the reply failed; it stays in the outbox",
+    "queue": "Could not queue the reply",
+    "export": "Export failed",
+    "store": "Could not save that change",
+    "draft": "Could not save the draft",
+    "reload": "Could not read the list",
+    "page": "Could not read the list",
+    "triage": "Triage stopped",
+    "conversation": "Could not read the conversation",
+}
+
+
+def plain_error(exc: BaseException | None) -> str:
+    text = one_line(str(exc) if exc else "", limit=300)
+    return text or type(exc).__name__
+
+
+def find_sender(store: Store, account_id: int, config: Config):
+    """The reply path for an account, or None when none is set up (or none is built yet).
+
+    The contract for the send modules: ``owner_tui.send.sender_for(store, account_id,
+    config) -> Sender | None``, cheap to call (no network until ``send``).
+    """
+    try:
+        from .send import sender_for  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return sender_for(store, account_id, config)
+
+
+def find_sync() -> Callable[..., Any] | None:
+    """``owner_tui.sync.sync_accounts(store, config, *, report, cancelled)`` if built."""
+    try:
+        from .sync import sync_accounts  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return sync_accounts
+
+
+@dataclass
+class SyncProgress(Message):
+    text: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SyncProgress)
+
+
+@dataclass
+class SyncFinished(Message):
+    ok: bool
+    text: str
+
+
+@dataclass
+class ReplyDelivered(Message):
+    outbox_id: int
+    who: str
+    status: str  # "sent", "failed", "queued" (no sender), "busy" (someone else is sending it)
+    note: str = ""
+
+
+@dataclass
+class ExportFinished(Message):
+    path: Path
+    rows: int
+    fmt: str
+
+
+def _inbox_commands():
+    from .screens.commands import InboxCommands
+
+    return InboxCommands
+
+
+class OwnerApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "owner-tui"
+    BINDINGS = keys.APP
+    COMMANDS = App.COMMANDS | {_inbox_commands}
+
+    def __init__(self, store_path: Path, config: Config, *, demo: bool = False,
+                 clock: Callable[[], datetime] | None = None, exports_dir: Path | None = None) -> None:
+        super().__init__()
+        self.store_path = Path(store_path)
+        self.config = config
+        self.demo = demo
+        self.clock = clock or utcnow
+        try:
+            self.tz = ZoneInfo(config.aging.timezone)
+        except Exception:  # validated by config.py; a default Config still works
+            self.tz = ZoneInfo("UTC")
+        self.exports_dir = exports_dir or get_paths().export_dir
+        self.drafts_dir = self.store_path.parent / "drafts"
+        self.business_name = getattr(config.owner, "business", "") or self._demo_business() or config.owner.name
+        self.reader = StoreThread(self.store_path, config=config, clock=self.clock, name="reader")
+        self.writer = StoreThread(self.store_path, config=config, clock=self.clock, name="writer")
+        self.keymap, self.unknown_keys = keys.keymap_from_config(config.keys)
+        self.inbox = None
+
+    def _demo_business(self) -> str:
+        if not self.demo:
+            return ""
+        from .demo import BUSINESS
+
+        return BUSINESS
+
+    def get_default_screen(self):
+        from .screens.inbox import InboxScreen
+
+        self.inbox = InboxScreen()
+        return self.inbox
+
+    def on_mount(self) -> None:
+        self.set_keymap(self.keymap)
+        if self.unknown_keys:
+            self.notify("Unknown ids in [keys] of config.toml: " + ", ".join(self.unknown_keys)
+                        + ". Press ? for the list of ids.", severity="warning", timeout=10, markup=False)
+
+    def on_unmount(self) -> None:
+        self.reader.close()
+        self.writer.close()
+
+    # -- changes (writer thread) ----------------------------------------------------------
+
+    def run_change(self, fn: Callable[[Store], Any], *, notice: str = "",
+                   then: Callable[[Any], None] | None = None) -> Worker:
+        """Run ``fn(store)`` on the writer thread, then say so and refresh the list."""
+        async def job() -> Any:
+            result = await self.writer(fn)
+            if notice:
+                self.notify(notice, markup=False)
+            self.refresh_inbox()
+            if then is not None:
+                then(result)
+            return result
+
+        return self.run_worker(job(), group="store", exit_on_error=False)
+
+    def refresh_inbox(self) -> None:
+        if self.inbox is not None and self.inbox.is_mounted:
+            self.inbox.reload()
+
+    def undo(self) -> Worker:
+        async def job() -> None:
+            event = await self.writer(_undo)
+            if event is None:
+                self.notify("Nothing to undo.")
+                return
+            words = {"done": "done", "snooze": "snooze", "reopen": "reopen", "replied_elsewhere":
+                     "replied elsewhere", "rule": "noise rule", "queue": "queued reply", "merge": "contact merge"}
+            what = words.get(event["kind"], event["kind"])
+            extra = ""
+            if event["kind"] == "queue":
+                extra = " (back in the draft)" if event.get("cancelled") else " (too late: it was already sent)"
+            self.notify(f"Undone: {what}{extra}", markup=False)
+            self.refresh_inbox()
+
+        return self.run_worker(job(), group="store", exit_on_error=False)
+
+    # -- replies ---------------------------------------------------------------------------
+
+    async def delivery_note(self, account_id: int | None, account_name: str) -> str:
+        """What the reply editor says about where a reply goes (empty: a real sender)."""
+        if self.demo:
+            return "Demo: replies go to the demo's local outbox only; nothing is sent."
+        try:
+            ready = account_id is not None and await self.reader(
+                lambda s: find_sender(s, account_id, self.config) is not None)
+        except Exception:
+            ready = False
+        if ready:
+            return ""
+        return (f"No sender is set up for {one_line(account_name, limit=40) or 'this account'} yet: "
+                "the reply will wait in the local outbox.")
+
+    def reply_queued(self, outbox_id: int, row: dict) -> None:
+        from .screens.actions import who
+
+        if self.demo:
+            self.notify(f"Reply to {who(row)} queued in the demo's local outbox; nothing was sent.",
+                        markup=False, timeout=6)
+        else:
+            self._deliver(outbox_id, who(row))
+        self.refresh_inbox()
+
+    @work(thread=True, group="send", exit_on_error=False)
+    def _deliver(self, outbox_id: int, name: str) -> None:
+        # Not exclusive: a send once started must finish and report (at most once); the
+        # outbox claim (a compare-and-set) is what stops two senders sending one reply.
+        from .send.base import SendError
+
+        with Store.open(self.store_path, config=self.config, clock=self.clock) as store:
+            account_id = store.db.execute("SELECT account_id FROM outbox WHERE id = ?", [outbox_id]).fetchone()[0]
+            sender = find_sender(store, account_id, self.config)
+            if sender is None:
+                self.post_message(ReplyDelivered(outbox_id, name, "queued"))
+                return
+            if not store.outbox_claim(outbox_id):
+                self.post_message(ReplyDelivered(outbox_id, name, "busy"))
+                return
+            try:
+                result = sender.send(store.outgoing(outbox_id))
+            except SendError as exc:
+                store.outbox_fail(outbox_id, str(exc))
+                self.post_message(ReplyDelivered(outbox_id, name, "failed", str(exc)))
+                return
+            # Any other exception leaves the row in ``sending``: it is verified before a retry.
+            store.outbox_finish(outbox_id, result)
+            self.post_message(ReplyDelivered(outbox_id, name, "sent", result.note))
+
+    def on_reply_delivered(self, message: ReplyDelivered) -> None:
+        if message.status == "sent":
+            self.notify(f"Reply to {message.who} sent." + (f" {one_line(message.note)}" if message.note else ""),
+                        markup=False)
+        elif message.status == "failed":
+            self.notify(f"Reply to {message.who} not sent: {one_line(message.note, limit=200)}. "
+                        "The text is kept in the outbox.", severity="error", markup=False, timeout=12)
+        elif message.status == "queued":
+            self.notify(f"Reply to {message.who} queued in the local outbox: no sender is set up for "
+                        "this account yet, so it was not sent.", severity="warning", markup=False, timeout=8)
+        self.refresh_inbox()
+
+    # -- sync --------------------------------------------------------------------------------
+
+    def start_sync(self) -> None:
+        if self.demo:
+            self.notify("This is the demo store: there are no real accounts to sync.")
+            return
+        if not self.config.accounts:
+            self.notify("No accounts are set up yet: `owner-tui accounts add` adds one.", markup=False)
+            return
+        self.notify("Syncing…")
+        self._sync()
+
+    @work(thread=True, group="sync", exclusive=True, exit_on_error=False)
+    def _sync(self) -> None:
+        worker = get_current_worker()
+        runner = find_sync()
+        if runner is None:
+            self.post_message(SyncFinished(False, "Sync is not available in this build yet."))
+            return
+        with Store.open(self.store_path, config=self.config, clock=self.clock) as store:
+            summary = runner(store, self.config, report=lambda text: self.post_message(SyncProgress(str(text))),
+                             cancelled=lambda: worker.is_cancelled)
+        self.post_message(SyncFinished(True, str(summary) if summary else "Sync finished."))
+
+    def on_sync_progress(self, message: SyncProgress) -> None:
+        self.notify(one_line(message.text, limit=200), timeout=2, markup=False)
+
+    def on_sync_finished(self, message: SyncFinished) -> None:
+        self.notify(one_line(message.text, limit=300), severity="information" if message.ok else "warning",
+                    markup=False)
+        self.refresh_inbox()
+
+    # -- export ------------------------------------------------------------------------------
+
+    def start_export(self, f: ListFilter, fmt: str) -> None:
+        self._export(f, fmt)
+
+    def start_export_current(self, fmt: str) -> None:
+        if self.inbox is not None:
+            self._export(self.inbox.filter, fmt)
+
+    @work(thread=True, group="export", exclusive=True, exit_on_error=False)
+    def _export(self, f: ListFilter, fmt: str) -> None:
+        from .export import EXTENSIONS, write_export
+
+        now = self.clock()
+        folder = ensure_private_dir(self.exports_dir)
+        path = folder / f"owner-tui-{f.view}-{now:%Y%m%d-%H%M%S}.{EXTENSIONS[fmt]}"
+        tmp = path.with_name(path.name + ".part")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # customer data: owner only
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh, \
+                    Store.open(self.store_path, config=self.config, clock=self.clock) as store:
+                rows = write_export(store, f, fmt, fh, now=now)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self.post_message(ExportFinished(path, rows, fmt))
+
+    def on_export_finished(self, message: ExportFinished) -> None:
+        self.notify(f"Exported {message.rows} conversation{'s' if message.rows != 1 else ''} "
+                    f"({message.fmt}) to {message.path}", markup=False, timeout=12)
+
+    # -- triage, contacts, help, quit -----------------------------------------------------
+
+    def start_triage(self, f: ListFilter) -> None:
+        self.run_worker(self._triage(f), group="triage", exclusive=True, exit_on_error=False)
+
+    async def _triage(self, f: ListFilter) -> None:
+        from .screens.conversation import ConversationScreen
+        from .screens.triage import TriageSession
+
+        session = TriageSession(self, f)
+        cid = await session.first()
+        if cid is None:
+            self.notify("Nobody is waiting for a reply: nothing to triage.")
+            return
+        self.push_screen(ConversationScreen(cid, triage=session))
+
+    def jump_to_contact(self, contact_id: int, label: str) -> None:
+        async def job() -> None:
+            await self.save_open_drafts()
+            while len(self.screen_stack) > 1 and self.screen is not self.inbox:
+                self.pop_screen()
+            if self.inbox is not None:
+                self.inbox.set_filter(ListFilter(view="all", contact_id=contact_id), contact_label=label)
+
+        self.run_worker(job(), group="store", exit_on_error=False)
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.keymap))
+
+    async def save_open_drafts(self) -> None:
+        from .screens.reply import ReplyScreen
+
+        for screen in list(self.screen_stack):
+            if isinstance(screen, ReplyScreen):
+                await screen.save_draft()
+
+    async def action_quit(self) -> None:
+        await self.save_open_drafts()
+        self.exit()
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            what = FAILURES.get(event.worker.group, "Something went wrong")
+            self.notify(f"{what}: {plain_error(event.worker.error)}", severity="error", timeout=12, markup=False)
+
+
+def _undo(store: Store) -> dict | None:
+    """Undo the latest change; a queued reply that has not gone out is cancelled and its
+    text put back in the draft, so undo never loses what was typed."""
+    import json
+
+    event = store.undo()
+    if event and event["kind"] == "queue":
+        after = json.loads(store.db.execute("SELECT after FROM events WHERE id = ?", [event["id"]]).fetchone()[0])
+        outbox_id = after.get("outbox_id")
+        event["cancelled"] = bool(outbox_id) and store.outbox_cancel(outbox_id)
+        if event["cancelled"]:
+            body = store.db.execute("SELECT body FROM outbox WHERE id = ?", [outbox_id]).fetchone()[0]
+            store.save_draft(event["conversation_id"], body)
+    return event
+
+
+def run(store_path: Path, config: Config, *, demo: bool = False,
+        clock: Callable[[], datetime] | None = None) -> None:
+    """Open the TUI on the store at ``store_path`` (the CLI's ``tui`` and ``demo`` commands)."""
+    OwnerApp(store_path, config, demo=demo, clock=clock).run()

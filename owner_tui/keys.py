@@ -1,0 +1,135 @@
+"""Every key of the TUI as data: one ``Binding`` per action, each with an ``id`` and a tooltip.
+
+The same id names the same action on every screen ("done" on the inbox and in the
+conversation), so one line in ``config.toml`` remaps it everywhere::
+
+    [keys]
+    done = "x"
+    snooze = "z,ctrl+z"
+
+``keymap_from_config`` turns that table into ``App.set_keymap`` input and reports unknown
+ids; the help screen lists these same tuples, so help can never disagree with the keys.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from textual.binding import Binding
+
+
+def _b(key: str, action: str, description: str, id: str, tooltip: str, *, show: bool = False,
+       priority: bool = False, key_display: str | None = None) -> Binding:
+    return Binding(key, action, description, show=show, id=id, tooltip=tooltip, priority=priority,
+                   key_display=key_display)
+
+
+APP = [
+    _b("ctrl+q", "quit", "Quit", "quit", "Save any open draft and quit", show=True, priority=True),
+    _b("question_mark", "help", "Help", "help", "Every key, on one screen", show=True, key_display="?"),
+]
+
+#: On the inbox (the aging list).
+INBOX = [
+    _b("enter", "open", "Open", "open", "Read the whole history with this contact", show=True),
+    _b("r", "reply", "Reply", "reply", "Write a reply (prefilled for the channel)", show=True),
+    _b("d", "done", "Done", "done", "Close: nobody needs an answer", show=True),
+    _b("s", "snooze", "Snooze", "snooze", "Hide until a time (1 h, this evening, tomorrow, next week, typed)",
+       show=True),
+    _b("e", "replied_elsewhere", "Replied elsewhere", "replied_elsewhere",
+       "You answered by phone or on the platform: close the wait"),
+    _b("n", "noise", "Noise", "noise", "Mark this sender (or domain) as noise from now on"),
+    _b("o", "reopen", "Reopen", "reopen", "Put a done, snoozed or noise conversation back in the list"),
+    _b("u", "undo", "Undo", "undo", "Undo your last change", show=True),
+    _b("t", "triage", "Triage", "triage", "Walk the list oldest first: read, reply, close or snooze", show=True),
+    _b("slash", "search", "Search", "search", "Full-text search of subjects, messages and names",
+       key_display="/"),
+    _b("f", "filter", "Filter", "filter", "Filter by channel, age bucket, rating or text"),
+    _b("escape", "clear_filters", "Clear filters", "clear_filters", "Show the whole view again"),
+    _b("x", "export", "Export", "export", "Export the current view (csv, json, jsonl, markdown, ics)"),
+    _b("g", "sync", "Sync", "sync", "Fetch new mail and reviews now"),
+    _b("l", "open_link", "Open link", "open_link", "Open the review page in the browser"),
+    _b("1", "view('awaiting')", "Awaiting", "view_awaiting", "Conversations that await your reply"),
+    _b("2", "view('followup')", "No answer yet", "view_followup", "You wrote last and they went quiet"),
+    _b("3", "view('snoozed')", "Snoozed", "view_snoozed", "Hidden until their time comes"),
+    _b("4", "view('done')", "Done", "view_done", "Closed conversations"),
+    _b("5", "view('noise')", "Noise", "view_noise", "Newsletters, auto-replies, bounces, your noise rules"),
+    _b("6", "view('all')", "All", "view_all", "Everything, newest first"),
+]
+
+#: In the aging list widget itself (cursor movement; the mouse works too).
+LIST = [
+    _b("up,k", "cursor_up", "Up", "cursor_up", "Previous conversation"),
+    _b("down,j", "cursor_down", "Down", "cursor_down", "Next conversation"),
+    _b("pageup", "page_up", "Page up", "page_up", "One screen up"),
+    _b("pagedown", "page_down", "Page down", "page_down", "One screen down"),
+    _b("home", "first", "First", "first", "Oldest wait (top of the list)"),
+    _b("end", "last", "Last", "last", "Bottom of the list"),
+]
+
+#: In the conversation view.
+CONVERSATION = [
+    _b("escape", "back", "Back", "back", "Back to the list", show=True),
+    _b("r", "reply", "Reply", "reply", "Write a reply (prefilled for the channel)", show=True),
+    _b("d", "done", "Done", "done", "Close: nobody needs an answer", show=True),
+    _b("s", "snooze", "Snooze", "snooze", "Hide until a time", show=True),
+    _b("e", "replied_elsewhere", "Replied elsewhere", "replied_elsewhere",
+       "You answered by phone or on the platform: close the wait"),
+    _b("n", "noise", "Noise", "noise", "Mark this sender (or domain) as noise from now on"),
+    _b("o", "reopen", "Reopen", "reopen", "Put it back in the list"),
+    _b("u", "undo", "Undo", "undo", "Undo your last change", show=True),
+    _b("l", "open_link", "Open link", "open_link", "Open the review page in the browser"),
+    _b("space", "next", "Next", "next", "Triage: skip to the next conversation", show=True),
+]
+
+#: In the reply editor (plain letters type text here, so these are all control keys).
+REPLY = [
+    _b("ctrl+s", "send", "Send", "send", "Queue the reply in the outbox and send it", show=True, priority=True),
+    _b("ctrl+t", "template", "Template", "template", "Insert a saved reply at the cursor", show=True,
+       priority=True),
+    _b("ctrl+e", "editor", "$EDITOR", "editor", "Edit the draft in your $VISUAL/$EDITOR", show=True,
+       priority=True),
+    _b("escape", "close", "Close", "close", "Close the editor; the draft is kept", show=True),
+]
+
+#: In small dialogs.
+DIALOG = [
+    _b("escape", "cancel", "Cancel", "cancel", "Close without changing anything", show=True),
+]
+
+SCOPES: tuple[tuple[str, list[Binding]], ...] = (
+    ("Everywhere", APP),
+    ("Inbox", INBOX),
+    ("List", LIST),
+    ("Conversation", CONVERSATION),
+    ("Reply editor", REPLY),
+    ("Dialogs", DIALOG),
+)
+
+BINDING_IDS = frozenset(b.id for _name, group in SCOPES for b in group if b.id)
+
+
+def keymap_from_config(keys: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """``[keys]`` from config.toml as an ``App.set_keymap`` mapping, plus the unknown ids."""
+    keymap: dict[str, str] = {}
+    unknown: list[str] = []
+    for binding_id, key in keys.items():
+        if binding_id in BINDING_IDS:
+            keymap[binding_id] = ",".join(k.strip() for k in key.split(",") if k.strip())
+        else:
+            unknown.append(binding_id)
+    return keymap, unknown
+
+
+def display_keys(binding: Binding, keymap: Mapping[str, str]) -> str:
+    """How the help screen writes a binding's key(s), after remapping."""
+    keys = keymap.get(binding.id or "", binding.key)
+    names = []
+    for key in keys.split(","):
+        key = key.strip()
+        if key == binding.key and binding.key_display:
+            names.append(binding.key_display)
+        else:
+            names.append({"question_mark": "?", "slash": "/", "space": "space", "escape": "esc",
+                          "enter": "enter"}.get(key, key))
+    return ", ".join(names)

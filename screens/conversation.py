@@ -1,0 +1,198 @@
+"""The conversation view: the whole history with one contact, across channels, newest last.
+
+Inbound and outbound messages are told apart by an arrow, a label and a coloured edge;
+reviews show their stars and the platform link. Bodies are plain text (HTML mail that
+reached the store as HTML is converted here), cleaned of terminal controls, and shown as
+``Text``, never markup. In triage mode the same screen walks from one conversation to the
+next (see ``owner_tui.screens.triage``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from owner_tui import aging, keys
+from owner_tui.htmltext import html_to_text
+from owner_tui.sanitize import clean, one_line
+from owner_tui.screens.actions import ConversationActions, safe_url
+from owner_tui.widgets.rows import badge_text, star_style, star_text
+
+if TYPE_CHECKING:
+    from owner_tui.screens.triage import TriageSession
+
+#: A contact with a long history: show the newest this many messages.
+MAX_MESSAGES = 200
+#: Longer bodies are cut (the rest is in the store; export or $EDITOR shows it).
+MAX_BODY = 20_000
+
+
+def load_conversation(store, conversation_id: int) -> dict | None:
+    """The conversation, its contact's history and handles, read on the reader thread."""
+    conv = store.conversation(conversation_id)
+    if conv is None:
+        return None
+    history = store.history(conv["contact_id"], conversation_id)
+    own = [m for m in history if m["conversation_id"] == conversation_id]
+    last_in = next((m for m in reversed(own) if m["direction"] == "in"), None)
+    conv["sender_handle"] = last_in["sender_handle"] if last_in else ""
+    row = store.db.execute("SELECT handle FROM identities WHERE contact_id = ? ORDER BY channel = 'email' DESC, id "
+                           "LIMIT 1", [conv["contact_id"]]).fetchone() if conv["contact_id"] else None
+    conv["contact_handle"] = row[0] if row else conv["sender_handle"]
+    return {"conv": conv, "history": history[-MAX_MESSAGES:], "hidden": max(0, len(history) - MAX_MESSAGES)}
+
+
+def looks_like_html(text: str) -> bool:
+    head = text.lstrip()[:300].lower()
+    return head.startswith("<") and any(tag in head for tag in ("<html", "<body", "<div", "<p", "<table", "<br"))
+
+
+def when_text(iso: str, now: datetime, tz: tzinfo) -> str:
+    local = aging.parse_iso(iso).astimezone(tz)
+    ago = aging.format_age(aging.age_seconds(iso, now))
+    year = f" {local.year}" if local.year != now.astimezone(tz).year else ""
+    return f"{local:%a} {local.day} {local:%b}{year} {local:%H:%M} ({ago} ago)"
+
+
+def message_text(m: dict, channel: str, now: datetime, tz: tzinfo) -> Text:
+    out = m["direction"] == "out"
+    who = "You" if out else one_line(m.get("sender_name") or m.get("sender_handle") or "them", limit=60)
+    text = Text()
+    text.append("→ " if out else "← ", style="bold green" if out else "bold cyan")
+    text.append(who, style="bold")
+    if not out and m.get("sender_name") and m.get("sender_handle"):
+        text.append(f" <{one_line(m['sender_handle'], limit=80)}>", style="dim")
+    text.append(f" · {m.get('channel') or channel} · {when_text(m['sent_at'], now, tz)}", style="dim")
+    if m.get("rating"):
+        text.append("  ")
+        text.append(star_text(m["rating"]), style=star_style(m["rating"]))
+    if m.get("noise"):
+        text.append(f"  [noise: {one_line(m['noise'], limit=60)}]", style="italic dim")
+    body = m.get("text") or ""
+    if looks_like_html(body):
+        body = html_to_text(body)
+    body = clean(body, limit=MAX_BODY).strip("\n")
+    text.append("\n")
+    text.append(body or ("(rating only, no text)" if m.get("rating") else "(no text)"),
+                style="" if body else "dim italic")
+    url = safe_url(m.get("url")) if not out else None
+    if url:
+        text.append(f"\n↗ {url}", style="underline #80cbc4")
+    return text
+
+
+def header_text(conv: dict, now: datetime, tz: tzinfo) -> Text:
+    name = one_line(conv.get("contact_name") or conv.get("contact_handle") or "(unknown)", limit=60)
+    text = Text()
+    if conv.get("status") == "open" and conv.get("waiting_since"):
+        text.append_text(badge_text("awaiting", conv, now))
+        text.append(" ")
+    text.append(name, style="bold")
+    handle = one_line(conv.get("contact_handle") or "", limit=80)
+    if handle and handle != name:
+        text.append(f" <{handle}>", style="dim")
+    text.append(f" · {conv.get('channel')} · {conv.get('status')}", style="dim")
+    if conv.get("status") == "snoozed" and conv.get("snoozed_until"):
+        text.append(f" until {when_text(conv['snoozed_until'], now, tz)}", style="dim")
+    if conv.get("rating"):
+        text.append("  ")
+        text.append(star_text(conv["rating"]), style=star_style(conv["rating"]))
+    subject = one_line(conv.get("subject") or "", limit=200)
+    if subject and conv.get("channel") == "email":
+        text.append("\n")
+        text.append(subject, style="bold")
+    url = safe_url(conv.get("url"))
+    if url:
+        text.append("\n↗ ")
+        text.append(url, style="underline #80cbc4")
+        text.append("  (l opens it)", style="dim")
+    return text
+
+
+class ConversationScreen(ConversationActions, Screen[None]):
+    CSS_PATH = "conversation.tcss"
+    BINDINGS = keys.CONVERSATION
+
+    def __init__(self, conversation_id: int, *, triage: "TriageSession | None" = None) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.triage = triage
+        self.row: dict | None = None
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="conv-header")
+        yield Static(id="triage-banner")
+        yield VerticalScroll(id="history")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.load(self.conversation_id)
+
+    async def load(self, conversation_id: int) -> None:
+        self.conversation_id = conversation_id
+        self.loaded = False
+        data = await self.app.reader(load_conversation, conversation_id)
+        if data is None:
+            self.app.notify("That conversation no longer exists.", severity="warning")
+            self.dismiss()
+            return
+        now, tz = self.app.clock(), self.app.tz
+        conv = data["conv"]
+        self.row = conv
+        self.query_one("#conv-header", Static).update(header_text(conv, now, tz))
+        banner = self.query_one("#triage-banner", Static)
+        banner.display = self.triage is not None
+        if self.triage is not None:
+            banner.update(self.triage.banner())
+        history = self.query_one("#history", VerticalScroll)
+        await history.remove_children()
+        widgets = []
+        if data["hidden"]:
+            widgets.append(Static(Text(f"{data['hidden']} older messages not shown", style="dim italic"),
+                                  classes="older"))
+        for m in data["history"]:
+            classes = "msg " + ("out" if m["direction"] == "out" else "in")
+            if m.get("noise"):
+                classes += " noise"
+            if m["conversation_id"] != conversation_id:
+                classes += " other"
+            widgets.append(Static(message_text(m, conv["channel"], now, tz), classes=classes))
+        await history.mount_all(widgets)
+        self.call_after_refresh(history.scroll_end, animate=False)
+        history.focus()
+        self.loaded = True
+
+    def current_row(self) -> dict | None:
+        return self.row
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next":
+            return self.triage is not None
+        return True
+
+    def after_action(self, kind: str, conversation_id: int) -> None:
+        if self.triage is not None:
+            self.triage.record(kind, conversation_id)
+            self.app.run_worker(self.triage.advance(self), group="triage", exclusive=True, exit_on_error=False)
+        elif kind in ("replied", "reopen"):
+            self.app.run_worker(self.load(conversation_id), group="conversation", exclusive=True,
+                                exit_on_error=False)
+        else:
+            self.dismiss()
+
+    def action_next(self) -> None:
+        if self.triage is not None:
+            self.after_action("skipped", self.conversation_id)
+
+    def action_back(self) -> None:
+        if self.triage is not None:
+            self.triage.finish(self)
+        else:
+            self.dismiss()

@@ -1,0 +1,65 @@
+"""Help: every key, from the same binding data the screens use (``owner_tui.keys``), after
+the owner's remapping, so help can never disagree with what the keys do."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from owner_tui import keys
+
+INTRO = ("The inbox lists who awaits a reply, oldest wait first. The badge colour is the age "
+         "bucket: green under 1 h, light green 1-4 h, yellow 4-24 h, orange 1-3 days, red over "
+         "3 days; ! means past your reply target. Ctrl+P opens the command palette (sync, export, "
+         "filters, jump to a contact). Keys can be changed in config.toml under [keys] "
+         "using the ids below.")
+
+
+def help_table(keymap: Mapping[str, str]) -> Table:
+    table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold", expand=True)
+    table.add_column("key", no_wrap=True, style="bold #80cbc4")
+    table.add_column("does")
+    table.add_column("id", style="dim", no_wrap=True)
+    seen: set[tuple[str, str]] = set()
+    for scope, bindings in keys.SCOPES:
+        table.add_row(Text(scope, style="bold underline"), "", "")
+        for b in bindings:
+            if (scope, b.id or "") in seen:
+                continue
+            seen.add((scope, b.id or ""))
+            table.add_row(keys.display_keys(b, keymap), Text(f"{b.description}: {b.tooltip}"), b.id or "")
+        table.add_row("", "", "")
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = [
+        *keys.DIALOG,
+        Binding("question_mark", "cancel", "Close", id="help_close", tooltip="Close help", show=False),
+        Binding("q", "cancel", "Close", id="help_close_q", tooltip="Close help", show=False),
+    ]
+
+    def __init__(self, keymap: Mapping[str, str]) -> None:
+        super().__init__()
+        self._keymap = dict(keymap)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Static(Text("owner-tui keys", style="bold"), classes="dialog-title")
+            yield Static(Text(INTRO), classes="dialog-title")
+            yield Static(help_table(self._keymap))
+            yield Static(Text("esc, ? or q closes this help", style="dim"))
+
+    def on_mount(self) -> None:
+        self.query_one("#help", VerticalScroll).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

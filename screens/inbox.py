@@ -1,0 +1,239 @@
+"""The inbox: the aging list with its bucket counts, views, filters and search.
+
+The list itself (``owner_tui.widgets.aging_list``) draws only what is on screen; this
+screen owns *what* it shows (a ``ListFilter``) and refreshes it: after every change the
+owner makes, and every ``REFRESH_SECONDS`` (snoozes that ended wake up, ages move on).
+Every read goes through the app's reader thread.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static, Tab, Tabs
+
+from owner_tui import keys
+from owner_tui.sanitize import one_line
+from owner_tui.screens.actions import ConversationActions
+from owner_tui.screens.filters import RATINGS, rating_key
+from owner_tui.store.queries import VIEWS, ListFilter
+from owner_tui.widgets.aging_list import AgingList
+from owner_tui.widgets.bucket_bar import SHORT_LABELS, BucketBar
+
+REFRESH_SECONDS = 30
+
+VIEW_LABELS = {"awaiting": "Awaiting", "followup": "No answer yet", "snoozed": "Snoozed", "done": "Done",
+               "noise": "Noise", "all": "All"}
+EMPTY_TEXT = {
+    "awaiting": "Nobody is waiting for a reply. Nice work.",
+    "followup": "Nobody owes you an answer right now.",
+    "snoozed": "Nothing is snoozed.",
+    "done": "Nothing closed yet.",
+    "noise": "No noise caught yet.",
+    "all": "No conversations yet: press g to sync, or run `owner-tui import`.",
+}
+
+
+def page_rows(store, f: ListFilter, offset: int, limit: int, now: datetime) -> list[dict]:
+    """One window of the list, each row marked with its newest unfinished outbox reply."""
+    rows = store.page(f, offset, limit, now)
+    if rows:
+        marks = ",".join("?" * len(rows))
+        states = dict(store.db.execute(
+            f"SELECT conversation_id, status FROM outbox WHERE conversation_id IN ({marks}) "
+            "AND status IN ('queued', 'sending', 'failed') ORDER BY id", [r["id"] for r in rows]).fetchall())
+        for row in rows:
+            row["outbox_status"] = states.get(row["id"])
+    return rows
+
+
+def inbox_summary(store, f: ListFilter, now: datetime) -> dict:
+    return {"total": store.count(f, now), "buckets": store.bucket_counts(now), "oldest": store.oldest_wait(),
+            "views": store.view_counts(now)}
+
+
+class ViewTabs(Tabs, can_focus=False):
+    """The six views as clickable tabs; keys 1-6 switch them too."""
+
+
+class InboxScreen(ConversationActions, Screen[None]):
+    CSS_PATH = "inbox.tcss"
+    BINDINGS = keys.INBOX
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter = ListFilter()
+        self.contact_label: str | None = None
+        self.summary: dict = {}
+        self._reset_next = True
+
+    def compose(self) -> ComposeResult:
+        yield BucketBar(id="buckets")
+        yield ViewTabs(*(Tab(VIEW_LABELS[v], id=f"view-{v}") for v in VIEWS), id="views")
+        yield Static(id="filterbar")
+        yield AgingList(self._fetch, clock=self.app.clock, aging_cfg=self.app.config.aging, id="list")
+        yield Input(placeholder="Search subjects, messages and names; enter applies, esc cancels", id="search")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#search", Input).display = False
+        self.query_one("#filterbar", Static).display = False
+        self.query_one(AgingList).focus()
+        self.reload(wake=True)
+        self.set_interval(REFRESH_SECONDS, lambda: self.reload(wake=True))
+
+    @property
+    def aging_list(self) -> AgingList:
+        return self.query_one(AgingList)
+
+    # -- data ------------------------------------------------------------------------------
+
+    async def _fetch(self, f: ListFilter, offset: int, limit: int) -> list[dict]:
+        return await self.app.reader(page_rows, f, offset, limit, self.app.clock())
+
+    def reload(self, *, reset_cursor: bool = False, wake: bool = False) -> None:
+        """Refresh counts and the visible rows; the selected conversation stays selected."""
+        self._reset_next = self._reset_next or reset_cursor
+        self.app.run_worker(self._reload(wake), group="reload", exclusive=True, exit_on_error=False)
+
+    async def _reload(self, wake: bool) -> None:
+        app = self.app
+        if wake:
+            woke = await app.writer(lambda s: s.wake_snoozed())
+            if woke:
+                app.notify(f"{len(woke)} snoozed conversation{'s' if len(woke) > 1 else ''} came back.")
+        now = app.clock()
+        f = self.filter
+        summary = await app.reader(inbox_summary, f, now)
+        reset, self._reset_next = self._reset_next, False
+        lst = self.aging_list
+        lst.empty_text = EMPTY_TEXT[f.view] if not self._has_filters() else "Nothing matches these filters (esc clears)."
+        await lst.reload(f, summary["total"], keep_id=None if reset else lst.selected_id, reset_cursor=reset)
+        self.summary = summary
+        self._show(summary, now)
+
+    def _show(self, summary: dict, now: datetime) -> None:
+        self.query_one(BucketBar).show(summary["buckets"], summary["oldest"], now, active=self.filter.bucket,
+                                       demo=self.app.demo)
+        tabs = self.query_one(ViewTabs)
+        for view, n in summary["views"].items():
+            tabs.query_one(f"#view-{view}", Tab).label = f"{VIEW_LABELS[view]} {n}"
+        if tabs.active != f"view-{self.filter.view}":
+            tabs.active = f"view-{self.filter.view}"
+        bar = self.query_one("#filterbar", Static)
+        bar.display = self._has_filters()
+        bar.update(self._filter_text())
+
+    def _has_filters(self) -> bool:
+        f = self.filter
+        return any(v is not None for v in (f.channel, f.bucket, f.min_rating, f.max_rating, f.search, f.contact_id,
+                                           f.older_than_hours))
+
+    def _filter_text(self) -> Text:
+        f = self.filter
+        text = Text("Filtered: ", style="bold")
+        parts: list[Text] = []
+        if f.contact_id is not None:
+            parts.append(Text.assemble("contact ", (self.contact_label or f"#{f.contact_id}", "bold")))
+        if f.channel:
+            parts.append(Text.assemble("channel ", (f.channel, "bold")))
+        if f.bucket:
+            parts.append(Text.assemble("waiting ", (SHORT_LABELS[f.bucket], "bold")))
+        if (key := rating_key(f)) or f.min_rating or f.max_rating:
+            parts.append(Text(RATINGS[key][2] if key else f"rating {f.min_rating or 1}-{f.max_rating or 5}"))
+        if f.search:
+            parts.append(Text.assemble("text “", (one_line(f.search, limit=40), "bold"), "”"))
+        text.append_text(Text(" · ").join(parts))
+        text.append("   esc clears", style="dim")
+        return text
+
+    def set_filter(self, f: ListFilter, *, contact_label: str | None = None) -> None:
+        if f.contact_id is None:
+            contact_label = None
+        self.filter = f
+        self.contact_label = contact_label if contact_label is not None else self.contact_label
+        self.reload(reset_cursor=True)
+
+    # -- events ----------------------------------------------------------------------------
+
+    def current_row(self) -> dict | None:
+        return self.aging_list.selected_row
+
+    @on(AgingList.Activated)
+    def _activated(self) -> None:
+        self.action_open()
+
+    @on(BucketBar.BucketClicked)
+    def _bucket_clicked(self, event: BucketBar.BucketClicked) -> None:
+        bucket = None if self.filter.bucket == event.bucket else event.bucket
+        self.set_filter(self.filter.with_(view="awaiting", bucket=bucket))
+
+    @on(Tabs.TabActivated, "#views")
+    def _tab(self, event: Tabs.TabActivated) -> None:
+        view = (event.tab.id or "view-awaiting").removeprefix("view-")
+        if view != self.filter.view:
+            self.action_view(view)
+
+    @on(Input.Submitted, "#search")
+    def _search(self, event: Input.Submitted) -> None:
+        self._hide_search()
+        self.set_filter(self.filter.with_(search=event.value.strip() or None))
+
+    def _hide_search(self) -> None:
+        self.query_one("#search", Input).display = False
+        self.aging_list.focus()
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_open(self) -> None:
+        from owner_tui.screens.conversation import ConversationScreen
+
+        cid = self.aging_list.selected_id
+        if cid is None:
+            return
+        self.app.push_screen(ConversationScreen(cid), lambda _: self.reload())
+
+    def action_view(self, view: str) -> None:
+        if view in VIEWS:
+            self.set_filter(self.filter.with_(view=view))
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.value = self.filter.search or ""
+        box.display = True
+        box.focus()
+
+    def action_clear_filters(self) -> None:
+        if self.query_one("#search", Input).has_focus:
+            self._hide_search()
+        elif self._has_filters():
+            self.set_filter(ListFilter(view=self.filter.view if self.filter.contact_id is None else "awaiting"))
+
+    def action_filter(self) -> None:
+        from owner_tui.screens.filters import FilterDialog
+
+        def chosen(f: ListFilter | None) -> None:
+            if f is not None:
+                self.set_filter(f)
+
+        self.app.push_screen(FilterDialog(self.filter), chosen)
+
+    def action_export(self) -> None:
+        from owner_tui.screens.pickers import ExportDialog
+
+        def chosen(fmt: str | None) -> None:
+            if fmt:
+                self.app.start_export(self.filter, fmt)
+
+        self.app.push_screen(ExportDialog(VIEW_LABELS[self.filter.view], self.aging_list.total), chosen)
+
+    def action_sync(self) -> None:
+        self.app.start_sync()
+
+    def action_triage(self) -> None:
+        self.app.start_triage(self.filter)
+

@@ -1,0 +1,249 @@
+"""The reply editor: a ``TextArea`` prefilled for the channel, saved replies, ``$EDITOR``.
+
+A draft is saved to the store when the editor closes, when the app quits, and two seconds
+after typing stops, so nothing typed is lost to a crash. Send queues the reply in the
+outbox (the app then hands it to a sender, or says plainly that it waits in the local
+outbox); the draft disappears in the same transaction as the outbox row is created.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+from rich.text import Text
+from textual.app import ComposeResult, SuspendNotSupported
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TextArea
+
+from owner_tui import keys, templates
+from owner_tui.htmltext import html_to_text
+from owner_tui.paths import ensure_private_dir
+from owner_tui.sanitize import clean, one_line
+from owner_tui.widgets.rows import star_text
+
+AUTOSAVE_SECONDS = 2.0
+
+
+class EditorError(Exception):
+    """The external editor could not run or failed; the draft is unchanged."""
+
+
+def editor_command(env: Mapping[str, str] | None = None) -> list[str]:
+    env = os.environ if env is None else env
+    cmd = env.get("VISUAL") or env.get("EDITOR")
+    if not cmd:
+        cmd = next((c for c in ("sensible-editor", "nano", "vi") if shutil.which(c)), "vi")
+    return shlex.split(cmd)
+
+
+def edit_externally(text: str, folder: Path, env: Mapping[str, str] | None = None) -> str:
+    """Run the owner's editor on ``text`` in a private temporary file and return the result.
+
+    The file lives in the data folder (mode 0600, deleted afterwards), not in a shared /tmp:
+    a reply to a customer is private. Control characters an editor might leave are cleaned.
+    """
+    cmd = editor_command(env)
+    ensure_private_dir(folder)
+    fd, name = tempfile.mkstemp(prefix="reply-", suffix=".txt", dir=folder)  # mkstemp: mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        try:
+            rc = subprocess.run([*cmd, name], check=False).returncode
+        except FileNotFoundError:
+            raise EditorError(f"the editor {cmd[0]!r} was not found; set $EDITOR") from None
+        if rc != 0:
+            raise EditorError(f"the editor exited with status {rc}; the draft is unchanged")
+        body = Path(name).read_text(encoding="utf-8", errors="replace")
+    finally:
+        try:
+            os.unlink(name)
+        except FileNotFoundError:
+            pass
+    return clean(body).rstrip("\n") + ("\n" if body.endswith("\n\n") else "")
+
+
+def reply_context(store, conversation_id: int) -> dict:
+    """Everything the editor needs, read on the reader thread in one go."""
+    conv = store.conversation(conversation_id) or {}
+    msgs = store.messages(conversation_id)
+    last_in = next((m for m in reversed(msgs) if m["direction"] == "in" and not m["noise"]), None)
+    handle = last_in["sender_handle"] if last_in else ""
+    return {
+        "draft": store.draft(conversation_id),
+        "templates": [(t["name"], t["body"]) for t in store.templates()],
+        "last_in": (last_in or {}).get("text") or "",
+        "sender_handle": handle,
+        "account_name": conv.get("account_name", ""),
+        "account_id": conv.get("account_id"),
+    }
+
+
+class ReplyScreen(Screen[str | None]):
+    CSS_PATH = "reply.tcss"
+    BINDINGS = keys.REPLY
+
+    def __init__(self, row: dict) -> None:
+        super().__init__()
+        self.row = row
+        self.conversation_id: int = row["id"]
+        self._saved: str = ""  # what the store holds as the draft
+        self._baseline: str | None = None  # the untouched prefill (not worth saving)
+        self._placeholders: dict[str, str] = {}
+        self._templates: list[tuple[str, str]] = []
+        self._autosave = None
+        self.ready = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="reply-to")
+        yield Static(id="reply-note")
+        yield Static(id="quoted")
+        yield TextArea(id="editor", soft_wrap=True, show_line_numbers=False, tab_behavior="indent")
+        yield Static(id="reply-status")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        app = self.app
+        info = await app.reader(reply_context, self.conversation_id)
+        row = self.row
+        name = one_line(row.get("contact_name") or "", limit=60)
+        handle = one_line(info["sender_handle"] or row.get("contact_handle") or "", limit=80)
+        channel = row.get("channel") or "email"
+        if channel == "email":
+            header = Text.assemble(("Reply to ", "bold"), (name or handle, "bold"),
+                                   (f" <{handle}>" if name and handle else "", "dim"),
+                                   f" · {channel} · ", one_line(row.get("subject") or "", limit=80))
+        else:
+            header = Text.assemble(("Public reply ", "bold"), "to ", (name or handle, "bold"), "'s ",
+                                   (star_text(row.get("rating")) + " " if row.get("rating") else "", "yellow"),
+                                   f"review on {channel}")
+        self.query_one("#reply-to", Static).update(header)
+        note = await app.delivery_note(info["account_id"], info["account_name"])
+        note_widget = self.query_one("#reply-note", Static)
+        note_widget.update(Text(note, style="italic"))
+        note_widget.display = bool(note)
+        quoted = info["last_in"]
+        if "<" in quoted[:200] and ">" in quoted and quoted.lstrip()[:1] == "<":
+            quoted = html_to_text(quoted)
+        lines = [ln for ln in clean(quoted, limit=600).splitlines() if ln.strip()][:3]
+        quoted_widget = self.query_one("#quoted", Static)
+        quoted_widget.update(Text("\n".join("> " + ln for ln in lines), style="dim"))
+        quoted_widget.display = bool(lines)
+        cfg = app.config.owner
+        self._placeholders = templates.context_for(row.get("contact_name") or "", handle, owner_name=cfg.name,
+                                              signature=cfg.signature, business=app.business_name)
+        self._templates = info["templates"] or list(templates.DEFAULT_TEMPLATES)
+        editor = self.query_one("#editor", TextArea)
+        if info["draft"]:
+            text = clean(info["draft"])
+            self._saved = info["draft"]
+            editor.load_text(text)
+            last = text.split("\n")
+            editor.move_cursor((len(last) - 1, len(last[-1])))
+        else:
+            text, cursor_row = templates.prefill(channel, row.get("rating"), self._placeholders)
+            self._baseline = text
+            editor.load_text(text)
+            editor.move_cursor((cursor_row, len(text.split("\n")[cursor_row])))
+        editor.focus()
+        self.ready = True
+        self._status()
+
+    # -- drafts ----------------------------------------------------------------------------
+
+    @property
+    def body(self) -> str:
+        return self.query_one("#editor", TextArea).text
+
+    def _status(self, extra: str = "") -> None:
+        n = len(self.body.strip())
+        self.query_one("#reply-status", Static).update(
+            Text(f"{n} characters" + (f" · {extra}" if extra else ""), style="dim"))
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if not self.ready:
+            return
+        self._status()
+        if self._autosave is not None:
+            self._autosave.stop()
+        self._autosave = self.set_timer(AUTOSAVE_SECONDS, self._autosave_now)
+
+    def _autosave_now(self) -> None:
+        self.app.run_worker(self.save_draft(), group="draft", exit_on_error=False)
+
+    async def save_draft(self) -> None:
+        """Store the draft (or remove it, when it is empty or the untouched prefill)."""
+        if not self.ready:
+            return
+        body = self.body
+        keep = "" if (not body.strip() or body == self._baseline) else body
+        if keep == self._saved:
+            return
+        cid = self.conversation_id
+        await self.app.writer(lambda s: s.save_draft(cid, keep))
+        self._saved = keep
+        if self.is_mounted:
+            self._status("draft saved" if keep else "")
+
+    # -- actions ---------------------------------------------------------------------------
+
+    async def action_close(self) -> None:
+        await self.save_draft()
+        if self._saved:
+            self.app.notify("Draft kept; r opens it again.")
+        self.dismiss(None)
+
+    def action_send(self) -> None:
+        if not self.ready:
+            return
+        if not self.body.strip():
+            self.app.notify("The reply is empty.", severity="warning")
+            return
+        # exclusive and ``ready`` cleared first: a double ctrl+s queues one reply, not two.
+        self.ready = False
+        self.app.run_worker(self._send(self.body), group="queue", exclusive=True, exit_on_error=False)
+
+    async def _send(self, body: str) -> None:
+        cid = self.conversation_id
+        if self._autosave is not None:
+            self._autosave.stop()
+        try:
+            outbox_id = await self.app.writer(lambda s: s.queue_reply(cid, body))
+        except Exception as exc:  # the text stays in the editor; nothing is lost
+            self.ready = True
+            self.app.notify(f"Could not queue the reply: {one_line(exc, limit=200)}", severity="error",
+                            markup=False)
+            return
+        self._saved = ""
+        self.app.reply_queued(outbox_id, self.row)
+        self.dismiss("queued")
+
+    def action_template(self) -> None:
+        from owner_tui.screens.pickers import TemplatePicker
+
+        def chosen(body: str | None) -> None:
+            if body:
+                self.query_one("#editor", TextArea).insert(templates.render(body, self._placeholders))
+
+        self.app.push_screen(TemplatePicker(self._templates), chosen)
+
+    def action_editor(self) -> None:
+        editor = self.query_one("#editor", TextArea)
+        try:
+            with self.app.suspend():
+                text = edit_externally(editor.text, self.app.drafts_dir)
+        except SuspendNotSupported:
+            self.app.notify("This terminal cannot be handed to an external editor.", severity="error")
+            return
+        except EditorError as exc:
+            self.app.notify(str(exc), severity="error", markup=False)
+            return
+        editor.load_text(text)
+        editor.move_cursor(editor.document.end)
+        editor.focus()
