@@ -32,9 +32,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 USER_AGENT = "owner-tui/0.1 (+https://github.com/owner-tui)"
 
-#: A credential after Bearer/Basic: long enough and with a digit, so "Basic authentication
-#: required" in a platform's message stays readable.
-_BEARER_RE = re.compile(r"(?i)\b(bearer|basic)\s+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,}")
+_BEARER_RE = re.compile(r"(?i)\b(bearer|basic)\s+([A-Za-z0-9._~+/=-]{8,})")
 _QUERY_SECRET_RE = re.compile(r"(?i)(access_token|refresh_token|apikey|api_key|client_secret|code|password)=[^&\s\"']+")
 
 
@@ -166,11 +164,18 @@ def clean_text(text: str, secrets: Iterable[str] = (), limit: int = 300) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[hidden]")
-    text = _BEARER_RE.sub(r"\1 [hidden]", text)
+    text = _BEARER_RE.sub(_hide_credential, text)
     text = _QUERY_SECRET_RE.sub(r"\1=[hidden]", text)
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _hide_credential(m: re.Match) -> str:
+    # A token has a digit or mixed case; "Basic authentication required" has neither.
+    word = m.group(2)
+    looks_secret = any(c.isdigit() for c in word) or (word != word.lower() and word != word.upper())
+    return f"{m.group(1)} [hidden]" if looks_secret else m.group(0)
 
 
 def where(url: str) -> str:
