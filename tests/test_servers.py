@@ -253,3 +253,33 @@ def test_proxy_stall_then_resume_and_latency() -> None:
         start = time.monotonic()
         assert _roundtrip(proxy.port, b"ping") == b"ping"
         assert time.monotonic() - start >= 0.4  # one delay each way
+
+
+def test_no_dovecot_outlives_a_killed_test_process() -> None:
+    """A crashed or SIGKILLed pytest must not leave Dovecot running on a shared machine."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.servers.process import group_alive
+    from tests.servers.fixtures import require_dovecot
+
+    require_dovecot()
+    script = (
+        "import os, sys\n"
+        "from tests.servers.dovecot import DovecotServer\n"
+        "s = DovecotServer().start()\n"
+        "print(s._proc.pid, s.root, flush=True)\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=Path(__file__).parent.parent, timeout=30).stdout
+    pgid, root = out.split()
+    try:
+        deadline = time.monotonic() + 10
+        while group_alive(int(pgid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not group_alive(int(pgid))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,7 +1,7 @@
 """A private, throwaway Dovecot IMAP server on 127.0.0.1 for tests.
 
-Runs the real ``dovecot`` binary (Debian ``dovecot-imapd``) in the foreground as our child
-process, with its own config, ``base_dir``, ``state_dir``, log and Maildir homes in one
+Runs the real ``dovecot`` binary (Debian ``dovecot-imapd``) in the foreground, in its own
+process group under a tiny ``sh`` runner, with its own config (``dovecot_conf.py``), ``base_dir``, ``state_dir``, log and Maildir homes in one
 temporary directory, on a free high port. Nothing system-wide is touched, and several
 instances can run side by side.
 
@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import itertools
 import pwd
-import grp
 import shutil
 import signal
 import socket
@@ -44,6 +44,8 @@ from pathlib import Path
 from imapclient import IMAPClient
 
 from tests.servers.certs import TestCert, make_cert
+from tests.servers.dovecot_conf import render_config
+from tests.servers.process import free_port, group_alive, reachable_temp_base, searchable_by_others
 
 #: How to tell the tests what to install.
 INSTALL_HINT = "dovecot-imapd not installed: apt-get install dovecot-imapd"
@@ -60,46 +62,25 @@ def dovecot_binary() -> str | None:
     )
 
 
-def free_port() -> int:
-    """A port that was free a moment ago on 127.0.0.1 (servers that need a concrete port)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Runs Dovecot in the foreground under a small sh that is the process-group leader. A
+# watcher waits for EOF on our pipe: when the test process dies, even by SIGKILL, the pipe
+# closes and the whole group gets SIGTERM, then SIGKILL a second later (a child forked
+# during shutdown may sit out a 5 s handshake), so no Dovecot outlives a crashed test run.
+# (PR_SET_PDEATHSIG does not survive: the master changes its effective ids at start-up.)
+_RUNNER = """
+exec 3<&0
+"$0" -F -c "$1" </dev/null &
+d=$!
+{ read _ <&3; trap '' TERM; kill -TERM 0; sleep 1; kill -KILL 0; } &
+wait $d
+s=$?
+kill -TERM 0
+exit $s
+"""
 
 
-def _searchable_by_others(path: Path) -> bool:
-    """Whether every directory from / down to ``path`` has the other-execute bit."""
-    try:
-        return all(p.stat().st_mode & 0o001 for p in [path, *path.parents])
-    except OSError:
-        return False
 
-
-def _reachable_temp_base() -> str | None:
-    """A temp dir Dovecot's unprivileged processes can reach (None: any, not root)."""
-    if os.geteuid() != 0:
-        return None
-    for base in (tempfile.gettempdir(), "/var/tmp", "/dev/shm"):
-        if _searchable_by_others(Path(base).resolve()):
-            return base
-    raise DovecotError("no temp dir is searchable by other users (/tmp is mode 0700?); "
-                       "Dovecot's mail processes, running as nobody, could not reach it")
-
-
-def _group_alive(pgid: int) -> bool:
-    """Whether any live (non-zombie) process is still in process group ``pgid``."""
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        # "pid (comm) state ppid pgrp ...": comm may hold spaces, so split after ')'.
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+_delivery_numbers = itertools.count()
 
 
 class DovecotError(RuntimeError):
@@ -109,10 +90,13 @@ class DovecotError(RuntimeError):
 class DovecotServer:
     """One Dovecot instance. ``start()`` returns self; ``stop()`` is idempotent.
 
-    Attributes after ``start()``: ``host`` ("127.0.0.1"), ``port`` (plain IMAP; with
-    ``tls=True`` it offers STARTTLS and refuses login before it), ``tls_port`` (implicit
-    TLS, only with ``tls=True``), ``cert`` (a ``TestCert``; ``cert.client_context()``
-    trusts it and nothing else), ``root`` (the instance directory), ``log_path``.
+    Attributes after ``start()``: ``host`` ("127.0.0.1"), ``port`` (IMAP; with ``tls=True``
+    it also offers STARTTLS, though Dovecot counts loopback as secure and allows plain
+    login too), ``tls_port`` (implicit TLS, only with ``tls=True``), ``cert`` (a
+    ``TestCert``: ``cert.client_context()`` trusts it and nothing else), ``root`` (the
+    instance directory), ``log_path`` (Dovecot's log: read it when a test puzzles you).
+
+    The port stays the same across ``stop()``/``start()``, so clients can reconnect.
 
     ``tmpdir``: where to put the instance. Must be reachable by the unprivileged users
     (``/tmp`` is; pytest's ``tmp_path`` is not, being mode 0700) and short (socket paths).
@@ -129,7 +113,7 @@ class DovecotServer:
         tls: bool = False,
     ) -> None:
         self._own_root = tmpdir is None
-        self.root = Path(tempfile.mkdtemp(prefix="otdc-", dir=_reachable_temp_base())
+        self.root = Path(tempfile.mkdtemp(prefix="otdc-", dir=reachable_temp_base())
                          if tmpdir is None else tmpdir)
         self.users: dict[str, str] = dict(
             {"owner@example.com": "secret"} if users is None else users
@@ -160,18 +144,18 @@ class DovecotServer:
         self.log_path.touch()
         log_offset = self.log_path.stat().st_size
         self._proc = subprocess.Popen(
-            [binary, "-F", "-c", str(self.config_path)],
-            stdin=subprocess.DEVNULL,
+            ["sh", "-c", _RUNNER, binary, str(self.config_path)],
+            stdin=subprocess.PIPE,  # never written; its EOF is the "test process gone" signal
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            start_new_session=True,  # a Ctrl-C in the test run must not hit it first
+            start_new_session=True,  # own process group; a Ctrl-C must not hit it first
         )
         deadline = time.monotonic() + timeout
         ports = [self.port] + ([self.tls_port] if self.tls else [])
         while True:
             if self._proc.poll() is not None:
                 err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
-                self._proc = None
+                self.stop()
                 raise DovecotError(f"dovecot exited at start-up: {err}\n{self._log_tail(log_offset)}")
             if all(self._greets(p) for p in ports):
                 return self
@@ -183,26 +167,33 @@ class DovecotServer:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop every Dovecot process of this instance and wait until they have exited.
 
-        SIGTERM goes to the whole process group at once (each process shuts down cleanly
-        on it); signalling only the master makes it wait a second or more for its children.
+        SIGTERM goes to the whole process group at once (signalling only the master makes
+        it wait a second or more for its children), and again every 50 ms: a child the
+        master forks in the meantime would otherwise wait out a 5 s handshake timeout.
+        Whatever still runs after 2 s gets SIGKILL.
         """
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        pgid = proc.pid  # start_new_session: the runner's pid is the group id
+        start = time.monotonic()
+        while True:
+            elapsed = time.monotonic() - start
+            try:
+                os.killpg(pgid, signal.SIGKILL if elapsed > 2 else signal.SIGTERM)
+            except ProcessLookupError:
+                break
+            proc.poll()  # reap the runner so it does not count as alive
+            if not group_alive(pgid) or elapsed > timeout:
+                break
+            time.sleep(0.05)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout)
-        if proc.stderr:
-            proc.stderr.close()
-        deadline = time.monotonic() + timeout
-        while _group_alive(proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.01)
+            pass
+        for pipe in (proc.stdin, proc.stderr):
+            if pipe:
+                pipe.close()
 
     def close(self) -> None:
         """Stop, and remove the instance directory if we made it."""
@@ -303,7 +294,9 @@ class DovecotServer:
         paths = []
         for i, raw in enumerate(raws):
             # Maildir unique name: time.M<counter>P<pid>.host; ",S=" lets Dovecot skip a stat.
-            path = target / "new" / f"{stamp}.M{i:07d}P{os.getpid()}.otd,S={len(raw)}"
+            # The counter runs across calls, so names (and so UID order) follow delivery order.
+            n = next(_delivery_numbers)
+            path = target / "new" / f"{stamp}.M{n:09d}P{os.getpid()}.otd,S={len(raw)}"
             path.write_bytes(raw.replace(b"\r\n", b"\n"))  # Maildir stores LF line ends
             if dates is not None:
                 ts = dates[i].timestamp()
@@ -356,76 +349,7 @@ class DovecotServer:
         self.users_dir.mkdir(exist_ok=True)
         for user in self.users:
             self._write_passwd(user)
-        self.config_path.write_text(self._config())
-
-    def _config(self) -> str:
-        if os.geteuid() == 0:
-            internal, login = "dovecot", "dovenull"
-            mail_uid, mail_gid = "nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
-            chroot = ""
-        else:  # one unprivileged user for everything; chroot needs root
-            me = pwd.getpwuid(os.getuid())
-            internal = login = me.pw_name
-            mail_uid, mail_gid = me.pw_name, grp.getgrgid(me.pw_gid).gr_name
-            chroot = "  chroot =\n"
-        if self.tls:
-            assert self.cert is not None
-            ssl = f"ssl = required\nssl_cert = <{self.cert.cert}\nssl_key = <{self.cert.key}\n"
-            imaps = f"  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {self.tls_port}\n  }}\n"
-        else:
-            ssl = "ssl = no\n"
-            imaps = "  inet_listener imaps {\n    port = 0\n  }\n"
-        return f"""# Generated by tests/servers/dovecot.py; throwaway test instance.
-protocols = imap
-listen = 127.0.0.1
-instance_name = otd-{self.port}
-base_dir = {self.base_dir}
-state_dir = {self.state_dir}
-log_path = {self.log_path}
-default_internal_user = {internal}
-default_login_user = {login}
-{ssl}disable_plaintext_auth = {"yes" if self.tls else "no"}
-auth_mechanisms = plain login
-# Tests try wrong passwords on purpose: no 2 s failure delay.
-auth_failure_delay = 0
-mail_location = maildir:~/Maildir
-mail_fsync = never
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self.users_dir}/%u
-}}
-userdb {{
-  driver = static
-  args = uid={mail_uid} gid={mail_gid} home={self.homes}/%u
-}}
-namespace inbox {{
-  inbox = yes
-  separator = /
-  mailbox Sent {{
-    special_use = \\Sent
-    auto = subscribe
-  }}
-  mailbox Drafts {{
-    special_use = \\Drafts
-  }}
-  mailbox Trash {{
-    special_use = \\Trash
-  }}
-}}
-service imap-login {{
-{chroot}  inet_listener imap {{
-    address = 127.0.0.1
-    port = {self.port}
-  }}
-{imaps}}}
-service anvil {{
-{chroot}  # No growing per-IP penalty after failed logins (2, 4, 8 s...): with this socket
-  # unusable the auth process turns the penalty off (Dovecot's documented switch).
-  unix_listener anvil-auth-penalty {{
-    mode = 0
-  }}
-}}
-"""
+        self.config_path.write_text(render_config(self.root, self.port, self.tls_port, self.cert))
 
     def _write_passwd(self, user: str) -> None:
         if "/" in user or user.startswith("."):
@@ -452,7 +376,7 @@ service anvil {{
         """Unprivileged Dovecot processes must traverse every parent of the instance dir."""
         if os.geteuid() != 0:
             return
-        if not _searchable_by_others(path.resolve().parent):
+        if not searchable_by_others(path.resolve().parent):
             raise DovecotError(
                 f"a parent of {path} is not searchable by other users (mode 0700?); "
                 "Dovecot's unprivileged processes could not reach the instance. "

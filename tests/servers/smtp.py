@@ -22,9 +22,11 @@ exactly what came over the wire after dot-unstuffing, so tests can parse them.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import functools
 import json
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -35,13 +37,15 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tests.servers.certs import TestCert, make_cert
-from tests.servers.dovecot import free_port
+from tests.servers.process import free_port
 
 
 @functools.cache
 def shared_cert() -> TestCert:
     """One self-signed cert per test process for the SMTP servers (made on first use)."""
-    return make_cert(Path(tempfile.mkdtemp(prefix="otsmtp-")))
+    directory = tempfile.mkdtemp(prefix="otsmtp-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return make_cert(Path(directory))
 
 
 @dataclass(frozen=True)
