@@ -1,0 +1,95 @@
+"""Maildir import, whole process: ``owner-tui --db fresh.db import MAILDIR`` on 10k files, with
+``notmuch new`` indexing the very same files in the same run as the peer.
+
+Each run starts from an empty store (and an empty notmuch database), so both do the full work:
+read every file, parse it, store or index it. msg/s = files / wall seconds of the process.
+notmuch keeps its database outside the Maildir (``database.mail_root``), so the cached Maildir
+is never written to.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from . import Row, clean_env, owner_tui_cmd, run_process
+from . import datasets
+from . import generate as gen
+
+TARGET = 2000.0
+
+_NOTMUCH_CONFIG = """[database]
+path={db}
+mail_root={root}
+[user]
+name=Sam
+primary_email={owner}
+[new]
+tags=unread;inbox;
+ignore=maildirfolder
+[maildir]
+synchronize_flags=true
+"""
+
+
+def _notmuch(root: Path, files: int, repeat: int) -> tuple[list[float], str]:
+    if not shutil.which("notmuch"):
+        return [], "notmuch not installed (apt-get install -y notmuch)"
+    rates = []
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "config"
+        db = Path(tmp) / "db"
+        cfg.write_text(_NOTMUCH_CONFIG.format(db=db, root=root, owner=gen.OWNER))
+        for _ in range(repeat):
+            shutil.rmtree(db, ignore_errors=True)
+            db.mkdir()
+            r = run_process(["notmuch", f"--config={cfg}", "new", "--quiet"],
+                            env={"PATH": "/usr/bin:/bin", "HOME": tmp})
+            if r.returncode != 0:
+                return [], f"notmuch new failed: {r.stderr.strip()[-200:]}"
+            rates.append(files / r.seconds)
+    return rates, ""
+
+
+def _owner_tui(root: Path, files: int, repeat: int) -> tuple[list[float], list[float], str, str]:
+    rates, rss, summary = [], [], ""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = clean_env(Path(tmp) / "home")
+        for i in range(repeat):
+            db = Path(tmp) / f"import{i}.db"
+            r = run_process([*owner_tui_cmd(), "--db", str(db), "import", str(root)], env=env)
+            if r.returncode != 0:
+                return [], [], "", (r.stderr.strip().splitlines() or [f"exit {r.returncode}"])[-1]
+            rates.append(files / r.seconds)
+            rss.append(r.max_rss_mb)
+            summary = r.stdout.strip()
+            for p in Path(tmp).glob(f"import{i}.db*"):
+                p.unlink()
+    return rates, rss, summary, ""
+
+
+def run(*, files: int, smoke: bool, repeat: int, rebuild: bool = False,
+        log: Callable[[str], None] = print) -> list[Row]:
+    what = f"file import of a Maildir, {gen.human(files)} files (`owner-tui import`, whole process)"
+    if importlib.util.find_spec("owner_tui.sources.files") is None:
+        return [Row(key="import_rate", what=what, unit="msg/s", target=">= 2,000 msg/s",
+                    reason="owner_tui/sources/files.py (the Maildir reader) is not in the tree yet")]
+    root = datasets.cached_maildir(files, rebuild=rebuild)
+    size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    log(f"import: {gen.human(files)} files × {repeat} (owner-tui, then notmuch)")
+    rates, rss, summary, err = _owner_tui(root, files, repeat)
+    peer, peer_err = _notmuch(root, files, repeat)
+    data = f"{files:,} files, {size / files / 1024:.1f} kB average; INBOX + Sent"
+    if err:
+        return [Row(key="import_rate", what=what, unit="msg/s", target=">= 2,000 msg/s",
+                    reason=f"owner-tui import failed: {err}", data=data)]
+    return [
+        Row(key="import_rate", what=what, unit="msg/s", samples=rates, target=">= 2,000 msg/s", limit=TARGET,
+            better="higher", baseline="`notmuch new` on the same files" + (f" ({peer_err})" if peer_err else ""),
+            baseline_samples=peer, data=data, note=f"owner-tui said: {summary}" if summary else "",
+            smoke=smoke or files != 10_000),
+        Row(key="import_rss", what="import: peak RSS", unit="MB", samples=rss, data=data, section="details"),
+    ]
