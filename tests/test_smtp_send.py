@@ -365,6 +365,14 @@ def test_verify_without_checker_cannot_tell(smtp_server: SmtpServer) -> None:
     assert sender(smtp_server).verify(reply()) is None
 
 
+def test_verify_absent_is_certain_only_when_the_provider_files_sent_mail(smtp_server: SmtpServer) -> None:
+    def absent(message_id: str) -> bool:
+        return False
+
+    assert sender(smtp_server, sent_checker=absent, provider_saves_sent=True).verify(reply()) is False
+    assert sender(smtp_server, sent_checker=absent).verify(reply()) is None
+
+
 def test_verify_when_checker_fails_cannot_tell(smtp_server: SmtpServer) -> None:
     def broken(message_id: str) -> bool:
         raise OSError("down")
@@ -385,10 +393,10 @@ def test_sent_hooks_against_real_dovecot(smtp_server: SmtpServer, imap_account: 
 
     s = sender(smtp_server, append_to_sent=append, sent_checker=in_sent)
     other = reply(message_id="<never-sent@example.com>")
-    assert s.verify(reply()) is False
+    assert s.verify(reply()) is None  # not in Sent proves nothing: the copy is filed after sending
     s.send(reply())
     assert s.verify(reply()) is True
-    assert s.verify(other) is False
+    assert s.verify(other) is None
     with imap_account.client() as c:
         c.select_folder("Sent", readonly=True)
         [uid] = c.search()
@@ -415,3 +423,13 @@ def test_non_ascii_text_survives(smtp_server: SmtpServer) -> None:
     assert msg["Subject"] == "Re: Öffnungszeiten?"
     assert msg["From"].addresses[0].display_name == "Bäckerei Jürgen"
     assert body_of(got.content) == "Grüße aus Köln – bis bald!\n"
+
+
+def test_deliver_prebuilt_message_checks_the_envelope(smtp_server: SmtpServer) -> None:
+    raw = b"From: owner@example.com\r\nTo: me@example.com\r\nSubject: Digest\r\n\r\nNumbers.\r\n"
+    s = sender(smtp_server)
+    assert s.deliver("owner@example.com", ["me@example.com"], raw) == {}
+    assert smtp_server.messages[0].content == raw
+    with pytest.raises(SendError, match="not sent: not a single email address"):
+        s.deliver("owner@example.com", ["me@example.com\r\nRCPT TO:<x@evil.example>"], raw)
+    assert len(smtp_server.messages) == 1

@@ -20,12 +20,12 @@ import ipaddress
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from owner_tui.records import normalize_msgid
 from owner_tui.send.base import OutgoingReply, SendError, SendResult
-from owner_tui.send.compose import build_reply, parse_recipient
+from owner_tui.send.compose import build_reply, check_address, parse_recipient
 
 SECURITY_MODES = ("starttls", "tls", "none")
 
@@ -121,7 +121,7 @@ class SmtpSender:
         self.provider_saves_sent = provider_saves_sent
         self.ehlo_name = ehlo_name
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
-        self._secrets: list[str] = []
+        self._secrets: list[str] = [password] if isinstance(password, str) and password else []
 
     # ------------------------------------------------------------------ Sender protocol
 
@@ -163,17 +163,42 @@ class SmtpSender:
         )
 
     def verify(self, reply: OutgoingReply) -> bool | None:
-        """SMTP cannot tell; ask the Sent-folder checker when there is one."""
+        """SMTP cannot tell; the Sent-folder checker can, in one direction.
+
+        Found in Sent: True. Not found: False only when the provider files sent mail itself
+        (``provider_saves_sent``); when we file the copy, None (can't tell), see below.
+        """
         if self.sent_checker is None:
             return None
         try:
-            return self.sent_checker(reply.message_id)
+            found = self.sent_checker(reply.message_id)
         except Exception:
             return None  # cannot tell: the worker leaves the decision to the owner
+        if found is False and not self.provider_saves_sent:
+            # We file the copy in Sent only after the server took the message, so a crash
+            # between the two leaves it delivered but not in Sent: absence proves nothing.
+            return None
+        return found
 
     # ------------------------------------------------------------------ the wire
 
-    def _deliver(self, mail_from: str, rcpts: list[str], raw: bytes) -> dict[str, tuple[int, bytes]]:
+    def deliver(self, mail_from: str, rcpts: Sequence[str], raw: bytes) -> dict[str, tuple[int, bytes]]:
+        """Hand an already built message to the server (e.g. the digest, which is no reply).
+
+        Connection, TLS, login and error words as for ``send``; no Sent copy. Returns the
+        refused recipients ({} when all were accepted); raises SendError otherwise. The
+        caller vouches for ``raw``'s headers; the envelope addresses are checked here.
+        """
+        try:
+            mail_from = check_address(mail_from)
+            rcpts = [check_address(r) for r in rcpts]
+        except ValueError as exc:
+            raise SendError(f"not sent: {exc}") from None
+        if not rcpts:
+            raise SendError("not sent: no recipient")
+        return self._deliver(mail_from, rcpts, raw)
+
+    def _deliver(self, mail_from: str, rcpts: Sequence[str], raw: bytes) -> dict[str, tuple[int, bytes]]:
         context = self.ssl_context or ssl.create_default_context()
         conn: _SMTP | _SMTP_SSL | None = None
         try:
@@ -190,7 +215,7 @@ class SmtpSender:
                 conn.starttls(context=context)
                 conn.ehlo()  # RFC 3207 §4.2: forget everything learned before TLS
             self._authenticate(conn)
-            refused = conn.sendmail(mail_from, rcpts, raw)
+            refused = conn.sendmail(mail_from, list(rcpts), raw)
         except SendError:
             if conn is not None:
                 conn.close()
@@ -233,8 +258,8 @@ class SmtpSender:
     def _remember(self, secret: str, sasl: str) -> None:
         """Keep the secret and its base64 forms to scrub from any error text."""
         if secret:
-            self._secrets = [secret, base64.b64encode(secret.encode()).decode(),
-                             base64.b64encode(sasl.encode()).decode()]
+            self._secrets += [secret, base64.b64encode(secret.encode()).decode(),
+                              base64.b64encode(sasl.encode()).decode()]
 
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:
