@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from zoneinfo import ZoneInfo
 from textual import on, work
 from textual.app import App
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from . import keys
@@ -135,6 +137,8 @@ class OwnerApp(App[None]):
         self.writer = StoreThread(self.store_path, config=config, clock=self.clock, name="writer")
         self.keymap, self.unknown_keys = keys.keymap_from_config(config.keys)
         self.inbox = None
+        #: The latest notifications, newest last (tests read them; so could a status line).
+        self.notices: deque[str] = deque(maxlen=50)
 
     def _demo_business(self) -> str:
         if not self.demo:
@@ -154,6 +158,11 @@ class OwnerApp(App[None]):
         if self.unknown_keys:
             self.notify("Unknown ids in [keys] of config.toml: " + ", ".join(self.unknown_keys)
                         + ". Press ? for the list of ids.", severity="warning", timeout=10, markup=False)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        self.notices.append(str(message))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def on_unmount(self) -> None:
         self.reader.close()

@@ -22,20 +22,25 @@ INTRO = ("The inbox lists who awaits a reply, oldest wait first. The badge colou
          "using the ids below.")
 
 
+def help_rows(keymap: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
+    """``(scope, keys, what it does, id)`` for every binding, keys as remapped."""
+    return [(scope, keys.display_keys(b, keymap), f"{b.description}: {b.tooltip}", b.id or "")
+            for scope, bindings in keys.SCOPES for b in bindings]
+
+
 def help_table(keymap: Mapping[str, str]) -> Table:
     table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold", expand=True)
     table.add_column("key", no_wrap=True, style="bold #80cbc4")
     table.add_column("does")
     table.add_column("id", style="dim", no_wrap=True)
-    seen: set[tuple[str, str]] = set()
-    for scope, bindings in keys.SCOPES:
-        table.add_row(Text(scope, style="bold underline"), "", "")
-        for b in bindings:
-            if (scope, b.id or "") in seen:
-                continue
-            seen.add((scope, b.id or ""))
-            table.add_row(keys.display_keys(b, keymap), Text(f"{b.description}: {b.tooltip}"), b.id or "")
-        table.add_row("", "", "")
+    scope_now = None
+    for scope, key_text, does, binding_id in help_rows(keymap):
+        if scope != scope_now:
+            if scope_now is not None:
+                table.add_row("", "", "")
+            table.add_row(Text(scope, style="bold underline"), "", "")
+            scope_now = scope
+        table.add_row(Text(key_text), Text(does), Text(binding_id))
     return table
 
 

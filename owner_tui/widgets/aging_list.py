@@ -121,6 +121,11 @@ class AgingList(ScrollView, can_focus=True):
         return page[index % PAGE]
 
     @property
+    def cached_rows(self) -> int:
+        """How many rows the widget holds right now (bounded by PAGE * MAX_PAGES)."""
+        return sum(len(rows) for rows in self._pages.values())
+
+    @property
     def selected_row(self) -> dict | None:
         return self.row_at(self.cursor) if self.total else None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.message import Message
@@ -47,8 +48,8 @@ class BucketBar(Static):
             chip = f" {SHORT_LABELS[key]} {counts.get(key, 0)} "
             style = BUCKET_STYLES[key]
             if active == key:
-                style = style + "underline reverse"
-            text.append(chip, style=style if counts.get(key) else style + "dim")
+                style = style + Style(underline=True, reverse=True)
+            text.append(chip, style=style if counts.get(key) else style + Style(dim=True))
             self._spans.append((start, text.cell_len, key))
             text.append(" ")
         if oldest:
