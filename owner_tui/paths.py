@@ -57,12 +57,24 @@ def get_paths(env: dict[str, str] | None = None) -> Paths:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) readable by the owner only."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        os.chmod(path, 0o700)
-    except OSError:  # pragma: no cover - e.g. a folder owned by someone else
-        pass
+    """Create ``path`` and any missing parents readable by the owner only.
+
+    Folders that already exist are left alone: the database may live in a shared folder such
+    as ``/tmp``, and tightening that would break every other user of it.
+    """
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(d, 0o700)  # mkdir's mode is filtered by the umask
     return path
 
 

@@ -88,3 +88,16 @@ def test_secret_sources(monkeypatch):
         resolve_secret({"password_env": "NOPE_NOT_SET"}, "password", "a")
     with pytest.raises(SecretError, match="no way to get"):
         resolve_secret({}, "password", "a")
+
+
+def test_existing_shared_folder_is_not_tightened(tmp_path):
+    from owner_tui.store import Store
+
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    os.chmod(shared, 0o1777)
+    Store.open(shared / "x.db").close()
+    assert stat.S_IMODE(os.stat(shared).st_mode) == 0o1777
+    Store.open(shared / "new" / "deeper" / "y.db").close()
+    assert stat.S_IMODE(os.stat(shared / "new").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(shared / "new" / "deeper").st_mode) == 0o700
