@@ -307,7 +307,7 @@ def send_mail(sender, msg) -> None:
     public "send this EmailMessage" method, use that here instead."""
     from .send.compose import parse_recipient
 
-    refused = sender._deliver(parse_recipient(msg["From"]).addr_spec, [parse_recipient(msg["To"]).addr_spec],
+    refused = sender.deliver(parse_recipient(msg["From"]).addr_spec, [parse_recipient(msg["To"]).addr_spec],
                               msg.as_bytes())
     if refused:
         from .send.base import SendError
