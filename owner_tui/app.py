@@ -18,6 +18,7 @@ import os
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
@@ -182,7 +183,7 @@ class OwnerApp(App[None]):
                 then(result)
             return result
 
-        return self.run_worker(job(), group="store", exit_on_error=False)
+        return self.run_worker(job, group="store", exit_on_error=False)
 
     def refresh_inbox(self) -> None:
         if self.inbox is not None and self.inbox.is_mounted:
@@ -203,7 +204,7 @@ class OwnerApp(App[None]):
             self.notify(f"Undone: {what}{extra}", markup=False)
             self.refresh_inbox()
 
-        return self.run_worker(job(), group="store", exit_on_error=False)
+        return self.run_worker(job, group="store", exit_on_error=False)
 
     # -- replies ---------------------------------------------------------------------------
 
@@ -335,7 +336,7 @@ class OwnerApp(App[None]):
     # -- triage, contacts, help, quit -----------------------------------------------------
 
     def start_triage(self, f: ListFilter) -> None:
-        self.run_worker(self._triage(f), group="triage", exclusive=True, exit_on_error=False)
+        self.run_worker(partial(self._triage, f), group="triage", exclusive=True, exit_on_error=False)
 
     async def _triage(self, f: ListFilter) -> None:
         from .screens.conversation import ConversationScreen
@@ -356,7 +357,7 @@ class OwnerApp(App[None]):
             if self.inbox is not None:
                 self.inbox.set_filter(ListFilter(view="all", contact_id=contact_id), contact_label=label)
 
-        self.run_worker(job(), group="store", exit_on_error=False)
+        self.run_worker(job, group="store", exit_on_error=False)
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen
@@ -385,7 +386,6 @@ class OwnerApp(App[None]):
 def _undo(store: Store) -> dict | None:
     """Undo the latest change; a queued reply that has not gone out is cancelled and its
     text put back in the draft, so undo never loses what was typed."""
-    import json
 
     event = store.undo()
     if event and event["kind"] == "queue":

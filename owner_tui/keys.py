@@ -89,7 +89,7 @@ REPLY = [
        priority=True),
     _b("ctrl+e", "editor", "$EDITOR", "editor", "Edit the draft in your $VISUAL/$EDITOR", show=True,
        priority=True),
-    _b("escape", "close", "Close", "close", "Close the editor; the draft is kept", show=True),
+    _b("escape", "close", "Close", "close", "Close the editor; the draft is kept", show=True, priority=True),
 ]
 
 #: In small dialogs.

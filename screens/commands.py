@@ -9,14 +9,14 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Callable
 
+from owner_tui.screens.filters import RATINGS
+from owner_tui.screens.pickers import EXPORT_FORMATS
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from owner_tui import aging
 from owner_tui.records import CHANNELS
 from owner_tui.sanitize import one_line
-from owner_tui.screens.filters import RATINGS
-from owner_tui.screens.pickers import EXPORT_FORMATS
 from owner_tui.store.queries import VIEWS
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class InboxCommands(Provider):
             ("Sync now", "Fetch new mail and reviews from every account", app.start_sync),
             ("Triage", "Walk the awaiting list oldest first", lambda: app.start_triage(inbox.filter)),
             ("Undo", "Undo your last change", app.undo),
-            ("Clear filters", "Show the whole view", lambda: inbox.set_filter(type(inbox.filter)(view=inbox.filter.view))),
+            ("Clear filters", "Show the whole view", inbox.action_clear_filters),
             ("Search…", "Full-text search of subjects, messages and names", inbox.action_search),
             ("Filter…", "Channel, age bucket, rating and text", inbox.action_filter),
         ]
@@ -57,8 +57,9 @@ class InboxCommands(Provider):
         for key, label, _ in aging.BUCKETS:
             cmds.append((f"Filter: waiting {label}", "Only waits in this age bucket",
                          with_filter(view="awaiting", bucket=key)))
-        for key, (lo, hi, label) in RATINGS.items():
-            cmds.append((f"Filter: {label}", "Only reviews with this rating", with_filter(min_rating=lo, max_rating=hi)))
+        for lo, hi, label in RATINGS.values():
+            cmds.append((f"Filter: {label}", "Only reviews with this rating",
+                         with_filter(min_rating=lo, max_rating=hi)))
         return cmds
 
     async def discover(self) -> Hits:

@@ -10,8 +10,10 @@ next (see ``owner_tui.screens.triage``).
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from functools import partial
 from typing import TYPE_CHECKING
 
+from owner_tui.screens.actions import ConversationActions, safe_url
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -21,7 +23,6 @@ from textual.widgets import Footer, Static
 from owner_tui import aging, keys
 from owner_tui.htmltext import html_to_text
 from owner_tui.sanitize import clean, one_line
-from owner_tui.screens.actions import ConversationActions, safe_url
 from owner_tui.widgets.rows import badge_text, star_style, star_text
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def message_text(m: dict, channel: str, now: datetime, tz: tzinfo) -> Text:
     text = Text()
     text.append("→ " if out else "← ", style="bold green" if out else "bold cyan")
     text.append(who, style="bold")
-    if not out and m.get("sender_name") and m.get("sender_handle"):
+    if not out and m.get("sender_name") and "@" in (m.get("sender_handle") or ""):
         text.append(f" <{one_line(m['sender_handle'], limit=80)}>", style="dim")
     text.append(f" · {m.get('channel') or channel} · {when_text(m['sent_at'], now, tz)}", style="dim")
     if m.get("rating"):
@@ -95,7 +96,7 @@ def header_text(conv: dict, now: datetime, tz: tzinfo) -> Text:
         text.append(" ")
     text.append(name, style="bold")
     handle = one_line(conv.get("contact_handle") or "", limit=80)
-    if handle and handle != name:
+    if "@" in handle and handle != name:
         text.append(f" <{handle}>", style="dim")
     text.append(f" · {conv.get('channel')} · {conv.get('status')}", style="dim")
     if conv.get("status") == "snoozed" and conv.get("snoozed_until"):
@@ -180,9 +181,9 @@ class ConversationScreen(ConversationActions, Screen[None]):
     def after_action(self, kind: str, conversation_id: int) -> None:
         if self.triage is not None:
             self.triage.record(kind, conversation_id)
-            self.app.run_worker(self.triage.advance(self), group="triage", exclusive=True, exit_on_error=False)
+            self.app.run_worker(partial(self.triage.advance, self), group="triage", exclusive=True, exit_on_error=False)
         elif kind in ("replied", "reopen"):
-            self.app.run_worker(self.load(conversation_id), group="conversation", exclusive=True,
+            self.app.run_worker(partial(self.load, conversation_id), group="conversation", exclusive=True,
                                 exit_on_error=False)
         else:
             self.dismiss()

@@ -9,7 +9,10 @@ Every read goes through the app's reader thread.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
+from owner_tui.screens.actions import ConversationActions
+from owner_tui.screens.filters import RATINGS, rating_key
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -18,8 +21,6 @@ from textual.widgets import Footer, Input, Static, Tab, Tabs
 
 from owner_tui import keys
 from owner_tui.sanitize import one_line
-from owner_tui.screens.actions import ConversationActions
-from owner_tui.screens.filters import RATINGS, rating_key
 from owner_tui.store.queries import VIEWS, ListFilter
 from owner_tui.widgets.aging_list import AgingList
 from owner_tui.widgets.bucket_bar import SHORT_LABELS, BucketBar
@@ -98,7 +99,7 @@ class InboxScreen(ConversationActions, Screen[None]):
     def reload(self, *, reset_cursor: bool = False, wake: bool = False) -> None:
         """Refresh counts and the visible rows; the selected conversation stays selected."""
         self._reset_next = self._reset_next or reset_cursor
-        self.app.run_worker(self._reload(wake), group="reload", exclusive=True, exit_on_error=False)
+        self.app.run_worker(partial(self._reload, wake), group="reload", exclusive=True, exit_on_error=False)
 
     async def _reload(self, wake: bool) -> None:
         app = self.app
@@ -111,7 +112,8 @@ class InboxScreen(ConversationActions, Screen[None]):
         summary = await app.reader(inbox_summary, f, now)
         reset, self._reset_next = self._reset_next, False
         lst = self.aging_list
-        lst.empty_text = EMPTY_TEXT[f.view] if not self._has_filters() else "Nothing matches these filters (esc clears)."
+        lst.empty_text = ("Nothing matches these filters (esc clears)." if self._has_filters()
+                          else EMPTY_TEXT[f.view])
         await lst.reload(f, summary["total"], keep_id=None if reset else lst.selected_id, reset_cursor=reset)
         self.summary = summary
         self._show(summary, now)

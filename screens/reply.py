@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Mapping
 
@@ -117,7 +118,7 @@ class ReplyScreen(Screen[str | None]):
         channel = row.get("channel") or "email"
         if channel == "email":
             header = Text.assemble(("Reply to ", "bold"), (name or handle, "bold"),
-                                   (f" <{handle}>" if name and handle else "", "dim"),
+                                   (f" <{handle}>" if name and "@" in handle else "", "dim"),
                                    f" · {channel} · ", one_line(row.get("subject") or "", limit=80))
         else:
             header = Text.assemble(("Public reply ", "bold"), "to ", (name or handle, "bold"), "'s ",
@@ -175,7 +176,7 @@ class ReplyScreen(Screen[str | None]):
         self._autosave = self.set_timer(AUTOSAVE_SECONDS, self._autosave_now)
 
     def _autosave_now(self) -> None:
-        self.app.run_worker(self.save_draft(), group="draft", exit_on_error=False)
+        self.app.run_worker(self.save_draft, group="draft", exit_on_error=False)
 
     async def save_draft(self) -> None:
         """Store the draft (or remove it, when it is empty or the untouched prefill)."""
@@ -207,7 +208,7 @@ class ReplyScreen(Screen[str | None]):
             return
         # exclusive and ``ready`` cleared first: a double ctrl+s queues one reply, not two.
         self.ready = False
-        self.app.run_worker(self._send(self.body), group="queue", exclusive=True, exit_on_error=False)
+        self.app.run_worker(partial(self._send, self.body), group="queue", exclusive=True, exit_on_error=False)
 
     async def _send(self, body: str) -> None:
         cid = self.conversation_id

@@ -22,8 +22,9 @@ from owner_tui import aging, keys
 from owner_tui.store.queries import ListFilter
 
 if TYPE_CHECKING:
-    from owner_tui.app import OwnerApp
     from owner_tui.screens.conversation import ConversationScreen
+
+    from owner_tui.app import OwnerApp
 
 #: Outcome kinds in the order the summary lists them, with their words.
 OUTCOMES = (("replied", "replied"), ("done", "done"), ("snoozed", "snoozed"),
@@ -81,7 +82,7 @@ class TriageSession:
 
     def finish(self, screen: "ConversationScreen") -> None:
         screen.dismiss()
-        self.app.run_worker(self._summary(), group="triage", exit_on_error=False)
+        self.app.run_worker(self._summary, group="triage", exit_on_error=False)
 
     async def _summary(self) -> None:
         left, oldest = await self.app.reader(remaining, self.filter)

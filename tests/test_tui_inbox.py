@@ -6,11 +6,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from owner_tui.screens.inbox import REFRESH_SECONDS
 
 from owner_tui.app import OwnerApp
 from owner_tui.config import AgingConfig
 from owner_tui.records import MessageRecord
-from owner_tui.screens.inbox import REFRESH_SECONDS
 from owner_tui.store import Store
 from owner_tui.widgets import aging_list
 from owner_tui.widgets.bucket_bar import BucketBar

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
 from typing import Awaitable, Callable
 
 from rich.segment import Segment
@@ -139,7 +140,7 @@ class AgingList(ScrollView, can_focus=True):
         if page < 0 or page * PAGE >= self.total or page in self._pages or key in self._pending:
             return
         self._pending.add(key)
-        self.app.run_worker(self._load(page, self._generation, self.filter), group="page", exit_on_error=False)
+        self.app.run_worker(partial(self._load, page, self._generation, self.filter), group="page", exit_on_error=False)
 
     async def _load(self, page: int, gen: int, f: ListFilter) -> None:
         try:
