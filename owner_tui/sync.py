@@ -1,0 +1,159 @@
+"""Sync every configured account once: ``owner-tui sync`` (cron) and the TUI's sync worker.
+
+No Textual here, and only what syncing needs is imported, so a cron run with nothing new is
+quick. Each account is synced on its own: one failing account (wrong password, server down)
+is reported in plain words and the others still sync.
+
+Exit codes of ``owner-tui sync``: 0 every account synced; 1 at least one account failed
+(one line per failure on stderr); 2 the config is wrong (a bad file, or an account whose
+settings cannot work).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import click
+
+from .config import AccountConfig, Config, ConfigError
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+REVIEW_KINDS = ("google", "trustpilot", "yelp", "facebook")
+
+
+@dataclass
+class AccountOutcome:
+    """What happened to one account, for a CLI line or a TUI status row."""
+
+    name: str
+    kind: str
+    ok: bool
+    line: str
+    new: int = 0
+    config_error: bool = False
+    details: object = field(default=None, repr=False)
+
+
+def sync_one(store, account: AccountConfig, *, progress: Callable | None = None,
+             should_stop: Callable[[], bool] | None = None) -> AccountOutcome:
+    """Sync one account of any kind; never raises for a source problem."""
+    try:
+        if account.kind == "imap":
+            from .sources.imap import sync_account
+
+            res = sync_account(store, account, progress=progress, should_stop=should_stop)
+            return AccountOutcome(account.name, "imap", res.ok, res.summary(), res.new, details=res)
+        if account.kind in REVIEW_KINDS:
+            from .sources.reviews_sync import sync_account as sync_reviews
+
+            s = sync_reviews(store, account)
+            if s.error:
+                return AccountOutcome(account.name, account.kind, False, f"{account.name}: {s.error}", s.new, details=s)
+            line = f"{account.name}: {s.new} new, {s.updated} updated" + (f", {s.skipped} skipped" if s.skipped else "")
+            return AccountOutcome(account.name, account.kind, True, line, s.new, details=s)
+        if account.kind == "files":
+            path = account.options.get("path")
+            if not path:
+                return AccountOutcome(account.name, "files", True,
+                                      f"{account.name}: files account (use `owner-tui import`)")
+            from pathlib import Path
+
+            from .importer import run_import
+
+            r = run_import(store, [Path(str(path)).expanduser()], account=account.name)
+            return AccountOutcome(account.name, "files", True, f"{account.name}: {r.new} new", r.new, details=r)
+        return AccountOutcome(account.name, account.kind, False, f"{account.name}: unknown kind {account.kind!r}",
+                              config_error=True)
+    except ConfigError as exc:
+        return AccountOutcome(account.name, account.kind, False, f"{account.name}: {exc}", config_error=True)
+    except OSError as exc:
+        from .sources.imap_errors import describe_error
+
+        return AccountOutcome(account.name, account.kind, False, f"{account.name}: {describe_error(exc)}")
+
+
+def sync_all(config: Config, store, *, only: Sequence[str] = (), progress: Callable | None = None,
+             should_stop: Callable[[], bool] | None = None) -> list[AccountOutcome]:
+    """One pass over the configured accounts (or the ``only`` ones), in config order."""
+    wanted = [a for a in config.accounts if not only or a.name in only]
+    missing = [n for n in only if all(a.name != n for a in config.accounts)]
+    if missing:
+        known = ", ".join(a.name for a in config.accounts) or "none configured"
+        raise ConfigError(f"no account named {missing[0]!r} (accounts: {known})", path=config.path)
+    outcomes = []
+    for account in wanted:
+        if should_stop and should_stop():
+            break
+        outcomes.append(sync_one(store, account, progress=progress, should_stop=should_stop))
+    return outcomes
+
+
+def exit_code(outcomes: Sequence[AccountOutcome]) -> int:
+    if any(o.config_error for o in outcomes):
+        return EXIT_CONFIG
+    return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILED
+
+
+def _progress_printer():
+    """A one-line progress indicator on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(p) -> None:
+        sys.stderr.write(f"\r\x1b[K{p.account} {p.folder}: {p.done}/{p.total}")
+        sys.stderr.flush()
+
+    return show
+
+
+@click.command("sync")
+@click.option("-a", "--account", "accounts", multiple=True, metavar="NAME",
+              help="Sync only this account (repeatable). Default: all.")
+@click.option("--send/--no-send", default=True, show_default=True,
+              help="Also send replies waiting in the outbox.")
+@click.option("-q", "--quiet", is_flag=True, help="Print failures only.")
+@click.pass_context
+def sync_command(ctx: click.Context, accounts: tuple[str, ...], send: bool, quiet: bool) -> None:
+    """Fetch new mail and reviews from every account once (for cron).
+
+    Exit status: 0 all accounts synced, 1 some account failed (one line each on stderr),
+    2 config error.
+    """
+    obj = ctx.obj
+    try:
+        config = obj.config
+        store = obj.store()
+    except ConfigError as exc:
+        click.echo(f"owner-tui sync: {exc}", err=True)
+        ctx.exit(EXIT_CONFIG)
+    except Exception as exc:  # a locked or unreadable database
+        click.echo(f"owner-tui sync: {exc}", err=True)
+        ctx.exit(EXIT_FAILED)
+    if not config.accounts:
+        click.echo("owner-tui sync: no accounts configured (owner-tui accounts add imap)", err=True)
+        ctx.exit(EXIT_CONFIG)
+    try:
+        outcomes = sync_all(config, store, only=accounts, progress=_progress_printer())
+    except ConfigError as exc:
+        click.echo(f"owner-tui sync: {exc}", err=True)
+        ctx.exit(EXIT_CONFIG)
+    if _progress_printer():
+        sys.stderr.write("\r\x1b[K")
+    for o in outcomes:
+        if not o.ok:
+            click.echo(o.line, err=True)
+        elif not quiet:
+            click.echo(o.line)
+    code = exit_code(outcomes)
+    if send:
+        from .send.outbox_worker import process
+
+        report = process(store, config)
+        for line in report.lines():
+            click.echo(line, err=not report.ok)
+        if not report.ok and code == EXIT_OK:
+            code = EXIT_FAILED
+    store.close()
+    ctx.exit(code)

@@ -1,0 +1,233 @@
+"""Incremental IMAP sync against a real Dovecot: first, incremental, no-op, interrupted,
+UIDVALIDITY change, Sent detection, folder choice, plain-word errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from owner_tui.sources.imap import new_uids, plan_batches, sync_account
+from owner_tui.sources.imap_conn import ImapSettings, connect
+from tests.imap_helpers import account, count, deliver, mail, open_store
+from tests.servers.proxy import FaultProxy
+
+pytestmark = pytest.mark.servers
+
+
+def folder(result, name):
+    return next(f for f in result.folders if f.folder == name)
+
+
+def test_first_sync_stores_inbox_and_sent_with_cursors(imap_account, tmp_path):
+    for n in (1, 2, 3):
+        imap_account.append("INBOX", mail(n))
+    imap_account.append("Sent", mail(10, frm=imap_account.user, to="ann@example.net", subject="Re: Question 1",
+                                     msgid="r1@example.com", in_reply_to="m1@example.net"))
+    store = open_store(tmp_path / "db")
+    res = sync_account(store, account(imap_account))
+    assert res.ok, res.summary()
+    assert (folder(res, "INBOX").new, folder(res, "Sent").new) == (3, 1)
+    assert [f.role for f in res.folders] == ["inbox", "sent"]
+
+    out = store.db.execute("SELECT direction, folder, extra FROM messages WHERE external_id = 'r1@example.com'").fetchone()
+    assert out[0] == "out" and out[1] == "Sent" and json.loads(out[2])["uid"] == 1
+    st = store.sync_state(res.account_id, "INBOX")
+    assert st["last_uid"] == 3 and st["uidvalidity"] and st["highestmodseq"] and st["last_error"] is None
+    # Question 1 was answered from "the phone" (Sent); 2 and 3 still wait.
+    waiting = {r[0] for r in store.db.execute("SELECT subject FROM conversations WHERE waiting_since IS NOT NULL")}
+    assert waiting == {"Question 2", "Question 3"}
+
+
+def test_sync_never_marks_mail_as_read(imap_account, tmp_path):
+    imap_account.append("INBOX", mail(1))
+    sync_account(open_store(tmp_path / "db"), account(imap_account))
+    with imap_account.client() as c:
+        c.select_folder("INBOX", readonly=True)
+        assert b"\\Seen" not in c.get_flags([1])[1]  # BODY.PEEK[] and EXAMINE leave it unread
+
+
+def test_incremental_sync_fetches_only_new_messages(imap_account, tmp_path):
+    for n in range(1, 4):
+        imap_account.append("INBOX", mail(n))
+    store = open_store(tmp_path / "db")
+    sync_account(store, account(imap_account))
+    for n in range(4, 6):
+        imap_account.append("INBOX", mail(n))
+    res = sync_account(store, account(imap_account))
+    inbox = folder(res, "INBOX")
+    assert (inbox.fetched, inbox.new, inbox.duplicate) == (2, 2, 0)
+    assert count(store) == 5
+    assert store.sync_state(res.account_id, "INBOX")["last_uid"] == 5
+
+
+def test_nothing_new_skips_select_and_fetch(imap_account, tmp_path):
+    imap_account.append("INBOX", mail(1))
+    store = open_store(tmp_path / "db")
+    sync_account(store, account(imap_account))
+    res = sync_account(store, account(imap_account))
+    assert all(f.skipped and f.fetched == 0 for f in res.folders), res.summary()
+    assert "nothing new" in res.summary()
+
+    # A flag change (read on the phone) moves HIGHESTMODSEQ but brings nothing to fetch:
+    # skipped via UIDNEXT, and the new modseq is remembered for the next run.
+    with imap_account.client() as c:
+        c.select_folder("INBOX")
+        c.add_flags([1], [b"\\Seen"])
+    before = store.sync_state(res.account_id, "INBOX")["highestmodseq"]
+    res = sync_account(store, account(imap_account))
+    assert folder(res, "INBOX").skipped
+    assert store.sync_state(res.account_id, "INBOX")["highestmodseq"] > before
+
+
+def test_uid_range_star_quirk_is_filtered(imap_account):
+    for n in (1, 2):
+        imap_account.append("INBOX", mail(n))
+    with connect(ImapSettings.from_account(account(imap_account))) as c:
+        c.select_folder("INBOX", readonly=True)
+        assert c.search(["UID", "3:*"]) == [2]  # the server's answer: "*" is the highest UID
+        assert new_uids(c, 2) == []
+        assert new_uids(c, 1) == [2]
+
+
+def test_batches_bounded_by_count_and_bytes():
+    sizes = [(u, 10) for u in range(1, 8)]
+    assert plan_batches(sizes, 3) == [[1, 2, 3], [4, 5, 6], [7]]
+    assert plan_batches([(1, 60), (2, 60), (3, 200), (4, 1)], 10, max_bytes=100) == [[1], [2], [3], [4]]
+
+
+def test_interrupted_sync_resumes_without_duplicates_or_loss(imap_account, tmp_path):
+    total = 30
+    deliver(imap_account, "INBOX", [mail(n, pad=20_000) for n in range(1, total + 1)])
+    store = open_store(tmp_path / "db")
+    with FaultProxy(imap_account.host, imap_account.port) as proxy:
+        proxy.cut_after(300_000, "down")  # about half the mailbox, mid-batch
+        cut = account(imap_account, port=proxy.port, batch_size=5)
+        res = sync_account(store, cut)
+    inbox = folder(res, "INBOX")
+    assert inbox.error and "closed the connection" in inbox.error, res.summary()
+    stored = count(store)
+    assert 0 < stored < total
+    st = store.sync_state(res.account_id, "INBOX")
+    assert st["last_uid"] == stored and stored % 5 == 0  # whole batches only, cursor with them
+    assert st["highestmodseq"] is None  # an unfinished folder is never taken for unchanged
+    assert st["last_error"] == inbox.error
+
+    res = sync_account(store, account(imap_account, batch_size=5))
+    inbox = folder(res, "INBOX")
+    assert res.ok, res.summary()
+    assert (inbox.fetched, inbox.new, inbox.duplicate) == (total - stored, total - stored, 0)
+    ids = [r[0] for r in store.db.execute("SELECT external_id FROM messages")]
+    assert sorted(ids) == sorted(f"m{n}@example.net" for n in range(1, total + 1))
+
+
+def test_uidvalidity_change_remaps_by_message_id(imap_account, tmp_path):
+    raws = [mail(n) for n in range(1, 5)] + [mail(5, msgid=None, subject="no id")]
+    deliver(imap_account, "INBOX", raws)
+    store = open_store(tmp_path / "db")
+    res = sync_account(store, account(imap_account))
+    uv1 = store.sync_state(res.account_id, "INBOX")["uidvalidity"]
+    assert count(store) == 5
+
+    imap_account.reset_uidvalidity("INBOX")
+    imap_account.append("INBOX", mail(6))
+    res = sync_account(store, account(imap_account))
+    inbox = folder(res, "INBOX")
+    assert res.ok, res.summary()
+    assert inbox.reset and inbox.remapped == 4
+    # Only the new message and the one without Message-ID (known by content) are downloaded.
+    assert (inbox.fetched, inbox.new, inbox.duplicate) == (2, 1, 1)
+    assert count(store) == 6
+    st = store.sync_state(res.account_id, "INBOX")
+    assert st["uidvalidity"] != uv1 and st["last_uid"] == 6
+    extras = [json.loads(r[0]) for r in store.db.execute(
+        "SELECT extra FROM messages WHERE external_id LIKE 'm%@example.net' AND external_id != 'm6@example.net'")]
+    assert {e["uidvalidity"] for e in extras} == {st["uidvalidity"]}
+    # And the next sync is a no-op again.
+    assert folder(sync_account(store, account(imap_account)), "INBOX").skipped
+
+
+def test_owner_address_in_inbox_is_outbound(imap_account, tmp_path):
+    imap_account.append("INBOX", mail(1))
+    # A reply the owner sent from another client with a copy to herself, landing in INBOX.
+    imap_account.append("INBOX", mail(2, frm="owner@example.com", to="ann@example.net", subject="Re: Question 1",
+                                      in_reply_to="m1@example.net"))
+    store = open_store(tmp_path / "db")
+    sync_account(store, account(imap_account))
+    row = store.db.execute("SELECT direction FROM messages WHERE external_id = 'm2@example.net'").fetchone()
+    assert row[0] == "out"
+    assert count(store, "SELECT count(*) FROM conversations WHERE waiting_since IS NOT NULL") == 0
+
+
+def test_sent_folder_override_and_extra_folders(imap_account, tmp_path):
+    with imap_account.client() as c:
+        c.create_folder("Sent Items")
+        c.create_folder("Support")
+    imap_account.append("Sent Items", mail(1, frm=imap_account.user, to="bob@example.net", msgid="s1@x"))
+    imap_account.append("Support", mail(2))
+    store = open_store(tmp_path / "db")
+    res = sync_account(store, account(imap_account, sent_folder="sent items", folders=["Support"]))
+    assert res.ok, res.summary()
+    assert [(f.folder, f.role, f.new) for f in res.folders] == [
+        ("INBOX", "inbox", 0), ("Sent Items", "sent", 1), ("Support", "extra", 1)]
+
+
+def test_missing_folder_is_one_clear_error(imap_account, tmp_path):
+    store = open_store(tmp_path / "db")
+    res = sync_account(store, account(imap_account, folders=["Nope"]))
+    assert not res.ok
+    assert res.error.startswith("folder 'Nope' does not exist on the server") and "INBOX" in res.error
+    res = sync_account(store, account(imap_account, sent_folder="Gesendet"))
+    assert "folder 'Gesendet' does not exist" in res.error
+
+
+def test_wrong_password_is_plain_words_and_recorded(imap_account, tmp_path):
+    store = open_store(tmp_path / "db")
+    res = sync_account(store, account(imap_account, password_cmd="printf %s hunter2-wrong"))
+    assert not res.ok
+    assert "wrong user name or password" in res.error and imap_account.user in res.error
+    assert "hunter2" not in res.error and "Traceback" not in res.error
+    assert store.sync_state(res.account_id, "")["last_error"] == res.error
+
+
+def test_failing_password_command_is_reported(imap_account, tmp_path):
+    res = sync_account(open_store(tmp_path / "db"), account(imap_account, password_cmd="echo nope >&2; exit 3"))
+    assert res.error == "could not get the password: mail: password_cmd exited with status 3: nope"
+
+
+def test_messages_vanishing_on_the_server_stay_local(imap_account, tmp_path):
+    for n in (1, 2):
+        imap_account.append("INBOX", mail(n))
+    store = open_store(tmp_path / "db")
+    sync_account(store, account(imap_account))
+    with imap_account.client() as c:
+        c.select_folder("INBOX")
+        c.delete_messages([1, 2])
+        c.expunge()
+    imap_account.append("INBOX", mail(3))
+    res = sync_account(store, account(imap_account))
+    assert folder(res, "INBOX").new == 1 and count(store) == 3
+
+
+def test_cursor_saved_with_its_batch(imap_account, tmp_path):
+    """The cursor and its batch are one transaction: a batch that fails to store leaves the
+    old cursor, so the next sync fetches it again."""
+    for n in range(1, 5):
+        imap_account.append("INBOX", mail(n))
+    store = open_store(tmp_path / "db")
+    calls = {"n": 0}
+    real = store.ingest
+
+    def flaky(account_id, records, cursor=None, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        return real(account_id, records, cursor, **kw)
+
+    store.ingest = flaky
+    res = sync_account(store, account(imap_account, batch_size=2), folders=["INBOX"])
+    assert "disk full" in folder(res, "INBOX").error
+    assert store.sync_state(res.account_id, "INBOX")["last_uid"] == 2 and count(store) == 2
+    store.ingest = real
+    res = sync_account(store, account(imap_account, batch_size=2), folders=["INBOX"])
+    assert folder(res, "INBOX").new == 2 and count(store) == 4
