@@ -7,8 +7,9 @@ arrives out of order; ``rebuild_conversation`` is the full recompute that tests 
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -144,9 +145,17 @@ class Ingester:
         if not rec.external_id:
             raise ValueError("a record needs an external_id")
         existing = self.db.execute(
-            "SELECT id, conversation_id, text, rating FROM messages WHERE account_id = ? AND external_id = ?",
-            [self.account_id, rec.external_id]).fetchone()
+            "SELECT id, conversation_id, text, rating, sender_handle FROM messages WHERE account_id = ? "
+            "AND external_id = ?", [self.account_id, rec.external_id]).fetchone()
         if existing:
+            other = (rec.sender_handle or "").lower()
+            if rec.channel == "email" and existing[4] and other and existing[4] != other:
+                # Another sender reusing a Message-ID (a broken mailer, or a spoof sent first to
+                # hide the real mail): keep both, under an id derived from the sender and text.
+                digest = hashlib.sha256(f"{other}\0{rec.subject}\0{rec.text}".encode()).hexdigest()[:16]
+                self.add(replace(rec, external_id=f"{rec.external_id}#{digest}",
+                                 problems=(*rec.problems, "Message-ID already used by another sender")))
+                return
             if rec.channel != "email" and (existing[2] != rec.text or existing[3] != rec.rating):
                 self.db.execute("UPDATE messages SET text = ?, rating = ? WHERE id = ?",
                                 [rec.text, rec.rating, existing[0]])
@@ -161,6 +170,10 @@ class Ingester:
             if direction == "in" else outbound_noise_reason(rec)
         problems = list(rec.problems)
         sent_at = _iso_or(rec.sent_at, "")
+        if sent_at and not "1970" <= sent_at[:4] < "2100":
+            # Year 0/9999 from a broken source: every later date sum (SLA due, windows) overflows.
+            problems.append(f"date {sent_at[:25]} out of range")
+            sent_at = ""
         if not sent_at:
             sent_at = self.now
             problems.append("no usable date; time of import used")
