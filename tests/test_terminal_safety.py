@@ -230,3 +230,115 @@ def test_demo_print_is_inert():
     assert result.exit_code == 0, result.output
     assert_inert(result.output, sgr_only=True)
     assert "Awaiting a reply" in result.output
+
+
+# -- the Textual screens: exactly what the app writes to the terminal -------------------------------
+
+def _recording_driver():
+    """A driver that is not headless, so the app renders as it would to a real terminal,
+    and keeps every string it is asked to write (``Driver.write`` is the one way out)."""
+    from textual.drivers.headless_driver import HeadlessDriver
+
+    class RecordingDriver(HeadlessDriver):
+        written: list[str] = []
+
+        @property
+        def is_headless(self) -> bool:
+            return False
+
+        def write(self, data: str) -> None:
+            RecordingDriver.written.append(data)
+
+    RecordingDriver.written = []
+    return RecordingDriver
+
+
+def _tui_store(path, clock) -> None:
+    """Each payload leads some field on some row (lists truncate); the first email and the
+    first review carry every payload in their body, names and attachment file names."""
+    config = Config(owner=OwnerConfig(name="Sam", addresses=(OWNER,)))
+    with Store.open(path, config=config, clock=clock) as store:
+        mail = store.ensure_account("imap", "shop", {"address": OWNER})
+        channels = ("google", "trustpilot", "yelp", "facebook")
+        accounts = {c: store.ensure_account(c, c, {}) for c in channels}
+        now = clock()
+        for i, (_, p) in enumerate(PAYLOADS):
+            every = "\n".join(f"{n}: {text}" for n, text in PAYLOADS) if i == 0 else f"B{p}"
+            store.ingest(mail, [MessageRecord(
+                external_id=f"m{i}@x.example", sender_handle=f"c{i}@x.example", sender_name=f"{p}N{i}",
+                recipients=(OWNER,), subject=f"{p}S{i}", text=every, sent_at=to_iso(now - timedelta(hours=i + 1)),
+                attachments=tuple(Attachment(filename=f"{t}.pdf", content_type="application/pdf", size=1)
+                                  for _, t in (PAYLOADS if i == 0 else [("", p)])),
+                problems=(f"problem {p}",))])
+            channel = channels[i % 4]
+            store.ingest(accounts[channel], [MessageRecord(
+                external_id=f"{channel}{i}", channel=channel, direction="in", thread_key=f"{channel}{i}",
+                sender_handle=f"{channel}:{i}", sender_name=f"{p}R{i}", rating=1 + i % 5,
+                text=every if i == 0 else f"{p}T{i}", url=f"https://{channel}.example/r/{i}{p}",
+                sent_at=to_iso(now - timedelta(minutes=30 + i)))])
+        store.save_template(f"tpl {ALL}", f"Hi {{first_name}} {ALL}")
+
+
+async def _walk_every_screen(app, pilot) -> list[str]:
+    """Inbox in every view, an email and a review conversation, the reply editor with a
+    template, snooze and noise dialogs, a notification, triage, search, help, dashboard."""
+    from tests.tui_support import settle
+
+    visited = []
+
+    async def press(*keys: str, label: str) -> None:
+        await pilot.press(*keys)
+        await settle(pilot)
+        visited.append(label)
+
+    await settle(pilot)
+    visited.append("inbox")
+    for view in "23456":
+        await press(view, label=f"view {view}")
+    await press("1", label="view 1")
+    await press("home", "enter", label="email conversation")
+    await press("r", label="reply editor")
+    await press("ctrl+t", label="template picker")
+    await press("1", label="template inserted")
+    await press("escape", label="editor closed")
+    await press("s", label="snooze dialog")
+    await press("escape", "n", label="noise dialog")
+    await press("escape", "escape", label="back to inbox")
+    await press("end", "enter", label="review conversation")
+    await press("r", label="review reply")
+    await press("escape", "escape", label="back")
+    await press("home", "d", label="done notification")
+    await press("u", label="undo notification")
+    await press("t", label="triage")
+    await press("escape", "escape", label="triage summary")
+    await press("slash", *"PWN", "enter", label="search")
+    await press("escape", label="search cleared")
+    await press("question_mark", label="help")
+    await press("escape", label="help closed")
+    from owner_tui.screens.dashboard import DashboardScreen
+
+    await app.push_screen(DashboardScreen(lambda: Store.open(app.store_path, config=app.config, clock=app.clock)))
+    await settle(pilot)
+    visited.append("dashboard")
+    return visited
+
+
+async def test_every_screen_writes_only_inert_text(tmp_path, clock):
+    """Drive the real app through every screen, with a driver that records every byte the
+    app writes, and check that stream: no hostile sequence, control or override, and the
+    markup shown as typed."""
+    from owner_tui.app import OwnerApp
+
+    _tui_store(tmp_path / "t.db", clock)
+    app = OwnerApp(tmp_path / "t.db", Config(owner=OwnerConfig(name="Sam", addresses=(OWNER,))), clock=clock,
+                   exports_dir=tmp_path / "exports")
+    driver = _recording_driver()
+    app.driver_class = driver
+    async with app.run_test(headless=False, size=(120, 50)) as pilot:
+        visited = await _walk_every_screen(app, pilot)
+    out = "".join(driver.written)
+    assert len(out) > 10_000 and len(visited) > 20, "the app drew (almost) nothing: this test would prove nothing"
+    text = assert_inert(out)
+    assert "PWN" in text, "the hostile text was never drawn"
+    assert "[bold red]PWN[/]" in text or "[bold red]PWN" in text, "markup was interpreted, not shown"
+    assert "\x1b]8;;https://PWN" not in out
