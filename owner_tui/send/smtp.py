@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from owner_tui.records import normalize_msgid
+from owner_tui.sanitize import one_line
 from owner_tui.send.base import OutgoingReply, SendError, SendResult
 from owner_tui.send.compose import build_reply, check_address, parse_recipient
 
@@ -329,8 +330,9 @@ def _temporary(code: int) -> bool:
 
 
 def _text(resp: bytes | str) -> str:
+    # The server's words reach the owner's terminal (`owner-tui sync`): no escape sequences.
     text = resp.decode("utf-8", "replace") if isinstance(resp, bytes) else str(resp)
-    return " ".join(text.split())
+    return one_line(text, limit=300)
 
 
 def _is_loopback(host: str) -> bool:
