@@ -29,6 +29,7 @@ from owner_tui.export import FORMATS, write_export
 from owner_tui.records import Attachment, MessageRecord
 from owner_tui.store import Store
 from owner_tui.store.queries import ListFilter
+from tests.servers.review_apis import api  # noqa: F401
 
 OWNER = "owner@shop.example"
 
@@ -342,3 +343,134 @@ async def test_every_screen_writes_only_inert_text(tmp_path, clock):
     assert "PWN" in text, "the hostile text was never drawn"
     assert "[bold red]PWN[/]" in text or "[bold red]PWN" in text, "markup was interpreted, not shown"
     assert "\x1b]8;;https://PWN" not in out
+
+
+# -- servers' words on the command line: a hostile server is untrusted text too ---------------------
+
+HOSTILE_REPLY = "\x1b]0;PWN title\x07\x1b]52;c;UFdO\x07\x9b2JPWN \u202ePWN [bold]PWN[/]"
+
+
+def _cli_in_home(args: list[str], config_text: str, env: dict[str, str]):
+    import os
+    from pathlib import Path
+
+    from owner_tui.cli import cli
+
+    home = Path(os.environ["OWNER_TUI_HOME"])
+    (home / "config.toml").write_text(config_text)
+    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+
+
+def test_review_api_error_text_is_inert_on_the_command_line(api):  # noqa: F811
+    opts = api.google_options(qpm=60000)
+    api.fault("GET", "/v1/accounts", 403, {"error": {"code": 403, "status": "PERMISSION_DENIED",
+                                                     "message": HOSTILE_REPLY}}, count=5)
+    config = "[accounts.gbp]\nkind = \"google\"\n" + "".join(
+        f'{k} = "{v}"\n' if isinstance(v, str) else f"{k} = {v}\n" for k, v in opts.items()) \
+        + 'client_secret_env = "OT_CS"\nrefresh_token_env = "OT_RT"\n'
+    from tests.servers.review_apis import GOOGLE_CLIENT
+
+    result = _cli_in_home(["sync", "--no-send"], config, {"OT_CS": GOOGLE_CLIENT[1], "OT_RT": "rt-good"})
+    assert result.exit_code == 1
+    assert "403" in result.stderr
+    assert_inert(result.stdout + result.stderr, sgr_only=True)
+
+
+def test_smtp_reply_text_is_inert_on_the_command_line(smtp_server, imap_account):
+    from owner_tui.store import Store
+
+    smtp_server.users = {imap_account.user: imap_account.password}
+    smtp_server.fail_data(f"554 5.7.1 {HOSTILE_REPLY}".encode("utf-8").decode("latin-1"), times=-1)
+    config = f"""[owner]
+addresses = ["{OWNER}"]
+[accounts.shop]
+kind = "imap"
+host = "{imap_account.host}"
+port = {imap_account.port}
+security = "none"
+user = "{imap_account.user}"
+address = "{OWNER}"
+password_env = "OT_PW"
+smtp_host = "{smtp_server.host}"
+smtp_port = {smtp_server.port}
+smtp_security = "none"
+"""
+    import os
+    from pathlib import Path
+
+    db = Path(os.environ["OWNER_TUI_HOME"]) / "owner-tui.db"
+    with Store.open(db) as store:
+        acc = store.ensure_account("imap", "shop", {"address": OWNER})
+        store.ingest(acc, [MessageRecord(external_id="q@x.example", sender_handle="c@x.example", subject="Q",
+                                         text="?", sent_at="2026-11-20T10:00:00+00:00")])
+        store.queue_reply(store.db.execute("SELECT id FROM conversations").fetchone()[0], "Answer")
+    result = _cli_in_home(["sync"], config, {"OT_PW": imap_account.password})
+    assert result.exit_code == 1, result.output
+    assert "554" in result.stdout + result.stderr
+    assert_inert(result.stdout + result.stderr, sgr_only=True)
+
+
+class _HostileImap:
+    """A loopback server that speaks just enough IMAP to say hostile things: the greeting
+    and every tagged reply carry escape sequences, C1 controls and a bidi override."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.text = HOSTILE_REPLY.encode("utf-8")
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] " + self.text + b"\r\n")
+                buf = b""
+                while True:
+                    try:
+                        data = conn.recv(4096)
+                    except OSError:
+                        break
+                    if not data:
+                        break
+                    buf += data
+                    while b"\r\n" in buf:
+                        line, buf = buf.split(b"\r\n", 1)
+                        tag, _, rest = line.partition(b" ")
+                        if rest.upper().startswith(b"CAPABILITY"):
+                            conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK " + self.text + b"\r\n")
+                        elif rest.upper().startswith(b"LOGOUT"):
+                            conn.sendall(b"* BYE " + self.text + b"\r\n" + tag + b" OK bye\r\n")
+                        else:
+                            conn.sendall(tag + b" NO [AUTHENTICATIONFAILED] " + self.text + b"\r\n")
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_imap_server_words_are_inert_on_the_command_line():
+    server = _HostileImap()
+    try:
+        config = f"""[accounts.shop]
+kind = "imap"
+host = "127.0.0.1"
+port = {server.port}
+security = "none"
+user = "owner@example.com"
+password_env = "OT_PW"
+timeout = 5
+"""
+        result = _cli_in_home(["sync", "--no-send"], config, {"OT_PW": "pw"})
+    finally:
+        server.close()
+    assert result.exit_code == 1, result.output
+    assert "shop" in result.stderr
+    assert_inert(result.stdout + result.stderr, sgr_only=True)
