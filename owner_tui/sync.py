@@ -37,13 +37,17 @@ class AccountOutcome:
 
 
 def sync_one(store, account: AccountConfig, *, progress: Callable | None = None,
-             should_stop: Callable[[], bool] | None = None) -> AccountOutcome:
-    """Sync one account of any kind; never raises for a source problem."""
+             should_stop: Callable[[], bool] | None = None, parse_pool=None) -> AccountOutcome:
+    """Sync one account of any kind; never raises for a source problem.
+
+    ``parse_pool`` (``sources.imap.ParsePool``) parses big mail batches in worker processes;
+    only for a process of our own, never inside the TUI (forking a threaded process is unsafe).
+    """
     try:
         if account.kind == "imap":
             from .sources.imap import sync_account
 
-            res = sync_account(store, account, progress=progress, should_stop=should_stop)
+            res = sync_account(store, account, progress=progress, should_stop=should_stop, parse_pool=parse_pool)
             return AccountOutcome(account.name, "imap", res.ok, res.summary(), res.new, details=res)
         if account.kind in REVIEW_KINDS:
             from .sources.reviews_sync import sync_account as sync_reviews
@@ -75,7 +79,7 @@ def sync_one(store, account: AccountConfig, *, progress: Callable | None = None,
 
 
 def sync_all(config: Config, store, *, only: Sequence[str] = (), progress: Callable | None = None,
-             should_stop: Callable[[], bool] | None = None) -> list[AccountOutcome]:
+             should_stop: Callable[[], bool] | None = None, parse_pool=None) -> list[AccountOutcome]:
     """One pass over the configured accounts (or the ``only`` ones), in config order."""
     wanted = [a for a in config.accounts if not only or a.name in only]
     missing = [n for n in only if all(a.name != n for a in config.accounts)]
@@ -86,7 +90,7 @@ def sync_all(config: Config, store, *, only: Sequence[str] = (), progress: Calla
     for account in wanted:
         if should_stop and should_stop():
             break
-        outcomes.append(sync_one(store, account, progress=progress, should_stop=should_stop))
+        outcomes.append(sync_one(store, account, progress=progress, should_stop=should_stop, parse_pool=parse_pool))
     return outcomes
 
 
@@ -134,8 +138,11 @@ def sync_command(ctx: click.Context, accounts: tuple[str, ...], send: bool, quie
     if not config.accounts:
         click.echo("owner-tui sync: no accounts configured (owner-tui accounts add imap)", err=True)
         ctx.exit(EXIT_CONFIG)
+    from .sources.imap import ParsePool
+
     try:
-        outcomes = sync_all(config, store, only=accounts, progress=_progress_printer())
+        with ParsePool() as pool:
+            outcomes = sync_all(config, store, only=accounts, progress=_progress_printer(), parse_pool=pool)
     except ConfigError as exc:
         click.echo(f"owner-tui sync: {exc}", err=True)
         ctx.exit(EXIT_CONFIG)

@@ -231,3 +231,36 @@ def test_cursor_saved_with_its_batch(imap_account, tmp_path):
     store.ingest = real
     res = sync_account(store, account(imap_account, batch_size=2), folders=["INBOX"])
     assert folder(res, "INBOX").new == 2 and count(store) == 4
+
+
+def test_parse_pool_gives_the_same_store_as_inline(imap_account, tmp_path):
+    from owner_tui.sources.imap import ParsePool
+
+    deliver(imap_account, "INBOX", [mail(n) for n in range(1, 41)])
+    imap_account.append("Sent", mail(50, frm=imap_account.user, to="ann@example.net", msgid="r@x",
+                                     in_reply_to="m3@example.net"))
+    inline, pooled = open_store(tmp_path / "a"), open_store(tmp_path / "b")
+    sync_account(inline, account(imap_account, batch_size=7))
+    with ParsePool(workers=2, min_messages=1) as pool:
+        res = sync_account(pooled, account(imap_account, batch_size=7), parse_pool=pool)
+        assert pool._executor is not None  # the workers did the parsing
+    assert res.ok, res.summary()
+    q = "SELECT external_id, direction, sent_at, subject, text, folder, extra FROM messages ORDER BY external_id"
+    assert list(inline.db.execute(q)) == list(pooled.db.execute(q))
+    q = "SELECT external_key, waiting_since FROM conversations ORDER BY external_key"
+    assert list(inline.db.execute(q)) == list(pooled.db.execute(q))
+
+
+def test_interrupted_sync_with_parse_pool_keeps_whole_batches(imap_account, tmp_path):
+    from owner_tui.sources.imap import ParsePool
+
+    deliver(imap_account, "INBOX", [mail(n, pad=20_000) for n in range(1, 31)])
+    store = open_store(tmp_path / "db")
+    with ParsePool(workers=2, min_messages=1) as pool, FaultProxy(imap_account.host, imap_account.port) as proxy:
+        proxy.cut_after(300_000, "down")
+        res = sync_account(store, account(imap_account, port=proxy.port, batch_size=5), parse_pool=pool)
+    assert folder(res, "INBOX").error
+    stored = count(store)
+    assert 0 < stored < 30 and store.sync_state(res.account_id, "INBOX")["last_uid"] == stored
+    res = sync_account(store, account(imap_account, batch_size=5))
+    assert folder(res, "INBOX").duplicate == 0 and count(store) == 30

@@ -131,8 +131,8 @@ def connect(settings: ImapSettings, *, secrets: SecretGetter | None = None, time
     Raises ``MailError`` whose message says which step failed.
     """
     host, port = settings.host, settings.port
-    try:
-        ctx = settings.ssl_context()
+    try:  # loading the system trust store costs ~30 ms: only when TLS is used
+        ctx = settings.ssl_context() if settings.security != "none" else None
     except (OSError, ssl.SSLError) as exc:
         raise MailError(f"cannot read tls_ca_file {settings.tls_ca_file}: {getattr(exc, 'strerror', None) or exc}",
                         "config") from None
