@@ -48,6 +48,12 @@ def _server_text(exc: BaseException) -> str:
     return text[:200]
 
 
+def _lost_in_login(exc: BaseException) -> bool:
+    """IMAPClient turns a connection lost during LOGIN (imaplib's abort, "socket error: EOF")
+    into a LoginError: that is a network failure, not a wrong password."""
+    return "socket error" in _server_text(exc).lower()
+
+
 def describe_error(exc: BaseException, *, host: str = "", port: int | None = None, user: str = "") -> str:
     """One line for the owner: wrong password, server unreachable, certificate problem...
 
@@ -98,6 +104,8 @@ def describe_error(exc: BaseException, *, host: str = "", port: int | None = Non
     if isinstance(exc, imaplib.IMAP4.error):
         from imapclient.exceptions import LoginError
 
+        if isinstance(exc, LoginError) and _lost_in_login(exc):
+            return f"{where} closed the connection during login ({_server_text(exc)}); try again later"
         if isinstance(exc, LoginError):
             return (f"login refused for {user or 'this account'}: wrong user name or password "
                     f"(server said: {_server_text(exc)})")
@@ -127,6 +135,8 @@ def as_mail_error(exc: BaseException, *, host: str = "", port: int | None = None
         kind, retryable = "refused", True
     elif isinstance(exc, (socket.timeout, TimeoutError)):
         kind, retryable = "timeout", True
+    elif isinstance(exc, LoginError) and _lost_in_login(exc):
+        kind, retryable = "closed", True
     elif isinstance(exc, (LoginError, smtplib.SMTPAuthenticationError)):
         kind = "login"
     elif isinstance(exc, (imaplib.IMAP4.abort, EOFError, smtplib.SMTPServerDisconnected, ConnectionError)):
