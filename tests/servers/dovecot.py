@@ -296,8 +296,10 @@ class DovecotServer:
             # Maildir unique name: time.M<counter>P<pid>.host; ",S=" lets Dovecot skip a stat.
             # The counter runs across calls, so names (and so UID order) follow delivery order.
             n = next(_delivery_numbers)
-            path = target / "new" / f"{stamp}.M{n:09d}P{os.getpid()}.otd,S={len(raw)}"
-            path.write_bytes(raw.replace(b"\r\n", b"\n"))  # Maildir stores LF line ends
+            data = raw.replace(b"\r\n", b"\n")  # Maildir stores LF line ends
+            # S= must be the size on disk: Dovecot trusts it, and a wrong one fails FETCH.
+            path = target / "new" / f"{stamp}.M{n:09d}P{os.getpid()}.otd,S={len(data)}"
+            path.write_bytes(data)
             if dates is not None:
                 ts = dates[i].timestamp()
                 os.utime(path, (ts, ts))
