@@ -135,6 +135,8 @@ def _line_of(text: str, table: str | None, key: str) -> int | None:
 
 
 def _type_name(t: Any) -> str:
+    if t == (int, float):
+        return "a number"
     if isinstance(t, tuple):
         return " or ".join(_type_name(x) for x in t)
     return {str: "a string", int: "a whole number", float: "a number", bool: "true or false",

@@ -43,7 +43,7 @@ def test_good_config_parses_into_frozen_dataclasses():
 
 @pytest.mark.parametrize("text,key,line,words", [
     ("[aging]\nsla_hour = 3\n", "aging.sla_hour", 2, "did you mean 'sla_hours'"),
-    ("[aging]\n\nsla_hours = \"soon\"\n", "aging.sla_hours", 3, "must be a whole number or a number"),
+    ("[aging]\n\nsla_hours = \"soon\"\n", "aging.sla_hours", 3, "aging.sla_hours must be a number, not str"),
     ("[aging]\ntimezone = \"Mars/Olympus\"\n", "aging.timezone", 2, "not a known time zone"),
     ("[aging]\nbusiness_hours = \"nine to five\"\n", "aging.business_hours", 2, "09:00-17:30"),
     ("[owner]\naddresses = [\"not-an-address\"]\n", "owner.addresses", 2, "email addresses"),
