@@ -24,7 +24,7 @@ _DAY_NAMES = {name: i for i, names in enumerate((
 _REL_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
 _TIME = re.compile(r"(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm)?")
 
-HELP = 'e.g. 45m, 2h, 3d, 1w, 18:00, tomorrow 9:00, fri 9:00, next week, 2026-12-01 10:00'
+HELP = "e.g. 45m, 2h, 3d, 18:00, tomorrow 9:00, fri 9:00, 2026-12-01 10:00"
 
 
 class WhenError(ValueError):
@@ -122,15 +122,15 @@ def presets(now: datetime, tz: tzinfo = UTC) -> list[tuple[str, str, datetime]]:
     now = now.astimezone(UTC)
     today = now.astimezone(tz).date()
     evening = _local(today, EVENING, tz)
-    evening_label = "This evening 18:00"
+    evening_label = "This evening"
     if evening <= now:
         evening = _local(today + timedelta(days=1), EVENING, tz)
-        evening_label = "Tomorrow evening 18:00"
+        evening_label = "Tomorrow evening"
     return [
         ("hour", "In 1 hour", now + timedelta(hours=1)),
         ("evening", evening_label, evening),
-        ("morning", "Tomorrow morning 08:00", _local(today + timedelta(days=1), MORNING, tz)),
-        ("week", "Next week (Monday 08:00)", _local(today + timedelta(days=7 - today.weekday()), MORNING, tz)),
+        ("morning", "Tomorrow morning", _local(today + timedelta(days=1), MORNING, tz)),
+        ("week", "Next week", _local(today + timedelta(days=7 - today.weekday()), MORNING, tz)),
     ]
 
 

@@ -131,7 +131,7 @@ class ConversationScreen(ConversationActions, Screen[None]):
         yield Static(id="conv-header")
         yield Static(id="triage-banner")
         yield VerticalScroll(id="history")
-        yield Footer()
+        yield Footer(compact=True)
 
     async def on_mount(self) -> None:
         await self.load(self.conversation_id)

@@ -52,11 +52,6 @@ def page_rows(store, f: ListFilter, offset: int, limit: int, now: datetime) -> l
     return rows
 
 
-def inbox_summary(store, f: ListFilter, now: datetime) -> dict:
-    return {"total": store.count(f, now), "buckets": store.bucket_counts(now), "oldest": store.oldest_wait(),
-            "views": store.view_counts(now)}
-
-
 class ViewTabs(Tabs, can_focus=False):
     """The six views as clickable tabs; keys 1-6 switch them too."""
 
@@ -78,7 +73,7 @@ class InboxScreen(ConversationActions, Screen[None]):
         yield Static(id="filterbar")
         yield AgingList(self._fetch, clock=self.app.clock, aging_cfg=self.app.config.aging, id="list")
         yield Input(placeholder="Search subjects, messages and names; enter applies, esc cancels", id="search")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#search", Input).display = False
@@ -102,6 +97,8 @@ class InboxScreen(ConversationActions, Screen[None]):
         self.app.run_worker(partial(self._reload, wake), group="reload", exclusive=True, exit_on_error=False)
 
     async def _reload(self, wake: bool) -> None:
+        # In the order the owner needs them: the rows first, then the bucket header, then the
+        # per-view counts on the tabs (the slowest, tens of ms on a large store).
         app = self.app
         if wake:
             woke = await app.writer(lambda s: s.wake_snoozed())
@@ -109,21 +106,23 @@ class InboxScreen(ConversationActions, Screen[None]):
                 app.notify(f"{len(woke)} snoozed conversation{'s' if len(woke) > 1 else ''} came back.")
         now = app.clock()
         f = self.filter
-        summary = await app.reader(inbox_summary, f, now)
+        self._show_filters()
+        total = await app.reader(lambda s: s.count(f, now))
         reset, self._reset_next = self._reset_next, False
         lst = self.aging_list
         lst.empty_text = ("Nothing matches these filters (esc clears)." if self._has_filters()
                           else EMPTY_TEXT[f.view])
-        await lst.reload(f, summary["total"], keep_id=None if reset else lst.selected_id, reset_cursor=reset)
-        self.summary = summary
-        self._show(summary, now)
-
-    def _show(self, summary: dict, now: datetime) -> None:
-        self.query_one(BucketBar).show(summary["buckets"], summary["oldest"], now, active=self.filter.bucket,
-                                       demo=self.app.demo)
+        await lst.reload(f, total, keep_id=None if reset else lst.selected_id, reset_cursor=reset)
+        buckets, oldest = await app.reader(lambda s: (s.bucket_counts(now), s.oldest_wait()))
+        self.query_one(BucketBar).show(buckets, oldest, now, active=f.bucket, demo=app.demo)
+        views = await app.reader(lambda s: s.view_counts(now))
+        self.summary = {"total": total, "buckets": buckets, "oldest": oldest, "views": views}
         tabs = self.query_one(ViewTabs)
-        for view, n in summary["views"].items():
+        for view, n in views.items():
             tabs.query_one(f"#view-{view}", Tab).label = f"{VIEW_LABELS[view]} {n}"
+
+    def _show_filters(self) -> None:
+        tabs = self.query_one(ViewTabs)
         if tabs.active != f"view-{self.filter.view}":
             tabs.active = f"view-{self.filter.view}"
         bar = self.query_one("#filterbar", Static)

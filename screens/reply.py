@@ -107,7 +107,7 @@ class ReplyScreen(Screen[str | None]):
         yield Static(id="quoted")
         yield TextArea(id="editor", soft_wrap=True, show_line_numbers=False, tab_behavior="indent")
         yield Static(id="reply-status")
-        yield Footer()
+        yield Footer(compact=True)
 
     async def on_mount(self) -> None:
         app = self.app

@@ -41,7 +41,7 @@ class SnoozeDialog(ModalScreen[datetime | None]):
         with Vertical(classes="dialog"):
             yield Static(Text.assemble("Snooze ", (self._who, "bold"), " until…"), classes="dialog-title")
             yield OptionList(*(
-                Option(Text.assemble((f"{i}  ", "bold"), label, (f"   {describe(when, self._now, self._tz)}", "dim")),
+                Option(Text.assemble((f"{i}  ", "bold"), f"{label:<18}", (describe(when, self._now, self._tz), "dim")),
                        id=pid)
                 for i, (pid, label, when) in enumerate(self._presets, 1)), id="presets")
             yield Input(placeholder="or type a time: 2h, 3d, fri 9:00, 2026-12-01 10:00", id="when")

@@ -1,0 +1,57 @@
+"""A few screenshots of the main screens at 80x24 with a frozen clock.
+
+Behaviour is tested with Pilot elsewhere; these catch layout regressions. Update after an
+intended change with ``pytest tests/test_tui_snapshots.py --snapshot-update`` and look at
+the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from owner_tui.app import OwnerApp
+from tests.tui_support import FrozenClock, build_store, config, settle
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def app(tmp_path):
+    clock = FrozenClock()
+    build_store(tmp_path / "t.db", clock)
+    return OwnerApp(tmp_path / "t.db", config(), clock=clock, exports_dir=tmp_path / "exports")
+
+
+def test_inbox(snap_compare, app):
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+def test_conversation(snap_compare, app):
+    async def open_first(pilot):
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_first)
+
+
+def test_reply(snap_compare, app):
+    async def reply(pilot):
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        editor = pilot.app.screen.query_one("#editor")
+        editor.cursor_blink = False
+        await pilot.press(*"We do! Which date?")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=reply)
+
+
+def test_help(snap_compare, app):
+    async def help_screen(pilot):
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=help_screen)
