@@ -1,0 +1,433 @@
+"""parse_message on real-world and hostile mail: tests/corpus/*.eml plus generated extremes.
+
+Each corpus file is a few lines showing one thing real mailers get wrong; the tests assert the
+fields the store and threader use, and that the irregularity is named in ``problems``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from owner_tui.mailparse import FUTURE_SLACK, MIN_TIME, parse_message
+from owner_tui.records import Attachment, MessageRecord
+
+CORPUS = Path(__file__).parent / "corpus"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+FALLBACK = "2025-06-01T12:00:00+00:00"
+
+
+def load(name: str) -> bytes:
+    return (CORPUS / name).read_bytes()
+
+
+def parse(name_or_raw: str | bytes, **kw) -> MessageRecord:
+    raw = load(name_or_raw) if isinstance(name_or_raw, str) else name_or_raw
+    kw.setdefault("now", NOW)
+    rec = parse_message(raw, **kw)
+    check_invariants(rec)
+    return rec
+
+
+def check_invariants(rec: MessageRecord) -> None:
+    """What the store relies on for any input: SQLite-safe text, a key, a UTC time or ""."""
+    assert isinstance(rec, MessageRecord)
+    assert rec.external_id and len(rec.external_id) <= 998
+    texts = [rec.external_id, rec.sender_handle, rec.sender_name, rec.subject, rec.text,
+             rec.in_reply_to or "", *rec.recipients, *rec.references, *rec.problems,
+             *rec.headers.keys(), *rec.headers.values(), *(a.filename for a in rec.attachments)]
+    for s in texts:
+        assert isinstance(s, str)
+        s.encode("utf-8")  # no lone surrogates: SQLite and the terminal both need real text
+        assert "\x00" not in s
+    assert "\r" not in rec.text
+    assert "\n" not in rec.subject and "\n" not in rec.sender_name
+    assert len(rec.text) <= 1_000_000
+    if rec.sent_at:
+        dt = datetime.fromisoformat(rec.sent_at)
+        assert dt.utcoffset() is not None and dt.utcoffset().total_seconds() == 0
+        assert dt.microsecond == 0
+    assert not [p for p in rec.problems if "parser failure" in p or "unreadable" in p], rec.problems
+    assert all(isinstance(a, Attachment) and a.size >= 0 for a in rec.attachments)
+
+
+# -- headers ---------------------------------------------------------------------------------
+
+def test_rfc2047_names_subject_and_recipients():
+    rec = parse("rfc2047_headers.eml")
+    assert rec.sender_name == "Jörg Müller"
+    assert rec.sender_handle == "joerg.mueller@example.de"
+    # A 4-byte emoji split over two encoded-words is joined as bytes before decoding.
+    assert rec.subject == "Bonjour ça 😀café plain =?utf-8?x?bad?="
+    assert rec.recipients == ("andre@shop.example", "team@shop.example", "yamada@example.jp")
+    assert rec.external_id == "20241001.abc@example.de"
+    assert rec.sent_at == "2024-10-01T08:00:00+00:00"
+    assert rec.problems == ()
+
+
+def test_broken_encoded_words_are_kept_and_named():
+    rec = parse("broken_encoded_words.eml")
+    assert rec.sender_name == "Quoted Name"  # an encoded-word inside quotes (not RFC, common)
+    assert rec.subject.startswith("Hello World and café and ")
+    assert "=?utf-8?B?!!!?=" in rec.subject  # undecodable: shown as sent, not dropped
+    assert "undecodable encoded-word in Subject" in rec.problems
+    assert "unknown charset 'x-unknown-cs' in Subject" in rec.problems
+
+
+def test_raw_8bit_headers_utf8_and_latin1():
+    rec = parse("raw_8bit_headers.eml")
+    assert rec.sender_name == "Jörg"  # RFC 6532 UTF-8: no problem
+    assert rec.subject == "Grüße aus München"  # latin-1 bytes: decoded, and said so
+    assert rec.problems == ("subject header decoded as cp1252",)
+
+
+def test_messy_ids_are_normalised():
+    rec = parse("messy_ids.eml")
+    assert rec.external_id == "bare-id@example.com"
+    assert "Message-ID without angle brackets" in rec.problems
+    assert rec.in_reply_to == "parent@example.com"
+    assert rec.references == ("root@example.com", "parent@example.com")
+
+
+def test_display_name_cannot_smuggle_an_address():
+    # parseaddr reads the decoded-looking "Bcc:" as a group and would return evil@...;
+    # the single <addr> at the end is the address, the rest stays a one-line name.
+    rec = parse("from_encoded_colon.eml")
+    assert rec.sender_handle == "ann@example.org"
+    assert rec.sender_name == "Ann Bcc: evil@attacker.example"
+
+
+def test_no_from_uses_sender():
+    rec = parse("no_from.eml")
+    assert (rec.sender_handle, rec.sender_name) == ("sec@example.com", "Secretary")
+    assert rec.problems == ("no From header", "sender taken from Sender header")
+
+
+def test_noise_headers_are_kept_unfolded_and_others_dropped():
+    rec = parse("newsletter_headers.eml")
+    assert rec.headers == {
+        "list-id": "Weekly <weekly.list.example>",
+        "list-unsubscribe": "<https://list.example/u/1>, <mailto:unsub@list.example>",
+        "precedence": "bulk",
+    }
+    bounce = parse("bounce.eml")
+    assert bounce.headers["return-path"] == "<>"
+    assert bounce.headers["auto-submitted"] == "auto-replied"
+
+
+# -- charsets and bodies ---------------------------------------------------------------------
+
+def test_latin1_body_declared_utf8():
+    rec = parse("latin1_declared_utf8.eml")
+    assert rec.text == "Un café crème et une crêpe, s'il vous plaît.\n"
+    assert rec.problems == ("body is not valid utf-8", "body decoded as cp1252")
+
+
+def test_mostly_valid_utf8_keeps_utf8_with_a_replacement_mark():
+    rec = parse("mostly_utf8_broken.eml")
+    assert rec.text == "Grüße, € 12 and a cut char \ufffd\n"
+    assert "invalid utf-8 bytes in body replaced" in rec.problems
+
+
+def test_utf16_with_an_odd_byte_keeps_utf16():
+    rec = parse("utf16_odd_bytes.eml")
+    assert rec.text == "hello\ufffd"
+    assert rec.problems == ("body is not valid utf-16", "invalid utf-16 bytes in body replaced")
+
+
+def test_base64_with_junk_characters():
+    rec = parse("base64_junk.eml")
+    assert rec.text == "Hello world"
+    assert rec.problems == ("invalid characters in base64 body ignored",)
+
+
+def test_unknown_charset_x_foo():
+    rec = parse("unknown_charset.eml")
+    assert rec.text == "Grüße aus Köln\n"
+    assert rec.problems == ("unknown charset 'x-foo' in body",)
+
+
+def test_us_ascii_label_on_utf8_text():
+    rec = parse("ascii_declared_utf8.eml")
+    assert rec.text == "Prix: 12 € — merci\n"
+    assert rec.problems == ("body declared us-ascii but is UTF-8",)
+
+
+def test_iso_2022_jp_is_seven_bit_but_still_decoded():
+    rec = parse("iso2022jp.eml")
+    assert rec.subject == "日本語"
+    assert rec.text == "日本語\n"
+    assert rec.sent_at == "2024-10-01T01:00:00+00:00"
+
+
+def test_quoted_printable_soft_breaks():
+    assert parse("quoted_printable.eml").text == "Total: 12 €, this line is soft-wrapped.\n"
+
+
+def test_html_only_body_becomes_readable_text():
+    rec = parse("html_only.eml")
+    assert rec.text == (
+        "Hello Anna & Co,\n\nYour order:\nline two\n\n- 2 × croissant\n- 1 × baguette\n\n"
+        "Track it here (https://track.example/123?a=1&b=2)."
+    )
+    assert "alert" not in rec.text and "Ignore me" not in rec.text and "color" not in rec.text
+
+
+def test_alternative_with_empty_plain_part_falls_back_to_html():
+    assert parse("empty_plain_alternative.eml").text == "Only the HTML says something."
+
+
+def test_missing_boundary_is_guessed_from_the_body():
+    rec = parse("missing_boundary.eml")
+    assert rec.text == "The real text."
+    assert rec.attachments == (Attachment("quote.pdf", "application/pdf", 9),)
+    assert rec.problems == ("multipart without boundary", "MIME boundary guessed from body")
+
+
+def test_boundary_that_never_appears_is_guessed_too():
+    rec = parse("wrong_boundary.eml")
+    assert rec.text == "Text behind a boundary that was never declared."
+    assert "MIME boundary never found in body" in rec.problems
+
+
+def test_nested_multipart_prefers_plain_and_lists_attachments():
+    rec = parse("nested_multipart.eml")
+    assert rec.text == "Plain wins."
+    assert rec.attachments == (Attachment("invoice.pdf", "application/pdf", 9 + 1024),)
+    assert rec.problems == ()
+
+
+def test_attachment_metadata_rfc2231_and_encoded_names():
+    rec = parse("attachments.eml")
+    assert rec.text == "See attached."  # the text/plain *attachment* is not body text
+    assert rec.attachments[:3] == (
+        Attachment("Rechnung März.pdf", "application/pdf", 10),
+        Attachment("Foto Küche.jpg", "image/jpeg", 6),
+        Attachment("notes.txt", "text/plain", 13),
+    )
+    forwarded = rec.attachments[3]
+    assert forwarded.content_type == "message/rfc822" and forwarded.size > 0
+
+
+def test_bounce_report_parts_are_attachments():
+    rec = parse("bounce.eml")
+    assert rec.text.startswith("I'm sorry to have to inform you")
+    assert [a.content_type for a in rec.attachments] == ["message/delivery-status", "message/rfc822"]
+    assert rec.sender_handle == "mailer-daemon@mx.example.com"
+
+
+def test_nul_bytes_are_removed():
+    rec = parse("nul_bytes.eml")
+    assert rec.text == "Text with NUL bytes.\n"
+    assert rec.subject == "nulhere"
+    assert "NUL bytes removed" in rec.problems
+
+
+def test_crlf_and_lf_give_the_same_record():
+    crlf, lf = parse("crlf.eml"), parse("lf.eml")
+    assert crlf.text == lf.text == "first line\nsecond line\n"
+    assert (crlf.external_id, crlf.subject, crlf.sender_name, crlf.sent_at) == (
+        lf.external_id, lf.subject, lf.sender_name, lf.sent_at)
+    assert crlf.problems == lf.problems == ()
+
+
+def test_text_without_any_headers():
+    rec = parse("no_headers_body.eml", fallback_time=FALLBACK)
+    assert rec.text == "this is just text\nwith no headers at all\n"
+    assert rec.external_id.startswith("sha256:")
+    assert "no headers" in rec.problems
+
+
+# -- ids -------------------------------------------------------------------------------------
+
+def test_missing_message_id_gives_a_stable_synthetic_id():
+    first, second = parse("no_message_id.eml"), parse("no_message_id.eml")
+    assert first.external_id == second.external_id
+    assert first.external_id.startswith("sha256:") and len(first.external_id) == 7 + 64
+    assert first.problems == ("no Message-ID; synthetic id used",)
+    # The same message read from IMAP (CRLF) or an mbox (with a From_ line) dedupes.
+    assert parse("no_message_id_crlf.eml").external_id == first.external_id
+    from_line = b"From nomid@example.com Tue Oct  1 10:00:00 2024\n" + load("no_message_id.eml")
+    assert parse(from_line).external_id == first.external_id
+    # A different message gets a different id.
+    assert parse(load("no_message_id.eml") + b"more\n").external_id != first.external_id
+
+
+# -- dates -----------------------------------------------------------------------------------
+
+def test_no_date_uses_the_fallback_time():
+    rec = parse("no_date.eml", fallback_time=FALLBACK)
+    assert rec.sent_at == FALLBACK
+    assert rec.problems == ("no Date header", "sent time taken from fallback time")
+
+
+def test_fallback_may_be_a_naive_or_aware_datetime():
+    aware = datetime(2025, 6, 1, 14, 0, tzinfo=datetime.fromisoformat("2025-01-01T00:00+02:00").tzinfo)
+    assert parse("no_date.eml", fallback_time=aware).sent_at == FALLBACK
+    assert parse("no_date.eml", fallback_time=datetime(2025, 6, 1, 12)).sent_at == FALLBACK
+
+
+def test_no_date_and_no_fallback_leaves_sent_at_empty_and_says_so():
+    rec = parse("no_date.eml")
+    assert rec.sent_at == ""
+    assert "no usable sent time" in rec.problems
+
+
+def test_unparseable_date_uses_the_newest_received_header():
+    rec = parse("bad_date_received.eml", fallback_time=FALLBACK)
+    assert rec.sent_at == "2024-10-02T08:30:00+00:00"
+    assert rec.problems == ("unparseable Date 'sometime last week'",
+                            "sent time taken from Received header")
+
+
+@pytest.mark.parametrize("name", ["date_year0.eml", "date_year9999.eml"])
+def test_absurd_year_uses_the_fallback(name):
+    rec = parse(name, fallback_time=FALLBACK)
+    assert rec.sent_at == FALLBACK
+    assert any("out of range" in p for p in rec.problems)
+
+
+def test_absurd_years_are_clamped_without_a_fallback():
+    past = parse("date_year0.eml")
+    assert past.sent_at == MIN_TIME.isoformat()  # parsedate alone would say 2000-01-01
+    future = parse("date_year9999.eml")
+    assert future.sent_at == (NOW + FUTURE_SLACK).isoformat()
+    assert "sent time clamped to sane range" in future.problems
+
+
+def test_fallback_outside_the_sane_range_is_ignored():
+    rec = parse("no_date.eml", fallback_time="1970-01-01T00:00:00+00:00")
+    assert rec.sent_at == ""
+
+
+# -- size limits and hostile structure -------------------------------------------------------
+
+def test_one_megabyte_header_line():
+    raw = (b"From: a@example.com\nMessage-ID: <big@example.com>\nSubject: "
+           + b"x" * 1_000_000 + b"\nDate: Tue, 01 Oct 2024 10:00:00 +0000\n\nbody\n")
+    rec = parse(raw)
+    assert rec.subject == "x" * 998
+    assert rec.text == "body\n" and rec.sent_at == "2024-10-01T10:00:00+00:00"
+    assert "subject header over 64 kB, truncated" in rec.problems
+    assert "Subject longer than 998 characters, cut" in rec.problems
+
+
+def test_raw_kept_only_under_the_limit():
+    raw = load("lf.eml")
+    assert parse(raw).raw == raw
+    rec = parse(raw, keep_raw_limit=10)
+    assert rec.raw is None and "raw too large, not kept" in rec.problems
+
+
+def test_text_is_capped_at_one_megabyte():
+    raw = b"From: a@example.com\nMessage-ID: <long@x>\n\n" + b"0123456789\n" * 200_000
+    rec = parse(raw)
+    assert len(rec.text) == 1_000_000
+    assert "text over 1 MB, cut" in rec.problems
+
+
+def _nested(levels: int) -> bytes:
+    parts = [b"From: a@example.com\nMessage-ID: <deep@x>\n"]
+    parts += [b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (i, i)
+              for i in range(levels)]
+    parts.append(b"Content-Type: text/plain\n\ninnermost\n")
+    parts += [b"--b%d--\n" % i for i in reversed(range(levels))]
+    return b"".join(parts)
+
+
+def test_nesting_within_the_bound_is_read():
+    assert parse(_nested(40)).text == "innermost"
+
+
+def test_nesting_past_the_bound_is_cut_with_a_problem():
+    rec = parse(_nested(60))
+    assert "MIME nesting deeper than 50; inner parts ignored" in rec.problems
+    assert rec.external_id == "deep@x"
+
+
+def test_nesting_that_breaks_the_stdlib_parser_keeps_the_body_as_text():
+    rec = parse(_nested(1500))  # email.parser recurses per level and fails near 1,000
+    assert "MIME nesting deeper than 50; body kept as raw text" in rec.problems
+    assert "innermost" in rec.text
+    assert rec.external_id == "deep@x" and rec.sender_handle == "a@example.com"
+
+
+def test_huge_attachment_size_is_computed_without_decoding():
+    line = b"QUFB" * 19 + b"\n"  # 76 base64 chars = 57 bytes
+    raw = (b"From: a@x.com\nContent-Type: multipart/mixed; boundary=x\n\n--x\n\nhi\n--x\n"
+           b"Content-Type: application/zip\nContent-Transfer-Encoding: base64\n\n"
+           + line * 100_000 + b"--x--\n")
+    rec = parse(raw)
+    assert rec.attachments == (Attachment("", "application/zip", 57 * 100_000),)
+
+
+def test_never_raises_on_non_bytes():
+    rec = parse_message(bytearray(load("lf.eml")))
+    assert rec.external_id == "crlf@example.com"
+    assert parse_message(memoryview(load("lf.eml"))).external_id == "crlf@example.com"
+    odd = parse_message(12345)  # type: ignore[arg-type]
+    assert "input was not bytes" in odd.problems and odd.external_id.startswith("sha256:")
+
+
+def test_folder_is_passed_through_and_direction_left_to_the_classifier():
+    rec = parse("lf.eml", folder="Sent")
+    assert rec.folder == "Sent" and rec.direction is None and rec.channel == "email"
+
+
+# -- property tests --------------------------------------------------------------------------
+
+CORPUS_FILES = sorted(p.name for p in CORPUS.glob("*.eml"))
+TOKENS = [b"=?", b"?=", b"=?utf-8?b?", b"=?x-foo?q?=E9", b"--", b"\r", b"\n", b"\x00",
+          b"boundary=", b'Content-Type: multipart/mixed; boundary=""\n', b"charset=",
+          b"\xff", b"\xc3", b"<", b">", b"@", b";", b":", b"\n\n", b"Date: ",
+          b"Content-Transfer-Encoding: base64\n", b"filename*=", b"''", b"%", b'"', b"\\"]
+
+
+@st.composite
+def mutated_corpus(draw) -> bytes:
+    data = bytearray(load(draw(st.sampled_from(CORPUS_FILES))))
+    for _ in range(draw(st.integers(1, 8))):
+        i = draw(st.integers(0, len(data)))
+        op = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "copy"]))
+        if op == "flip" and data:
+            data[min(i, len(data) - 1)] = draw(st.integers(0, 255))
+        elif op == "insert":
+            data[i:i] = draw(st.sampled_from(TOKENS) | st.binary(max_size=8))
+        elif op == "delete":
+            del data[i : i + draw(st.integers(1, 40))]
+        elif op == "truncate":
+            del data[i:]
+        else:
+            j = draw(st.integers(0, len(data)))
+            data[i:i] = data[j : j + draw(st.integers(1, 300))]
+    return bytes(data)
+
+
+_FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@_FUZZ
+@given(st.binary(max_size=3000))
+def test_never_raises_on_arbitrary_bytes(raw):
+    check_invariants(parse_message(raw, now=NOW))
+
+
+@_FUZZ
+@given(mutated_corpus())
+def test_never_raises_on_mutated_corpus(raw):
+    check_invariants(parse_message(raw, now=NOW, fallback_time=FALLBACK))
+
+
+@_FUZZ
+@given(st.lists(st.tuples(
+    st.sampled_from(["From", "To", "Cc", "Subject", "Date", "Message-ID", "References",
+                     "In-Reply-To", "Content-Type", "Content-Transfer-Encoding",
+                     "Content-Disposition", "List-Id"]),
+    st.text(max_size=80)), max_size=12), st.text(max_size=300))
+def test_never_raises_on_arbitrary_header_text(headers, body):
+    raw = "".join(f"{k}: {v}\n" for k, v in headers).encode("utf-8", "surrogatepass")
+    check_invariants(parse_message(raw + b"\n" + body.encode("utf-8", "surrogatepass"), now=NOW))
