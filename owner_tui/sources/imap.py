@@ -150,6 +150,34 @@ class _Inline:
 _INLINE = _Inline()
 
 
+def _exit_with(owner: int) -> None:
+    """Parse-worker initializer: leave when the sync process is gone. Killed (kill -9, a cron
+    timeout, the OOM killer), it cannot shut the pool down, and its workers would wait on their
+    queue for ever, holding the sync's stdout/stderr open (cron waits for those to close)."""
+    import threading
+    import time
+
+    def alive() -> bool:
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        try:  # a killed process not yet reaped is a zombie: gone for our purposes
+            with open(f"/proc/{owner}/stat", "rb") as fh:
+                return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+        except (OSError, IndexError):
+            return True
+
+    def watch() -> None:
+        while alive():
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="owner-watch", daemon=True).start()
+
+
 class ParsePool:
     """Worker processes for parsing: the CPU-heavy part of a big sync (about 60 % of it).
 
@@ -169,7 +197,8 @@ class ParsePool:
             # locks (a forked copy of an IMAP or proxy socket would keep it from ever closing).
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["owner_tui.sources.imap", "owner_tui.mailparse"])
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=ctx)
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_exit_with,
+                                                 initargs=(os.getpid(),))
             self._executor.submit(int).result()
         return self._executor
 
