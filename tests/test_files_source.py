@@ -223,3 +223,36 @@ def test_worker_pool_gives_the_same_records_in_the_same_order(tmp_path):
     assert [(r.external_id, r.folder, r.sent_at, r.text) for r in one] == [
         (r.external_id, r.folder, r.sent_at, r.text) for r in two]
     assert stats.messages == 251 and stats.files == 251
+
+
+def test_a_broken_pool_falls_back_to_parsing_here(tmp_path):
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from owner_tui.sources.parse_jobs import Job, _collect
+
+    p = tmp_path / "a.eml"
+    p.write_bytes(msg(1))
+    dead: Future = Future()
+    dead.set_exception(BrokenProcessPool("a worker was killed"))
+    results, broken = _collect([Job(None, {}, 1024, path=str(p))], dead, False)
+    assert broken and [r.external_id for r in results] == ["m1@example.com"]
+
+
+def test_pool_only_for_big_imports_with_an_idle_core(monkeypatch):
+    from owner_tui.sources import parse_jobs
+
+    monkeypatch.setattr(parse_jobs.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(parse_jobs.os, "getloadavg", lambda: (0.3, 0.3, 0.3))
+    assert parse_jobs.auto_workers(50_000) == 2
+    assert parse_jobs.auto_workers(100) == 1 and parse_jobs.auto_workers(None) == 1
+    monkeypatch.setattr(parse_jobs.os, "getloadavg", lambda: (3.5, 3.0, 2.0))
+    assert parse_jobs.auto_workers(50_000) == 1  # measured: a busy box loses 10-15 % to IPC
+
+
+def test_skipped_entries_print_as_path_and_reason(tmp_path):
+    p = tmp_path / "x.bin"
+    p.write_bytes(b"\x00\x01")
+    _, stats = run(tmp_path)
+    assert [str(s) for s in stats.skipped] == [
+        f"{p}: not an email message or mbox (no mail headers at the start)"]

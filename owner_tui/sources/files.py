@@ -12,20 +12,17 @@ the reason, so the owner can see exactly what was left out.
 from __future__ import annotations
 
 import mailbox
-import multiprocessing
 import os
 import re
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import NamedTuple
 
-from owner_tui.mailparse import parse_message
 from owner_tui.records import MessageRecord
+from owner_tui.sources.parse_jobs import BOM, Job, auto_workers, execute, mtime
 
 #: Folder names (last path component, case-folded) that hold the owner's sent mail.
 #: Localised names are what Thunderbird, Outlook and Apple Mail create in those languages.
@@ -34,10 +31,7 @@ SENT_NAMES = frozenset(
      "gesendete objekte", "envoyés", "éléments envoyés", "enviados", "elementos enviados",
      "posta inviata", "inviata", "verzonden", "verzonden items", "skickat", "sendt"}
 )
-MAX_FILE = 200 * 1024 * 1024  # one message file larger than this is skipped, not read
 PROGRESS_EVERY = 200
-POOL_MIN = 2000  # messages from which a worker pool pays for its start-up
-BATCH = 100  # messages per job sent to a worker
 _MAILDIR_INFO = re.compile(r"[:!]2,")
 _HEAD = 8192
 # A header line: printable ASCII name without ":" (RFC 5322 ftext), then ":".
@@ -47,9 +41,18 @@ _MAIL_HEADERS = re.compile(
     rb"^(?:from|date|message-id|received|return-path|delivered-to|mime-version|subject):",
     re.I | re.M,
 )
-_BOM = b"\xef\xbb\xbf"
 
 Progress = Callable[[int, "int | None"], None]
+
+
+class Skipped(NamedTuple):
+    """A file (or mbox entry) that yielded no message, and why; prints as "path: reason"."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
 
 
 @dataclass
@@ -60,10 +63,10 @@ class ScanStats:
     with_problems: int = 0
     mailboxes: int = 0  # Maildirs and mbox files opened
     files: int = 0  # message files read (.eml, Maildir entries)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    skipped: list[Skipped] = field(default_factory=list)
 
     def skip(self, path: Path | str, reason: str) -> None:
-        self.skipped.append((str(path), reason))
+        self.skipped.append(Skipped(str(path), reason))
 
 
 def scan(
@@ -78,8 +81,12 @@ def scan(
 
     Raises ``FileNotFoundError`` at once (not on first iteration) when ``path`` does not
     exist. ``on_progress(done, total)`` is called every ~200 messages and at the end, with
-    ``total`` from ``count_messages`` (an estimate, possibly ``None``). ``workers``: parse
-    in that many processes; ``None`` picks 2 for big imports on a machine with 2+ cores.
+    ``total`` from ``count_messages`` (an estimate, possibly ``None``).
+
+    ``workers``: parse in that many processes (``None``: 2 for a big import when a core is
+    idle, see ``parse_jobs``). Worker processes start through a forkserver, which re-imports
+    the main script: a script calling this needs the ``if __name__ == "__main__"`` guard
+    (the ``owner-tui`` entry point and ``python -m owner_tui`` are fine), or ``workers=1``.
     """
     root = Path(path).expanduser()
     if not root.exists():
@@ -92,10 +99,9 @@ def _scan(root: Path, on_progress: Progress | None, stats: ScanStats, keep_raw_l
           workers: int | None) -> Iterator[MessageRecord]:
     total = count_messages(root) if on_progress or workers is None else None
     if workers is None:
-        # A pool pays ~0.1 s to start; it wins only on big imports and with a core to spare.
-        workers = 2 if (total or 0) >= POOL_MIN and (os.cpu_count() or 1) >= 2 else 1
+        workers = auto_workers(total)
     done = 0
-    for result in _execute(_jobs(root, stats, keep_raw_limit), workers):
+    for result in execute(_jobs(root, stats, keep_raw_limit), workers):
         if isinstance(result, tuple):
             stats.skip(*result)
             continue
@@ -212,7 +218,7 @@ def _sniff(p: Path, stats: ScanStats) -> str | None:
 def _kind_of(head: bytes) -> tuple[str | None, str]:
     if not head.strip():
         return None, "empty file"
-    head = head.removeprefix(_BOM).lstrip(b"\r\n")
+    head = head.removeprefix(BOM).lstrip(b"\r\n")
     if head.startswith(b"From "):
         return "mbox", ""
     if _looks_like_message(head):
@@ -227,38 +233,19 @@ def _looks_like_message(head: bytes) -> bool:
 
 # -- readers ---------------------------------------------------------------------------------
 
-def _mtime(st: os.stat_result) -> str | None:
-    try:
-        return datetime.fromtimestamp(st.st_mtime, UTC).replace(microsecond=0).isoformat()
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-@dataclass(frozen=True)
-class _Job:
-    """One message to parse: a file to read (Maildir entry, .eml) or bytes (mbox entry)."""
-
-    folder: str | None
-    extra: dict
-    keep_raw_limit: int
-    path: str | None = None
-    raw: bytes | None = None
-    fallback: str | None = None
-
-
-def _jobs(root: Path, stats: ScanStats, keep_raw_limit: int) -> Iterator[_Job]:
+def _jobs(root: Path, stats: ScanStats, keep_raw_limit: int) -> Iterator[Job]:
     for kind, where, folder in _discover(root, stats):
         if kind == "mbox":
             yield from _mbox_jobs(where, folder, stats, keep_raw_limit)
         elif kind == "eml":
             stats.files += 1
-            yield _Job(folder, {"file": str(where)}, keep_raw_limit, path=str(where))
+            yield Job(folder, {"file": str(where)}, keep_raw_limit, path=str(where))
         else:
             yield from _maildir_jobs(where, folder, stats, keep_raw_limit)
 
 
 def _maildir_jobs(d: Path, folder: str | None, stats: ScanStats,
-                  keep_raw_limit: int) -> Iterator[_Job]:
+                  keep_raw_limit: int) -> Iterator[Job]:
     stats.mailboxes += 1
     for sub in ("new", "cur"):  # tmp/ holds deliveries in progress: never read (Maildir spec)
         try:
@@ -273,13 +260,13 @@ def _maildir_jobs(d: Path, folder: str | None, stats: ScanStats,
             if len(info) == 2:
                 extra["maildir_flags"] = info[1]
             stats.files += 1
-            yield _Job(folder, extra, keep_raw_limit, path=extra["file"])
+            yield Job(folder, extra, keep_raw_limit, path=extra["file"])
 
 
 def _mbox_jobs(p: Path, folder: str | None, stats: ScanStats,
-               keep_raw_limit: int) -> Iterator[_Job]:
+               keep_raw_limit: int) -> Iterator[Job]:
     try:
-        fallback = _mtime(p.stat())
+        fallback = mtime(p.stat())
         box = mailbox.mbox(p, create=False)
         keys = box.keys()  # one pass over the file to find the "From " lines
     except (OSError, mailbox.Error) as exc:
@@ -301,83 +288,10 @@ def _mbox_jobs(p: Path, folder: str | None, stats: ScanStats,
                 stats.skip(f"{p} #{n + 1}",
                            "mbox entry without mail headers (unescaped From line?)")
                 continue
-            yield _Job(folder, {"file": str(p), "mbox_index": n}, keep_raw_limit, raw=raw,
+            yield Job(folder, {"file": str(p), "mbox_index": n}, keep_raw_limit, raw=raw,
                        fallback=_from_line_time(from_line) or fallback)
     finally:
         box.close()
-
-
-def _run(job: _Job) -> MessageRecord | tuple[str, str]:
-    """Parse one job; a file that cannot be read comes back as ``(path, reason)``."""
-    data, fallback = job.raw, job.fallback
-    if job.path is not None:
-        try:
-            st = os.stat(job.path)
-            if st.st_size > MAX_FILE:
-                return job.path, f"message file over {MAX_FILE // (1024 * 1024)} MB"
-            with open(job.path, "rb") as f:
-                data = f.read()
-        except OSError as exc:
-            return job.path, f"cannot read: {exc.strerror or exc}"
-        if not data.strip():
-            return job.path, "empty file"
-        data, fallback = data.removeprefix(_BOM), _mtime(st)
-    rec = parse_message(data or b"", folder=job.folder, keep_raw_limit=job.keep_raw_limit,
-                        fallback_time=fallback)
-    return replace(rec, extra={**rec.extra, **job.extra})
-
-
-def _run_batch(jobs: list[_Job]) -> list[MessageRecord | tuple[str, str]]:
-    return [_run(j) for j in jobs]
-
-
-def _execute(jobs: Iterator[_Job], workers: int) -> Iterator[MessageRecord | tuple[str, str]]:
-    """Results in job order; with ``workers > 1`` parsed in worker processes.
-
-    At most a few batches are in flight, so memory stays flat on a huge mbox. If the pool
-    breaks (a worker killed), the remaining batches are parsed here: nothing is lost.
-    """
-    if workers <= 1:
-        yield from map(_run, jobs)
-        return
-    # forkserver, not fork: the TUI calls this from a process with threads and open SQLite.
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
-    pending: deque[tuple[list[_Job], Future | None]] = deque()
-    broken = False
-    try:
-        for batch in _batched(jobs, BATCH):
-            pending.append((batch, None if broken else pool.submit(_run_batch, batch)))
-            while len(pending) > 2 * workers + 1 or (pending and pending[0][1] is None):
-                batch_done, fut = pending.popleft()
-                results, broken = _collect(batch_done, fut, broken)
-                yield from results
-        while pending:
-            batch_done, fut = pending.popleft()
-            results, broken = _collect(batch_done, fut, broken)
-            yield from results
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _collect(batch: list[_Job], fut: Future | None,
-             broken: bool) -> tuple[list[MessageRecord | tuple[str, str]], bool]:
-    if fut is not None and not broken:
-        try:
-            return fut.result(), False
-        except BrokenProcessPool:
-            broken = True
-    return _run_batch(batch), broken
-
-
-def _batched(items: Iterator[_Job], n: int) -> Iterator[list[_Job]]:
-    batch: list[_Job] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= n:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _from_line_time(line: bytes) -> str | None:
