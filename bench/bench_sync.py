@@ -1,114 +1,46 @@
-"""Benchmark: `owner-tui sync` of a generated 10,000-message mailbox, against `mbsync`.
+"""IMAP sync, whole process: `owner-tui sync` of a 10k-message mailbox from a local Dovecot,
+with `mbsync` (isync) pulling the very same mailbox in the same run as the peer.
 
-    .venv/bin/python bench/bench_sync.py [--messages 10000] [--runs 3] [--noop-runs 5]
+``python -m bench --only sync`` (the report) or ``python -m bench.bench_sync [--messages N]``
+(a table on stdout). The mailbox is the shared generated one (``datasets.cached_maildir``:
+INBOX + Sent, plain and HTML mail, attachments), delivered into a throwaway Dovecot's Maildir
+before it starts; Dovecot's index is built once before any timing, for both contenders alike.
 
-Generates a mailbox (INBOX + Sent; plain and HTML mail, threads, newsletters, a few large
-attachments), drops it into a throwaway Dovecot's Maildir before start-up, warms Dovecot's
-index, then times, as whole processes and in the same run:
-
-* `owner-tui sync --no-send` into a fresh database (full sync), median of ``--runs``;
-* `owner-tui sync` again with nothing new (the cron case), median of ``--noop-runs``;
-* `mbsync` (isync) pulling INBOX and Sent into a fresh local Maildir, and again with nothing new.
-
-Prints a markdown table. Needs `dovecot` (dovecot-imapd) and `mbsync` (isync).
+* ``sync_full``: `owner-tui sync --no-send` into an empty database, against `mbsync` into an
+  empty Maildir (its defaults: one fsync per message; `FSync no` is in the details).
+* ``sync_noop``: `owner-tui sync` again with nothing new (the cron case).
+* ``idle_visible``: a message APPENDed to INBOX until it is stored and ``on_new`` fires in an
+  ``IdleWatcher`` (what the TUI listens to; the repaint after it is the TUI's own row).
+* ``sync_rss``: peak RSS of the sync process (the parse workers are separate processes).
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import os
-import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
+import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from . import Row, clean_env, owner_tui_cmd, run_process
+from . import datasets
+from . import generate as gen
 
-from tests.servers.dovecot import DovecotServer  # noqa: E402
-
-OWNER = "owner@harbour-bakery.example"
 PASSWORD = "bench-password"
-WORDS = ("order cake bread delivery tomorrow please thanks invoice question gluten free birthday wedding "
-         "pickup saturday price quote allergy dozen croissant sourdough table catering refund late "
-         "address change sorry great lovely recommend friday morning afternoon number payment").split()
 
 
-def _text(rnd: random.Random, words: int) -> str:
-    lines, line = [], []
-    for _ in range(words):
-        line.append(rnd.choice(WORDS))
-        if len(line) >= rnd.randint(8, 14):
-            lines.append(" ".join(line).capitalize() + ".")
-            line = []
-    lines.append(" ".join(line))
-    return "\n".join(lines) + "\n"
-
-
-def generate(n: int, seed: int = 7) -> list[tuple[str, bytes, datetime]]:
-    """``(folder, raw with LF line ends, date)``: about 85 % INBOX, 15 % Sent replies."""
-    rnd = random.Random(seed)
-    start = datetime(2025, 1, 1, 8, 0, tzinfo=timezone.utc)
-    customers = [f"customer{i}@mail{i % 40}.example" for i in range(1500)]
-    out: list[tuple[str, bytes, datetime]] = []
-    inbound: list[tuple[str, str, str]] = []  # (msgid, sender, subject)
-    for i in range(n):
-        when = start + timedelta(minutes=45 * i + rnd.randint(0, 30))
-        date = when.strftime("%a, %d %b %Y %H:%M:%S +0000")
-        if inbound and rnd.random() < 0.15:  # the owner's reply, filed in Sent
-            parent, who, subject = rnd.choice(inbound)
-            head = (f"From: Sam <{OWNER}>\nTo: {who}\nSubject: Re: {subject}\nDate: {date}\n"
-                    f"Message-ID: <r{i}@harbour-bakery.example>\nIn-Reply-To: <{parent}>\nReferences: <{parent}>\n")
-            body = _text(rnd, rnd.randint(20, 120))
-            out.append(("Sent", (head + "Content-Type: text/plain; charset=utf-8\n\n" + body).encode(), when))
-            continue
-        who = rnd.choice(customers)
-        subject = f"{rnd.choice(WORDS).capitalize()} {rnd.choice(WORDS)} #{i}"
-        msgid = f"m{i}@{who.split('@')[1]}"
-        head = f"From: Customer {i} <{who}>\nTo: {OWNER}\nSubject: {subject}\nDate: {date}\nMessage-ID: <{msgid}>\n"
-        if rnd.random() < 0.10:
-            head += f"List-Unsubscribe: <mailto:unsub@{who.split('@')[1]}>\nPrecedence: bulk\n"
-        body = _text(rnd, rnd.randint(40, 600))
-        kind = rnd.random()
-        if kind < 0.03:  # an attachment: a photo or a PDF, 40-400 kB
-            blob = base64.encodebytes(rnd.randbytes(rnd.randint(40_000, 400_000))).decode()
-            raw = (head + "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\n"
-                   "Content-Type: text/plain; charset=utf-8\n\n" + body + "--b1\nContent-Type: application/pdf; "
-                   "name=\"order.pdf\"\nContent-Disposition: attachment; filename=\"order.pdf\"\n"
-                   "Content-Transfer-Encoding: base64\n\n" + blob + "--b1--\n")
-        elif kind < 0.25:  # HTML with a plain alternative
-            html = "<html><body>" + "".join(f"<p>{p}</p>" for p in body.splitlines()) + "</body></html>\n"
-            raw = (head + "MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"a1\"\n\n--a1\n"
-                   "Content-Type: text/plain; charset=utf-8\n\n" + body + "--a1\nContent-Type: text/html; "
-                   "charset=utf-8\n\n" + html + "--a1--\n")
-        else:
-            raw = head + "Content-Type: text/plain; charset=utf-8\n\n" + body
-        inbound.append((msgid, who, subject))
-        out.append(("INBOX", raw.encode(), when))
-    return out
-
-
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    took = time.perf_counter() - t0
-    if res.returncode != 0:
-        raise SystemExit(f"{cmd[0]} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
-    return took, res.stdout + res.stderr
-
-
-def mbsync_config(base: Path, port: int, *, fsync: bool = True) -> Path:
+def _mbsync_config(base: Path, port: int, user: str, *, fsync: bool) -> Path:
     cfg = base / ("mbsyncrc" if fsync else "mbsyncrc-nofsync")
     cfg.write_text(("" if fsync else "FSync no\n\n") + f"""IMAPAccount bench
 Host 127.0.0.1
 Port {port}
-User {OWNER}
+User {user}
 Pass {PASSWORD}
 SSLType None
 AuthMechs LOGIN
@@ -132,94 +64,158 @@ SyncState *
     return cfg
 
 
-def count_maildir(path: Path) -> int:
-    return sum(1 for p in path.rglob("*") if p.is_file() and p.parent.name in ("cur", "new"))
+def _seed(server, root: Path, user: str) -> dict:
+    """Copy the cached Maildir (INBOX at ``root``, Sent at ``root/.Sent``) into the server."""
+    stats = {"INBOX": 0, "Sent": 0, "bytes": 0}
+    for folder, src in (("INBOX", root), ("Sent", root / ".Sent")):
+        files = sorted(p for sub in ("cur", "new") for p in (src / sub).iterdir() if p.is_file())
+        raws = [p.read_bytes() for p in files]
+        dates = [datetime.fromtimestamp(p.stat().st_mtime, timezone.utc) for p in files]
+        server.deliver_files(folder, raws, user=user, dates=dates)
+        stats[folder] = len(raws)
+        stats["bytes"] += sum(len(r) for r in raws)
+    return stats
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--messages", type=int, default=10_000)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--noop-runs", type=int, default=5)
-    args = ap.parse_args()
-    if shutil.which("mbsync") is None:
-        raise SystemExit("mbsync not found: apt-get install -y isync")
+def _idle_latency(server, user: str, db: Path, repeat: int) -> list[float]:
+    """Seconds from a finished APPEND to ``on_new`` (message stored) in an IdleWatcher."""
+    from types import MappingProxyType
 
-    mails = generate(args.messages)
-    size = sum(len(r) for _, r, _ in mails)
-    work = Path(tempfile.mkdtemp(prefix="otbench-"))
-    os.chmod(work, 0o755)
-    server = DovecotServer(tmpdir=work / "dc", users={OWNER: PASSWORD})
-    for folder in ("INBOX", "Sent"):
-        chosen = [(r, d) for f, r, d in mails if f == folder]
-        server.deliver_files(folder, [r for r, _ in chosen], dates=[d for _, d in chosen])
-    server.start()
+    from owner_tui.config import AccountConfig
+    from owner_tui.sources.imap_idle import IdleWatcher
+    from owner_tui.store import Store
+
+    os.environ["OT_BENCH_PW"] = PASSWORD
+    acc = AccountConfig("bench", "imap", MappingProxyType({
+        "host": server.host, "port": server.port, "security": "none", "user": user, "password_env": "OT_BENCH_PW"}))
+    fired = threading.Event()
+    ready = threading.Event()
+    watcher = IdleWatcher(acc, lambda n: fired.set(), open_store=lambda: Store.open(db),
+                          on_status=lambda s: ready.set() if "watching" in s else None)
+    watcher.start()
+    out = []
     try:
-        with server.client(OWNER) as c:  # build Dovecot's index once, for every contender alike
+        if not ready.wait(120):
+            return []
+        for i in range(repeat):
+            time.sleep(0.3)
+            fired.clear()
+            raw = (f"From: Bench <idle{i}@example.net>\r\nTo: {user}\r\nSubject: idle {i}\r\n"
+                   f"Message-ID: <idle-{i}-{time.time_ns()}@bench>\r\n\r\nhello\r\n").encode()
+            with server.client(user) as c:
+                c.append("INBOX", raw)
+                t0 = time.perf_counter()
+            if fired.wait(30):
+                out.append(time.perf_counter() - t0)
+    finally:
+        watcher.stop()
+    return out
+
+
+def run(*, smoke: bool = False, sizes=None, repeat: int = 3, rebuild: bool = False, messages: int | None = None,
+        log: Callable[[str], None] = print) -> list[Row]:
+    from . import ROOT
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests.servers.dovecot import DovecotServer, dovecot_binary
+
+    n = messages or (1_000 if smoke else 10_000)
+    what_full = f"full sync of a {gen.human(n)}-message mailbox from local Dovecot (INBOX + Sent)"
+    keys = [("sync_full", what_full, "<= mbsync, same run", "s"),
+            ("sync_noop", "`owner-tui sync` with nothing new (whole process)", "<= 0.3 s", "s"),
+            ("idle_visible", "new message in Dovecot to visible in the open TUI (IDLE)", "<= 2 s", "s"),
+            ("sync_rss", f"memory: sync of {gen.human(n)} messages (RSS)", "<= 150 MB", "MB")]
+    missing = ("dovecot not installed (apt-get install -y dovecot-imapd)" if dovecot_binary() is None else
+               "mbsync not installed (apt-get install -y isync)" if shutil.which("mbsync") is None else "")
+    if missing:
+        return [Row(key=k, what=w, unit=u, target=t, reason=missing) for k, w, t, u in keys]
+
+    root = datasets.cached_maildir(n, rebuild=rebuild)
+    user = gen.OWNER
+    work = Path(tempfile.mkdtemp(prefix="otbs-"))  # under /tmp: Dovecot's users must reach it
+    os.chmod(work, 0o755)
+    server = DovecotServer(tmpdir=work / "dc", users={user: PASSWORD})
+    try:
+        stats = _seed(server, root, user)
+        server.start()
+        with server.client(user) as c:  # build Dovecot's index once, for both contenders
             for folder in ("INBOX", "Sent"):
                 c.select_folder(folder, readonly=True)
                 c.search(["ALL"])
         cfg = work / "config.toml"
-        cfg.write_text(f"""[owner]
-addresses = ["{OWNER}"]
-[accounts.bench]
-kind = "imap"
-host = "127.0.0.1"
-port = {server.port}
-security = "none"
-user = "{OWNER}"
-password_env = "BENCH_PW"
-""")
-        env = {**os.environ, "BENCH_PW": PASSWORD, "OWNER_TUI_HOME": str(work / "home")}
-        py = sys.executable
-        full, noop, mb_full, mb_noop, mbn_full = [], [], [], [], []
-        db = work / "db.sqlite"
-        mbcfg = mbsync_config(work, server.port)
-        mbcfg_nofsync = mbsync_config(work, server.port, fsync=False)
-        for run in range(args.runs):
-            for p in work.glob("db.sqlite*"):
+        cfg.write_text(f'[owner]\naddresses = ["{user}"]\n[accounts.bench]\nkind = "imap"\nhost = "127.0.0.1"\n'
+                       f'port = {server.port}\nsecurity = "none"\nuser = "{user}"\npassword_env = "OT_BENCH_PW"\n')
+        env = {**clean_env(work / "home"), "OT_BENCH_PW": PASSWORD}
+        db = work / "sync.db"
+        sync_cmd = [*owner_tui_cmd(), "--config", str(cfg), "--db", str(db), "sync", "--no-send"]
+        mb = _mbsync_config(work, server.port, user, fsync=True)
+        mb_nofsync = _mbsync_config(work, server.port, user, fsync=False)
+        full, rss, peer, peer_nofsync, said = [], [], [], [], ""
+        for i in range(repeat):
+            for p in work.glob("sync.db*"):
                 p.unlink()
-            took, out = timed([py, "-m", "owner_tui", "--config", str(cfg), "--db", str(db), "sync", "--no-send"], env)
-            full.append(took)
-            print(f"owner-tui full #{run + 1}: {took:.2f} s  {out.strip()}", file=sys.stderr)
-            shutil.rmtree(work / "mail", ignore_errors=True)
-            (work / "mail").mkdir()
-            took, _ = timed(["mbsync", "-c", str(mbcfg), "-a", "-q"])
-            mb_full.append(took)
-            print(f"mbsync full #{run + 1}: {took:.2f} s ({count_maildir(work / 'mail')} files)", file=sys.stderr)
-            shutil.rmtree(work / "mail")
-            (work / "mail").mkdir()
-            took, _ = timed(["mbsync", "-c", str(mbcfg_nofsync), "-a", "-q"])
-            mbn_full.append(took)
-            print(f"mbsync FSync no #{run + 1}: {took:.2f} s", file=sys.stderr)
-        for _ in range(args.noop_runs):
-            noop.append(timed([py, "-m", "owner_tui", "--config", str(cfg), "--db", str(db), "sync", "--no-send"],
-                              env)[0])
-            mb_noop.append(timed(["mbsync", "-c", str(mbcfg), "-a", "-q"])[0])
-        import sqlite3
-
-        stored = sqlite3.connect(db).execute("SELECT count(*) FROM messages").fetchone()[0]
-        db_mb = sum(p.stat().st_size for p in work.glob("db.sqlite*")) / 1e6
-        n = args.messages
-        med = statistics.median
-        print(f"\nMailbox: {n:,} messages ({sum(f == 'INBOX' for f, _, _ in mails):,} INBOX, "
-              f"{sum(f == 'Sent' for f, _, _ in mails):,} Sent), {size / 1e6:.0f} MB; Dovecot on 127.0.0.1, "
-              f"{os.cpu_count()} CPUs. owner-tui stored {stored:,} messages ({db_mb:.0f} MB database).\n")
-        print("| tool | full sync (median) | msgs/s | nothing-new sync (median) |")
-        print("|---|---|---|---|")
-        print(f"| `owner-tui sync` (parse, thread, classify, store) | {med(full):.2f} s | {n / med(full):,.0f} | "
-              f"{med(noop) * 1000:.0f} ms |")
-        version = subprocess.run(["mbsync", "--version"], capture_output=True, text=True).stdout.split()[-1]
-        print(f"| `mbsync` (isync {version}, copies files; fsync per message, its default) | {med(mb_full):.2f} s | "
-              f"{n / med(mb_full):,.0f} | {med(mb_noop) * 1000:.0f} ms |")
-        print(f"| `mbsync` with `FSync no` | {med(mbn_full):.2f} s | {n / med(mbn_full):,.0f} | |")
-        print(f"\nRuns: full {', '.join(f'{t:.2f}' for t in full)} s / mbsync {', '.join(f'{t:.2f}' for t in mb_full)} s"
-              f" / mbsync FSync no {', '.join(f'{t:.2f}' for t in mbn_full)} s; "
-              f"nothing-new {', '.join(f'{t * 1000:.0f}' for t in noop)} ms / mbsync "
-              f"{', '.join(f'{t * 1000:.0f}' for t in mb_noop)} ms.")
+            r = run_process(sync_cmd, env=env)
+            if r.returncode != 0:
+                raise RuntimeError(f"owner-tui sync failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
+            full.append(r.seconds)
+            rss.append(r.max_rss_mb)
+            said = r.stdout.strip()
+            for cfg_path, into in ((mb, peer), (mb_nofsync, peer_nofsync)):
+                shutil.rmtree(work / "mail", ignore_errors=True)
+                (work / "mail").mkdir()
+                m = run_process(["mbsync", "-c", str(cfg_path), "-a", "-q"])
+                if m.returncode != 0:
+                    raise RuntimeError(f"mbsync failed: {m.stderr.strip()[-300:]}")
+                into.append(m.seconds)
+            log(f"sync: run {i + 1}: owner-tui {full[-1]:.2f} s, mbsync {peer[-1]:.2f} s "
+                f"(FSync no {peer_nofsync[-1]:.2f} s)")
+        noop, peer_noop = [], []
+        for _ in range(max(5, repeat)):
+            noop.append(run_process(sync_cmd, env=env).seconds)
+            peer_noop.append(run_process(["mbsync", "-c", str(mb), "-a", "-q"]).seconds)
+        idle = _idle_latency(server, user, db, 3 if smoke else 10)
+        data = (f"{n:,} messages ({stats['INBOX']:,} INBOX, {stats['Sent']:,} Sent), {stats['bytes'] / 1e6:.0f} MB; "
+                f"Dovecot on 127.0.0.1")
+        return [
+            Row(key="sync_full", what=what_full, unit="s", samples=full, target="<= mbsync, same run", max_ratio=1.0,
+                baseline="`mbsync` into an empty Maildir (same mailbox, same run, its default fsync per message)",
+                baseline_samples=peer, data=data, smoke=smoke or n != 10_000,
+                note=f"owner-tui parses, threads, classifies and stores each message; mbsync copies files. "
+                     f"owner-tui said: {said}"),
+            Row(key="sync_noop", what="`owner-tui sync` with nothing new (whole process)", unit="s", samples=noop,
+                target="<= 0.3 s", limit=0.3, baseline="`mbsync` with nothing new", baseline_samples=peer_noop,
+                data=data, smoke=smoke),
+            Row(key="idle_visible", what="new message in Dovecot to visible in the open TUI (IDLE)", unit="s",
+                samples=idle, target="<= 2 s", limit=2.0, data=data, smoke=smoke,
+                note="APPEND finished -> stored and IdleWatcher.on_new called (the TUI repaints on that message)"),
+            Row(key="sync_rss", what=f"memory: sync of {gen.human(n)} messages (RSS)", unit="MB", samples=rss,
+                target="<= 150 MB", limit=150.0, data=data, smoke=smoke or n != 10_000,
+                note="the sync process; each forkserver parse worker is a separate process"),
+            Row(key="sync_full_mbsync_nofsync", what="details: `mbsync` with `FSync no`, same mailbox", unit="s",
+                samples=peer_nofsync, data=data, section="details"),
+        ]
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.bench_sync")
+    ap.add_argument("--messages", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    rows = run(messages=args.messages, repeat=args.repeat, log=lambda m: print(m, file=sys.stderr, flush=True))
+    med = statistics.median
+    print(f"\n{rows[0].data}; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}\n")
+    print("| measurement | owner-tui (median) | peer (median) | runs |")
+    print("|---|---|---|---|")
+    for r in rows:
+        if not r.samples:
+            print(f"| {r.what} | not measured: {r.reason} | | |")
+            continue
+        peer = f"{med(r.baseline_samples):.3f} {r.unit} ({r.baseline})" if r.baseline_samples else ""
+        print(f"| {r.what} | {med(r.samples):.3f} {r.unit} | {peer} | {', '.join(f'{x:.2f}' for x in r.samples)} |")
 
 
 if __name__ == "__main__":

@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import BrokenExecutor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -189,10 +187,15 @@ class ParsePool:
     def __init__(self, workers: int | None = None, min_messages: int = 400) -> None:
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
         self.min_messages = min_messages
-        self._executor: ProcessPoolExecutor | None = None
+        self._executor: Any = None
 
-    def executor(self) -> ProcessPoolExecutor:
+    def executor(self):
+        """The ``ProcessPoolExecutor``, started on first use (multiprocessing is imported only
+        then: a no-op cron sync does not pay for it)."""
         if self._executor is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             # forkserver: workers come from a fresh process, so they hold none of our sockets or
             # locks (a forked copy of an IMAP or proxy socket would keep it from ever closing).
             ctx = multiprocessing.get_context("forkserver")
@@ -372,7 +375,7 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
         nonlocal done
         try:
             records = [rec for f in futures for rec in f.result()]
-        except BrokenProcessPool:  # a worker died (out of memory?): parse here instead
+        except BrokenExecutor:  # a parse worker died (out of memory?): parse here instead
             records = parse_items(items, folder, role, uv)
         # Until the folder is complete the modseq stays unknown, so an interrupted sync is
         # never mistaken for an unchanged folder.
