@@ -61,7 +61,7 @@ def parse_message(
 
     ``fallback_time`` (an IMAP INTERNALDATE or a file's mtime) is used when the Date header is
     missing, unparseable or out of range and no Received header gives a time. ``now`` bounds
-    "the future" (tests pass a fixed clock).
+    "the future" (tests pass a fixed clock). Naive datetimes and ISO strings count as UTC.
     """
     problems = Problems()
     try:
@@ -126,7 +126,7 @@ def _parse(raw, problems, folder, keep_raw_limit, fallback_time, now) -> Message
         sender_name=name,
         recipients=_recipients(hdr, problems),
         subject=one_line(decode_words(hdr.get("subject", ""), problems, "Subject"),
-                          problems, "Subject"),
+                         problems, "Subject"),
         text=text,
         in_reply_to=_first_id(hdr.get("in-reply-to")),
         references=_references(hdr.get("references"), problems),
@@ -288,9 +288,12 @@ def _synthetic_id(raw: bytes) -> str:
 # -- dates -----------------------------------------------------------------------------------
 
 def _sent_at(hdr, fallback_time, now, problems: Problems) -> str:
-    """Date header, else the newest Received time, else the caller's fallback, else a clamp."""
-    now = now or datetime.now(UTC)
-    lo, hi = MIN_TIME, now + FUTURE_SLACK
+    """Date header, else the newest Received time, else the caller's fallback, else a clamp.
+
+    Received comes before the caller's fallback: a file's mtime changes when mail is copied
+    without ``-p``, while the receiving server's stamp does not.
+    """
+    lo, hi = MIN_TIME, _now(now) + FUTURE_SLACK
     clamped: datetime | None = None
     value = hdr.get("date")
     if value is None:
@@ -350,16 +353,16 @@ def _fallback_iso(value: str | datetime | None, now: datetime | None) -> str | N
         dt = dt.astimezone(UTC)
     except (ValueError, OverflowError, TypeError):
         return None
-    if not MIN_TIME <= dt <= (now or datetime.now(UTC)) + FUTURE_SLACK:
+    if not MIN_TIME <= dt <= _now(now) + FUTURE_SLACK:
         return None
     return _iso(dt)
 
 
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+
 def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).replace(microsecond=0).isoformat()
-
-
-# -- charsets --------------------------------------------------------------------------------
-
-# -- body ------------------------------------------------------------------------------------
-

@@ -115,7 +115,7 @@ class _Body:
                 self.walk(inner, depth + 1)
                 return
         self.problems.add("multipart body shown as plain text")
-        self.texts.append(decode_bytes(body, part.get_content_charset(None), self.problems, "body"))
+        self.texts.append(decode_bytes(body, _charset(part), self.problems, "body"))
 
     def _text(self, part: Message, html: bool) -> None:
         data = _transfer_decode(part, self.problems)

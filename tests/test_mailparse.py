@@ -432,3 +432,9 @@ def test_never_raises_on_mutated_corpus(raw):
 def test_never_raises_on_arbitrary_header_text(headers, body):
     raw = "".join(f"{k}: {v}\n" for k, v in headers).encode("utf-8", "surrogatepass")
     check_invariants(parse_message(raw + b"\n" + body.encode("utf-8", "surrogatepass"), now=NOW))
+
+
+def test_naive_now_counts_as_utc():
+    rec = parse_message(load("date_year9999.eml"), now=datetime(2026, 1, 1))
+    check_invariants(rec)
+    assert rec.sent_at == (NOW + FUTURE_SLACK).isoformat()
