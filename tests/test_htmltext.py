@@ -77,7 +77,7 @@ def test_input_limit():
     "</" * 400_000,
     "<div><blockquote><ul><li>" * 50_000,  # deep nesting
     "<script>" + "x" * 800_000,  # raw text never closed
-])
+], ids=["comments", "open-tags", "open-quotes", "end-tags", "deep-nesting", "open-script"])
 def test_hostile_html_is_linear(hostile):
     start = time.perf_counter()
     out = html_to_text(hostile)
