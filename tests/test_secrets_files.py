@@ -228,3 +228,26 @@ timeout = 10
     assert code == 0, err
     _assert_nowhere([imap_account.password, wrong], out, err)
     _assert_owner_only(_home())
+
+
+def test_accounts_add_test_and_doctor_keep_the_password_out(imap_account):
+    """The setup path: ``accounts add`` writes an owner-only config naming only the variable;
+    ``accounts test`` and ``doctor``, with the right and a wrong password, never print it."""
+    env_ok = {"OT_NEW_PW": imap_account.password}
+    code, out, err = _run(["accounts", "add", "imap", "shop", "--host", imap_account.host, "--security", "none",
+                           "--port", str(imap_account.port), "--user", imap_account.user, "--address",
+                           imap_account.user, "--password-env", "OT_NEW_PW", "--smtp-host", "", "--test"], env_ok)
+    assert code == 0, out + err
+    config = _home() / "config.toml"
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert "OT_NEW_PW" in config.read_text() and imap_account.password not in config.read_text()
+    outputs = [out, err]
+    wrong = "PLANTED-pw-" + secrets.token_hex(8)
+    for env in (env_ok, {"OT_NEW_PW": wrong}):
+        for args in (["accounts", "test", "shop"], ["doctor"]):
+            code, o, e = _run(args, env)
+            assert "Traceback" not in o + e
+            outputs += [o, e]
+    assert any("login" in t.lower() or "password" in t.lower() for t in outputs[-4:]), outputs[-4:]
+    _assert_nowhere([imap_account.password, wrong], *outputs)
+    _assert_owner_only(_home())
