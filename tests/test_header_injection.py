@@ -270,3 +270,49 @@ def test_every_path_with_everything_hostile_at_once(shop, smtp_server):
     _, error = _reply(store, conv, _sender(smtp_server))
     assert error is None, error
     _only_honest(smtp_server.messages)
+
+
+# -- the whole way: raw hostile mail -> parser -> store -> reply -> SMTP -----------------------------
+
+RAW_ATTACKS = {
+    "encoded-crlf-in-name-and-subject": (
+        "From: =?utf-8?q?Ann=0D=0ABcc:_evil@attacker.example?= <cust@example.org>\r\n"
+        "Subject: =?utf-8?q?Order=0D=0ABcc:_evil@attacker.example=0D=0AX-Injected:_yes?=\r\n"),
+    "folded-and-encoded-subject": (
+        "From: Ann <cust@example.org>\r\n"
+        "Subject: Order\r\n =?utf-8?b?DQpCY2M6IGV2aWxAYXR0YWNrZXIuZXhhbXBsZQ==?=\r\n"),
+    "unicode-line-separators": (
+        "From: =?utf-8?q?Ann=E2=80=A8Bcc:_evil@attacker.example?= <cust@example.org>\r\n"
+        "Subject: =?utf-8?q?Order=E2=80=A9Bcc:_evil@attacker.example=C2=85X-Injected:_yes?=\r\n"),
+    "percent-and-entities": (
+        "From: Ann%0d%0aBcc:evil@attacker.example <cust@example.org>\r\n"
+        "Subject: Order%0D%0ABcc: evil@attacker.example&#13;&#10;X-Injected: yes\r\n"),
+    "hostile-ids": (
+        "From: Ann <cust@example.org>\r\nSubject: Order\r\n"
+        "References: <a@x.example>\r\n <=?utf-8?q?b@x.example=0D=0ABcc:_evil@attacker.example?=>\r\n"
+        " <c@x.example>\r\nBcc: evil@attacker.example>\r\n"),
+    "two-from-addresses": (
+        "From: Ann <cust@example.org>, Eve <evil@attacker.example>\r\nSubject: Order\r\n"),
+    "group-syntax-from": (
+        "From: friends: cust@example.org, evil@attacker.example;\r\nSubject: Order\r\n"),
+}
+
+
+@pytest.mark.parametrize("attack", list(RAW_ATTACKS))
+def test_raw_hostile_mail_cannot_hijack_the_reply(shop, smtp_server, attack):
+    """What the parser makes of hostile headers, the reply path must still send to at most
+    the one real sender, with only honest headers."""
+    from owner_tui.mailparse import parse_message
+
+    store, account = shop
+    raw = (RAW_ATTACKS[attack] + "To: owner@example.com\r\nDate: Fri, 20 Nov 2026 10:00:00 +0000\r\n"
+           "Message-ID: <m1@cust.example>\r\n\r\nWhere is my order?\r\n").encode()
+    rec = parse_message(raw, folder="INBOX")
+    store.ingest(account, [rec])
+    conv = store.db.execute("SELECT conversation_id FROM messages").fetchone()[0]
+    _, error = _reply(store, conv, _sender(smtp_server))
+    if error is not None:  # refusing to send is a safe outcome; sending elsewhere is not
+        assert smtp_server.messages == [] and "Traceback" not in error
+        return
+    _only_honest(smtp_server.messages, rcpt=smtp_server.messages[0].rcpt_tos[0])
+    assert smtp_server.messages[0].rcpt_tos[0].lower() == "cust@example.org"
