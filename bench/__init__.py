@@ -152,32 +152,40 @@ class ProcResult:
     stderr: str
 
 
+# Runs the command as its grandchild and reports that process's own wall time and peak RSS.
+# Why a launcher: on Linux a child's ru_maxrss starts at its parent's RSS (fork copies the
+# page counts; vfork/posix_spawn share the mm until exec), so timing a command straight from
+# this process, which holds stores and samples, would report our RSS, not the command's.
+_LAUNCHER = """import os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(f"{time.perf_counter() - t0} {usage.ru_maxrss}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_process(cmd: Sequence[str], *, env: dict | None = None, cwd: Path | None = None,
                 timeout: float = 600) -> ProcResult:
-    """Run a whole process; wall time and its own peak RSS (``wait4`` gives the rusage of
-    that one child, unlike ``RUSAGE_CHILDREN``, which is the maximum over all children)."""
+    """Run a whole process (through ``_LAUNCHER``); its wall time and its own peak RSS."""
     import tempfile
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                env=env, cwd=cwd)
-        deadline = t0 + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.002)
-        seconds = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return ProcResult(seconds, usage.ru_maxrss / 1024, proc.returncode,
-                          out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "usage"
+        proc = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, str(report), *cmd], capture_output=True,
+                              env=env, cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL)
+        try:
+            seconds, rss_kb = report.read_text().split()
+        except (OSError, ValueError):
+            seconds, rss_kb = "nan", "0"
+        return ProcResult(float(seconds), int(rss_kb) / 1024, proc.returncode,
+                          proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"))
 
 
 def owner_tui_cmd() -> list[str]:

@@ -71,6 +71,27 @@ def _owner_tui(root: Path, files: int, repeat: int) -> tuple[list[float], list[f
     return rates, rss, summary, ""
 
 
+def _attribution(n: int) -> dict[str, float]:
+    """In-process on a smaller Maildir: parse alone in one process (``files.scan``,
+    ``workers=1``) and ``store.ingest`` alone on the records it produced, both in msg/s."""
+    import time
+
+    from owner_tui.sources import files as src
+    from owner_tui.store import Store
+
+    root = datasets.cached_maildir(n)
+    t0 = time.perf_counter()
+    recs = list(src.scan(root, workers=1))
+    parse = len(recs) / (time.perf_counter() - t0)
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "s.db") as store:
+        acc = store.ensure_account("files", "files", {})
+        t0 = time.perf_counter()
+        for i in range(0, len(recs), 500):
+            store.ingest(acc, recs[i:i + 500])
+        ingest = len(recs) / (time.perf_counter() - t0)
+    return {"parse": parse, "ingest": ingest, "n": len(recs)}
+
+
 def run(*, files: int, smoke: bool, repeat: int, rebuild: bool = False,
         log: Callable[[str], None] = print) -> list[Row]:
     what = f"file import of a Maildir, {gen.human(files)} files (`owner-tui import`, whole process)"
@@ -86,10 +107,32 @@ def run(*, files: int, smoke: bool, repeat: int, rebuild: bool = False,
     if err:
         return [Row(key="import_rate", what=what, unit="msg/s", target=">= 2,000 msg/s",
                     reason=f"owner-tui import failed: {err}", data=data)]
+    import statistics
+
+    note = f"owner-tui said: {summary}." if summary else ""
+    extra: list[Row] = []
+    if smoke or statistics.median(rates) < TARGET:
+        a = _attribution(1_000)
+        ceiling = 2 / (1 / a["parse"] + 1 / a["ingest"])
+        note += (f" Where the time goes (in-process, {a['n']:,} of the same kind of files): parsing alone runs at "
+                 f"{a['parse']:,.0f} msg/s in one process and `store.ingest` alone at {a['ingest']:,.0f} msg/s. "
+                 "`owner-tui import` parses in two worker processes while the main one ingests, on two cores, so "
+                 f"even perfect overlap tops out near 2/(1/parse + 1/ingest) = {ceiling:,.0f} msg/s; the run got "
+                 f"{statistics.median(rates) / ceiling:.0%} of that, the rest going to the pipeline itself "
+                 "(starting the pool, moving records between processes, the two sides waiting on each other) "
+                 "and to whatever else the machine runs. Closing the gap means a deeper pipeline and cheaper "
+                 "parsing: the stdlib feedparser compiles a new boundary regex for every "
+                 "multipart message (unique boundaries defeat the `re` cache) and HTML-only newsletters go "
+                 "through HTML-to-text; and cheaper ingest, where the FTS5 trigger is about 40% of the work.")
+        extra = [Row(key="import_parse_rate", what="import: parsing alone, one process (files.scan, workers=1)",
+                     unit="msg/s", samples=[a["parse"]], data=f"{a['n']:,} files", section="details"),
+                 Row(key="import_ingest_rate", what="import: store.ingest alone on the parsed records",
+                     unit="msg/s", samples=[a["ingest"]], data=f"{a['n']:,} records", section="details")]
     return [
+        *extra,
         Row(key="import_rate", what=what, unit="msg/s", samples=rates, target=">= 2,000 msg/s", limit=TARGET,
             better="higher", baseline="`notmuch new` on the same files" + (f" ({peer_err})" if peer_err else ""),
-            baseline_samples=peer, data=data, note=f"owner-tui said: {summary}" if summary else "",
+            baseline_samples=peer, data=data, note=note,
             smoke=smoke or files != 10_000),
         Row(key="import_rss", what="import: peak RSS", unit="MB", samples=rss, data=data, section="details"),
     ]
