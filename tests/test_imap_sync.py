@@ -264,3 +264,15 @@ def test_interrupted_sync_with_parse_pool_keeps_whole_batches(imap_account, tmp_
     assert 0 < stored < 30 and store.sync_state(res.account_id, "INBOX")["last_uid"] == stored
     res = sync_account(store, account(imap_account, batch_size=5))
     assert folder(res, "INBOX").duplicate == 0 and count(store) == 30
+
+
+def test_only_big_messages_are_sized_before_batching(imap_account):
+    from owner_tui.sources.imap import LARGE, _sizes
+
+    for n, pad in ((1, 0), (2, 200_000), (3, 0), (4, 120_000)):
+        imap_account.append("INBOX", mail(n, pad=pad))
+    with connect(ImapSettings.from_account(account(imap_account))) as c:
+        c.select_folder("INBOX", readonly=True)
+        got = dict(_sizes(c, [2, 3, 4]))
+        real = {u: d[b"RFC822.SIZE"] for u, d in c.fetch([2, 4], ["RFC822.SIZE"]).items()}
+    assert got == {2: real[2], 3: LARGE, 4: real[4]} and real[2] > 200_000
