@@ -474,3 +474,64 @@ timeout = 5
     assert result.exit_code == 1, result.output
     assert "shop" in result.stderr
     assert_inert(result.stdout + result.stderr, sgr_only=True)
+
+
+# -- the morning digest, in every format ------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html", "json"])
+def test_digest_is_inert_in_every_format(hostile_store, fmt):
+    """The digest lists contacts, subjects and review excerpts: all a stranger's text. Printed
+    on a terminal it must be inert; as HTML (mailed) or markdown it must open no tag."""
+    from owner_tui.cli import cli
+
+    result = CliRunner().invoke(cli, ["--db", str(hostile_store.path), "digest", "--since", "30d", "--format", fmt],
+                                env={"FORCE_COLOR": "1", "COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    text = assert_inert(result.output, sgr_only=True)
+    assert "PWN" in text, "the digest showed none of the hostile conversations: this test would prove nothing"
+    if fmt == "json":
+        json.loads(result.output)
+    if fmt in ("html", "markdown"):
+        assert "<script" not in text.lower() and "<img" not in text.lower(), "raw HTML from a stranger"
+
+
+def test_digest_mail_is_inert(hostile_store, smtp_server):
+    """The digest mailed to the owner: headers honest (no stranger's text in them), the HTML
+    part opens no tag a stranger wrote, the text part carries no escape sequence."""
+    import os
+    from email import message_from_bytes
+    from email import policy as email_policy
+    from pathlib import Path
+
+    from owner_tui.cli import cli
+
+    acc = hostile_store.ensure_account("imap", "shop", {"address": OWNER})
+    hostile_store.ingest(acc, [MessageRecord(
+        external_id="html@x", sender_handle="html@x.example", sender_name="<script>alert('PWN')</script>",
+        subject="<img src=x onerror=alert('PWN')>", text="x", sent_at=to_iso(hostile_store.now() - timedelta(hours=1)))])
+    smtp_server.users = {OWNER: "pw"}
+    cfg = Path(os.environ["OWNER_TUI_HOME"]) / "digest.toml"
+    cfg.write_text(f"""[accounts.shop]
+kind = "imap"
+host = "127.0.0.1"
+user = "{OWNER}"
+password_env = "OT_PW"
+smtp_host = "{smtp_server.host}"
+smtp_port = {smtp_server.port}
+smtp_security = "none"
+""")
+    result = CliRunner().invoke(cli, ["--db", str(hostile_store.path), "--config", str(cfg), "digest", "--since", "30d",
+                                      "--mail-to", OWNER], env={"OT_PW": "pw"})
+    assert result.exit_code == 0, result.output
+    [got] = smtp_server.messages
+    assert got.rcpt_tos == (OWNER,)
+    msg = message_from_bytes(got.content, policy=email_policy.default)
+    for key, value in msg.items():
+        assert "PWN" not in str(value), (key, value)
+    parts = {p.get_content_type(): p.get_content() for p in msg.walk() if not p.is_multipart()}
+    assert "PWN" in parts["text/plain"]
+    assert_inert(parts["text/plain"], sgr_only=True)
+    html = parts["text/html"].lower()
+    for tag in ("<script", "<img"):
+        assert tag not in html, f"a stranger's HTML in the digest mail: {html[html.index(tag) - 80:][:200]!r}"
+    assert "&lt;img src=x" in html, "the stranger's text is missing instead of escaped"
