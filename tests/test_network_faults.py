@@ -343,3 +343,10 @@ def test_imap_slow_link_completes(mailbox):
     result, _ = sync()
     assert result.ok, _imap_error(result)
     assert store.message_count() == 60
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report():
+    yield
+    if any(FAULTS.values()):
+        print(f"\nnetwork faults injected: {dict(FAULTS)} (total {sum(FAULTS.values())})")
