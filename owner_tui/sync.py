@@ -58,21 +58,13 @@ def sync_one(store, account: AccountConfig, *, progress: Callable | None = None,
             line = f"{account.name}: {s.new} new, {s.updated} updated" + (f", {s.skipped} skipped" if s.skipped else "")
             return AccountOutcome(account.name, account.kind, True, line, s.new, details=s)
         if account.kind == "files":
-            path = account.options.get("path")
-            if not path:
-                return AccountOutcome(account.name, "files", True,
-                                      f"{account.name}: files account (use `owner-tui import`)")
-            from pathlib import Path
-
-            from .importer import run_import
-
-            r = run_import(store, [Path(str(path)).expanduser()], account=account.name)
-            return AccountOutcome(account.name, "files", True, f"{account.name}: {r.new} new", r.new, details=r)
+            return AccountOutcome(account.name, "files", True,
+                                  f"{account.name}: files are brought in with `owner-tui import`")
         return AccountOutcome(account.name, account.kind, False, f"{account.name}: unknown kind {account.kind!r}",
                               config_error=True)
     except ConfigError as exc:
         return AccountOutcome(account.name, account.kind, False, f"{account.name}: {exc}", config_error=True)
-    except OSError as exc:
+    except Exception as exc:  # one broken account must not stop the others, nor print a traceback
         from .sources.imap_errors import describe_error
 
         return AccountOutcome(account.name, account.kind, False, f"{account.name}: {describe_error(exc)}")

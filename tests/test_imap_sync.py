@@ -276,3 +276,15 @@ def test_only_big_messages_are_sized_before_batching(imap_account):
         got = dict(_sizes(c, [2, 3, 4]))
         real = {u: d[b"RFC822.SIZE"] for u, d in c.fetch([2, 4], ["RFC822.SIZE"]).items()}
     assert got == {2: real[2], 3: LARGE, 4: real[4]} and real[2] > 200_000
+
+
+def test_xoauth2_uses_the_token_command_and_says_why_it_failed(imap_account, tmp_path):
+    # This Dovecot offers no XOAUTH2: the refusal must still be one plain line, token unshown.
+    acc = account(imap_account, password_cmd=None, token_cmd="printf %s ya29.secret-token")
+    assert ImapSettings.from_account(acc).auth == "xoauth2"
+    res = sync_account(open_store(tmp_path / "db"), acc)
+    assert res.error.startswith(f"XOAUTH2 login refused for {imap_account.user}: the token from token_cmd")
+    assert "ya29" not in res.error
+    res = sync_account(open_store(tmp_path / "db2"), account(imap_account, password_cmd=None,
+                                                              token_cmd="exit 4"))
+    assert res.error == "could not get the access token: mail: token_cmd exited with status 4"

@@ -81,3 +81,12 @@ def test_sync_sends_queued_replies(imap_account, tmp_path):
         res = owner_tui(tmp_path, "sync")
         assert res.returncode == 0, res.stderr
         assert "outbox: 1 reply sent" in res.stdout and len(smtp.messages) == 1
+
+
+def test_a_broken_review_account_does_not_stop_mail(imap_account, tmp_path):
+    imap_account.append("INBOX", mail(1))
+    (tmp_path / "config.toml").write_text('[accounts.reviews]\nkind = "google"\n')
+    add_account(tmp_path / "config.toml", "shop", "imap", dict(account(imap_account).options))
+    res = owner_tui(tmp_path, "sync", "--no-send")
+    assert res.returncode == 1 and res.stderr.startswith("reviews: ") and "Traceback" not in res.stderr
+    assert res.stdout.strip() == "shop: INBOX: 1 new; Sent: 0 new"

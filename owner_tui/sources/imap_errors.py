@@ -66,7 +66,8 @@ def describe_error(exc: BaseException, *, host: str = "", port: int | None = Non
     from ..secrets import SecretError
 
     if isinstance(exc, SecretError):
-        return f"could not get the password: {exc}"
+        what = "the access token" if "token" in str(exc) else "the password"
+        return f"could not get {what}: {exc}"
     if isinstance(exc, socket.gaierror):
         name = f"the server {host}" if host else "the server"
         return f"cannot find {name} (DNS lookup failed): check the host name and your internet connection"
