@@ -28,8 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from . import Row, clean_env, owner_tui_cmd, run_process
-from . import datasets
+from . import Row, clean_env, datasets, owner_tui_cmd, run_process
 from . import generate as gen
 
 PASSWORD = "bench-password"

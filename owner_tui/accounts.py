@@ -16,7 +16,6 @@ import json
 import re
 import smtplib
 import socket
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType

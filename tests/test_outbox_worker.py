@@ -12,7 +12,13 @@ from dataclasses import replace
 import pytest
 
 from owner_tui.config import Config, OwnerConfig
-from owner_tui.send.outbox_worker import UNKNOWN_OUTCOME, EmailSender, _wire_reply, process, requeue
+from owner_tui.send.outbox_worker import (
+    UNKNOWN_OUTCOME,
+    EmailSender,
+    _wire_reply,
+    process,
+    requeue,
+)
 from owner_tui.sources.imap import sync_account
 from owner_tui.sources.imap_conn import ImapSettings
 from owner_tui.sources.imap_sent import PENDING, SentWitness
@@ -210,6 +216,6 @@ def test_account_without_smtp_host_fails_with_the_reason(imap_account, smtp, tmp
     bare = replace(s.config, accounts=(account(imap_account),))
     oid = s.queue()
     report = process(s.store, bare)
-    assert report.failed == [(oid, f"account mail has no smtp_host: add smtp_host (and smtp_port, "
+    assert report.failed == [(oid, "account mail has no smtp_host: add smtp_host (and smtp_port, "
                                    "smtp_security) to [accounts.mail] to send replies")]
     assert s.row(oid)["body"] == "It ships today."

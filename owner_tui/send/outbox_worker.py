@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 from ..aging import parse_iso
 from ..config import AccountConfig, Config, ConfigError
 from ..records import normalize_msgid
-from .base import OutgoingReply, SendError, SendResult, Sender
+from .base import OutgoingReply, Sender, SendError, SendResult
 
 SendersFactory = Callable[[AccountConfig], "Sender | None"]
 STALE_AFTER = 300.0  # longer than any SMTP/HTTP timeout: a row this old in `sending` is orphaned

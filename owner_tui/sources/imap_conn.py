@@ -71,7 +71,7 @@ class ImapSettings:
     options: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_account(cls, account: AccountConfig) -> "ImapSettings":
+    def from_account(cls, account: AccountConfig) -> ImapSettings:
         o, name = account.options, account.name
         for key in ("host", "user"):
             if not isinstance(o.get(key), str) or not o.get(key):

@@ -54,7 +54,7 @@ class SentWitness:
         self.folder = ""
         self.keywords = False  # may we set our own keyword in this folder?
 
-    def open(self) -> "SentWitness":
+    def open(self) -> SentWitness:
         """Connect and select Sent read-write; raises ``MailError``."""
         s = self.settings
         self.client = connect(s, secrets=self.secrets)
@@ -73,7 +73,7 @@ class SentWitness:
             close(self.client)
             self.client = None
 
-    def __enter__(self) -> "SentWitness":
+    def __enter__(self) -> SentWitness:
         return self.open()
 
     def __exit__(self, *exc) -> None:
