@@ -384,7 +384,7 @@ batch_size = 30
     rnd = random.Random(33)
     kills = 0
     for i in range(_iterations(6)):
-        if i % 4 == 3 and db.exists():  # start over now and then, so kills land early in a big pass too
+        if i % 2 == 1 and db.exists():  # start over every other time, so kills land in full passes too
             db.unlink()
             for suffix in ("-wal", "-shm"):
                 Path(str(db) + suffix).unlink(missing_ok=True)
@@ -399,5 +399,5 @@ batch_size = 30
         _assert_state_is_a_recompute(store)
         answered = store.db.execute("SELECT count(*) FROM conversations WHERE waiting_since IS NULL").fetchone()[0]
         assert answered > 0, "the Sent folder's replies closed no wait"
-    assert kills >= _iterations(6) // 2
+    assert kills >= 2, f"only {kills} kills hit a running sync"
     SURVIVED["sync-imap"] += kills
