@@ -14,6 +14,7 @@ import argparse
 import importlib
 import importlib.util
 import inspect
+import os
 import shlex
 import sys
 import time
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     rows = run_all(args, log)
     elapsed = time.perf_counter() - t0
+    if hasattr(os, "getloadavg"):
+        info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(render(rows, info=info, peers=peers, command=command, elapsed=elapsed, smoke=args.smoke),
                         encoding="utf-8")

@@ -39,6 +39,7 @@ def _page_times(path: Path, repeat: int) -> tuple[dict[str, list[float]], dict]:
             times[name] = first + timed(call, repeat - 1 if first[0] < 100 else 4, warmup=0)
         times["count(awaiting)"] = timed(lambda: store.count(f), repeat)
         times["bucket_counts()"] = timed(store.bucket_counts, repeat)
+        times["view_counts()"] = timed(store.view_counts, max(3, repeat // 4))  # the inbox calls all three
     return times, {"awaiting": total, "offsets": offsets}
 
 
@@ -64,6 +65,42 @@ def _two_step_times(path: Path, offsets: dict[str, int], repeat: int) -> dict[st
                 raise AssertionError(f"two-step page differs from store.page at {name}")
             out[name] = timed(lambda off=off: store.db.execute(sql, [PAGE, off]).fetchall(), repeat)
     return out
+
+
+def _count_note(path: Path) -> str:
+    """Per-view counts (the inbox header asks for all of them on every refresh), and for a
+    slow one the covering index that would serve it, built inside a transaction that is
+    rolled back (the cached store is left as it was)."""
+    import statistics
+
+    from owner_tui.store import Store
+    from owner_tui.store.queries import VIEWS, ListFilter
+
+    def ms(store, f, now) -> float:
+        return statistics.median(timed(lambda: store.count(f, now), 3))
+
+    with Store.open(path) as store:
+        now = store.now()
+        per = {v: ms(store, ListFilter(view=v), now) for v in VIEWS}
+        text = "per view: " + ", ".join(f"{v} {t:.1f} ms" for v, t in per.items()) + "."
+        f = ListFilter(view="followup")
+        if per["followup"] > TARGET_MS:
+            where, args, _ = store._where(f, now)
+            plan = " ".join(r[3] for r in store.db.execute(
+                f"EXPLAIN QUERY PLAN SELECT count(*) FROM conversations c{where}", args))
+            cols = ["status", "waiting_since"] + (["channel"] if "c.channel" in where else []) + ["last_outbound_at"]
+            store.db.execute("BEGIN")
+            try:
+                store.db.execute(f"CREATE INDEX bench_probe ON conversations({', '.join(cols)})")
+                after = ms(store, f, now)
+            finally:
+                store.db.execute("ROLLBACK")
+            text += (f" The follow-up count reads every candidate row ({plan}): the partial index "
+                     "`conversations_followup` does not cover `waiting_since IS NULL`. A covering index "
+                     f"`conversations({', '.join(cols)})` (a new migration in owner_tui/store/schema.py) made it "
+                     f"{after:.1f} ms instead of {per['followup']:.0f} ms in this run (built in a transaction, "
+                     "rolled back).")
+    return text
 
 
 def _ingest_rate(n: int, repeat: int) -> list[float]:
@@ -124,6 +161,7 @@ def run(*, sizes: list[int], smoke: bool, repeat: int, rebuild: bool = False,
     # The smoke run always takes this path, so the proposed query's equality check runs in CI.
     slow = {k: v for k, v in meta["offsets"].items() if k in times and (smoke or min(times[k]) > TARGET_MS)}
     proposed = _two_step_times(big_path, slow, repeat) if slow else {}
+    count_note = _count_note(big_path) if not smoke else ""
     for name, samples in times.items():
         is_page = "page" in name or "offset" in name
         first = name == "first page"
@@ -134,7 +172,8 @@ def run(*, sizes: list[int], smoke: bool, repeat: int, rebuild: bool = False,
             unit="ms", samples=samples, target="<= 15 ms" if is_page else "", limit=TARGET_MS if is_page else None,
             baseline=f"same call on the {gen.human(small)}-message store", baseline_samples=base_times.get(name, []),
             data=data, smoke=off_smoke, section="targets" if first else "details",
-            note=_offset_note(name, samples, proposed.get(name)) if name in proposed else ""))
+            note=(_offset_note(name, samples, proposed.get(name)) if name in proposed else
+                  count_note if name == "view_counts()" else "")))
     for name, samples in proposed.items():
         rows.append(Row(key=f"page_proposed_{name.split()[0].replace(',', '')}",
                         what=f"aging list: {name}, proposed two-step query (ids from the index, then 200 rows)",
