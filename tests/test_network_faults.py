@@ -350,3 +350,93 @@ def _report():
     yield
     if any(FAULTS.values()):
         print(f"\nnetwork faults injected: {dict(FAULTS)} (total {sum(FAULTS.values())})")
+
+
+# -- servers that speak garbage ------------------------------------------------------------------------
+
+class _GarbageServer:
+    """Accepts connections and answers with ``reply`` (bytes), then ``then``: "close" or "hang"."""
+
+    def __init__(self, reply: bytes, then: str = "close") -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.reply, self.then = reply, then
+        self.conns: list = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            try:
+                conn.sendall(self.reply)
+                if self.then == "close":
+                    conn.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+GARBAGE = {
+    "binary": (bytes(range(256)) * 4, "close"),
+    "http-instead": (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", "close"),
+    "endless-line": (b"* OK " + b"A" * 2_000_000, "hang"),
+    "silent": (b"", "hang"),
+}
+
+
+@pytest.mark.parametrize("kind", list(GARBAGE))
+def test_imap_garbage_server_gives_a_clear_error(tmp_path, kind):
+    from owner_tui.sources.imap import sync_account
+
+    reply, then = GARBAGE[kind]
+    server = _GarbageServer(reply, then)
+    FAULTS["imap"] += 1
+    try:
+        with Store.open(tmp_path / "g.db") as store:
+            account = AccountConfig("shop", "imap", {"host": "127.0.0.1", "port": server.port, "security": "none",
+                                                     "user": "u@example.com", "timeout": 1})
+            t0 = time.monotonic()
+            result = sync_account(store, account, secrets=lambda kind: "pw")
+            took = time.monotonic() - t0
+    finally:
+        server.close()
+    error = _imap_error(result)
+    assert error, kind
+    _plain(error)
+    assert took < 4 * TIMEOUT + 5, f"{kind}: {took:.1f} s"
+
+
+@pytest.mark.parametrize("kind", list(GARBAGE))
+def test_smtp_garbage_server_fails_the_reply_clearly(outbox, kind):
+    store, config, proxy, server, conv = outbox
+    reply, then = GARBAGE[kind]
+    garbage = _GarbageServer(reply, then)
+    FAULTS["smtp"] += 1
+    try:
+        acc = config.accounts[0]
+        bad = Config(owner=config.owner, accounts=(AccountConfig(acc.name, acc.kind, {
+            **acc.options, "smtp_host": "127.0.0.1", "smtp_port": garbage.port}),))
+        oid = store.queue_reply(conv, "Text kept.")
+        t0 = time.monotonic()
+        report = process(store, bad)
+        took = time.monotonic() - t0
+    finally:
+        garbage.close()
+    assert report.failed and report.failed[0][0] == oid, report
+    _plain(report.failed[0][1])
+    assert took < 4 * TIMEOUT + 5, f"{kind}: {took:.1f} s"
+    assert _outbox_row(store, oid)[:2] == ("failed", "Text kept.")
+    assert server.messages == []
