@@ -288,3 +288,31 @@ def test_xoauth2_uses_the_token_command_and_says_why_it_failed(imap_account, tmp
     res = sync_account(open_store(tmp_path / "db2"), account(imap_account, password_cmd=None,
                                                               token_cmd="exit 4"))
     assert res.error == "could not get the access token: mail: token_cmd exited with status 4"
+
+
+def test_reply_being_sent_elsewhere_counts_once_confirmed(imap_account, tmp_path):
+    """Another owner-tui (the laptop) files its reply in Sent marked $OwnerTuiSending, and
+    confirms it after SMTP. This sync skips the marked copy, keeps its UID in the cursor, and
+    takes it in once the mark is gone, even though later mail moved the cursor past it."""
+    from owner_tui.sources.imap_sent import PENDING
+
+    imap_account.append("INBOX", mail(1))
+    reply = mail(2, frm=imap_account.user, to="ann@example.net", subject="Re: Question 1", msgid="laptop@x",
+                 in_reply_to="m1@example.net")
+    uid = imap_account.append("Sent", reply, flags=[b"\\Seen", PENDING])
+    store = open_store(tmp_path / "db")
+    res = sync_account(store, account(imap_account))
+    st = store.sync_state(res.account_id, "Sent")
+    assert folder(res, "Sent").new == 0 and json.loads(st["page_token"]) == {"pending": [uid]}
+    assert count(store, "SELECT count(*) FROM conversations WHERE waiting_since IS NOT NULL") == 1
+
+    imap_account.append("Sent", mail(3, frm=imap_account.user, to="bob@example.net", msgid="other@x"))
+    assert folder(sync_account(store, account(imap_account)), "Sent").new == 1  # still marked: skipped
+    with imap_account.client() as c:
+        c.select_folder("Sent")
+        c.remove_flags([uid], [PENDING])
+    res = sync_account(store, account(imap_account))
+    assert folder(res, "Sent").new == 1
+    assert store.sync_state(res.account_id, "Sent")["page_token"] is None
+    assert count(store, "SELECT count(*) FROM conversations WHERE waiting_since IS NOT NULL") == 0
+    assert folder(sync_account(store, account(imap_account)), "Sent").skipped

@@ -34,9 +34,8 @@ from .base import OutgoingReply, Sender, SendError, SendResult
 SendersFactory = Callable[[AccountConfig], "Sender | None"]
 STALE_AFTER = 300.0  # longer than any SMTP/HTTP timeout: a row this old in `sending` is orphaned
 
-UNKNOWN_OUTCOME = ("sending was interrupted and it cannot be checked whether the reply went out "
-                   "(the Sent folder could not be searched). Look in your Sent folder, then send it "
-                   "again or cancel it")
+UNKNOWN_OUTCOME = ("sending was interrupted and it cannot be checked whether the reply went out. Look "
+                   "whether it arrived (your Sent folder, or the review page), then send it again or cancel it")
 
 
 @dataclass

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import json
 from concurrent.futures import BrokenExecutor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -227,6 +228,7 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
     result = FolderResult(folder, role)
     state = store.sync_state(account_id, folder) or {}
     old_uv, last_uid, old_modseq = state.get("uidvalidity"), state.get("last_uid"), state.get("highestmodseq")
+    waiting = _pending_uids(state.get("page_token"))  # replies that were being sent last time
     condstore = client.has_capability("CONDSTORE")
 
     # 1. The cheap probe: STATUS needs no SELECT.
@@ -238,7 +240,7 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
         if condstore and old_modseq is not None and modseq == old_modseq:
             result.skipped = True
             return result
-        if uidnext is not None and uidnext <= last_uid + 1:
+        if uidnext is not None and uidnext <= last_uid + 1 and not waiting:
             # Only flags changed, or messages went: nothing to fetch. Remember the new modseq
             # so the next no-op sync stops at the first check.
             if condstore and modseq != old_modseq:
@@ -253,6 +255,7 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
     uidnext = info.get(b"UIDNEXT")
     if old_uv is not None and old_uv != uv:
         result.reset = True
+        waiting = []  # old UIDs: the re-map finds those messages again
         uids, top = _remap(client, store, account_id, folder, uv, result)
         floor = 0
     else:
@@ -260,8 +263,12 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
         top, floor = (uids[-1] if uids else 0), int(last_uid or 0)
     # Every UID below UIDNEXT (as of the SELECT) that SEARCH did not return was expunged.
     final_last = max(floor, top, (uidnext - 1) if uidnext else 0)
+    marked: list[int] = []  # copies still marked as being sent by an outbox (ours or another's)
+    if waiting:
+        marked = _recheck(client, store, account_id, folder, role, uv, waiting, result,
+                           Cursor(folder, uv, floor, None if uids else modseq))
     if not uids:
-        store.ingest(account_id, [], Cursor(folder, uv, final_last, modseq))
+        store.ingest(account_id, [], Cursor(folder, uv, final_last, modseq, _page_token(marked)))
         return result
 
     batches = plan_batches(_sizes(client, uids), batch_size)
@@ -282,7 +289,9 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
             records = parse_items(items, folder, role, uv)
         # Until the folder is complete the modseq stays unknown, so an interrupted sync is
         # never mistaken for an unchanged folder.
-        cursor = Cursor(folder, uv, final_last if final else batch[-1], modseq if final else None)
+        upto = final_last if final else batch[-1]
+        cursor = Cursor(folder, uv, upto, modseq if final else None,
+                        _page_token([u for u in marked if u <= upto]))
         result.add(store.ingest(account_id, records, cursor))
         result.fetched += len(records)
         done += len(batch)
@@ -293,10 +302,10 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
     # there are many) and batch i-1 is stored (this thread: the store's connection is ours).
     prev: tuple[list[int], bool, list, list[Future]] | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as fetcher:
-        pending = fetcher.submit(fetch, batches[0])
+        in_flight = fetcher.submit(fetch, batches[0])
         for i, batch in enumerate(batches):
             try:
-                data = pending.result()
+                data = in_flight.result()
             except BaseException:
                 if prev is not None:  # keep what was fetched before the connection broke
                     store_batch(*prev)
@@ -304,14 +313,15 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
             last = i == len(batches) - 1
             stop = not last and should_stop is not None and should_stop()
             if not last and not stop:
-                pending = fetcher.submit(fetch, batches[i + 1])
+                in_flight = fetcher.submit(fetch, batches[i + 1])
             items = []
             for uid in batch:
                 item = data.get(uid)
                 if item is None or item.get(b"BODY[]") is None:
                     continue  # expunged between SEARCH and FETCH
                 if is_pending(item.get(b"FLAGS")):
-                    continue  # a reply our outbox is sending right now: it records it itself
+                    marked.append(uid)  # being sent right now: looked at again next time
+                    continue
                 idate = item.get(b"INTERNALDATE")
                 if isinstance(idate, datetime) and idate.tzinfo is not None:
                     idate = idate.astimezone(timezone.utc)  # IMAPClient's FixedOffset does not pickle
@@ -328,6 +338,41 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
         if prev is not None:
             store_batch(*prev)
     return result
+
+
+def _pending_uids(page_token: str | None) -> list[int]:
+    """The UIDs kept in the cursor's ``page_token`` (``{"pending": [...]}``) for IMAP folders."""
+    try:
+        data = json.loads(page_token or "{}")
+        return sorted(int(u) for u in data.get("pending", []))
+    except (ValueError, TypeError, AttributeError):
+        return []
+
+
+def _page_token(pending: Sequence[int]) -> str | None:
+    return json.dumps({"pending": sorted(pending)}) if pending else None
+
+
+def _recheck(client: IMAPClient, store, account_id: int, folder: str, role: str, uv: int,
+             uids: list[int], result: FolderResult, cursor: Cursor) -> list[int]:
+    """Copies that were marked ``$OwnerTuiSending`` last time: once confirmed (the keyword
+    gone) they are ingested like any Sent message; a reply sent by owner-tui on another
+    computer counts here too. Returns the UIDs still marked; deleted ones are forgotten."""
+    data = client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE", "FLAGS"])
+    still, items = [], []
+    for uid in uids:
+        item = data.get(uid)
+        if item is None or item.get(b"BODY[]") is None:
+            continue
+        if is_pending(item.get(b"FLAGS")):
+            still.append(uid)
+            continue
+        idate = item.get(b"INTERNALDATE")
+        items.append((uid, item[b"BODY[]"], idate.astimezone(timezone.utc) if isinstance(idate, datetime) else None))
+    records = parse_items(items, folder, role, uv)
+    result.add(store.ingest(account_id, records, replace(cursor, page_token=_page_token(still))))
+    result.fetched += len(records)
+    return still
 
 
 def _remap(client: IMAPClient, store, account_id: int, folder: str, uv: int,
