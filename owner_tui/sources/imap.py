@@ -25,7 +25,7 @@ import email.parser
 import email.policy
 import json
 from concurrent.futures import BrokenExecutor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -37,6 +37,7 @@ from ..records import Cursor, normalize_msgid
 from .imap_conn import ImapSettings, SecretGetter, close, connect
 from .imap_errors import FolderMissing, MailError, as_mail_error, describe_error
 from .imap_parse import _INLINE, ParsePool, parse_items
+from .imap_results import AccountResult, FolderResult, Progress
 from .imap_sent import is_pending
 
 __all__ = ["AccountResult", "FolderResult", "ParsePool", "Progress", "describe_error", "sync_account", "sync_folder",
@@ -48,69 +49,6 @@ MAX_BATCH_BYTES = 24 * 1024 * 1024
 LARGE = 96 * 1024
 #: UIDs per RFC822.SIZE / header probe command (keeps the command line well under 64 kB).
 PROBE_CHUNK = 2000
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Reported after each stored batch: for a progress bar per account."""
-
-    account: str
-    folder: str
-    done: int
-    total: int
-
-
-@dataclass
-class FolderResult:
-    folder: str
-    role: str  # "inbox", "sent" or "extra"
-    new: int = 0
-    duplicate: int = 0
-    noise: int = 0
-    problems: int = 0
-    fetched: int = 0  # messages downloaded whole
-    remapped: int = 0  # known messages given their new UID after a UIDVALIDITY change
-    skipped: bool = False  # nothing changed on the server: no SELECT, no FETCH
-    reset: bool = False  # UIDVALIDITY changed
-    error: str | None = None
-
-    def add(self, result: Any) -> None:
-        for key in ("new", "duplicate", "noise", "problems"):
-            setattr(self, key, getattr(self, key) + int(getattr(result, key, 0) or 0))
-
-
-@dataclass
-class AccountResult:
-    account: str
-    account_id: int | None = None
-    folders: list[FolderResult] = field(default_factory=list)
-    error: str | None = None
-    notes: list[str] = field(default_factory=list)
-    cancelled: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and not any(f.error for f in self.folders)
-
-    @property
-    def new(self) -> int:
-        return sum(f.new for f in self.folders)
-
-    def summary(self) -> str:
-        """One line for the CLI and the TUI status bar."""
-        if self.error:
-            return f"{self.account}: {self.error}"
-        parts = []
-        for f in self.folders:
-            if f.error:
-                parts.append(f"{f.folder}: {f.error}")
-            elif f.skipped:
-                parts.append(f"{f.folder}: nothing new")
-            else:
-                bits = [f"{f.new} new"] + ([f"{f.remapped} re-mapped"] if f.remapped else []) \
-                    + (["UIDVALIDITY changed"] if f.reset else [])
-                parts.append(f"{f.folder}: {', '.join(bits)}")
-        return f"{self.account}: " + "; ".join(parts + self.notes)
 
 
 # -- folders -----------------------------------------------------------------------------------
