@@ -86,6 +86,31 @@ def sync_all(config: Config, store, *, only: Sequence[str] = (), progress: Calla
     return outcomes
 
 
+def sync_accounts(store, config: Config, *, report: Callable[[str], None] | None = None,
+                  cancelled: Callable[[], bool] | None = None, send: bool = True) -> str:
+    """The TUI's "sync now" (run in a thread worker): every account once, then the outbox
+    (interrupted sends verified, queued replies sent). ``report`` gets short progress lines;
+    returns the one-line summary the TUI shows. Never raises for a source problem."""
+    say = report or (lambda text: None)
+
+    def progress(p) -> None:
+        say(f"{p.account} {p.folder}: {p.done:,}/{p.total:,}")
+
+    outcomes = []
+    for account in config.accounts:
+        if cancelled and cancelled():
+            break
+        outcome = sync_one(store, account, progress=progress, should_stop=cancelled)
+        outcomes.append(outcome)
+        say(outcome.line)
+    parts = [f"{sum(o.new for o in outcomes):,} new"] + [o.line for o in outcomes if not o.ok]
+    if send and not (cancelled and cancelled()):
+        from .send.outbox_worker import process
+
+        parts += process(store, config).lines()
+    return "Sync: " + "; ".join(parts)
+
+
 def exit_code(outcomes: Sequence[AccountOutcome]) -> int:
     if any(o.config_error for o in outcomes):
         return EXIT_CONFIG

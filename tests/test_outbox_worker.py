@@ -219,3 +219,29 @@ def test_account_without_smtp_host_fails_with_the_reason(imap_account, smtp, tmp
     assert report.failed == [(oid, "account mail has no smtp_host: add smtp_host (and smtp_port, "
                                    "smtp_security) to [accounts.mail] to send replies")]
     assert s.row(oid)["body"] == "It ships today."
+
+
+def test_tui_entry_points_send_and_sync(imap_account, smtp, tmp_path):
+    """What app.py calls: ``send.sender_for`` (then send with the store's bare Message-ID) and
+    ``sync.sync_accounts``."""
+    from owner_tui.send import sender_for
+    from owner_tui.sync import sync_accounts
+
+    s = Setup(imap_account, smtp, tmp_path)
+    oid = s.queue()
+    sender = sender_for(s.store, s.row(oid)["account_id"], s.config)
+    assert isinstance(sender, EmailSender)
+    assert s.store.outbox_claim(oid)
+    s.store.outbox_finish(oid, sender.send(s.store.outgoing(oid)))  # as app.py does: no wrapping
+    assert len(smtp.messages) == 1 and not s.waiting()
+
+    bare = replace(s.config, accounts=(account(imap_account),))  # no smtp_host: no sender
+    assert sender_for(s.store, s.row(oid)["account_id"], bare) is None
+
+    imap_account.append("INBOX", mail(5, to=imap_account.user))
+    lines: list[str] = []
+    summary = sync_accounts(s.store, s.config, report=lines.append, cancelled=lambda: False)
+    assert summary == "Sync: 1 new"
+    # Progress per batch, then the account's line (the Sent copy of the reply is no news).
+    assert lines == ["mail INBOX: 1/1", "mail Sent: 1/1", "mail: INBOX: 1 new; Sent: 0 new"]
+    assert sync_accounts(s.store, s.config, cancelled=lambda: True) == "Sync: 0 new"

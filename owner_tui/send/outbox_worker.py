@@ -119,6 +119,7 @@ class EmailSender:
         from ..sources.imap_sent import SentWitness
         from .compose import build_reply
 
+        reply = _wire_reply(reply)  # callers may pass the store's bare id
         if self.settings.smtp_saves_sent:
             return self._smtp(None).send(reply)
         now = datetime.now(timezone.utc).replace(microsecond=0)
@@ -197,6 +198,18 @@ def default_senders(config: Config) -> SendersFactory:
         return None
 
     return factory
+
+
+def sender_for(store, account_id: int, config: Config) -> Sender | None:
+    """The reply path for one stored account, or None when none is set up (the TUI then keeps
+    the reply queued and says so). Cheap: nothing touches the network until ``send``."""
+    acc = _account_config(store, config, account_id)
+    if acc is None:
+        return None
+    try:
+        return default_senders(config)(acc)
+    except (SendError, ConfigError):
+        return None
 
 
 # -- store helpers (compare-and-set on status and updated_at) -----------------------------------
