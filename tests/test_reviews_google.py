@@ -400,3 +400,9 @@ def test_outbox_worker_sends_and_recovers_without_sending_twice(store, api, ft):
     sender = factory(config.accounts[0])
     assert sender.verify(store.outgoing(oid2)) is True
     assert sender.verified_result(store.outgoing(oid2)).external_id == "r2:reply"
+    # The recovered row was recorded under the platform's id, so the next sync sees the
+    # same reply instead of storing a second copy of it.
+    sync(store, api, ft)
+    replies = store.db.execute("SELECT external_id FROM messages WHERE direction = 'out' AND "
+                               "conversation_id = ?", [cid2]).fetchall()
+    assert [r[0] for r in replies] == ["r2:reply"]

@@ -16,12 +16,14 @@ class SendError(Exception):
     """A send failed. ``message`` is shown to the owner and must never contain a secret.
 
     ``retryable`` says whether trying again later may help (a timeout, a 5xx) or not
-    (a rejected reply, a wrong password).
+    (a rejected reply, a wrong password). ``maybe_delivered`` says the outcome is unknown
+    (the connection died after the whole message was handed over): never resend blindly.
     """
 
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
+    def __init__(self, message: str, *, retryable: bool = False, maybe_delivered: bool = False) -> None:
         super().__init__(message)
-        self.retryable = retryable
+        self.retryable = retryable and not maybe_delivered
+        self.maybe_delivered = maybe_delivered
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ class OutboxReport:
 def _ambiguous(exc: SendError) -> bool:
     """SmtpSender's one "may have been delivered" case: the connection died after the whole
     message was handed over, before the server's answer."""
-    return "handed over" in str(exc)
+    return getattr(exc, "maybe_delivered", False)
 
 
 class EmailSender:
@@ -319,9 +319,14 @@ def _recover(store, senders: _Senders, report: OutboxReport, stale_after: float,
         except Exception:
             verdict = None
         if verdict is True:
+            # A review platform knows the id and time it gave the reply: record those, so the
+            # next sync sees the same message instead of storing a second copy.
+            verified = getattr(sender, "verified_result", None)
+            found = verified(reply) if callable(verified) else None
             store.outbox_finish(oid, SendResult(
-                external_id=normalize_msgid(reply.message_id) if reply.channel == "email" else reply.message_id,
-                sent_at=row["updated_at"] or store.now_iso(),
+                external_id=found.external_id if found else
+                (normalize_msgid(reply.message_id) if reply.channel == "email" else reply.message_id),
+                sent_at=found.sent_at if found else (row["updated_at"] or store.now_iso()),
                 note="the send was interrupted, but the reply had gone out; not sent again"))
             report.recovered_sent.append(oid)
         elif verdict is False:

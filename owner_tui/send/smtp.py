@@ -272,7 +272,7 @@ class SmtpSender:
 
     def _map_error(self, exc: BaseException, *, dot_sent: bool) -> SendError:
         err = self._describe(exc, dot_sent)
-        return SendError(self._scrub(err.args[0]), retryable=err.retryable)
+        return SendError(self._scrub(err.args[0]), retryable=err.retryable, maybe_delivered=err.maybe_delivered)
 
     def _describe(self, exc: BaseException, dot_sent: bool) -> SendError:
         where = f"{self.host}:{self.port}"
@@ -300,7 +300,8 @@ class SmtpSender:
         if dot_sent and isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)):
             return SendError(
                 "the connection was lost right after the whole message was handed over; it may "
-                "have been delivered, so check the Sent folder before sending it again"
+                "have been delivered, so check the Sent folder before sending it again",
+                maybe_delivered=True,
             )
         if isinstance(exc, ssl.SSLCertVerificationError):
             return SendError(f"certificate problem: {exc.verify_message or exc.reason} ({where})")
