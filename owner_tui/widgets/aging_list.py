@@ -36,9 +36,9 @@ from .rows import row_segments
 #: larger pages scroll deep lists faster; 200 rows take a few ms near the top.
 PAGE = 200
 MAX_PAGES = 6
-#: Fetch the neighbouring page as soon as the screen shows its half of this page, so
-#: paging through the list finds the next rows already there.
-PREFETCH_MARGIN = PAGE // 2
+#: Fetch the neighbouring page once the screen comes this close to it, so paging through
+#: the list finds the next rows already there (a second frame costs a 60 Hz frame slot).
+PREFETCH_MARGIN = PAGE
 
 Fetch = Callable[[ListFilter, int, int], Awaitable[list[dict]]]
 
@@ -184,7 +184,7 @@ class AgingList(ScrollView, can_focus=True):
         offset = index % PAGE
         if offset >= PAGE - PREFETCH_MARGIN:
             self._request(page + 1)
-        elif offset < PREFETCH_MARGIN:
+        if offset < PREFETCH_MARGIN:
             self._request(page - 1)
         if rows is None or offset >= len(rows):
             self._request(page)
