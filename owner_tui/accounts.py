@@ -1,4 +1,4 @@
-"""``owner-tui accounts``: add an IMAP account, test one, list them.
+"""``owner-tui accounts``: add an IMAP account (or a Google profile: accounts_google.py), test one, list them.
 
 ``add imap`` asks for what it needs (or takes it as options, for scripts), writes an
 ``[accounts.NAME]`` table to config.toml (owner-only permissions) and never a secret: only
@@ -332,3 +332,6 @@ def _report(checks: list[Check]) -> None:
         click.echo(c.line())
     if any(c.ok is False for c in checks):
         click.get_current_context().exit(1)
+
+
+from . import accounts_google  # noqa: E402,F401  (registers `accounts add google`)
