@@ -13,8 +13,6 @@ Threads, and why (style.md: no I/O on the UI thread; one SQLite connection per t
 
 from __future__ import annotations
 
-import json
-import os
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,10 +27,10 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from . import keys
+from . import jobs, keys
 from .aging import utcnow
 from .config import Config
-from .paths import ensure_private_dir, get_paths
+from .paths import get_paths
 from .sanitize import one_line
 from .store import Store
 from .store.queries import ListFilter
@@ -50,33 +48,6 @@ FAILURES = {
     "triage": "Triage stopped",
     "conversation": "Could not read the conversation",
 }
-
-
-def plain_error(exc: BaseException | None) -> str:
-    text = one_line(str(exc) if exc else "", limit=300)
-    return text or type(exc).__name__
-
-
-def find_sender(store: Store, account_id: int, config: Config):
-    """The reply path for an account, or None when none is set up (or none is built yet).
-
-    The contract for the send modules: ``owner_tui.send.sender_for(store, account_id,
-    config) -> Sender | None``, cheap to call (no network until ``send``).
-    """
-    try:
-        from .send import sender_for  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return sender_for(store, account_id, config)
-
-
-def find_sync() -> Callable[..., Any] | None:
-    """``owner_tui.sync.sync_accounts(store, config, *, report, cancelled)`` if built."""
-    try:
-        from .sync import sync_accounts  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return sync_accounts
 
 
 @dataclass
@@ -191,7 +162,7 @@ class OwnerApp(App[None]):
 
     def undo(self) -> Worker:
         async def job() -> None:
-            event = await self.writer(_undo)
+            event = await self.writer(jobs.undo)
             if event is None:
                 self.notify("Nothing to undo.")
                 return
@@ -208,17 +179,20 @@ class OwnerApp(App[None]):
 
     # -- replies ---------------------------------------------------------------------------
 
-    async def delivery_note(self, account_id: int | None, account_name: str) -> str:
+    async def delivery_note(self, account_id: int | None, account_name: str, channel: str) -> str:
         """What the reply editor says about where a reply goes (empty: a real sender)."""
         if self.demo:
             return "Demo: replies go to the demo's local outbox only; nothing is sent."
         try:
-            ready = account_id is not None and await self.reader(
-                lambda s: find_sender(s, account_id, self.config) is not None)
+            mode = "none" if account_id is None else await self.reader(
+                jobs.delivery_mode, self.config, account_id, channel)
         except Exception:
-            ready = False
-        if ready:
+            mode = "none"
+        if mode == "sender":
             return ""
+        if mode == "manual":
+            return (f"{channel.capitalize()} has no reply API: on send the text is copied and the review page "
+                    "opens for you to paste it; the wait is marked replied elsewhere.")
         return (f"No sender is set up for {one_line(account_name, limit=40) or 'this account'} yet: "
                 "the reply will wait in the local outbox.")
 
@@ -236,31 +210,14 @@ class OwnerApp(App[None]):
     def _deliver(self, outbox_id: int, name: str) -> None:
         # Not exclusive: a send once started must finish and report (at most once); the
         # outbox claim (a compare-and-set) is what stops two senders sending one reply.
-        from .send.base import SendError
-
         with Store.open(self.store_path, config=self.config, clock=self.clock) as store:
-            account_id = store.db.execute("SELECT account_id FROM outbox WHERE id = ?", [outbox_id]).fetchone()[0]
-            sender = find_sender(store, account_id, self.config)
-            if sender is None:
-                self.post_message(ReplyDelivered(outbox_id, name, "queued"))
-                return
-            if not store.outbox_claim(outbox_id):
-                self.post_message(ReplyDelivered(outbox_id, name, "busy"))
-                return
-            try:
-                result = sender.send(store.outgoing(outbox_id))
-            except SendError as exc:
-                store.outbox_fail(outbox_id, str(exc))
-                self.post_message(ReplyDelivered(outbox_id, name, "failed", str(exc)))
-                return
-            # Any other exception leaves the row in ``sending``: it is verified before a retry.
-            store.outbox_finish(outbox_id, result)
-            self.post_message(ReplyDelivered(outbox_id, name, "sent", result.note))
+            result = jobs.deliver(store, self.config, outbox_id)
+        self.post_message(ReplyDelivered(outbox_id, name, result.status, result.note))
 
     def on_reply_delivered(self, message: ReplyDelivered) -> None:
         if message.status == "sent":
-            self.notify(f"Reply to {message.who} sent." + (f" {one_line(message.note)}" if message.note else ""),
-                        markup=False)
+            self.notify(f"Reply to {message.who}: " + (one_line(message.note, limit=300) if message.note else "sent."),
+                        markup=False, timeout=10)
         elif message.status == "failed":
             self.notify(f"Reply to {message.who} not sent: {one_line(message.note, limit=200)}. "
                         "The text is kept in the outbox.", severity="error", markup=False, timeout=12)
@@ -284,7 +241,7 @@ class OwnerApp(App[None]):
     @work(thread=True, group="sync", exclusive=True, exit_on_error=False)
     def _sync(self) -> None:
         worker = get_current_worker()
-        runner = find_sync()
+        runner = jobs.find_sync()
         if runner is None:
             self.post_message(SyncFinished(False, "Sync is not available in this build yet."))
             return
@@ -312,21 +269,8 @@ class OwnerApp(App[None]):
 
     @work(thread=True, group="export", exclusive=True, exit_on_error=False)
     def _export(self, f: ListFilter, fmt: str) -> None:
-        from .export import EXTENSIONS, write_export
-
-        now = self.clock()
-        folder = ensure_private_dir(self.exports_dir)
-        path = folder / f"owner-tui-{f.view}-{now:%Y%m%d-%H%M%S}.{EXTENSIONS[fmt]}"
-        tmp = path.with_name(path.name + ".part")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # customer data: owner only
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh, \
-                    Store.open(self.store_path, config=self.config, clock=self.clock) as store:
-                rows = write_export(store, f, fmt, fh, now=now)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with Store.open(self.store_path, config=self.config, clock=self.clock) as store:
+            path, rows = jobs.export_view(store, f, fmt, self.exports_dir, self.clock())
         self.post_message(ExportFinished(path, rows, fmt))
 
     def on_export_finished(self, message: ExportFinished) -> None:
@@ -380,22 +324,7 @@ class OwnerApp(App[None]):
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
             what = FAILURES.get(event.worker.group, "Something went wrong")
-            self.notify(f"{what}: {plain_error(event.worker.error)}", severity="error", timeout=12, markup=False)
-
-
-def _undo(store: Store) -> dict | None:
-    """Undo the latest change; a queued reply that has not gone out is cancelled and its
-    text put back in the draft, so undo never loses what was typed."""
-
-    event = store.undo()
-    if event and event["kind"] == "queue":
-        after = json.loads(store.db.execute("SELECT after FROM events WHERE id = ?", [event["id"]]).fetchone()[0])
-        outbox_id = after.get("outbox_id")
-        event["cancelled"] = bool(outbox_id) and store.outbox_cancel(outbox_id)
-        if event["cancelled"]:
-            body = store.db.execute("SELECT body FROM outbox WHERE id = ?", [outbox_id]).fetchone()[0]
-            store.save_draft(event["conversation_id"], body)
-    return event
+            self.notify(f"{what}: {jobs.plain_error(event.worker.error)}", severity="error", timeout=12, markup=False)
 
 
 def run(store_path: Path, config: Config, *, demo: bool = False,

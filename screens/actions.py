@@ -130,5 +130,10 @@ class ConversationActions:
         if url is None:
             self.app.notify("This conversation has no web page to open.")
             return
-        self.app.open_url(url)
-        self.app.notify(f"Opening {url}", markup=False)
+        from owner_tui.jobs import gui_browser_available
+
+        if gui_browser_available():
+            self.app.open_url(url)
+            self.app.notify(f"Opening {url}", markup=False)
+        else:  # a console browser would take over this terminal
+            self.app.notify(f"No graphical browser here; the page is {url}", markup=False, timeout=15)

@@ -125,7 +125,7 @@ class ReplyScreen(Screen[str | None]):
                                    (star_text(row.get("rating")) + " " if row.get("rating") else "", "yellow"),
                                    f"review on {channel}")
         self.query_one("#reply-to", Static).update(header)
-        note = await app.delivery_note(info["account_id"], info["account_name"])
+        note = await app.delivery_note(info["account_id"], info["account_name"], channel)
         note_widget = self.query_one("#reply-note", Static)
         note_widget.update(Text(note, style="italic"))
         note_widget.display = bool(note)
