@@ -160,20 +160,24 @@ class OwnerApp(App[None]):
         if self.inbox is not None and self.inbox.is_mounted:
             self.inbox.reload()
 
-    def undo(self) -> Worker:
+    def undo(self, then: Callable[[dict | None], None] | None = None) -> Worker:
         async def job() -> None:
             event = await self.writer(jobs.undo)
             if event is None:
                 self.notify("Nothing to undo.")
+                if then is not None:
+                    then(None)
                 return
             words = {"done": "done", "snooze": "snooze", "reopen": "reopen", "replied_elsewhere":
                      "replied elsewhere", "rule": "noise rule", "queue": "queued reply", "merge": "contact merge"}
             what = words.get(event["kind"], event["kind"])
             extra = ""
             if event["kind"] == "queue":
-                extra = " (back in the draft)" if event.get("cancelled") else " (too late: it was already sent)"
+                extra = " (back in the draft)" if event.get("cancelled") else " (too late: it is sent or sending)"
             self.notify(f"Undone: {what}{extra}", markup=False)
             self.refresh_inbox()
+            if then is not None:
+                then(event)
 
         return self.run_worker(job, group="store", exit_on_error=False)
 

@@ -99,6 +99,15 @@ def deliver(store: Store, config: Config, outbox_id: int) -> Delivery:
     return Delivery("busy")
 
 
+def queue_reply(store: Store, conversation_id: int, body: str, *, replaces: int | None = None) -> int:
+    """Queue a reply; ``replaces`` names a failed outbox row it rewrites, cancelled in the same
+    breath so the old text can never go out as well."""
+    with store.write():
+        if replaces is not None:
+            store.outbox_cancel(replaces)
+        return store.queue_reply(conversation_id, body)
+
+
 def export_view(store: Store, f: ListFilter, fmt: str, folder: Path, now: datetime) -> tuple[Path, int]:
     """Write the view to a new private file in ``folder``; returns the path and row count.
     The file appears whole or not at all (written beside, then renamed)."""

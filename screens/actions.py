@@ -43,6 +43,9 @@ class ConversationActions:
     def after_action(self, kind: str, conversation_id: int) -> None:
         """Called once a change is saved (triage moves on; the conversation view closes)."""
 
+    def after_undo(self) -> None:
+        """Called once an undo is saved (the conversation view shows the restored state)."""
+
     def _row(self) -> dict | None:
         row = self.current_row()
         if row is None:
@@ -121,7 +124,7 @@ class ConversationActions:
         self.app.push_screen(ReplyScreen(row), closed)
 
     def action_undo(self) -> None:
-        self.app.undo()
+        self.app.undo(then=lambda _event: self.after_undo())
 
     def action_open_link(self) -> None:
         if not (row := self._row()):

@@ -46,6 +46,9 @@ def load_conversation(store, conversation_id: int) -> dict | None:
     row = store.db.execute("SELECT handle FROM identities WHERE contact_id = ? ORDER BY channel = 'email' DESC, id "
                            "LIMIT 1", [conv["contact_id"]]).fetchone() if conv["contact_id"] else None
     conv["contact_handle"] = row[0] if row else conv["sender_handle"]
+    out = store.db.execute("SELECT status, error FROM outbox WHERE conversation_id = ? AND status IN "
+                            "('queued', 'sending', 'failed') ORDER BY id DESC LIMIT 1", [conversation_id]).fetchone()
+    conv["outbox_status"], conv["outbox_error"] = out if out else (None, None)
     return {"conv": conv, "history": history[-MAX_MESSAGES:], "hidden": max(0, len(history) - MAX_MESSAGES)}
 
 
@@ -108,6 +111,11 @@ def header_text(conv: dict, now: datetime, tz: tzinfo) -> Text:
     if subject and conv.get("channel") == "email":
         text.append("\n")
         text.append(subject, style="bold")
+    if conv.get("outbox_status") in ("queued", "sending"):
+        text.append("\n⧗ your reply is waiting in the outbox", style="#fdd835")
+    elif conv.get("outbox_status") == "failed":
+        text.append(f"\n✗ your reply was not sent: {one_line(conv.get('outbox_error') or '', limit=120)} "
+                    "(r to edit and send again)", style="bold #ff5252")
     url = safe_url(conv.get("url"))
     if url:
         text.append("\n↗ ")
@@ -187,6 +195,11 @@ class ConversationScreen(ConversationActions, Screen[None]):
                                 exit_on_error=False)
         else:
             self.dismiss()
+
+    def after_undo(self) -> None:
+        if self.is_attached:
+            self.app.run_worker(partial(self.load, self.conversation_id), group="conversation", exclusive=True,
+                                exit_on_error=False)
 
     def action_next(self) -> None:
         if self.triage is not None:

@@ -22,7 +22,7 @@ from textual.app import ComposeResult, SuspendNotSupported
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
-from owner_tui import keys, templates
+from owner_tui import jobs, keys, templates
 from owner_tui.htmltext import html_to_text
 from owner_tui.paths import ensure_private_dir
 from owner_tui.sanitize import clean, one_line
@@ -76,7 +76,10 @@ def reply_context(store, conversation_id: int) -> dict:
     msgs = store.messages(conversation_id)
     last_in = next((m for m in reversed(msgs) if m["direction"] == "in" and not m["noise"]), None)
     handle = last_in["sender_handle"] if last_in else ""
+    pending = store.db.execute("SELECT id, status, error, body FROM outbox WHERE conversation_id = ? AND status IN "
+                               "('queued', 'sending', 'failed') ORDER BY id DESC LIMIT 1", [conversation_id]).fetchone()
     return {
+        "pending": dict(zip(("id", "status", "error", "body"), pending, strict=True)) if pending else None,
         "draft": store.draft(conversation_id),
         "templates": [(t["name"], t["body"]) for t in store.templates()],
         "last_in": (last_in or {}).get("text") or "",
@@ -99,6 +102,7 @@ class ReplyScreen(Screen[str | None]):
         self._placeholders: dict[str, str] = {}
         self._templates: list[tuple[str, str]] = []
         self._autosave = None
+        self._replaces: int | None = None  # a failed outbox row this reply rewrites
         self.ready = False
 
     def compose(self) -> ComposeResult:
@@ -126,6 +130,12 @@ class ReplyScreen(Screen[str | None]):
                                    f"review on {channel}")
         self.query_one("#reply-to", Static).update(header)
         note = await app.delivery_note(info["account_id"], info["account_name"], channel)
+        pending = info["pending"]
+        if pending and pending["status"] == "failed":
+            note = (f"Your earlier reply was not sent ({one_line(pending['error'] or 'no reason given', limit=120)}). "
+                    "It is below: edit it and send again. " + note).strip()
+        elif pending:
+            note = ("A reply to this conversation is already waiting in the outbox (u undoes it). " + note).strip()
         note_widget = self.query_one("#reply-note", Static)
         note_widget.update(Text(note, style="italic"))
         note_widget.display = bool(note)
@@ -141,6 +151,9 @@ class ReplyScreen(Screen[str | None]):
                                               signature=cfg.signature, business=app.business_name)
         self._templates = info["templates"] or list(templates.DEFAULT_TEMPLATES)
         editor = self.query_one("#editor", TextArea)
+        if not info["draft"] and pending and pending["status"] == "failed":
+            self._replaces = pending["id"]
+            info["draft"] = pending["body"]
         if info["draft"]:
             text = clean(info["draft"])
             self._saved = info["draft"]
@@ -215,7 +228,7 @@ class ReplyScreen(Screen[str | None]):
         if self._autosave is not None:
             self._autosave.stop()
         try:
-            outbox_id = await self.app.writer(lambda s: s.queue_reply(cid, body))
+            outbox_id = await self.app.writer(jobs.queue_reply, cid, body, replaces=self._replaces)
         except Exception as exc:  # the text stays in the editor; nothing is lost
             self.ready = True
             self.app.notify(f"Could not queue the reply: {one_line(exc, limit=200)}", severity="error",

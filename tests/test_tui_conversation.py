@@ -141,3 +141,20 @@ async def test_next_is_only_offered_in_triage(env):
         await pilot.press("space")
         await settle(pilot)
         assert app.screen.conversation_id == ids["bob"]
+
+
+async def test_reopen_and_undo_inside_the_conversation_show_the_state(env):
+    path, clock, ids = env
+    with Store.open(path, clock=clock) as store:
+        store.mark_done(ids["bob"])
+    app = make_app(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = await open_conv(pilot, app, ids["bob"])
+        assert "· done" in screen_text(app)
+        await pilot.press("o")
+        await settle(pilot)
+        assert app.screen is screen and "· open" in screen_text(app)
+        await pilot.press("u")
+        await settle(pilot)
+        assert "· done" in screen_text(app)

@@ -236,3 +236,30 @@ def test_external_editor_failure_keeps_the_draft(tmp_path):
         edit_externally("x", tmp_path, env={"EDITOR": f"{sys.executable} -c 'raise SystemExit(3)'"})
     with pytest.raises(EditorError, match="not found"):
         edit_externally("x", tmp_path, env={"EDITOR": "/nonexistent/editor"})
+
+
+async def test_a_failed_send_is_shown_and_can_be_edited_and_sent_again(env):
+    tmp, clock, ids = env
+    with store(env) as s:
+        old = s.queue_reply(ids["bob"], "First try")
+        assert s.outbox_claim(old)
+        s.outbox_fail(old, "550 mailbox unavailable")
+    app = make_app(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert "✗ send failed" in screen_text(app)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert "your reply was not sent: 550 mailbox unavailable" in screen_text(app)
+        await pilot.press("r")
+        await settle(pilot)
+        assert editor(app).text == "First try"
+        assert "Your earlier reply was not sent (550 mailbox unavailable)" in screen_text(app)
+        await pilot.press("end", *" and a second", "ctrl+s")
+        await settle(pilot)
+        assert "your reply is waiting in the outbox" in screen_text(app)
+    with store(env) as s:
+        rows = {r["id"]: r for r in s.outbox(conversation_id=ids["bob"])}
+        assert rows[old]["status"] == "cancelled"
+        [new] = [r for oid, r in rows.items() if oid != old]
+        assert new["status"] == "queued" and new["body"] == "First try and a second"
