@@ -226,17 +226,14 @@ def import_(obj: Context, paths: tuple[Path, ...], account: str, batch: int) -> 
 @_errors
 def export(obj: Context, fmt: str, view: str, channel, bucket, older_than, max_rating, output) -> None:
     """Export the follow-up list, one row per conversation."""
-    from .export import write_export
+    from .export import export_to_file, write_export
     from .store.queries import ListFilter
 
     hours = _parse_age(older_than) if older_than else None
     f = ListFilter(view=view, channel=channel, bucket=bucket, older_than_hours=hours, max_rating=max_rating)
     store = obj.store()
     if output:
-        tmp = output.with_name(output.name + ".part")
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            n = write_export(store, f, fmt, fh)
-        tmp.replace(output)
+        n = export_to_file(store, f, fmt, output)
         click.echo(f"wrote {n} rows to {output}", err=True)
     else:
         write_export(store, f, fmt, sys.stdout)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import IO, Iterator
 
 from . import aging
@@ -133,3 +135,18 @@ def write_export(store, f: ListFilter, fmt: str, fh: IO[str], now: datetime | No
             n += 1
         fh.write("END:VCALENDAR\r\n")
     return n
+
+
+def export_to_file(store, f: ListFilter, fmt: str, path: Path, now: datetime | None = None) -> int:
+    """Write the list to ``path``: owner-only (it holds customers' names and addresses), and
+    whole or not at all (written beside, then renamed)."""
+    tmp = path.with_name(path.name + ".part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            rows = write_export(store, f, fmt, fh, now=now)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return rows

@@ -54,6 +54,10 @@ def test_import_then_export_round_trip(tmp_path):
     out = tmp_path / "out.csv"
     res = runner.invoke(cli, ["export", "-o", str(out)])
     assert res.exit_code == 0 and out.read_text().count("\n") == 2
+    import os
+    import stat
+
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600  # customer names and addresses
 
 
 def test_import_missing_path_exit_2(tmp_path):

@@ -324,8 +324,6 @@ def test_imap_sync_survives_faults(mailbox, fault):
     assert errors == [], f"old folder errors kept after a good sync: {errors}"
 
 
-@pytest.mark.xfail(strict=True, reason="imap.sync_account keeps an account-level (folder '') error "
-                                       "after a later good sync; reviews_sync clears it (fc22bf8)")
 def test_imap_account_error_is_cleared_by_a_good_sync(mailbox):
     store, proxy, sync = mailbox
     proxy.refuse()

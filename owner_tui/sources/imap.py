@@ -382,6 +382,8 @@ def sync_account(store, account: AccountConfig, *, secrets: SecretGetter | None 
                     break  # the connection is gone: the other folders would fail the same way
                 continue
             result.folders.append(fr)
+        if not result.cancelled and not any(f.error for f in result.folders):
+            store.clear_sync_errors(account_id)  # e.g. yesterday's wrong password is fixed
     finally:
         if own:
             close(client)

@@ -265,8 +265,7 @@ def sync_account(store: Any, account_cfg: Any, *, secrets_getter: SecretsGetter 
         summary.retryable = exc.retryable
         summary.needs_reauth = isinstance(exc, NeedsReauth)
     else:  # every feed answered: an error from an earlier run (e.g. at sign-in, folder "") is over
-        with store.write():
-            store.db.execute("UPDATE sync_state SET last_error = NULL WHERE account_id = ?", [account_id])
+        store.clear_sync_errors(account_id)
     summary.skipped = report.skipped
     summary.notes = list(report.problems)
     return summary

@@ -192,6 +192,12 @@ class Store(ActionsMixin, OutboxMixin, QueriesMixin):
                    last_error_at = excluded.last_error_at""",
                 [account_id, folder, message[:500], self.now_iso()])
 
+    def clear_sync_errors(self, account_id: int) -> None:
+        """A sync where every feed answered: earlier errors (sign-in, a folder) are over."""
+        with self.write():
+            self.db.execute("UPDATE sync_state SET last_error = NULL, last_error_at = NULL WHERE account_id = ?",
+                            [account_id])
+
     # -- ingest ----------------------------------------------------------------------------
 
     def ingest(self, account_id: int, records: Iterable[MessageRecord], cursor: Cursor | None = None,
