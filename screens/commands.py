@@ -80,7 +80,11 @@ class InboxCommands(Provider):
         for row in rows:
             name = one_line(row["name"] or "", limit=60)
             handle = one_line(row["handle"] or "", limit=60)
-            label = f"Contact: {name or handle}" + (f" <{handle}>" if name and handle else "")
+            if "@" in handle:
+                where = f" <{handle}>" if name else ""
+            else:  # a reviewer: say where, not the platform's internal id
+                where = f" ({handle.partition(':')[0]})" if ":" in handle else ""
+            label = f"Contact: {name or handle}{where}"
             score = max(matcher.match(label), 0.5)
             yield Hit(score, Text(label), partial(app.jump_to_contact, row["id"], name or handle), text=label,
                       help="Show every conversation with this person")

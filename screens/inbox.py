@@ -40,7 +40,8 @@ EMPTY_TEXT = {
 
 
 def page_rows(store, f: ListFilter, offset: int, limit: int, now: datetime) -> list[dict]:
-    """One window of the list, each row marked with its newest unfinished outbox reply."""
+    """One window of the list, each row marked with its newest unfinished outbox reply, and,
+    for noise (which has no "last message" of its own), when its newest message came."""
     rows = store.page(f, offset, limit, now)
     if rows:
         marks = ",".join("?" * len(rows))
@@ -49,6 +50,13 @@ def page_rows(store, f: ListFilter, offset: int, limit: int, now: datetime) -> l
             "AND status IN ('queued', 'sending', 'failed') ORDER BY id", [r["id"] for r in rows]).fetchall())
         for row in rows:
             row["outbox_status"] = states.get(row["id"])
+        quiet = [r["id"] for r in rows if not r["last_message_at"]]
+        if quiet:
+            seen = dict(store.db.execute(
+                f"SELECT conversation_id, max(sent_at) FROM messages WHERE conversation_id IN "
+                f"({','.join('?' * len(quiet))}) GROUP BY conversation_id", quiet).fetchall())
+            for row in rows:
+                row["seen_at"] = seen.get(row["id"])
     return rows
 
 

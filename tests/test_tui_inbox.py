@@ -283,3 +283,14 @@ async def test_a_new_message_on_a_done_conversation_reopens_it_in_the_list(setup
         app.inbox.reload()
         await settle(pilot)
         assert ids["bob"] in visible_ids(app)
+
+
+async def test_noise_rows_show_the_age_of_their_newest_message(setup):
+    path, clock, ids = setup
+    app = make_app(path, clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        [line] = [ln for ln in screen_text(app).splitlines() if "Mill News" in ln]
+        assert line.split()[0] == "3h"  # the newsletter came three hours ago

@@ -72,7 +72,7 @@ def badge(view: str, row: dict, now: datetime) -> tuple[str, Style]:
         return aging.format_age(aging.age_seconds(row["last_outbound_at"], now)), NEUTRAL_BADGE
     if view == "done" and row.get("status_at"):
         return aging.format_age(aging.age_seconds(row["status_at"], now)), NEUTRAL_BADGE
-    when = row.get("last_message_at")
+    when = row.get("last_message_at") or row.get("seen_at")
     if when:
         return aging.format_age(aging.age_seconds(when, now)), NEUTRAL_BADGE
     return "-", NEUTRAL_BADGE
