@@ -50,7 +50,7 @@ BENCHES = ("store", "search", "export", "import", "tui", "sync")
 def _call(module: str, log, **kwargs) -> list[Row]:
     """Run ``bench.<module>.run`` with the keyword arguments it accepts."""
     mod = importlib.import_module(f"bench.{module}")
-    fn = getattr(mod, "run")
+    fn = mod.run
     params = inspect.signature(fn).parameters
     accepted = {k: v for k, v in kwargs.items() if k in params or any(
         p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())}

@@ -9,11 +9,10 @@ baseline is ``owner-tui --version``, the floor every command pays.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from . import Row, clean_env, owner_tui_cmd, run_process
-from . import datasets
+from . import Row, clean_env, datasets, owner_tui_cmd, run_process
 from . import generate as gen
 
 
@@ -27,7 +26,7 @@ def _export(store: Path, repeat: int) -> tuple[list[float], list[float], int, st
             r = run_process([*owner_tui_cmd(), "--db", str(store), "export", "--view", "all", "--format", "csv",
                              "-o", str(out)], env=env)
             if r.returncode != 0:
-                return [], [], 0, (r.stderr.strip().splitlines() or ["exit %d" % r.returncode])[-1]
+                return [], [], 0, (r.stderr.strip().splitlines() or [f"exit {r.returncode}"])[-1]
             times.append(r.seconds)
             rss.append(r.max_rss_mb)
             rows = sum(1 for _ in out.open(encoding="utf-8")) - 1
@@ -53,7 +52,7 @@ def _attribution(path: Path, repeat: int = 2) -> dict[str, float]:
     import statistics
     import time
 
-    import owner_tui.export as export
+    from owner_tui import export
     from owner_tui.store import Store
     from owner_tui.store.queries import ListFilter
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from . import Row, clean_env, owner_tui_cmd, run_process
-from . import datasets
+from . import Row, clean_env, datasets, owner_tui_cmd, run_process
 from . import generate as gen
 
 TARGET = 2000.0

@@ -9,10 +9,9 @@ it (joins, the awaiting filter, ordering by wait) costs.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-from . import Row, percentile, timed
-from . import datasets
+from . import Row, datasets, percentile, timed
 from . import generate as gen
 
 TARGET_MS = 100.0
@@ -54,10 +53,10 @@ def _proposals(path, repeat: int) -> dict[str, list[float]]:
             if [tuple(r) for r in mapped.db.execute(sql, args)] != want:
                 raise AssertionError(f"the union query differs from store.page for {q!r}")
             for _ in range(repeat):
-                out["as shipped"] += timed(lambda: plain.page(f, 0, 200), 1, warmup=0)
-                out["mmap"] += timed(lambda: mapped.page(f, 0, 200), 1, warmup=0)
-                out["union"] += timed(lambda: plain.db.execute(sql, args).fetchall(), 1, warmup=0)
-                out["union+mmap"] += timed(lambda: mapped.db.execute(sql, args).fetchall(), 1, warmup=0)
+                out["as shipped"] += timed(lambda f=f: plain.page(f, 0, 200), 1, warmup=0)
+                out["mmap"] += timed(lambda f=f: mapped.page(f, 0, 200), 1, warmup=0)
+                out["union"] += timed(lambda args=args: plain.db.execute(sql, args).fetchall(), 1, warmup=0)
+                out["union+mmap"] += timed(lambda args=args: mapped.db.execute(sql, args).fetchall(), 1, warmup=0)
     return out
 
 
@@ -84,12 +83,12 @@ def run(*, messages: int, smoke: bool, repeat: int, rebuild: bool = False,
         db = store.db
         for q in queries():
             f = ListFilter(search=q)
-            s = timed(lambda: store.page(f, 0, 200), repeat)
+            s = timed(lambda f=f: store.page(f, 0, 200), repeat)
             samples += s
             fts = db.quote_fts(q)
-            raw += timed(lambda: db.execute("SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT 200",
-                                            [fts]).fetchall(), repeat)
-            counts += timed(lambda: store.count(f), max(1, repeat // 2), warmup=0)
+            raw += timed(lambda fts=fts: db.execute("SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT 200",
+                                                    [fts]).fetchall(), repeat)
+            counts += timed(lambda f=f: store.count(f), max(1, repeat // 2), warmup=0)
             hits = db.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?", [fts]).fetchone()[0]
             per_query.append((percentile(s, 95), q, hits))
     per_query.sort(reverse=True)

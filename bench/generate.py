@@ -16,18 +16,18 @@ Maildir import or a Dovecot sync reads).
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.header import Header
 from email.utils import format_datetime, formataddr
 from itertools import accumulate
-from typing import Iterator
 
 from owner_tui.aging import to_iso
 from owner_tui.records import Attachment, MessageRecord
 
 #: The data's "now". Fixed, so a store built once stays the same store.
-ANCHOR = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+ANCHOR = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 SPAN_DAYS = 3 * 365
 OWNER = "hello@harbourbakery.example"
 OWNER_NAME = "Harbour Bakery"

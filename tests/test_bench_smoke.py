@@ -4,9 +4,9 @@ and the data generator makes mail that parses back to what it meant."""
 from __future__ import annotations
 
 import email
-import json
 import email.policy
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
