@@ -103,6 +103,10 @@ def run_all(args: argparse.Namespace, log) -> list[Row]:
     for k, w, t, src in EXPECTED:
         if k not in present:
             rows.append(not_measured(k, w, f"bench_{src} gives no `{k}` row yet", target=t))
+    source = {k: src for k, _w, _t, src in EXPECTED}
+    for r in rows:
+        if r.status == "missed" and not r.note and r.key in source:
+            r.note = f"missed; bench_{source[r.key]} gives no analysis of this row yet."
     order = {k: i for i, (k, *_rest) in enumerate(EXPECTED)}
     rows.sort(key=lambda r: (r.section != "targets", order.get(r.key, len(order))))
     return rows
