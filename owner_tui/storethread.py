@@ -35,6 +35,8 @@ class StoreThread:
         self._store: Store | None = None
         self._closed = False
         self._lock = threading.Lock()
+        # Open the connection now, on its own thread, while the UI is still starting.
+        self._executor.submit(self._get)
 
     def _get(self) -> Store:
         if self._store is None:

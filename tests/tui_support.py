@@ -78,9 +78,14 @@ def build_store(path: Path, clock: FrozenClock, cfg: Config | None = None) -> di
 
 async def settle(pilot, rounds: int = 20) -> None:
     """Wait until the app's workers (store threads, page loads) have finished."""
+    from textual.worker import WorkerCancelled
+
     app = pilot.app
     for _ in range(rounds):
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:  # a refresh superseded by a newer one: normal
+            continue
         await pilot.pause()
         if not any(w.is_running for w in app.workers):
             break
