@@ -92,9 +92,34 @@ REPLY = [
     _b("escape", "close", "Close", "close", "Close the editor; the draft is kept", show=True, priority=True),
 ]
 
-#: In small dialogs.
+#: In every dialog.
 DIALOG = [
     _b("escape", "cancel", "Cancel", "cancel", "Close without changing anything", show=True),
+]
+
+#: In the snooze dialog (the list has focus; t moves to the typed time).
+SNOOZE_DIALOG = [
+    *(_b(str(i), f"preset({i - 1})", label, f"snooze_preset_{i}", "Snooze with this preset")
+      for i, label in enumerate(("In 1 hour", "This evening 18:00 (tomorrow's once past)",
+                                 "Tomorrow morning 08:00", "Next week, Monday 08:00"), 1)),
+    _b("t", "type_time", "Type a time", "snooze_type", "2h, 3d, fri 9:00, 2026-12-01 10:00, then enter"),
+]
+
+#: In the pick-one dialogs: export format, noise rule, saved reply.
+PICK_DIALOG = [_b(str(i), f"pick({i - 1})", "Choose that option", f"pick_{i}", "Same as moving there and enter",
+                  key_display="1-9") for i in range(1, 10)]
+
+FILTER_DIALOG = [
+    _b("ctrl+s", "apply", "Apply", "filter_apply", "Apply these filters", priority=True),
+]
+
+HELP_SCREEN = [
+    _b("question_mark", "cancel", "Close", "help_close", "Close help", key_display="?"),
+    _b("q", "cancel", "Close", "help_close_q", "Close help"),
+]
+
+TRIAGE_SUMMARY = [
+    _b("enter", "cancel", "Close", "triage_close", "Back to the list"),
 ]
 
 SCOPES: tuple[tuple[str, list[Binding]], ...] = (
@@ -103,6 +128,11 @@ SCOPES: tuple[tuple[str, list[Binding]], ...] = (
     ("List", LIST),
     ("Conversation", CONVERSATION),
     ("Reply editor", REPLY),
+    ("Snooze dialog", SNOOZE_DIALOG),
+    ("Export, noise and template pickers", PICK_DIALOG),
+    ("Filter dialog", FILTER_DIALOG),
+    ("Help", HELP_SCREEN),
+    ("Triage summary", TRIAGE_SUMMARY),
     ("Dialogs", DIALOG),
 )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
@@ -29,8 +28,7 @@ def rating_key(f: ListFilter) -> str | None:
 
 class FilterDialog(ModalScreen[ListFilter | None]):
     CSS_PATH = "dialogs.tcss"
-    BINDINGS = [*keys.DIALOG,
-                Binding("ctrl+s", "apply", "Apply", id="filter_apply", tooltip="Apply these filters", priority=True)]
+    BINDINGS = [*keys.DIALOG, *keys.FILTER_DIALOG]
 
     def __init__(self, current: ListFilter) -> None:
         super().__init__()

@@ -8,7 +8,6 @@ from typing import Mapping
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -24,8 +23,14 @@ INTRO = ("The inbox lists who awaits a reply, oldest wait first. The badge colou
 
 def help_rows(keymap: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
     """``(scope, keys, what it does, id)`` for every binding, keys as remapped."""
-    return [(scope, keys.display_keys(b, keymap), f"{b.description}: {b.tooltip}", b.id or "")
-            for scope, bindings in keys.SCOPES for b in bindings]
+    rows: list[tuple[str, str, str, str]] = []
+    for scope, bindings in keys.SCOPES:
+        for b in bindings:
+            row = (scope, keys.display_keys(b, keymap), f"{b.description}: {b.tooltip}", b.id or "")
+            if rows and rows[-1][:3] == row[:3]:  # "1-9": one row for the set
+                continue
+            rows.append(row)
+    return rows
 
 
 def help_table(keymap: Mapping[str, str]) -> Table:
@@ -38,7 +43,7 @@ def help_table(keymap: Mapping[str, str]) -> Table:
         if scope != scope_now:
             if scope_now is not None:
                 table.add_row("", "", "")
-            table.add_row(Text(scope, style="bold underline"), "", "")
+            table.add_row("", Text(scope, style="bold underline"), "")
             scope_now = scope
         table.add_row(Text(key_text), Text(does), Text(binding_id))
     return table
@@ -46,11 +51,7 @@ def help_table(keymap: Mapping[str, str]) -> Table:
 
 class HelpScreen(ModalScreen[None]):
     CSS_PATH = "dialogs.tcss"
-    BINDINGS = [
-        *keys.DIALOG,
-        Binding("question_mark", "cancel", "Close", id="help_close", tooltip="Close help", show=False),
-        Binding("q", "cancel", "Close", id="help_close_q", tooltip="Close help", show=False),
-    ]
+    BINDINGS = [*keys.DIALOG, *keys.HELP_SCREEN]
 
     def __init__(self, keymap: Mapping[str, str]) -> None:
         super().__init__()

@@ -10,7 +10,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
@@ -32,11 +31,7 @@ class PickDialog(ModalScreen[str | None]):
     """Title, options ``(value, Text)``, a hint; dismisses with the value or ``None``."""
 
     CSS_PATH = "dialogs.tcss"
-    BINDINGS = [
-        *keys.DIALOG,
-        *(Binding(str(i), f"pick({i - 1})", f"Option {i}", show=False, id=f"pick_{i}",
-                  tooltip="Choose this option") for i in range(1, 10)),
-    ]
+    BINDINGS = [*keys.DIALOG, *keys.PICK_DIALOG]
 
     def __init__(self, title: Text, options: list[tuple[str, Text]], hint: str = "") -> None:
         super().__init__()

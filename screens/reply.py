@@ -109,7 +109,7 @@ class ReplyScreen(Screen[str | None]):
         yield Static(id="reply-to")
         yield Static(id="reply-note")
         yield Static(id="quoted")
-        yield TextArea(id="editor", soft_wrap=True, show_line_numbers=False, tab_behavior="indent")
+        yield TextArea(id="editor", soft_wrap=True, show_line_numbers=False)
         yield Static(id="reply-status")
         yield Footer(compact=True)
 

@@ -11,7 +11,6 @@ from datetime import datetime, tzinfo
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
@@ -23,12 +22,7 @@ from owner_tui.when import HELP, WhenError, describe, parse_when, presets
 
 class SnoozeDialog(ModalScreen[datetime | None]):
     CSS_PATH = "dialogs.tcss"
-    BINDINGS = [
-        *keys.DIALOG,
-        *(Binding(str(i), f"preset({i - 1})", f"Preset {i}", show=False, id=f"snooze_preset_{i}",
-                  tooltip="Snooze with this preset") for i in range(1, 5)),
-        Binding("t", "type_time", "Type a time", show=False, id="snooze_type", tooltip="Type a time instead"),
-    ]
+    BINDINGS = [*keys.DIALOG, *keys.SNOOZE_DIALOG]
 
     def __init__(self, who: str, now: datetime, tz: tzinfo) -> None:
         super().__init__()

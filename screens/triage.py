@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
@@ -92,8 +91,7 @@ class TriageSession:
 
 class TriageSummary(ModalScreen[None]):
     CSS_PATH = "dialogs.tcss"
-    BINDINGS = [*keys.DIALOG,
-                Binding("enter", "cancel", "Close", id="triage_close", tooltip="Back to the list", show=False)]
+    BINDINGS = [*keys.DIALOG, *keys.TRIAGE_SUMMARY]
 
     def __init__(self, outcomes: Counter, seen: int, left: int, oldest: str | None, now) -> None:
         super().__init__()
