@@ -47,6 +47,7 @@ FAILURES = {
     "page": "Could not read the list",
     "triage": "Triage stopped",
     "conversation": "Could not read the conversation",
+    "reply": "Could not open the reply editor",
 }
 
 
@@ -239,7 +240,8 @@ class OwnerApp(App[None]):
         if not self.config.accounts:
             self.notify("No accounts are set up yet: `owner-tui accounts add` adds one.", markup=False)
             return
-        self.notify("Syncing…")
+        if self.inbox is not None and self.inbox.is_mounted:
+            self.inbox.show_status("Syncing…")
         self._sync()
 
     @work(thread=True, group="sync", exclusive=True, exit_on_error=False)
@@ -255,9 +257,12 @@ class OwnerApp(App[None]):
         self.post_message(SyncFinished(True, str(summary) if summary else "Sync finished."))
 
     def on_sync_progress(self, message: SyncProgress) -> None:
-        self.notify(one_line(message.text, limit=200), timeout=2, markup=False)
+        if self.inbox is not None and self.inbox.is_mounted:
+            self.inbox.show_status(f"Syncing: {message.text}")
 
     def on_sync_finished(self, message: SyncFinished) -> None:
+        if self.inbox is not None and self.inbox.is_mounted:
+            self.inbox.show_status(None)
         self.notify(one_line(message.text, limit=300), severity="information" if message.ok else "warning",
                     markup=False)
         self.refresh_inbox()

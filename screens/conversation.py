@@ -141,8 +141,11 @@ class ConversationScreen(ConversationActions, Screen[None]):
         yield VerticalScroll(id="history")
         yield Footer(compact=True)
 
-    async def on_mount(self) -> None:
-        await self.load(self.conversation_id)
+    def on_mount(self) -> None:
+        # In a worker: a failed read is reported by the app's one failure handler, and the
+        # screen stays open (esc goes back) instead of the app stopping.
+        self.app.run_worker(partial(self.load, self.conversation_id), group="conversation", exclusive=True,
+                            exit_on_error=False)
 
     async def load(self, conversation_id: int) -> None:
         self.conversation_id = conversation_id

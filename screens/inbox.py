@@ -79,6 +79,7 @@ class InboxScreen(ConversationActions, Screen[None]):
         yield BucketBar(id="buckets")
         yield ViewTabs(*(Tab(VIEW_LABELS[v], id=f"view-{v}") for v in VIEWS), id="views")
         yield Static(id="filterbar")
+        yield Static(id="status")
         yield AgingList(self._fetch, clock=self.app.clock, aging_cfg=self.app.config.aging, id="list")
         yield Input(placeholder="Search subjects, messages and names; enter applies, esc cancels", id="search")
         yield Footer(compact=True)
@@ -86,6 +87,7 @@ class InboxScreen(ConversationActions, Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#search", Input).display = False
         self.query_one("#filterbar", Static).display = False
+        self.query_one("#status", Static).display = False
         self.query_one(AgingList).focus()
         self.reload(wake=True)
         self.set_interval(REFRESH_SECONDS, lambda: self.reload(wake=True))
@@ -140,6 +142,12 @@ class InboxScreen(ConversationActions, Screen[None]):
         bar = self.query_one("#filterbar", Static)
         bar.display = self._has_filters()
         bar.update(self._filter_text())
+
+    def show_status(self, text: str | None) -> None:
+        """A one-line progress note above the list (sync), hidden when ``None``."""
+        bar = self.query_one("#status", Static)
+        bar.display = text is not None
+        bar.update(Text(one_line(text or "", limit=200), style="italic"))
 
     def _has_filters(self) -> bool:
         f = self.filter

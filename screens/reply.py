@@ -113,7 +113,10 @@ class ReplyScreen(Screen[str | None]):
         yield Static(id="reply-status")
         yield Footer(compact=True)
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
+        self.app.run_worker(self._prepare, group="reply", exclusive=True, exit_on_error=False)
+
+    async def _prepare(self) -> None:
         app = self.app
         info = await app.reader(reply_context, self.conversation_id)
         row = self.row

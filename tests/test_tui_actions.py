@@ -213,3 +213,19 @@ async def test_sync_without_accounts_or_in_the_demo_says_so(env):
         await settle(pilot)
         assert "demo store" in demo.notices[-1]
         assert "DEMO" in str(demo.inbox.query_one("#buckets").render())
+
+
+async def test_sync_progress_shows_in_a_status_line_then_a_summary(env):
+    from owner_tui.app import SyncFinished, SyncProgress
+
+    app, clock, ids, tmp = env
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        status = app.inbox.query_one("#status")
+        assert not status.display
+        app.post_message(SyncProgress("shop INBOX: 5/10"))
+        await settle(pilot)
+        assert status.display and "Syncing: shop INBOX: 5/10" in str(status.render())
+        app.post_message(SyncFinished(True, "Sync: 3 new"))
+        await settle(pilot)
+        assert not status.display and app.notices[-1] == "Sync: 3 new"
