@@ -98,9 +98,14 @@ def run(*, conversations: int, smoke: bool, repeat: int, rebuild: bool = False,
     off = smoke or conversations != 100_000
     import statistics
 
-    note = ""
+    note, a = "", None
     if smoke or statistics.median(times) > 1.5:
-        a = _attribution(big)
+        try:
+            a = _attribution(big)
+        except AssertionError as exc:  # the export changed: the proposal is advice, not a test
+            log(f"export: proposal skipped: {exc}")
+            a = None
+    if a is not None:
         note = ("Most of the time is `sanitize.clean` (four cells a row), which tests `unicodedata.category` "
                 "character by character in Python. A fast path at the top of `clean` (owner_tui/sanitize.py) — "
                 "return at once when `s.isprintable()` (C speed; false for every control, escape, bidi and "
@@ -108,7 +113,8 @@ def run(*, conversations: int, smoke: bool, repeat: int, rebuild: bool = False,
                 f"byte-identical export: in-process, interleaved in this run, {a['shipped']:.1f} s as shipped vs "
                 f"{a['fast']:.1f} s with it, i.e. the whole process at about "
                 f"{statistics.median(times) - a['shipped'] + a['fast']:.1f} s. The rest is the query, `aging` "
-                "date formatting and the csv module.")
+                "date formatting and the csv module; three dicts per row and `spreadsheet_safe` on all twelve "
+                "cells are what is left to trim.")
     return [
         Row(key="export_time", what=what, unit="s", samples=times, target="<= 1.5 s", limit=1.5,
             baseline="`owner-tui --version` (start-up floor)", baseline_samples=floor,

@@ -92,7 +92,11 @@ def run(*, messages: int, smoke: bool, repeat: int, rebuild: bool = False,
             hits = db.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?", [fts]).fetchone()[0]
             per_query.append((percentile(s, 95), q, hits))
     per_query.sort(reverse=True)
-    proposals = _proposals(path, repeat) if smoke or percentile(samples, 95) > TARGET_MS else {}
+    try:
+        proposals = _proposals(path, repeat) if smoke or percentile(samples, 95) > TARGET_MS else {}
+    except AssertionError as exc:  # the shipped query changed: the proposal is advice, not a test
+        log(f"search: proposal skipped: {exc}")
+        proposals = {}
     worst = ", ".join(f"“{q}” {p:.0f} ms ({hits:,} hits)" for p, q, hits in per_query[:3])
     data = (f"{gen.human(stats['messages'])} messages ({stats['conversations']:,} conversations), "
             f"{len(queries())} queries × {repeat}")
