@@ -338,5 +338,11 @@ class OwnerApp(App[None]):
 
 def run(store_path: Path, config: Config, *, demo: bool = False,
         clock: Callable[[], datetime] | None = None) -> None:
-    """Open the TUI on the store at ``store_path`` (the CLI's ``tui`` and ``demo`` commands)."""
+    """Open the TUI on the store at ``store_path`` (the CLI's ``tui`` and ``demo`` commands).
+
+    The store is opened once first, before the terminal is taken over: a database that is
+    not ours or is locked fails here as a one-line ``StoreError`` for the CLI to print, and
+    a pending migration runs once, not in the reader and writer threads at the same time.
+    """
+    Store.open(store_path, config=config, clock=clock or utcnow).close()
     OwnerApp(store_path, config, demo=demo, clock=clock).run()

@@ -31,3 +31,16 @@ def test_every_screen_stylesheet_exists_beside_its_screen():
         for css in re.findall(r'CSS_PATH = "([^"]+)"', path.read_text(encoding="utf-8")):
             assert (path.parent / css).is_file(), (path.name, css)
     assert (ROOT / "owner_tui" / "app.tcss").is_file()
+
+
+def test_run_refuses_a_file_that_is_not_a_store_before_taking_the_terminal(tmp_path):
+    import pytest
+
+    from owner_tui.app import run
+    from owner_tui.config import Config
+    from owner_tui.store import StoreError
+
+    bad = tmp_path / "not-a-db.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="not an owner-tui database"):
+        run(bad, Config())
