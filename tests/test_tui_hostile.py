@@ -23,7 +23,8 @@ def hostile_store(path, clock) -> dict[str, int]:
         mail = store.ensure_account("imap", f"mail {HOSTILE}", {"address": "owner@shop.example"})
         google = store.ensure_account("google", "g", {})
         store.ingest(mail, [MessageRecord(
-            external_id="h1@x", sender_handle="eve@evil.example", sender_name=HOSTILE, recipients=("owner@shop.example",),
+            external_id="h1@x", sender_handle="eve@evil.example", sender_name=HOSTILE,
+            recipients=("owner@shop.example",),
             subject=f"Subject {HOSTILE}", text=f"Body {HOSTILE}\nline two {HOSTILE}", sent_at=iso(clock, hours=5),
             folder="INBOX")])
         store.ingest(google, [MessageRecord(
