@@ -23,7 +23,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
-from owner_tui.mimebody import MAX_DEPTH, clean_text, payload_bytes, read_body
+from owner_tui.mimebody import ELIDED, MAX_DEPTH, clean_text, payload_bytes, read_body
 from owner_tui.mimetext import FIELD_LIMIT, Problems, decode_bytes, decode_words, one_line
 from owner_tui.records import NOISE_HEADERS, MessageRecord, normalize_msgid
 
@@ -94,14 +94,60 @@ def _as_bytes(raw: object) -> bytes:
     raise TypeError(type(raw).__name__)  # bytes(12345) would be 12,345 NULs, not a message
 
 
+#: Above this size, base64 runs of at least ELIDE_RUN bytes are cut out before the stdlib
+#: parser sees them: it keeps every line of a body in lists and peaked at ~700 MB for one
+#: 50 MB attachment. Attachments are recorded, not stored, so only their size is needed.
+BIG_MESSAGE = 8 * 1024 * 1024
+ELIDE_RUN = 1024 * 1024
+# Possessive repetition (Python 3.11+): a plain {256,} keeps a backtracking record per line,
+# which alone peaked at ~285 MB for a 50 MB attachment; this keeps none and runs in ~0.1 s.
+# Anchored at line starts with possessive parts, so a 20 MB line with no newline is one
+# linear scan rather than a retry from every position.
+_B64_RUN = re.compile(rb"(?m)^(?:[A-Za-z0-9+/]{40,1000}+={0,2}+[ \t]*+\r?\n){256,}+"
+                      rb"(?:[A-Za-z0-9+/]{1,39}+={0,2}+[ \t]*+\r?\n)?+")
+
+
+def elide_big_base64(raw: bytes) -> tuple[bytes, dict[bytes, int]]:
+    """Replace each base64 run of ``ELIDE_RUN`` bytes or more with a short token; return the
+    new bytes and token -> decoded size (counted from the encoded length, without copying)."""
+    sizes: dict[bytes, int] = {}
+    parts: list[bytes] = []
+    pos = 0
+    for m in _B64_RUN.finditer(raw):
+        start, end = m.span()
+        if end - start < ELIDE_RUN:
+            continue
+        chars = (end - start) - sum(raw.count(c, start, end) for c in (b"\n", b"\r", b" ", b"\t", b"="))
+        token = b"OwnerTuiElided%06d" % len(sizes)
+        sizes[token] = chars * 3 // 4
+        parts.extend((raw[pos:start], token, b"\r\n"))
+        pos = end
+    if not sizes:
+        return raw, sizes
+    parts.append(raw[pos:])
+    return b"".join(parts), sizes
+
+
 def _parse(raw, problems, folder, keep_raw_limit, fallback_time, now) -> MessageRecord:
+    elided: dict[bytes, int] = {}
+    to_parse = raw
+    if len(raw) > BIG_MESSAGE:
+        to_parse, elided = elide_big_base64(raw)
+    token = ELIDED.set(elided)
     try:
-        msg = email.message_from_bytes(raw, policy=compat32)
+        return _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time, now)
+    finally:
+        ELIDED.reset(token)
+
+
+def _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time, now) -> MessageRecord:
+    try:
+        msg = email.message_from_bytes(to_parse, policy=compat32)
         deep = False
     except RecursionError:
         # The stdlib parser recurses once per nesting level and fails near 1,000 levels.
         problems.add(f"MIME nesting deeper than {MAX_DEPTH}; body kept as raw text")
-        msg = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        msg = BytesHeaderParser(policy=compat32).parsebytes(to_parse)
         deep = True
     hdr = _collect_headers(msg, problems)
     if not msg.keys():

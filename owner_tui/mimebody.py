@@ -9,6 +9,7 @@ when the body shows one, and a bad part is skipped with a problem, never fatal.
 from __future__ import annotations
 
 import binascii
+import contextvars
 import email
 import re
 from email.message import Message
@@ -160,6 +161,16 @@ def _cte(part: Message) -> str:
     return str(part.get("content-transfer-encoding", "")).strip().strip("\"'").lower()
 
 
+#: Big base64 runs cut out before parsing (see ``mailparse.elide_big_base64``): the token
+#: that replaced each run -> the run's decoded size. Set per parse, read by the size helpers.
+ELIDED: contextvars.ContextVar[dict[bytes, int]] = contextvars.ContextVar("elided", default={})
+
+
+def _elided_size(data: bytes) -> int | None:
+    table = ELIDED.get()
+    return table.get(data.strip()) if table and len(data) < 64 else None
+
+
 def payload_bytes(part: Message) -> bytes:
     # compat32 keeps the undecoded body as a str with 8-bit bytes as surrogates.
     payload = part._payload  # noqa: SLF001 -- the raw form; get_payload() decodes lossily
@@ -170,6 +181,10 @@ def payload_bytes(part: Message) -> bytes:
 
 def _transfer_decode(part: Message, problems: Problems) -> bytes:
     data = payload_bytes(part)
+    elided = _elided_size(data)
+    if elided is not None:
+        problems.add(f"a {elided / 1048576:.0f} MB encoded body part was too large to decode; skipped")
+        return b""
     cte = _cte(part)
     if cte == "base64":
         if _NOT_BASE64.search(data):
@@ -192,6 +207,9 @@ def _transfer_decode(part: Message, problems: Problems) -> bytes:
 def _encoded_size(part: Message) -> int:
     """Decoded size without decoding: attachments can be tens of MB."""
     data = payload_bytes(part)
+    elided = _elided_size(data)
+    if elided is not None:
+        return elided
     if _cte(part) == "base64":
         n = len(data) - sum(data.count(c) for c in (b"\n", b"\r", b" ", b"\t"))
         return max(0, n * 3 // 4 - data.rstrip().endswith(b"=") - data.rstrip().endswith(b"=="))

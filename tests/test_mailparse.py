@@ -438,3 +438,25 @@ def test_naive_now_counts_as_utc():
     rec = parse_message(load("date_year9999.eml"), now=datetime(2026, 1, 1))
     check_invariants(rec)
     assert rec.sent_at == (NOW + FUTURE_SLACK).isoformat()
+
+
+def test_big_base64_attachment_is_sized_without_parsing_it():
+    """Over 8 MB, long base64 runs are cut out before the stdlib parser (memory); the
+    attachment keeps its real size and a big encoded text part is reported, not decoded."""
+    import base64 as b64
+
+    from owner_tui.mailparse import elide_big_base64, parse_message
+
+    blob = b64.encodebytes(bytes(range(256)) * 40000).replace(b"\n", b"\r\n")  # 10,240,000 bytes
+    raw = (b"From: a@example.com\r\nMessage-ID: <big@x>\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n"
+           b"--z\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+           b"--z\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           + blob + b"--z\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           + blob + b"--z--\r\n")
+    small, sizes = elide_big_base64(raw)
+    assert len(small) < 2000 and list(sizes.values()) == [10_240_000, 10_240_000]
+    rec = parse_message(raw)
+    assert rec.text.startswith("hello")
+    assert [a.size for a in rec.attachments if a.filename == "a.pdf"] == [10_240_000]
+    assert any("too large to decode" in p for p in rec.problems)
+    assert elide_big_base64(b"x" * 100) == (b"x" * 100, {})
