@@ -147,11 +147,12 @@ def demo(print_only: bool, keep: Path | None) -> None:
 
     from .aging import utcnow
     from .config import Config, OwnerConfig
-    from .demo import OWNER, build_demo
+    from .demo import BUSINESS, OWNER, build_demo
     from .store import Store
 
     folder = keep or Path(tempfile.mkdtemp(prefix="owner-tui-demo-"))
-    config = Config(owner=OwnerConfig(name="Sam", addresses=(OWNER,), signature="Sam, Harbour Bakery"))
+    config = Config(owner=OwnerConfig(name="Sam", business=BUSINESS, addresses=(OWNER,),
+                                       signature=f"Sam, {BUSINESS}"))
     db = folder / "demo.db"
     try:
         with Store.open(db, config=config) as store:

@@ -47,6 +47,7 @@ class BusinessHours:
 @dataclass(frozen=True)
 class OwnerConfig:
     name: str = ""
+    business: str = ""  # for the {business} placeholder in saved replies
     addresses: tuple[str, ...] = ()
     signature: str = ""
 
@@ -102,7 +103,7 @@ class Config:
         return frozenset(addrs)
 
 
-_OWNER_KEYS = {"name": str, "addresses": list, "signature": str}
+_OWNER_KEYS = {"name": str, "business": str, "addresses": list, "signature": str}
 _AGING_KEYS = {
     "waiting_since": str,
     "sla_hours": (int, float),
@@ -198,7 +199,7 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     if not all(isinstance(a, str) and "@" in a for a in addresses):
         raise ConfigError("owner.addresses must be a list of email addresses", key="owner.addresses",
                           line=_line_of(text, "owner", "addresses"), path=path)
-    owner = OwnerConfig(name=owner_d.get("name", ""), addresses=tuple(a.strip().lower() for a in addresses),
+    owner = OwnerConfig(name=owner_d.get("name", ""), business=owner_d.get("business", ""), addresses=tuple(a.strip().lower() for a in addresses),
                         signature=owner_d.get("signature", ""))
 
     aging_d = data.get("aging", {})

@@ -10,6 +10,7 @@ from owner_tui.secrets import SecretError, resolve_secret
 GOOD = """
 [owner]
 name = "Sam"
+business = "Shop"
 addresses = ["Sam@Shop.example"]
 
 [aging]
@@ -32,7 +33,7 @@ reply = "ctrl+r"
 
 def test_good_config_parses_into_frozen_dataclasses():
     cfg = parse_config(GOOD)
-    assert cfg.owner.addresses == ("sam@shop.example",)
+    assert cfg.owner.addresses == ("sam@shop.example",) and cfg.owner.business == "Shop"
     assert cfg.aging.waiting_since == "latest" and cfg.aging.sla_hours == 8
     assert cfg.aging.business_hours.days == frozenset(range(6))
     assert cfg.account("shop").options["host"] == "imap.shop.example"
