@@ -312,6 +312,15 @@ class OwnerApp(App[None]):
 
         self.run_worker(job, group="store", exit_on_error=False)
 
+    def action_dashboard(self) -> None:
+        """The morning summary; it reads on its own connection in its own worker thread."""
+        from .screens.dashboard import DashboardScreen
+
+        if isinstance(self.screen, DashboardScreen):
+            return
+        path, config, clock = self.store_path, self.config, self.clock
+        self.push_screen(DashboardScreen(lambda: Store.open(path, config=config, clock=clock)))
+
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 

@@ -49,6 +49,8 @@ INBOX = [
     _b("x", "export", "Export", "export", "Export the current view (csv, json, jsonl, markdown, ics)"),
     _b("g", "sync", "Sync", "sync", "Fetch new mail and reviews now"),
     _b("l", "open_link", "Open link", "open_link", "Open the review page in the browser"),
+    _b("m", "app.dashboard", "Summary", "dashboard",
+       "Morning summary: waits by age, reply times, this week against last"),
     _b("1", "view('awaiting')", "Awaiting", "view_awaiting", "Conversations that await your reply"),
     _b("2", "view('followup')", "No answer yet", "view_followup", "You wrote last and they went quiet"),
     _b("3", "view('snoozed')", "Snoozed", "view_snoozed", "Hidden until their time comes"),

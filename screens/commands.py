@@ -42,6 +42,8 @@ class InboxCommands(Provider):
         cmds: list[tuple[str, str, Callable[[], object]]] = [
             ("Sync now", "Fetch new mail and reviews from every account", app.start_sync),
             ("Triage", "Walk the awaiting list oldest first", lambda: app.start_triage(inbox.filter)),
+            ("Dashboard", "Morning summary: waits by age, reply times, this week against last",
+             app.action_dashboard),
             ("Undo", "Undo your last change", app.undo),
             ("Clear filters", "Show the whole view", inbox.action_clear_filters),
             ("Search…", "Full-text search of subjects, messages and names", inbox.action_search),

