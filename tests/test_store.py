@@ -292,7 +292,8 @@ def test_incremental_state_equals_full_recompute(tmp_path, clock):
         s.ingest(acc, [r for r in batch if r.channel == "email"])
         s.ingest(g, [r for r in batch if r.channel != "email"])
     assert s.message_count() == 2400
-    cols = "id, waiting_since, last_inbound_at, last_outbound_at, last_message_at, message_count"
+    cols = ("id, waiting_since, last_inbound_at, last_outbound_at, last_message_at, message_count, "
+            "last_activity_at")
     before = s.db.execute(f"SELECT {cols} FROM conversations ORDER BY id").fetchall()
     with s.write():
         for (cid,) in s.db.execute("SELECT id FROM conversations").fetchall():
@@ -346,3 +347,43 @@ def test_owner_machine_mail_does_not_start_a_followup(shop, clock):
     s.ingest(acc, [mail("digest@shop.example", sender=OWNER, minutes_ago=60 * 24 * 5, recipients=(OWNER,),
                         headers={"auto-submitted": "auto-generated"}, subject="owner-tui digest")])
     assert s.count(ListFilter(view="followup")) == 0
+
+
+def test_every_view_pages_off_an_index(shop):
+    s, _ = shop
+    from owner_tui.store.queries import VIEWS
+
+    for view in VIEWS:
+        where, args, order = s._where(ListFilter(view=view), s.now())
+        plan = " ".join(r[3] for r in s.db.execute(
+            f"EXPLAIN QUERY PLAN SELECT c.id FROM conversations c{where} ORDER BY {order} LIMIT 200", args))
+        assert "INDEX" in plan and "TEMP B-TREE" not in plan, (view, plan)
+
+
+def test_noise_view_sorted_by_newest_activity(shop):
+    s, acc = shop
+    s.ingest(acc, [mail("n1@x", sender="news@a.example", subject="A", minutes_ago=300,
+                        headers={"precedence": "bulk"}),
+                   mail("n2@x", sender="news@b.example", subject="B", minutes_ago=10, headers={"precedence": "bulk"})])
+    rows = s.page(ListFilter(view="noise"))
+    assert [r["subject"] for r in rows] == ["B", "A"] and all(r["last_activity_at"] for r in rows)
+
+
+def test_upgrade_from_first_schema_backfills_activity(tmp_path, clock):
+    from sqlite_utils import Database
+
+    from owner_tui.store.schema import migrations
+
+    path = tmp_path / "old.db"
+    db = Database(path)
+    migrations.apply(db, stop_before="m002_view_indexes")
+    old = Store(db, path, clock=clock)
+    acc = old.ensure_account("imap", "shop", {})
+    db.execute("INSERT INTO conversations (account_id, channel, external_key, created_at) VALUES (?, 'email', 'k', ?)",
+               [acc, "2026-01-01T00:00:00+00:00"])
+    db.execute("INSERT INTO messages (conversation_id, account_id, direction, external_id, sent_at, received_at) "
+               "VALUES (1, ?, 'in', 'm', '2026-02-03T04:05:06+00:00', '2026-02-03T04:05:06+00:00')", [acc])
+    db.conn.commit()
+    db.close()
+    s = Store.open(path, clock=clock)
+    assert s.conversation(1)["last_activity_at"] == "2026-02-03T04:05:06+00:00"

@@ -206,7 +206,7 @@ class Ingester:
                             noise: bool) -> None:
         conv = self.db.execute(
             """SELECT waiting_since, last_inbound_at, last_outbound_at, last_message_at, status, status_at,
-                   message_count FROM conversations WHERE id = ?""", [conv_id]).fetchone()
+                   message_count, last_activity_at FROM conversations WHERE id = ?""", [conv_id]).fetchone()
         state = aging.ConvState(conv[0], conv[1], conv[2], conv[3])
         new_state = aging.apply(state, aging.Msg(direction, sent_at, noise), self.cfg.waiting_since)
         if new_state is None:
@@ -220,7 +220,8 @@ class Ingester:
                 new_status = "open"
         sets = {"waiting_since": new_state.waiting_since, "last_inbound_at": new_state.last_inbound_at,
                 "last_outbound_at": new_state.last_outbound_at, "last_message_at": new_state.last_message_at,
-                "message_count": conv[6] + 1}
+                "message_count": conv[6] + 1,
+                "last_activity_at": sent_at if conv[7] is None or sent_at > conv[7] else conv[7]}
         if new_status != status:
             sets.update(status=new_status, snoozed_until=None)
         if direction == "in" and not noise and sent_at == new_state.last_inbound_at:
@@ -247,10 +248,11 @@ def rebuild_conversation(store: "Store", conv_id: int) -> aging.ConvState:
     rows = db.execute(
         """SELECT text, rating, url FROM messages WHERE conversation_id = ? AND direction = 'in'
            AND noise IS NULL ORDER BY sent_at DESC, id DESC LIMIT 1""", [conv_id]).fetchone()
-    count = db.execute("SELECT count(*) FROM messages WHERE conversation_id = ?", [conv_id]).fetchone()[0]
+    count, newest = db.execute("SELECT count(*), max(sent_at) FROM messages WHERE conversation_id = ?",
+                               [conv_id]).fetchone()
     sets: dict = {"waiting_since": state.waiting_since, "last_inbound_at": state.last_inbound_at,
                   "last_outbound_at": state.last_outbound_at, "last_message_at": state.last_message_at,
-                  "message_count": count}
+                  "message_count": count, "last_activity_at": newest}
     if rows:
         sets["excerpt"] = _excerpt(rows[0])
         if rows[1] is not None:

@@ -17,7 +17,7 @@ VIEWS = ("awaiting", "followup", "snoozed", "done", "noise", "all")
 
 _COLUMNS = """c.id, c.account_id, c.contact_id, c.channel, c.subject, c.excerpt, c.rating, c.status,
     c.status_at, c.waiting_since, c.last_inbound_at, c.last_outbound_at, c.last_message_at,
-    c.snoozed_until, c.replied_elsewhere, c.url, c.message_count, c.external_key,
+    c.snoozed_until, c.replied_elsewhere, c.url, c.message_count, c.external_key, c.last_activity_at,
     COALESCE(ct.name, '') AS contact_name,
     (SELECT handle FROM identities i WHERE i.contact_id = c.contact_id
         ORDER BY i.channel = 'email' DESC, i.id LIMIT 1) AS contact_handle"""
@@ -64,9 +64,9 @@ class QueriesMixin:
             order = "c.status_at DESC, c.id DESC"
         elif f.view == "noise":
             where.append("c.status = 'noise'")
-            order = "c.last_message_at DESC, c.id DESC"
+            order = "c.last_activity_at DESC, c.id DESC"
         else:
-            order = "COALESCE(c.last_message_at, c.created_at) DESC, c.id DESC"
+            order = "c.last_activity_at DESC, c.id DESC"
         if f.channel:
             where.append("c.channel = ?")
             args.append(f.channel)
@@ -90,9 +90,12 @@ class QueriesMixin:
             where.append("c.contact_id = ?")
             args.append(f.contact_id)
         if f.search and f.search.strip():
-            where.append("""(c.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN
-                                (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))
-                             OR ct.name LIKE ? ESCAPE '\\')""")
+            # One id list (full-text hits, then contacts by name) rather than "IN (...) OR name
+            # LIKE": the OR made SQLite test every row (p95 149 -> 93 ms at 300k messages).
+            where.append("""c.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN
+                                (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)
+                             UNION ALL SELECT cc.id FROM conversations cc WHERE cc.contact_id IN
+                                (SELECT id FROM contacts WHERE name LIKE ? ESCAPE '\\'))""")
             term = f.search.strip()
             args.append(self.db.quote_fts(term))
             args.append("%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
@@ -102,14 +105,16 @@ class QueriesMixin:
              now: datetime | None = None) -> list[dict]:
         """One window of the list, in display order."""
         where, args, order = self._where(f, now or self.now())
-        sql = (f"SELECT {_COLUMNS} FROM conversations c LEFT JOIN contacts ct ON ct.id = c.contact_id"
-               f"{where} ORDER BY {order} LIMIT ? OFFSET ?")
+        # Pick the page's ids from the index first and build only those rows: building every
+        # skipped row cost 585 ms for the last page at 1M messages (10 ms this way).
+        sql = (f"SELECT {_COLUMNS} FROM conversations c LEFT JOIN contacts ct ON ct.id = c.contact_id "
+               f"WHERE c.id IN (SELECT c.id FROM conversations c{where} ORDER BY {order} LIMIT ? OFFSET ?) "
+               f"ORDER BY {order}")
         return list(self.db.query(sql, [*args, limit, offset]))
 
     def count(self, f: ListFilter = ListFilter(), now: datetime | None = None) -> int:
         where, args, _ = self._where(f, now or self.now())
-        join = " LEFT JOIN contacts ct ON ct.id = c.contact_id" if f.search else ""
-        return self.db.execute(f"SELECT count(*) FROM conversations c{join}{where}", args).fetchone()[0]
+        return self.db.execute(f"SELECT count(*) FROM conversations c{where}", args).fetchone()[0]
 
     def iter_rows(self, f: ListFilter = ListFilter(), now: datetime | None = None,
                   batch: int = 2000) -> Iterator[dict]:
@@ -126,23 +131,21 @@ class QueriesMixin:
                 yield dict(zip(cols, row))
 
     def bucket_counts(self, now: datetime | None = None, channel: str | None = None) -> dict[str, int]:
-        """How many conversations await a reply in each age bucket."""
+        """How many conversations await a reply in each age bucket: one index range count per
+        bucket (a CASE over every awaiting row took 51 ms at 1M messages)."""
         now = now or self.now()
-        cases, args = [], []
-        for key, _label, upper in aging.BUCKETS:
-            if upper == float("inf"):
-                cases.append(f"ELSE '{key}'")
-            else:
-                cases.append(f"WHEN waiting_since > ? THEN '{key}'")
-                args.append(aging.to_iso(now - timedelta(seconds=upper)))
-        where = "status = 'open' AND waiting_since IS NOT NULL"
-        if channel:
-            where += " AND channel = ?"
-            args.append(channel)
-        counts = dict.fromkeys(aging.BUCKET_KEYS, 0)
-        for b, n in self.db.execute(f"SELECT CASE {' '.join(cases)} END AS b, count(*) FROM conversations "
-                                    f"WHERE {where} GROUP BY b", args):
-            counts[b] = n
+        counts: dict[str, int] = {}
+        for key in aging.BUCKET_KEYS:
+            oldest, newest = aging.bucket_bounds(key, now)
+            sql = "SELECT count(*) FROM conversations WHERE status = 'open' AND waiting_since <= ?"
+            args: list = [newest]
+            if oldest:
+                sql += " AND waiting_since > ?"
+                args.append(oldest)
+            if channel:
+                sql += " AND channel = ?"
+                args.append(channel)
+            counts[key] = self.db.execute(sql, args).fetchone()[0]
         return counts
 
     def oldest_wait(self) -> str | None:
