@@ -10,13 +10,12 @@ other is passed on in the note.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
 from ..sources.google import connect, locations, reply_id, reviews_base
-from ..sources.http import Http, NeedsReauth, SourceError
-from ..sources.reviews_sync import PullReport, Runtime, SecretsGetter, as_dict, iso, parse_time
+from ..sources.http import NeedsReauth, SourceError
+from ..sources.reviews_sync import PullReport, as_dict, iso, parse_time
 from .base import OutgoingReply, SendError, SendResult
+from .review_base import ApiReviewSender, same_text
 
 #: ReviewReply.comment maximum; characters or bytes is UNCONFIRMED, so only the character
 #: count is checked here and a byte-count refusal comes back as Google's own message.
@@ -24,30 +23,8 @@ MAX_CHARS = 4096
 _REJECTED_RE = re.compile(r"REJECT|VIOLAT|FAIL|BLOCK", re.I)
 
 
-def _same(a: str, b: str) -> bool:
-    return " ".join(a.split()) == " ".join(b.split())
-
-
-class GoogleSender:
-    def __init__(self, options: Mapping[str, Any], secrets_getter: SecretsGetter,
-                 runtime: Runtime | None = None) -> None:
-        self.options = options
-        self.secrets_getter = secrets_getter
-        self.runtime = runtime or Runtime()
-        self._http: Http | None = None
-        self._verified: dict[int, SendResult] = {}
-
-    def _conn(self) -> Http:
-        if self._http is None:
-            try:
-                self._http = connect(self.options, self.secrets_getter, self.runtime)
-            except SourceError as exc:
-                raise SendError(str(exc), retryable=exc.retryable) from None
-        return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
+class GoogleSender(ApiReviewSender):
+    connect = staticmethod(connect)
 
     def resource(self, reply: OutgoingReply) -> str:
         """``accounts/A/locations/L/reviews/R`` from the reply's meta (the review's ``name``)."""
@@ -121,7 +98,7 @@ class GoogleSender:
         answer = data.get("reviewReply") if isinstance(data, dict) else None
         if not isinstance(answer, dict) or not isinstance(answer.get("comment"), str):
             return False
-        if not _same(answer["comment"], reply.body):
+        if not same_text(answer["comment"], reply.body):
             return False
         when = parse_time(answer.get("updateTime")) or self.runtime.wallclock()
         self._verified[reply.outbox_id] = SendResult(

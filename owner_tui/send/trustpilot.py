@@ -10,40 +10,17 @@ compares ``companyReply.text`` with ours.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
 from urllib.parse import quote
 
-from ..sources.http import Http, NeedsReauth, SourceError
-from ..sources.reviews_sync import Runtime, SecretsGetter, as_dict, iso, newer, opt_str, parse_time
+from ..sources.http import NeedsReauth, SourceError
+from ..sources.reviews_sync import as_dict, iso, newer, opt_str, parse_time
 from ..sources.trustpilot import PLATFORM, api_base, connect, reply_id
 from .base import OutgoingReply, SendError, SendResult
+from .review_base import ApiReviewSender, same_text
 
 
-def _same(a: str, b: str) -> bool:
-    return " ".join(a.split()) == " ".join(b.split())
-
-
-class TrustpilotSender:
-    def __init__(self, options: Mapping[str, Any], secrets_getter: SecretsGetter,
-                 runtime: Runtime | None = None) -> None:
-        self.options = options
-        self.secrets_getter = secrets_getter
-        self.runtime = runtime or Runtime()
-        self._http: Http | None = None
-        self._verified: dict[int, SendResult] = {}
-
-    def _conn(self) -> Http:
-        if self._http is None:
-            try:
-                self._http = connect(self.options, self.secrets_getter, self.runtime)
-            except SourceError as exc:
-                raise SendError(str(exc), retryable=exc.retryable) from None
-        return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
+class TrustpilotSender(ApiReviewSender):
+    connect = staticmethod(connect)
 
     def _review_url(self, reply: OutgoingReply) -> str:
         return f"{api_base(self.options)}/v1/private/reviews/{quote(reply.external_key, safe='')}"
@@ -81,7 +58,7 @@ class TrustpilotSender:
         answer = data.get("companyReply") if isinstance(data, dict) else None
         if not isinstance(answer, dict) or not isinstance(answer.get("text"), str):
             return False
-        if not _same(answer["text"], reply.body):
+        if not same_text(answer["text"], reply.body):
             return False
         when = newer(parse_time(answer.get("createdAt")), parse_time(answer.get("updatedAt")))
         self._verified[reply.outbox_id] = SendResult(
