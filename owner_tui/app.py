@@ -30,6 +30,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from . import jobs, keys
 from .aging import utcnow
 from .config import Config
+from .live_mail import LiveMail
 from .paths import get_paths
 from .sanitize import one_line
 from .store import Store
@@ -48,6 +49,7 @@ FAILURES = {
     "triage": "Triage stopped",
     "conversation": "Could not read the conversation",
     "reply": "Could not open the reply editor",
+    "idle": "Live mail stopped (g still syncs)",
 }
 
 
@@ -86,14 +88,15 @@ def _inbox_commands():
     return InboxCommands
 
 
-class OwnerApp(App[None]):
+class OwnerApp(LiveMail, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "owner-tui"
     BINDINGS = keys.APP
     COMMANDS = App.COMMANDS | {_inbox_commands}
 
     def __init__(self, store_path: Path, config: Config, *, demo: bool = False,
-                 clock: Callable[[], datetime] | None = None, exports_dir: Path | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, exports_dir: Path | None = None,
+                 live_mail: bool = True) -> None:
         super().__init__()
         self.store_path = Path(store_path)
         self.config = config
@@ -112,6 +115,7 @@ class OwnerApp(App[None]):
         self.inbox = None
         #: The latest notifications, newest last (tests read them; so could a status line).
         self.notices: deque[str] = deque(maxlen=50)
+        self._live_init(enabled=live_mail)
 
     def _demo_business(self) -> str:
         if not self.demo:
@@ -128,6 +132,7 @@ class OwnerApp(App[None]):
 
     def on_mount(self) -> None:
         self.set_keymap(self.keymap)
+        self.start_live_mail()
         if self.unknown_keys:
             self.notify("Unknown ids in [keys] of config.toml: " + ", ".join(self.unknown_keys)
                         + ". Press ? for the list of ids.", severity="warning", timeout=10, markup=False)
@@ -138,6 +143,7 @@ class OwnerApp(App[None]):
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def on_unmount(self) -> None:
+        self.stop_live_mail()
         self.reader.close()
         self.writer.close()
 
@@ -336,6 +342,7 @@ class OwnerApp(App[None]):
 
     async def action_quit(self) -> None:
         await self.save_open_drafts()
+        self.stop_live_mail()
         self.exit()
 
     @on(Worker.StateChanged)

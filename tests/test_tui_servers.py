@@ -65,7 +65,8 @@ async def test_reply_from_the_editor_is_sent_over_smtp_and_closes_the_wait(mailb
 @pytest.mark.servers
 async def test_sync_now_pulls_new_mail_into_the_list(mailbox, imap_account, tmp_path):
     path, config = mailbox
-    app = OwnerApp(path, config, exports_dir=tmp_path / "exports")
+    # Without live mail: IDLE would race "sync now" for the new message (test_tui_live_mail).
+    app = OwnerApp(path, config, exports_dir=tmp_path / "exports", live_mail=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert app.inbox.aging_list.total == 1

@@ -77,17 +77,24 @@ def build_store(path: Path, clock: FrozenClock, cfg: Config | None = None) -> di
 
 
 async def settle(pilot, rounds: int = 20) -> None:
-    """Wait until the app's workers (store threads, page loads) have finished."""
+    """Wait until the app's workers (store threads, page loads) have finished. The live-mail
+    watchers (group ``idle``) run until quit, so they are not waited for."""
     from textual.worker import WorkerCancelled
 
     app = pilot.app
+
+    def finite():
+        return [w for w in app.workers if w.group != "idle"]
+
     for _ in range(rounds):
+        pending = finite()
         try:
-            await app.workers.wait_for_complete()
+            if pending:  # an empty list would mean "every worker" to wait_for_complete
+                await app.workers.wait_for_complete(pending)
         except WorkerCancelled:  # a refresh superseded by a newer one: normal
             continue
         await pilot.pause()
-        if not any(w.is_running for w in app.workers):
+        if not any(w.is_running for w in finite()):
             break
     await pilot.pause()
 
