@@ -38,6 +38,18 @@ EMPTY_TEXT = {
     "all": "No conversations yet: press g to sync, or run `owner-tui import`.",
 }
 
+#: For someone who has set nothing up: no accounts in config.toml and nothing in the store.
+WELCOME_TEXT = "\n".join((
+    "Welcome to owner-tui. No accounts are set up yet. To bring your messages in:",
+    "",
+    "  owner-tui accounts add imap      email over IMAP",
+    "  owner-tui accounts add google    Google reviews",
+    "  owner-tui import PATH            mail saved on disk (Maildir, mbox, .eml)",
+    "",
+    "Or try it on sample data first:  owner-tui demo",
+    "Press ? for every key.",
+))
+
 
 def page_rows(store, f: ListFilter, offset: int, limit: int, now: datetime) -> list[dict]:
     """One window of the list, each row marked with its newest unfinished outbox reply, and,
@@ -58,6 +70,10 @@ def page_rows(store, f: ListFilter, offset: int, limit: int, now: datetime) -> l
             for row in rows:
                 row["seen_at"] = seen.get(row["id"])
     return rows
+
+
+def store_is_empty(store) -> bool:
+    return store.db.execute("SELECT 1 FROM conversations LIMIT 1").fetchone() is None
 
 
 class ViewTabs(Tabs, can_focus=False):
@@ -119,8 +135,12 @@ class InboxScreen(ConversationActions, Screen[None]):
                                                              s.oldest_wait()))
         reset, self._reset_next = self._reset_next, False
         lst = self.aging_list
-        lst.empty_text = ("Nothing matches these filters (esc clears)." if self._has_filters()
-                          else EMPTY_TEXT[f.view])
+        if self._has_filters():
+            lst.empty_text = "Nothing matches these filters (esc clears)."
+        elif total == 0 and not app.demo and not app.config.accounts and await app.reader(store_is_empty):
+            lst.empty_text = WELCOME_TEXT
+        else:
+            lst.empty_text = EMPTY_TEXT[f.view]
         await lst.reload(f, total, keep_id=None if reset else lst.selected_id, reset_cursor=reset)
         self.query_one(BucketBar).show(buckets, oldest, now, active=f.bucket, demo=app.demo)
         views = await app.reader(lambda s: s.view_counts(now))

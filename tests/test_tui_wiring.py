@@ -47,3 +47,48 @@ async def test_palette_opens_the_dashboard(tmp_path):
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)
+
+
+# -- the first screen ---------------------------------------------------------------------
+
+
+async def test_a_newcomer_sees_how_to_start_not_nice_work(tmp_path):
+    app = OwnerApp(tmp_path / "new.db", config(), clock=FrozenClock(), exports_dir=tmp_path / "exp")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Nice work" not in text
+        assert "No accounts are set up yet" in text
+        for hint in ("owner-tui accounts add imap", "owner-tui accounts add google", "owner-tui import PATH",
+                     "owner-tui demo", "Press ? for every key"):
+            assert hint in text, hint
+
+
+async def test_nice_work_when_set_up_and_nobody_waits(tmp_path):
+    clock = FrozenClock()
+    build_store(tmp_path / "t.db", clock)
+    app = OwnerApp(tmp_path / "t.db", config(), clock=clock, exports_dir=tmp_path / "exp")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")  # done: empty in the fixture, but the store has conversations
+        await settle(pilot)
+        assert "Nothing closed yet." in screen_text(app)
+        await pilot.press("1")
+        await settle(pilot)
+        for _ in range(5):
+            await pilot.press("d")
+            await settle(pilot)
+        text = screen_text(app)
+        assert "Nobody is waiting for a reply. Nice work." in text
+        assert "No accounts are set up yet" not in text
+
+
+async def test_configured_account_with_an_empty_store_is_not_a_newcomer(tmp_path):
+    from owner_tui.config import AccountConfig, Config, OwnerConfig
+
+    cfg = Config(owner=OwnerConfig(name="Sam"), accounts=(AccountConfig("shop", "files", {"path": str(tmp_path)}),))
+    app = OwnerApp(tmp_path / "new.db", cfg, clock=FrozenClock(), exports_dir=tmp_path / "exp")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Nice work" in text and "No accounts are set up yet" not in text

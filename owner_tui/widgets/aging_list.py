@@ -175,9 +175,10 @@ class AgingList(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         index = self.scroll_offset.y + y
         if index >= self.total:
-            if self.total == 0 and y == 1 and self.loaded:
+            lines = self.empty_text.split("\n")  # our own text, never a stranger's
+            if self.total == 0 and 1 <= y <= len(lines) and self.loaded:
                 style = self.get_component_rich_style("aging-list--empty")
-                return Strip([Segment("   " + self.empty_text, style)]).adjust_cell_length(width)
+                return Strip([Segment("   " + lines[y - 1], style)]).adjust_cell_length(width)
             return Strip.blank(width)
         page = index // PAGE
         rows = self._pages.get(page)
