@@ -108,7 +108,8 @@ class OwnerApp(LiveMail, App[None]):
             self.tz = ZoneInfo("UTC")
         self.exports_dir = exports_dir or get_paths().export_dir
         self.drafts_dir = self.store_path.parent / "drafts"
-        self.business_name = getattr(config.owner, "business", "") or self._demo_business() or config.owner.name
+        # {business} in replies: [owner] business, else the owner's name.
+        self.business_name = config.owner.business or self._demo_business() or config.owner.name
         self.reader = StoreThread(self.store_path, config=config, clock=self.clock, name="reader")
         self.writer = StoreThread(self.store_path, config=config, clock=self.clock, name="writer")
         self.keymap, self.unknown_keys = keys.keymap_from_config(config.keys)

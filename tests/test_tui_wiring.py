@@ -92,3 +92,44 @@ async def test_configured_account_with_an_empty_store_is_not_a_newcomer(tmp_path
         await settle(pilot)
         text = screen_text(app)
         assert "Nice work" in text and "No accounts are set up yet" not in text
+
+
+# -- {business} ---------------------------------------------------------------------------
+
+
+def _business_config(business: str):
+    import dataclasses
+
+    cfg = config()
+    return dataclasses.replace(cfg, owner=dataclasses.replace(cfg.owner, business=business))
+
+
+async def _template_text(tmp_path, cfg) -> str:
+    from textual.widgets import TextArea
+
+    from owner_tui.store import Store
+
+    clock = FrozenClock()
+    build_store(tmp_path / "t.db", clock, cfg)
+    with Store.open(tmp_path / "t.db", clock=clock) as s:
+        s.save_template("ack", "Thanks {first_name}, {business} will reply by noon.")
+    app = OwnerApp(tmp_path / "t.db", cfg, clock=clock, exports_dir=tmp_path / "exp")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        return app.screen.query_one("#editor", TextArea).text
+
+
+async def test_business_placeholder_comes_from_owner_business(tmp_path):
+    text = await _template_text(tmp_path, _business_config("Corner Shop Ltd"))
+    assert "Thanks Ann, Corner Shop Ltd will reply by noon." in text
+
+
+async def test_business_placeholder_falls_back_to_the_owner_name(tmp_path):
+    text = await _template_text(tmp_path, _business_config(""))
+    assert "Thanks Ann, Sam will reply by noon." in text
