@@ -35,6 +35,13 @@ def _local(d: date, t: time, tz: tzinfo) -> datetime:
     return datetime.combine(d, t, tzinfo=tz).astimezone(UTC)
 
 
+def next_week(today: date) -> date:
+    """The Monday that starts next week; on a Sunday, the Monday after tomorrow's, so that
+    "next week" never lands on the same morning as "tomorrow morning"."""
+    ahead = 7 - today.weekday()
+    return today + timedelta(days=ahead + 7 if ahead == 1 else ahead)
+
+
 def _parse_clock(text: str) -> time:
     m = _TIME.fullmatch(text.strip())
     if not m:
@@ -82,7 +89,7 @@ def parse_when(text: str, now: datetime, tz: tzinfo = UTC) -> datetime:
     elif s in ("tonight", "this evening", "evening"):
         result = _local(today, EVENING, tz)
     elif s == "next week":
-        result = _local(today + timedelta(days=7 - today.weekday()), MORNING, tz)
+        result = _local(next_week(today), MORNING, tz)
     elif re.match(r"\d{4}-\d{2}-\d{2}", s):
         date_part, _, time_part = s.replace("t", " ", 1).partition(" ")
         try:
@@ -130,7 +137,7 @@ def presets(now: datetime, tz: tzinfo = UTC) -> list[tuple[str, str, datetime]]:
         ("hour", "In 1 hour", now + timedelta(hours=1)),
         ("evening", evening_label, evening),
         ("morning", "Tomorrow morning", _local(today + timedelta(days=1), MORNING, tz)),
-        ("week", "Next week", _local(today + timedelta(days=7 - today.weekday()), MORNING, tz)),
+        ("week", "Next week", _local(next_week(today), MORNING, tz)),
     ]
 
 

@@ -133,3 +133,27 @@ async def test_business_placeholder_comes_from_owner_business(tmp_path):
 async def test_business_placeholder_falls_back_to_the_owner_name(tmp_path):
     text = await _template_text(tmp_path, _business_config(""))
     assert "Thanks Ann, Sam will reply by noon." in text
+
+
+# -- snooze presets -----------------------------------------------------------------------
+
+
+def test_next_week_on_a_sunday_is_not_tomorrow_morning():
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from owner_tui import when
+
+    sunday = datetime(2026, 11, 22, 15, 0, tzinfo=timezone.utc)
+    p = {key: at for key, _label, at in when.presets(sunday)}
+    assert p["morning"] == datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)  # Monday
+    assert p["week"] == datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)  # the Monday after
+    assert when.parse_when("next week", sunday) == p["week"]  # typed and preset agree
+    # Sunday in the owner's zone (late Saturday in UTC) counts as Sunday.
+    tz = ZoneInfo("Pacific/Auckland")
+    p = {key: at for key, _label, at in when.presets(datetime(2026, 11, 21, 20, 0, tzinfo=timezone.utc), tz)}
+    assert p["week"] != p["morning"] and p["week"].astimezone(tz).date().isoformat() == "2026-11-30"
+    # Every other day of the week: next week is the coming Monday, never tomorrow morning.
+    for day in range(16, 22):  # Mon 16 .. Sat 21 November 2026
+        p = {key: at for key, _label, at in when.presets(datetime(2026, 11, day, 9, 0, tzinfo=timezone.utc))}
+        assert p["week"] == datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc) and p["week"] != p["morning"]
