@@ -328,6 +328,30 @@ class OwnerApp(LiveMail, App[None]):
         path, config, clock = self.store_path, self.config, self.clock
         self.push_screen(DashboardScreen(lambda: Store.open(path, config=config, clock=clock)))
 
+    def action_add_account(self) -> None:
+        """The add-account form (same checks and config writing as `owner-tui accounts add imap`)."""
+        from .config import load_config
+        from .screens.account_add import AccountAddScreen
+
+        path = self.config.path
+        if self.demo or path is None:
+            self.notify("The demo has no config file to add an account to: outside the demo, use this "
+                        "command or `owner-tui accounts add imap`.", markup=False, timeout=10)
+            return
+
+        def added(name: str | None) -> None:
+            if not name:
+                return
+            try:
+                self.config = load_config(path)
+            except Exception as exc:  # written by the form after validation; say it rather than crash
+                self.notify(f"Account {name} saved, but config.toml did not load: {exc}", markup=False,
+                            severity="error")
+                return
+            self.notify(f"Account {name} added. Sync now (ctrl+p, Sync now) to fetch its mail.", markup=False)
+
+        self.push_screen(AccountAddScreen(path), added)
+
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 

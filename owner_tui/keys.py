@@ -124,6 +124,13 @@ TRIAGE_SUMMARY = [
     _b("enter", "cancel", "Close", "triage_close", "Back to the list"),
 ]
 
+ACCOUNT_ADD_DIALOG = [
+    Binding("ctrl+s", "save(False)", "Save", id="account_save", tooltip="Write the account to config.toml",
+            show=True, priority=True),
+    Binding("ctrl+t", "save(True)", "Save and test", id="account_save_test",
+            tooltip="Write the account, then check DNS, TLS, login, folders and SMTP", show=True, priority=True),
+]
+
 SCOPES: tuple[tuple[str, list[Binding]], ...] = (
     ("Everywhere", APP),
     ("Inbox", INBOX),
@@ -136,6 +143,7 @@ SCOPES: tuple[tuple[str, list[Binding]], ...] = (
     ("Help", HELP_SCREEN),
     ("Triage summary", TRIAGE_SUMMARY),
     ("Dialogs", DIALOG),
+    ("Add-account form", ACCOUNT_ADD_DIALOG),
 )
 
 BINDING_IDS = frozenset(b.id for _name, group in SCOPES for b in group if b.id)

@@ -18,7 +18,6 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
@@ -40,12 +39,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")
 
 #: The dialog's own keys (escape comes from ``keys.DIALOG``); ctrl+ so they work while typing.
-ACCOUNT_ADD_DIALOG = [
-    Binding("ctrl+s", "save(False)", "Save", id="account_save", tooltip="Write the account to config.toml",
-            show=True, priority=True),
-    Binding("ctrl+t", "save(True)", "Save and test", id="account_save_test",
-            tooltip="Write the account, then check DNS, TLS, login, folders and SMTP", show=True, priority=True),
-]
+ACCOUNT_ADD_DIALOG = keys.ACCOUNT_ADD_DIALOG
 
 _INPUTS = ("name", "host", "port", "user", "address", "secret", "sent_folder", "tls_ca_file", "smtp_host", "smtp_port")
 

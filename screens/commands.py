@@ -44,6 +44,8 @@ class InboxCommands(Provider):
             ("Triage", "Walk the awaiting list oldest first", lambda: app.start_triage(inbox.filter)),
             ("Dashboard", "Morning summary: waits by age, reply times, this week against last",
              app.action_dashboard),
+            ("Add a mail account…", "IMAP server, login and how to get the password; tested on save",
+             app.action_add_account),
             ("Undo", "Undo your last change", app.undo),
             ("Clear filters", "Show the whole view", inbox.action_clear_filters),
             ("Search…", "Full-text search of subjects, messages and names", inbox.action_search),

@@ -157,3 +157,50 @@ def test_next_week_on_a_sunday_is_not_tomorrow_morning():
     for day in range(16, 22):  # Mon 16 .. Sat 21 November 2026
         p = {key: at for key, _label, at in when.presets(datetime(2026, 11, day, 9, 0, tzinfo=timezone.utc))}
         assert p["week"] == datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc) and p["week"] != p["morning"]
+
+
+# -- adding an account from the TUI -----------------------------------------------------------
+
+
+async def test_palette_adds_a_mail_account_and_the_app_reloads_its_config(tmp_path):
+    import dataclasses
+
+    from owner_tui.config import load_config
+    from owner_tui.screens.account_add import AccountAddScreen
+
+    clock = FrozenClock()
+    build_store(tmp_path / "t.db", clock)
+    cfg_path = tmp_path / "config.toml"
+    cfg_path.write_text('[owner]\nname = "Sam"\n')
+    app = OwnerApp(tmp_path / "t.db", dataclasses.replace(load_config(cfg_path), path=cfg_path), clock=clock,
+                   exports_dir=tmp_path / "exp")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"Add a mail")
+        await pilot.pause(0.5)
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AccountAddScreen)
+        # What the form does on save (tested in its own file): write the table, return the name.
+        cfg_path.write_text(cfg_path.read_text() + '\n[accounts.shop]\nkind = "imap"\nhost = "h"\n'
+                            'user = "me@shop.example"\npassword_env = "X"\n')
+        app.screen.dismiss("shop")
+        await settle(pilot)
+        assert [a.name for a in app.config.accounts] == ["shop"]
+
+
+async def test_the_demo_has_no_config_to_add_an_account_to(tmp_path):
+    from owner_tui.screens.account_add import AccountAddScreen
+
+    clock = FrozenClock()
+    build_store(tmp_path / "t.db", clock)
+    app = OwnerApp(tmp_path / "t.db", config(), demo=True, clock=clock, exports_dir=tmp_path / "exp")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.action_add_account()
+        await settle(pilot)
+        assert not isinstance(app.screen, AccountAddScreen)
+        assert any("no config file" in n.message for n in app._notifications)

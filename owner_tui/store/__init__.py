@@ -67,9 +67,10 @@ class Store(ActionsMixin, OutboxMixin, QueriesMixin):
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path} is not an owner-tui database ({exc})") from None
         conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash loses no committed data
-        # Reads through the page cache mapping rather than copies (search p95 149 -> 104 ms at
-        # 300k messages); capped because mapped pages count towards RSS.
-        conn.execute("PRAGMA mmap_size = 268435456")
+        # Reads through a mapping of the file rather than copies (helps search), capped small:
+        # mapped pages count towards RSS, and 256 MiB made a 100k-row export 291 MB and the TUI
+        # on a 1M-message store 180 MB (bench, same machine).
+        conn.execute("PRAGMA mmap_size = 33554432")
         db = Database(conn)
         store = cls(db, path, config, clock)
         if migrations.pending(db):
