@@ -47,6 +47,15 @@ EXPECTED: list[tuple[str, str, str, str]] = [
 BENCHES = ("store", "search", "export", "import", "tui", "sync")
 
 
+#: What is known about rows that miss by a little and move between runs.
+KNOWN = {
+    "tui_key_p99": "Within a few ms of the bar and moving between runs (29.5, 38.3 and 34.4 ms in three runs on "
+                   "22 Nov). A frame draws in about 1.7 ms and the tail is the same in the indexed Awaiting view "
+                   "(see Details), so the spikes are Textual's 60 Hz refresh pacing plus machine load, not page "
+                   "fetches; closing it needs profiling the compositor under load.",
+}
+
+
 def _call(module: str, log, **kwargs) -> list[Row]:
     """Run ``bench.<module>.run`` with the keyword arguments it accepts."""
     mod = importlib.import_module(f"bench.{module}")
@@ -105,6 +114,8 @@ def run_all(args: argparse.Namespace, log) -> list[Row]:
             rows.append(not_measured(k, w, f"bench_{src} gives no `{k}` row yet", target=t))
     source = {k: src for k, _w, _t, src in EXPECTED}
     for r in rows:
+        if r.status == "missed" and not r.note and r.key in KNOWN:
+            r.note = KNOWN[r.key]
         if r.status == "missed" and not r.note and r.key in source:
             r.note = f"missed; bench_{source[r.key]} gives no analysis of this row yet."
     order = {k: i for i, (k, *_rest) in enumerate(EXPECTED)}
