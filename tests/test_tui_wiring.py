@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from owner_tui.app import OwnerApp
 from owner_tui.screens.dashboard import DashboardScreen
+
+from owner_tui.app import OwnerApp
 from tests.tui_support import FrozenClock, build_store, config, screen_text, settle
 
 
@@ -165,8 +166,9 @@ def test_next_week_on_a_sunday_is_not_tomorrow_morning():
 async def test_palette_adds_a_mail_account_and_the_app_reloads_its_config(tmp_path):
     import dataclasses
 
-    from owner_tui.config import load_config
     from owner_tui.screens.account_add import AccountAddScreen
+
+    from owner_tui.config import load_config
 
     clock = FrozenClock()
     build_store(tmp_path / "t.db", clock)
