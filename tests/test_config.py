@@ -102,3 +102,15 @@ def test_existing_shared_folder_is_not_tightened(tmp_path):
     Store.open(shared / "new" / "deeper" / "y.db").close()
     assert stat.S_IMODE(os.stat(shared / "new").st_mode) == 0o700
     assert stat.S_IMODE(os.stat(shared / "new" / "deeper").st_mode) == 0o700
+
+
+def test_readme_config_examples_parse():
+    """The README's TOML examples are what newcomers copy: each must load."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        parse_config(block)
