@@ -109,22 +109,12 @@ def queue_reply(store: Store, conversation_id: int, body: str, *, replaces: int 
 
 
 def export_view(store: Store, f: ListFilter, fmt: str, folder: Path, now: datetime) -> tuple[Path, int]:
-    """Write the view to a new private file in ``folder``; returns the path and row count.
-    The file appears whole or not at all (written beside, then renamed)."""
-    from .export import EXTENSIONS, write_export
+    """Write the view to a new private file in ``folder``; returns the path and row count."""
+    from .export import EXTENSIONS, export_to_file
 
     folder = ensure_private_dir(folder)
     path = folder / f"owner-tui-{f.view}-{now:%Y%m%d-%H%M%S}.{EXTENSIONS[fmt]}"
-    tmp = path.with_name(path.name + ".part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # customer data: owner only
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            rows = write_export(store, f, fmt, fh, now=now)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path, rows
+    return path, export_to_file(store, f, fmt, path, now=now)
 
 
 def undo(store: Store) -> dict | None:
