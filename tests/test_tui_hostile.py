@@ -8,7 +8,7 @@ import pytest
 from owner_tui.app import OwnerApp
 from owner_tui.records import MessageRecord
 from owner_tui.store import Store
-from tests.tui_support import FrozenClock, config, iso, screen_lines, settle
+from tests.tui_support import FrozenClock, config, iso, screen_lines, settle, wait_for_palette_hits
 
 OSC_TITLE = "\x1b]0;OWNED-TITLE\x07"
 CSI = "\x1b[2J\x1b[31m"
@@ -118,7 +118,7 @@ async def test_hostile_text_is_inert_on_every_screen(env):
         await pilot.press("ctrl+p")
         await settle(pilot)
         await pilot.press(*"Eve")
-        await pilot.pause(0.6)
+        await wait_for_palette_hits(pilot, app)
         await settle(pilot)
         text = check(app)
         assert "Contact: Eve" in text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from owner_tui.app import OwnerApp
-from tests.tui_support import FrozenClock, build_store, config, screen_text, settle
+from tests.tui_support import FrozenClock, build_store, config, screen_text, settle, wait_for_palette_hits
 
 
 @pytest.fixture
@@ -20,8 +20,7 @@ async def run_command(pilot, text: str) -> None:
     await pilot.press("ctrl+p")
     await settle(pilot)
     await pilot.press(*text)
-    await pilot.pause(0.5)  # the palette searches after a short debounce
-    await settle(pilot)
+    await wait_for_palette_hits(pilot, pilot.app)
     await pilot.press("enter")
     await settle(pilot)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from owner_tui.screens.dashboard import DashboardScreen
 
 from owner_tui.app import OwnerApp
-from tests.tui_support import FrozenClock, build_store, config, screen_text, settle
+from tests.tui_support import FrozenClock, build_store, config, screen_text, settle, wait_for_palette_hits
 
 
 async def _wait_for(pilot, predicate, rounds: int = 50) -> bool:
@@ -43,8 +43,7 @@ async def test_palette_opens_the_dashboard(tmp_path):
         await pilot.press("ctrl+p")
         await settle(pilot)
         await pilot.press(*"Dashboard")
-        await pilot.pause(0.5)  # the palette searches after a short debounce
-        await settle(pilot)
+        await wait_for_palette_hits(pilot, app)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)
@@ -181,8 +180,7 @@ async def test_palette_adds_a_mail_account_and_the_app_reloads_its_config(tmp_pa
         await pilot.press("ctrl+p")
         await settle(pilot)
         await pilot.press(*"Add a mail")
-        await pilot.pause(0.5)
-        await settle(pilot)
+        await wait_for_palette_hits(pilot, app)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, AccountAddScreen)

@@ -116,3 +116,19 @@ def screen_lines(app) -> list[str]:
 
 def screen_text(app) -> str:
     return "\n".join(screen_lines(app))
+
+
+async def wait_for_palette_hits(pilot, app, timeout: float = 5.0) -> None:
+    """The command palette searches after a debounce, later still on a loaded machine: wait
+    until it shows hits rather than for a fixed time (a fixed 0.5 s was flaky under load)."""
+    import time
+
+    from textual.command import CommandList
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.05)
+        lists = app.screen.query(CommandList)
+        if lists and lists.first().option_count > 0:
+            break
+    await settle(pilot)
