@@ -387,3 +387,30 @@ def test_upgrade_from_first_schema_backfills_activity(tmp_path, clock):
     db.close()
     s = Store.open(path, clock=clock)
     assert s.conversation(1)["last_activity_at"] == "2026-02-03T04:05:06+00:00"
+
+
+def test_many_connections_opening_a_new_database_at_once(tmp_path):
+    """The TUI's reader and writer threads and a cron sync can all open a fresh file together:
+    exactly one migrates, none fails (seen in CI as 'table accounts already exists')."""
+    for round_ in range(5):
+        path = tmp_path / f"fresh{round_}.db"
+        errors: list[Exception] = []
+        barrier = threading.Barrier(6)
+
+        def opener():
+            try:
+                barrier.wait()
+                Store.open(path).close()
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=opener) for _ in range(6)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert errors == []
+        s = Store.open(path)
+        applied = s.db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
+        assert applied == 2
+        s.close()

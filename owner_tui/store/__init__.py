@@ -74,9 +74,13 @@ class Store(ActionsMixin, OutboxMixin, QueriesMixin):
         db = Database(conn)
         store = cls(db, path, config, clock)
         if migrations.pending(db):
+            # Migrate under the write lock, and look again once it is held: two connections
+            # opening a new database at once (the TUI's reader and writer threads, a cron sync)
+            # otherwise both create the tables. Inside the transaction each migration's own
+            # atomic() becomes a savepoint, so the whole upgrade commits or rolls back as one.
             with store.write():
-                pass  # take the write lock so two processes never migrate at once
-            migrations.apply(db)
+                if migrations.pending(db):
+                    migrations.apply(db)
         for suffix in ("-wal", "-shm"):
             make_private(Path(str(path) + suffix))
         del mode
