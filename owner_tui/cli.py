@@ -249,6 +249,47 @@ def _parse_age(text: str) -> float:
     return float(m.group(1)) * {"m": 1 / 60, "h": 1, "d": 24, "w": 168}[m.group(2)]
 
 
+@cli.group()
+def contacts() -> None:
+    """Find contacts, and merge two that are the same person (a reviewer and an email contact)."""
+
+
+@contacts.command("find")
+@click.argument("text")
+@pass_ctx
+@_errors
+def contacts_find(obj: Context, text: str) -> None:
+    """Contacts whose name or address contains TEXT, with their ids."""
+    from .sanitize import one_line
+
+    rows = obj.store().find_contacts(text, limit=50)
+    for r in rows:
+        click.echo(f"{r['id']:>6}  {one_line(r['name'], limit=40):<40}  {one_line(r['handle'], limit=60)}")
+    if not rows:
+        raise Failure(f"no contact matches {text!r}")
+
+
+@contacts.command("merge")
+@click.argument("keep", type=int)
+@click.argument("merge", type=int)
+@pass_ctx
+@_errors
+def contacts_merge(obj: Context, keep: int, merge: int) -> None:
+    """Make contact MERGE the same person as KEEP: their conversations show as one history."""
+    store = obj.store()
+    names = {r[0]: r[1] for r in store.db.execute("SELECT id, name FROM contacts WHERE id IN (?, ?) "
+                                                   "AND merged_into IS NULL", [keep, merge])}
+    missing = [str(i) for i in (keep, merge) if i not in names]
+    if missing:
+        raise UsageFailure(f"no contact with id {', '.join(missing)} (see `owner-tui contacts find`)")
+    if keep == merge:
+        raise UsageFailure("KEEP and MERGE are the same contact")
+    store.merge_contacts(keep, merge)
+    from .sanitize import one_line
+
+    click.echo(f"merged {one_line(names[merge], limit=40)} into {one_line(names[keep], limit=40)}")
+
+
 @cli.command()
 @pass_ctx
 def doctor(obj: Context) -> None:

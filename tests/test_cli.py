@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from owner_tui.cli import LAZY_COMMANDS, cli
 
-COMMANDS = ["tui", "demo", "import", "export", "doctor", *LAZY_COMMANDS]
+COMMANDS = ["tui", "demo", "import", "export", "doctor", "contacts", *LAZY_COMMANDS]
 
 
 @pytest.mark.parametrize("name", COMMANDS)
@@ -87,3 +87,33 @@ def test_cli_paths_do_not_import_textual(argv):
             "print('textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "False", out.stderr
+
+
+def test_contacts_find_and_merge_a_reviewer_into_an_email_contact(tmp_path):
+    from owner_tui.aging import to_iso, utcnow
+    from owner_tui.records import MessageRecord
+    from owner_tui.store import Store
+
+    with Store.open(tmp_path / "c.db") as s:
+        mail = s.ensure_account("imap", "shop", {})
+        s.ingest(mail, [MessageRecord(external_id="a@x", sender_handle="ann.lee@example.com", sender_name="Ann Lee",
+                                      subject="Cake", text="hi", sent_at=to_iso(utcnow()))])
+        g = s.ensure_account("google", "g", {})
+        s.ingest(g, [MessageRecord(external_id="r1", channel="google", direction="in", thread_key="r1", rating=2,
+                                   sender_handle="google:ann", sender_name="Ann L.", text="Dry cake",
+                                   sent_at=to_iso(utcnow()))])
+    runner = CliRunner()
+    db = ["--db", str(tmp_path / "c.db")]
+    res = runner.invoke(cli, [*db, "contacts", "find", "ann"])
+    assert res.exit_code == 0 and "Ann Lee" in res.output and "Ann L." in res.output
+    with Store.open(tmp_path / "c.db") as s:
+        ids = {r["name"]: r["id"] for r in s.find_contacts("ann")}
+    keep, merge = ids["Ann Lee"], ids["Ann L."]
+    res = runner.invoke(cli, [*db, "contacts", "merge", str(keep), "999"])
+    assert res.exit_code == 2 and "no contact with id 999" in res.output
+    res = runner.invoke(cli, [*db, "contacts", "merge", str(keep), str(merge)])
+    assert res.exit_code == 0 and "merged Ann L. into Ann Lee" in res.output, res.output
+    with Store.open(tmp_path / "c.db") as s:
+        conv = s.db.execute("SELECT id FROM conversations WHERE channel = 'email'").fetchone()[0]
+        assert {m["channel"] for m in s.history(keep, conv)} == {"email", "google"}
+    assert runner.invoke(cli, [*db, "contacts", "find", "zzz"]).exit_code == 1
