@@ -90,20 +90,8 @@ class LazyGroup(click.Group):
             import importlib
 
             module, attr = LAZY_COMMANDS[name]
-            try:
-                cmd = getattr(importlib.import_module(module), attr)
-            except (ModuleNotFoundError, AttributeError):
-                return _unavailable(name)
-            self.add_command(cmd, name)
+            self.add_command(getattr(importlib.import_module(module), attr), name)
         return super().get_command(ctx, name)
-
-
-def _unavailable(name: str) -> click.Command:
-    @click.command(name=name, help=f"({name}: not available in this build)")
-    def cmd() -> None:
-        raise Failure(f"the {name} command is not available in this build")
-
-    return cmd
 
 
 @click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})

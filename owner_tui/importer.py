@@ -24,9 +24,8 @@ class ImportResult(IngestResult):
 class _Progress:
     """A progress line on stderr for long runs; silent when stderr is not a terminal."""
 
-    def __init__(self, err: IO[str], total: int | None):
+    def __init__(self, err: IO[str]):
         self.err = err
-        self.total = total
         self.tty = hasattr(err, "isatty") and err.isatty()
         self.last = 0.0
         self.start = time.monotonic()
@@ -36,7 +35,6 @@ class _Progress:
         if not self.tty or now - self.last < 0.2:
             return
         self.last = now
-        total = total or self.total
         rate = done / max(now - self.start, 1e-6)
         of = f"/{total}" if total else ""
         self.err.write(f"\rimporting… {done}{of} messages ({rate:,.0f}/s)")
@@ -56,15 +54,11 @@ def run_import(store, paths: Iterable[Path], *, account: str = "files", batch: i
     result = ImportResult()
     skipped: list[str] = []
     for path in paths:
-        total = files.count_messages(path) if hasattr(files, "count_messages") else None
-        progress = _Progress(err, total)
-        stats = files.ScanStats() if hasattr(files, "ScanStats") else None
-        kwargs = {"on_progress": progress}
-        if stats is not None:
-            kwargs["stats"] = stats
+        progress = _Progress(err)  # scan() counts the messages and passes the total
+        stats = files.ScanStats()
         pending = []
         try:
-            for rec in files.scan(path, **kwargs):
+            for rec in files.scan(path, on_progress=progress, stats=stats):
                 pending.append(rec)
                 if len(pending) >= batch:
                     result.add(store.ingest(account_id, pending))
@@ -73,9 +67,7 @@ def run_import(store, paths: Iterable[Path], *, account: str = "files", batch: i
                 result.add(store.ingest(account_id, pending))
         finally:
             progress.close()
-        if stats is not None:
-            for item in getattr(stats, "skipped", []) or []:
-                skipped.append(str(item))
+        skipped.extend(str(item) for item in stats.skipped)
     result.skipped = len(skipped)
     result.skipped_reasons = tuple(skipped)
     return result

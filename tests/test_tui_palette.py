@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from owner_tui.app import OwnerApp
-from tests.tui_support import FrozenClock, build_store, config, screen_text, settle, wait_for_palette_hits
+from tests.tui_support import FrozenClock, build_store, config, run_command, screen_text, settle
 
 
 @pytest.fixture
@@ -14,15 +14,6 @@ def env(tmp_path):
     ids = build_store(tmp_path / "t.db", clock)
     app = OwnerApp(tmp_path / "t.db", config(), clock=clock, exports_dir=tmp_path / "exports")
     return app, ids, tmp_path
-
-
-async def run_command(pilot, text: str) -> None:
-    await pilot.press("ctrl+p")
-    await settle(pilot)
-    await pilot.press(*text)
-    await wait_for_palette_hits(pilot, pilot.app)
-    await pilot.press("enter")
-    await settle(pilot)
 
 
 async def test_palette_export_writes_the_current_view(env):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from owner_tui.screens.dashboard import DashboardScreen
 
+import dataclasses
+
 from owner_tui.app import OwnerApp
-from tests.tui_support import FrozenClock, build_store, config, screen_text, settle, wait_for_palette_hits
+from tests.tui_support import FrozenClock, build_store, config, run_command, screen_text, settle
 
 
 async def _wait_for(pilot, predicate, rounds: int = 50) -> bool:
@@ -40,12 +42,7 @@ async def test_palette_opens_the_dashboard(tmp_path):
     app = OwnerApp(tmp_path / "t.db", config(), clock=clock, exports_dir=tmp_path / "exp")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("ctrl+p")
-        await settle(pilot)
-        await pilot.press(*"Dashboard")
-        await wait_for_palette_hits(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot)
+        await run_command(pilot, "Dashboard")
         assert isinstance(app.screen, DashboardScreen)
 
 
@@ -98,8 +95,6 @@ async def test_configured_account_with_an_empty_store_is_not_a_newcomer(tmp_path
 
 
 def _business_config(business: str):
-    import dataclasses
-
     cfg = config()
     return dataclasses.replace(cfg, owner=dataclasses.replace(cfg.owner, business=business))
 
@@ -163,8 +158,6 @@ def test_next_week_on_a_sunday_is_not_tomorrow_morning():
 
 
 async def test_palette_adds_a_mail_account_and_the_app_reloads_its_config(tmp_path):
-    import dataclasses
-
     from owner_tui.screens.account_add import AccountAddScreen
 
     from owner_tui.config import load_config
@@ -173,16 +166,11 @@ async def test_palette_adds_a_mail_account_and_the_app_reloads_its_config(tmp_pa
     build_store(tmp_path / "t.db", clock)
     cfg_path = tmp_path / "config.toml"
     cfg_path.write_text('[owner]\nname = "Sam"\n')
-    app = OwnerApp(tmp_path / "t.db", dataclasses.replace(load_config(cfg_path), path=cfg_path), clock=clock,
+    app = OwnerApp(tmp_path / "t.db", load_config(cfg_path), clock=clock,
                    exports_dir=tmp_path / "exp")
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
-        await pilot.press("ctrl+p")
-        await settle(pilot)
-        await pilot.press(*"Add a mail")
-        await wait_for_palette_hits(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot)
+        await run_command(pilot, "Add a mail")
         assert isinstance(app.screen, AccountAddScreen)
         # What the form does on save (tested in its own file): write the table, return the name.
         cfg_path.write_text(cfg_path.read_text() + '\n[accounts.shop]\nkind = "imap"\nhost = "h"\n'

@@ -132,3 +132,13 @@ async def wait_for_palette_hits(pilot, app, timeout: float = 5.0) -> None:
         if lists and lists.first().option_count > 0:
             break
     await settle(pilot)
+
+
+async def run_command(pilot, text: str) -> None:
+    """Open the command palette, type ``text``, wait for its hits and take the first."""
+    await pilot.press("ctrl+p")
+    await settle(pilot)
+    await pilot.press(*text)
+    await wait_for_palette_hits(pilot, pilot.app)
+    await pilot.press("enter")
+    await settle(pilot)

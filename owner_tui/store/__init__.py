@@ -63,7 +63,7 @@ class Store(ActionsMixin, OutboxMixin, QueriesMixin):
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path} is not an owner-tui database ({exc})") from None
         conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash loses no committed data
@@ -83,7 +83,6 @@ class Store(ActionsMixin, OutboxMixin, QueriesMixin):
                     migrations.apply(db)
         for suffix in ("-wal", "-shm"):
             make_private(Path(str(path) + suffix))
-        del mode
         return store
 
     def close(self) -> None:

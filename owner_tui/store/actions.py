@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 
 from .. import aging
-from ..classify import Rule, noise_reason
+from ..classify import noise_reason
 from ..records import MessageRecord
 
 _STATE_COLS = ("status", "status_at", "snoozed_until", "replied_elsewhere")
@@ -109,19 +109,18 @@ class ActionsMixin:
 
     def _reclassify(self, pattern: str) -> set[int]:
         """Re-run the noise classifier on inbound messages matching ``pattern``."""
+        sql = ("SELECT m.id, m.conversation_id, m.sender_handle, m.rating, m.text, m.extra, c.channel "
+               "FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.direction = 'in' AND ")
         if pattern.startswith("@"):
-            rows = self.db.execute("SELECT id, conversation_id, sender_handle, rating, text FROM messages "
-                                   "WHERE direction = 'in' AND sender_handle LIKE ?", ["%" + pattern]).fetchall()
+            rows = self.db.execute(sql + "m.sender_handle LIKE ?", ["%" + pattern]).fetchall()
         else:
-            rows = self.db.execute("SELECT id, conversation_id, sender_handle, rating, text FROM messages "
-                                   "WHERE direction = 'in' AND sender_handle = ?", [pattern]).fetchall()
+            rows = self.db.execute(sql + "m.sender_handle = ?", [pattern]).fetchall()
         touched: set[int] = set()
         rules = self.rules()
-        for mid, cid, handle, rating, text in rows:
-            full = self.db.execute("SELECT channel FROM conversations WHERE id = ?", [cid]).fetchone()[0]
-            extra = json.loads(self.db.execute("SELECT extra FROM messages WHERE id = ?", [mid]).fetchone()[0])
+        for mid, cid, handle, rating, text, extra_json, channel in rows:
+            extra = json.loads(extra_json or "{}")
             headers = extra.get("headers", {}) if isinstance(extra, dict) else {}
-            reason = noise_reason(MessageRecord(external_id="x", channel=full, sender_handle=handle, rating=rating,
+            reason = noise_reason(MessageRecord(external_id="x", channel=channel, sender_handle=handle, rating=rating,
                                                 text=text, headers=headers), rules,
                                   positive_rating_only_awaits=self.aging.positive_rating_only_awaits)
             self.db.execute("UPDATE messages SET noise = ? WHERE id = ?", [reason, mid])
@@ -190,6 +189,3 @@ class ActionsMixin:
         with self.write():
             self.db.execute("INSERT INTO templates (name, body) VALUES (?, ?) ON CONFLICT (name) DO UPDATE "
                             "SET body = excluded.body", [name, body])
-
-    def rule_list(self) -> list[Rule]:
-        return self.rules()
