@@ -78,7 +78,7 @@ def _attribution(n: int, repeat: int = 3) -> dict[str, float]:
     import statistics
     import time
 
-    from owner_tui.sources import files as src
+    from owner_tui.sources.files import scan as src
     from owner_tui.store import Store
 
     root = datasets.cached_maildir(n)
@@ -103,9 +103,9 @@ def _attribution(n: int, repeat: int = 3) -> dict[str, float]:
 def run(*, files: int, smoke: bool, repeat: int, rebuild: bool = False,
         log: Callable[[str], None] = print) -> list[Row]:
     what = f"file import of a Maildir, {gen.human(files)} files (`owner-tui import`, whole process)"
-    if importlib.util.find_spec("owner_tui.sources.files") is None:
+    if importlib.util.find_spec("owner_tui.sources.files.scan") is None:
         return [Row(key="import_rate", what=what, unit="msg/s", target=">= 2,000 msg/s",
-                    reason="owner_tui/sources/files.py (the Maildir reader) is not in the tree yet")]
+                    reason="owner_tui/sources/files/scan.py (the Maildir reader) is not in the tree yet")]
     root = datasets.cached_maildir(files, rebuild=rebuild)
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
     log(f"import: {gen.human(files)} files × {repeat} (owner-tui, then notmuch)")

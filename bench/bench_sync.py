@@ -81,7 +81,7 @@ def _idle_latency(server, user: str, db: Path, repeat: int) -> list[float]:
     from types import MappingProxyType
 
     from owner_tui.config import AccountConfig
-    from owner_tui.sources.imap_idle import IdleWatcher
+    from owner_tui.sources.imap.idle import IdleWatcher
     from owner_tui.store import Store
 
     os.environ["OT_BENCH_PW"] = PASSWORD

@@ -44,8 +44,8 @@ def _child(store: str, anchor: str) -> None:
     """The measured process: the real app on the real driver, with a frozen clock."""
     from datetime import datetime
 
-    from owner_tui.app import run
     from owner_tui.config import Config
+    from owner_tui.tui.app import run
 
     at = datetime.fromisoformat(anchor)
     run(Path(store), Config(), clock=lambda: at)

@@ -1,3 +1,3 @@
-from .cli import main
+from owner_tui.cli.root import main
 
 main()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
-from .config import BusinessHours
+from owner_tui.config import BusinessHours
 
 UTC = timezone.utc
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from .records import MessageRecord
+from owner_tui.records import MessageRecord
 
 SENT_FOLDER_NAMES = {"sent", "sent items", "sent messages", "sent mail", "[gmail]/sent mail", "inbox.sent"}
 

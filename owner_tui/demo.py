@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from .aging import to_iso
-from .records import MessageRecord
+from owner_tui.aging import to_iso
+from owner_tui.records import MessageRecord
 
 OWNER = "hello@harbourbakery.example"
 BUSINESS = "Harbour Bakery"

@@ -1,4 +1,6 @@
-"""The records every source produces and the store ingests.
+"""The records the parts pass to each other: what every source produces and the store ingests
+(``MessageRecord``, ``Cursor``), and what the outbox hands a sender and gets back
+(``OutgoingReply``, ``SendResult``).
 
 A source (IMAP, files, a review API) never touches the database: it turns remote data into
 ``MessageRecord`` values and hands them to ``Store.ingest`` together with the cursor that
@@ -98,3 +100,31 @@ def normalize_msgid(value: str | None) -> str:
     if v.startswith("<") and ">" in v:
         v = v[1 : v.index(">")]
     return v.strip().lower()
+
+
+@dataclass(frozen=True)
+class OutgoingReply:
+    """Everything a sender needs, read from the outbox row and its conversation."""
+
+    outbox_id: int
+    account_id: int
+    conversation_id: int
+    body: str
+    message_id: str  # chosen before sending; for email the Message-ID header value
+    channel: str
+    external_key: str  # thread root Message-ID or review id
+    to: tuple[str, ...] = ()
+    subject: str = ""
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    url: str | None = None  # the review page, for manual replies
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened: ``external_id`` of the stored outbound message, and a note for the UI."""
+
+    external_id: str
+    sent_at: str
+    note: str = ""

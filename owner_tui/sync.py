@@ -1,4 +1,5 @@
-"""Sync every configured account once: ``owner-tui sync`` (cron) and the TUI's sync worker.
+"""Sync every configured account once, for ``owner-tui sync`` (cron, ``cli/sync.py``) and the
+TUI's sync worker.
 
 No Textual here, and only what syncing needs is imported, so a cron run with nothing new is
 quick. Each account is synced on its own: one failing account (wrong password, server down)
@@ -11,13 +12,10 @@ settings cannot work).
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-import click
-
-from .config import AccountConfig, Config, ConfigError
+from owner_tui.config import AccountConfig, Config, ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 REVIEW_KINDS = ("google", "trustpilot", "yelp", "facebook")
@@ -45,12 +43,12 @@ def sync_one(store, account: AccountConfig, *, progress: Callable | None = None,
     """
     try:
         if account.kind == "imap":
-            from .sources.imap import sync_account
+            from owner_tui.sources.imap.sync import sync_account
 
             res = sync_account(store, account, progress=progress, should_stop=should_stop, parse_pool=parse_pool)
             return AccountOutcome(account.name, "imap", res.ok, res.summary(), res.new, details=res)
         if account.kind in REVIEW_KINDS:
-            from .sources.reviews_sync import sync_account as sync_reviews
+            from owner_tui.sources.reviews.sync import sync_account as sync_reviews
 
             s = sync_reviews(store, account)
             if s.error:
@@ -65,7 +63,7 @@ def sync_one(store, account: AccountConfig, *, progress: Callable | None = None,
     except ConfigError as exc:
         return AccountOutcome(account.name, account.kind, False, f"{account.name}: {exc}", config_error=True)
     except Exception as exc:  # one broken account must not stop the others, nor print a traceback
-        from .sources.imap_errors import describe_error
+        from owner_tui.sources.imap.errors import describe_error
 
         return AccountOutcome(account.name, account.kind, False, f"{account.name}: {describe_error(exc)}")
 
@@ -105,7 +103,7 @@ def sync_accounts(store, config: Config, *, report: Callable[[str], None] | None
         say(outcome.line)
     parts = [f"{sum(o.new for o in outcomes):,} new"] + [o.line for o in outcomes if not o.ok]
     if send and not (cancelled and cancelled()):
-        from .send.outbox_worker import process
+        from owner_tui.send.outbox_worker import process
 
         parts += process(store, config).lines()
     return "Sync: " + "; ".join(parts)
@@ -115,69 +113,3 @@ def exit_code(outcomes: Sequence[AccountOutcome]) -> int:
     if any(o.config_error for o in outcomes):
         return EXIT_CONFIG
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILED
-
-
-def _progress_printer():
-    """A one-line progress indicator on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(p) -> None:
-        sys.stderr.write(f"\r\x1b[K{p.account} {p.folder}: {p.done}/{p.total}")
-        sys.stderr.flush()
-
-    return show
-
-
-@click.command("sync")
-@click.option("-a", "--account", "accounts", multiple=True, metavar="NAME",
-              help="Sync only this account (repeatable). Default: all.")
-@click.option("--send/--no-send", default=True, show_default=True,
-              help="Also send replies waiting in the outbox.")
-@click.option("-q", "--quiet", is_flag=True, help="Print failures only.")
-@click.pass_context
-def sync_command(ctx: click.Context, accounts: tuple[str, ...], send: bool, quiet: bool) -> None:
-    """Fetch new mail and reviews from every account once (for cron).
-
-    Exit status: 0 all accounts synced, 1 some account failed (one line each on stderr),
-    2 config error.
-    """
-    obj = ctx.obj
-    try:
-        config = obj.config
-        store = obj.store()
-    except ConfigError as exc:
-        click.echo(f"owner-tui sync: {exc}", err=True)
-        ctx.exit(EXIT_CONFIG)
-    except Exception as exc:  # a locked or unreadable database
-        click.echo(f"owner-tui sync: {exc}", err=True)
-        ctx.exit(EXIT_FAILED)
-    if not config.accounts:
-        click.echo("owner-tui sync: no accounts configured (owner-tui accounts add imap)", err=True)
-        ctx.exit(EXIT_CONFIG)
-    from .sources.imap import ParsePool
-
-    try:
-        with ParsePool() as pool:
-            outcomes = sync_all(config, store, only=accounts, progress=_progress_printer(), parse_pool=pool)
-    except ConfigError as exc:
-        click.echo(f"owner-tui sync: {exc}", err=True)
-        ctx.exit(EXIT_CONFIG)
-    if _progress_printer():
-        sys.stderr.write("\r\x1b[K")
-    for o in outcomes:
-        if not o.ok:
-            click.echo(o.line, err=True)
-        elif not quiet:
-            click.echo(o.line)
-    code = exit_code(outcomes)
-    if send:
-        from .send.outbox_worker import process
-
-        report = process(store, config)
-        for line in report.lines():
-            click.echo(line, err=not report.ok)
-        if not report.ok and code == EXIT_OK:
-            code = EXIT_FAILED
-    store.close()
-    ctx.exit(code)

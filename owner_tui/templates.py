@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from .sanitize import clean, one_line
+from owner_tui.sanitize import clean, one_line
 
 PLACEHOLDERS = ("first_name", "name", "business", "signature")
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .records import MessageRecord, normalize_msgid
+from owner_tui.records import MessageRecord, normalize_msgid
 
 # "Re:", "RE :", "Fwd:", "AW:", "SV:", "Antw:", "[External]" tags, repeated.
 _PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|sv|vs|antw|wg|tr|rif|ref)\s*(?:\[\d+\])?\s*:\s*|\[[^\]]{1,30}\]\s*)", re.I)

@@ -22,8 +22,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from owner_tui import keys
 from owner_tui.sanitize import safe_text
+from owner_tui.tui import keys
 
 SECURITY = [("TLS (port 993)", "tls"), ("STARTTLS (port 143)", "starttls"), ("none (local servers only)", "none")]
 SMTP_SECURITY = [("TLS (port 465)", "tls"), ("STARTTLS (port 587)", "starttls"), ("none (local servers only)", "none")]
@@ -276,7 +276,8 @@ class AccountAddScreen(ModalScreen[str | None]):
     @work(thread=True, exit_on_error=False, group="account-add")
     def _write_and_test(self, name: str | None, options: dict[str, Any] | None, test: bool) -> None:
         """Worker thread: write (unless already saved), then optionally run the checks."""
-        from owner_tui.accounts import add_account, check_account
+        from owner_tui.accounts.add import add_account
+        from owner_tui.accounts.check import check_account
         from owner_tui.config import ConfigError, load_config
 
         if name is not None and options is not None:

@@ -14,7 +14,7 @@ from owner_tui.sanitize import one_line
 from owner_tui.when import describe
 
 if TYPE_CHECKING:
-    from owner_tui.app import OwnerApp
+    from owner_tui.tui.app import OwnerApp
 
 
 def who(row: dict) -> str:
@@ -133,7 +133,7 @@ class ConversationActions:
         if url is None:
             self.app.notify("This conversation has no web page to open.")
             return
-        from owner_tui.jobs import gui_browser_available
+        from owner_tui.tui.jobs import gui_browser_available
 
         if gui_browser_available():
             self.app.open_url(url)

@@ -20,7 +20,7 @@ from owner_tui.sanitize import one_line
 from owner_tui.store.queries import VIEWS
 
 if TYPE_CHECKING:
-    from owner_tui.app import OwnerApp
+    from owner_tui.tui.app import OwnerApp
 
 #: Contacts are looked up once the query is at least this long.
 CONTACT_MIN_CHARS = 2

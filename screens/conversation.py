@@ -20,10 +20,11 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from owner_tui import aging, keys
-from owner_tui.htmltext import html_to_text
+from owner_tui import aging
+from owner_tui.mail.html_text import html_to_text
 from owner_tui.sanitize import clean, one_line
-from owner_tui.widgets.rows import badge_text, star_style, star_text
+from owner_tui.tui import keys
+from owner_tui.tui.widgets.rows import badge_text, star_style, star_text
 
 if TYPE_CHECKING:
     from owner_tui.screens.triage import TriageSession

@@ -23,12 +23,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from owner_tui import aging, metrics
+from owner_tui import aging
+from owner_tui.reports import metrics
 from owner_tui.sanitize import one_line
-from owner_tui.widgets.rows import BUCKET_STYLES
+from owner_tui.tui.widgets.rows import BUCKET_STYLES
 
 if TYPE_CHECKING:
-    from owner_tui.digest import Digest
+    from owner_tui.reports.digest import Digest
     from owner_tui.store import Store
 
 WEEK_CHOICES = (2, 4, 8)
@@ -47,7 +48,7 @@ class DashboardData:
 
 def compute(store: "Store", weeks: int) -> DashboardData:
     """Everything the dashboard shows, read from ``store`` (call in a worker thread)."""
-    from owner_tui.digest import build_digest
+    from owner_tui.reports.digest import build_digest
 
     now = store.now()
     d = build_digest(store, now=now, period=timedelta(weeks=weeks))

@@ -12,9 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from owner_tui import aging, keys
+from owner_tui import aging
 from owner_tui.records import CHANNELS
 from owner_tui.store.queries import ListFilter
+from owner_tui.tui import keys
 
 RATINGS = {"low": (1, 2, "1-2 stars (unhappy)"), "mid": (3, 3, "3 stars"), "high": (4, 5, "4-5 stars")}
 

@@ -1,4 +1,4 @@
-"""Help: every key, from the same binding data the screens use (``owner_tui.keys``), after
+"""Help: every key, from the same binding data the screens use (``owner_tui.tui.keys``), after
 the owner's remapping, so help can never disagree with what the keys do."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from owner_tui import keys
+from owner_tui.tui import keys
 
 INTRO = ("The inbox lists who awaits a reply, oldest wait first. The badge colour is the age "
          "bucket: green under 1 h, light green 1-4 h, yellow 4-24 h, orange 1-3 days, red over "

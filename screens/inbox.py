@@ -1,6 +1,6 @@
 """The inbox: the aging list with its bucket counts, views, filters and search.
 
-The list itself (``owner_tui.widgets.aging_list``) draws only what is on screen; this
+The list itself (``owner_tui.tui.widgets.aging_list``) draws only what is on screen; this
 screen owns *what* it shows (a ``ListFilter``) and refreshes it: after every change the
 owner makes, and every ``REFRESH_SECONDS`` (snoozes that ended wake up, ages move on).
 Every read goes through the app's reader thread.
@@ -19,11 +19,11 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tab, Tabs
 
-from owner_tui import keys
 from owner_tui.sanitize import one_line
 from owner_tui.store.queries import VIEWS, ListFilter
-from owner_tui.widgets.aging_list import AgingList
-from owner_tui.widgets.bucket_bar import SHORT_LABELS, BucketBar
+from owner_tui.tui import keys
+from owner_tui.tui.widgets.aging_list import AgingList
+from owner_tui.tui.widgets.bucket_bar import SHORT_LABELS, BucketBar
 
 REFRESH_SECONDS = 30
 

@@ -15,8 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from owner_tui import keys
 from owner_tui.sanitize import clean, one_line
+from owner_tui.tui import keys
 
 EXPORT_FORMATS = (
     ("csv", "CSV (spreadsheets)"),

@@ -22,11 +22,12 @@ from textual.app import ComposeResult, SuspendNotSupported
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
-from owner_tui import jobs, keys, templates
-from owner_tui.htmltext import html_to_text
+from owner_tui import templates
+from owner_tui.mail.html_text import html_to_text
 from owner_tui.paths import ensure_private_dir
 from owner_tui.sanitize import clean, one_line
-from owner_tui.widgets.rows import star_text
+from owner_tui.tui import jobs, keys
+from owner_tui.tui.widgets.rows import star_text
 
 AUTOSAVE_SECONDS = 2.0
 

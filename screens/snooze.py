@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from owner_tui import keys
+from owner_tui.tui import keys
 from owner_tui.when import HELP, WhenError, describe, parse_when, presets
 
 

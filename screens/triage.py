@@ -17,13 +17,14 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from owner_tui import aging, keys
+from owner_tui import aging
 from owner_tui.store.queries import ListFilter
+from owner_tui.tui import keys
 
 if TYPE_CHECKING:
     from owner_tui.screens.conversation import ConversationScreen
 
-    from owner_tui.app import OwnerApp
+    from owner_tui.tui.app import OwnerApp
 
 #: Outcome kinds in the order the summary lists them, with their words.
 OUTCOMES = (("replied", "replied"), ("done", "done"), ("snoozed", "snoozed"),

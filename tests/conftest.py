@@ -1,6 +1,5 @@
 """Shared pytest configuration."""
 
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 

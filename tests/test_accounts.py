@@ -12,11 +12,12 @@ import pytest
 from click.testing import CliRunner
 from imapclient.exceptions import LoginError
 
-from owner_tui.accounts import add_account, check_account, render_account
-from owner_tui.cli import cli
+from owner_tui.accounts.add import add_account, render_account
+from owner_tui.accounts.check import check_account
+from owner_tui.cli.root import cli
 from owner_tui.config import ConfigError, load_config
 from owner_tui.secrets import SecretError
-from owner_tui.sources.imap_errors import FolderMissing, as_mail_error, describe_error
+from owner_tui.sources.imap.errors import FolderMissing, as_mail_error, describe_error
 from tests.imap_helpers import account
 from tests.servers.dovecot import free_port
 from tests.servers.smtp import SmtpServer
@@ -98,7 +99,7 @@ def test_add_imap_with_xoauth2_token_command(tmp_path):
     assert res.exit_code == 0, res.output
     acc = load_config(tmp_path / "config.toml").account("gmail")
     assert acc.options["auth"] == "xoauth2" and acc.options["token_cmd"] == "mutt_oauth2.py ~/.gmail.tokens"
-    from owner_tui.sources.imap_conn import ImapSettings
+    from owner_tui.sources.imap.connection import ImapSettings
 
     assert ImapSettings.from_account(acc).smtp_saves_sent  # Gmail files sent mail itself
 

@@ -7,7 +7,7 @@ import tomllib
 import httpx
 from click.testing import CliRunner
 
-from owner_tui.cli import cli
+from owner_tui.cli.root import cli
 from tests.servers.review_apis import GOOGLE_CLIENT, api, ft  # noqa: F401
 
 

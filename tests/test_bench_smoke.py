@@ -32,7 +32,7 @@ def test_smoke_run_reports_every_row(tmp_path):
         assert any(ln.startswith(f"| {rows[key]['what']} |") for ln in table), f"{key} not in the table"
     # The benchmarks this suite owns measure something even at smoke size.
     mine = ["page_first", "fts_p95", "export_time", "export_rss"]
-    if importlib.util.find_spec("owner_tui.sources.files") is not None:
+    if importlib.util.find_spec("owner_tui.sources.files.scan") is not None:
         mine.append("import_rate")
     for key in mine:
         assert rows[key]["samples"] and rows[key]["value"] > 0, rows[key]

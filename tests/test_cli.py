@@ -5,7 +5,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from owner_tui.cli import LAZY_COMMANDS, cli
+from owner_tui.cli.root import LAZY_COMMANDS, cli
 
 COMMANDS = ["tui", "demo", "import", "export", "doctor", "contacts", *LAZY_COMMANDS]
 
@@ -82,7 +82,7 @@ def test_doctor_reports(tmp_path):
 @pytest.mark.parametrize("argv", [["export", "--help"], ["sync", "--help"], ["import", "--help"],
                                   ["digest", "--help"], ["accounts", "--help"]])
 def test_cli_paths_do_not_import_textual(argv):
-    code = ("import sys\nfrom owner_tui.cli import cli\n"
+    code = ("import sys\nfrom owner_tui.cli.root import cli\n"
             f"try:\n    cli({argv!r}, standalone_mode=False)\nexcept SystemExit:\n    pass\n"
             "print('textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

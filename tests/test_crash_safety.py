@@ -209,9 +209,8 @@ timeout = 10
     # Calibrate on a copy, against a second server: how long does a run that sends them all take?
     import shutil
 
-    from tests.servers.smtp import SmtpServer
-
     from tests.servers.fixtures import _new_account
+    from tests.servers.smtp import SmtpServer
 
     other_imap = _new_account(imap_account.server)  # its own Sent folder: the witness stays clean
     with SmtpServer(mode="plain", users={owner: "smtp-pw"}) as other:

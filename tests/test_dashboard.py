@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from owner_tui.screens.dashboard import DashboardScreen, column_chart
 from rich.console import Console
 from textual.app import App
 from textual.widgets import Static
 
-from owner_tui.metrics import DayPoint
 from owner_tui.records import MessageRecord
-from owner_tui.screens.dashboard import DashboardScreen, column_chart
+from owner_tui.reports.metrics import DayPoint
 from owner_tui.store import Store
 from tests.metrics_sample import Clock, build_sample, open_store
 

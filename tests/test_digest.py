@@ -13,10 +13,12 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from owner_tui import digest as dg
-from owner_tui import digest_render as dr
-from owner_tui.cli import Context, cli, export
+from owner_tui.cli.common import Context
+from owner_tui.cli.digest import digest_command
+from owner_tui.cli.root import export
 from owner_tui.records import MessageRecord
+from owner_tui.reports import digest as dg
+from owner_tui.reports import digest_render as dr
 from owner_tui.store import Store
 from tests.metrics_sample import NOW, Clock, build_sample, utc
 
@@ -59,7 +61,7 @@ def ctx(tmp_path, sample, clock):
 
 
 def run(ctx, *args, command=None):
-    return CliRunner().invoke(command or dg.digest_command, list(args), obj=ctx, catch_exceptions=False)
+    return CliRunner().invoke(command or digest_command, list(args), obj=ctx, catch_exceptions=False)
 
 
 # -- contents ---------------------------------------------------------------------------------
@@ -216,9 +218,9 @@ def test_command_is_registered_without_importing_textual(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys; from owner_tui.cli import cli; from click.testing import CliRunner; "
+    code = ("import sys; from owner_tui.cli.root import cli; from click.testing import CliRunner; "
             "r = CliRunner().invoke(cli, ['digest', '--help']); assert r.exit_code == 0, r.output; "
-            "assert '--mail-to' in r.output; import owner_tui.digest, owner_tui.digest_render; "
+            "assert '--mail-to' in r.output; import owner_tui.reports.digest, owner_tui.reports.digest_render; "
             "assert not [m for m in sys.modules if m.startswith('textual')], 'textual imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

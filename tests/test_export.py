@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 
 from owner_tui.aging import to_iso
-from owner_tui.export import FIELDS, write_export
 from owner_tui.records import MessageRecord
+from owner_tui.reports.export import FIELDS, write_export
 from owner_tui.store.queries import ListFilter
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from owner_tui.sources.files import ScanStats, count_messages, scan
+from owner_tui.sources.files.scan import ScanStats, count_messages, scan
 
 CORPUS = Path(__file__).parent / "corpus"
 MTIME = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -229,7 +229,7 @@ def test_a_broken_pool_falls_back_to_parsing_here(tmp_path):
     from concurrent.futures import Future
     from concurrent.futures.process import BrokenProcessPool
 
-    from owner_tui.sources.parse_jobs import Job, _collect
+    from owner_tui.sources.files.parse_jobs import Job, _collect
 
     p = tmp_path / "a.eml"
     p.write_bytes(msg(1))
@@ -240,7 +240,7 @@ def test_a_broken_pool_falls_back_to_parsing_here(tmp_path):
 
 
 def test_pool_only_for_big_imports_with_an_idle_core(monkeypatch):
-    from owner_tui.sources import parse_jobs
+    from owner_tui.sources.files import parse_jobs
 
     monkeypatch.setattr(parse_jobs.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(parse_jobs.os, "getloadavg", lambda: (0.3, 0.3, 0.3))

@@ -227,7 +227,7 @@ def test_hostile_display_name_stays_a_name(smtp_server, name):
                       date=dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone.utc))
     sender = _sender(smtp_server)
     sender.from_name = name
-    from owner_tui.send.base import OutgoingReply
+    from owner_tui.records import OutgoingReply
 
     sender.send(OutgoingReply(outbox_id=1, account_id=1, conversation_id=1, body="ok", message_id="<m2@example.com>",
                               channel="email", external_key="a@x.example", to=(CUSTOMER,), subject=name,
@@ -302,7 +302,7 @@ RAW_ATTACKS = {
 def test_raw_hostile_mail_cannot_hijack_the_reply(shop, smtp_server, attack):
     """What the parser makes of hostile headers, the reply path must still send to at most
     the one real sender, with only honest headers."""
-    from owner_tui.mailparse import parse_message
+    from owner_tui.mail.parse import parse_message
 
     store, account = shop
     raw = (RAW_ATTACKS[attack] + "To: owner@example.com\r\nDate: Fri, 20 Nov 2026 10:00:00 +0000\r\n"

@@ -36,9 +36,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from owner_tui.config import Config, OwnerConfig
-from owner_tui.export import FORMATS, write_export
-from owner_tui.mailparse import parse_message
+from owner_tui.mail.parse import parse_message
 from owner_tui.records import MessageRecord
+from owner_tui.reports.export import FORMATS, write_export
 from owner_tui.store import Store
 from owner_tui.store.ingest import _recompute
 from owner_tui.store.queries import ListFilter
@@ -229,7 +229,7 @@ _MEASURE = r"""
 import json, resource, sys, time, tracemalloc
 from pathlib import Path
 from owner_tui.store import Store
-from owner_tui.sources import files
+from owner_tui.sources.files import scan as files
 store = Store.open(Path(sys.argv[2]))
 acc = store.ensure_account("files", "big", {})
 base = resource.getrusage(resource.RUSAGE_SELF)

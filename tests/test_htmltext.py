@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from owner_tui.htmltext import html_to_text
+from owner_tui.mail.html_text import html_to_text
 
 
 def test_paragraphs_breaks_and_entities():

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from owner_tui.sources.imap_idle import IdleWatcher
+from owner_tui.sources.imap.idle import IdleWatcher
 from tests.imap_helpers import account, count, mail, open_store
 from tests.servers.dovecot import DovecotServer
 from tests.servers.fixtures import _new_account, require_dovecot

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from owner_tui.sources.imap import new_uids, plan_batches, sync_account
-from owner_tui.sources.imap_conn import ImapSettings, connect
+from owner_tui.sources.imap.connection import ImapSettings, connect
+from owner_tui.sources.imap.sync import new_uids, plan_batches, sync_account
 from tests.imap_helpers import account, count, deliver, mail, open_store
 from tests.servers.proxy import FaultProxy
 
@@ -234,7 +234,7 @@ def test_cursor_saved_with_its_batch(imap_account, tmp_path):
 
 
 def test_parse_pool_gives_the_same_store_as_inline(imap_account, tmp_path):
-    from owner_tui.sources.imap import ParsePool
+    from owner_tui.sources.imap.sync import ParsePool
 
     deliver(imap_account, "INBOX", [mail(n) for n in range(1, 41)])
     imap_account.append("Sent", mail(50, frm=imap_account.user, to="ann@example.net", msgid="r@x",
@@ -252,7 +252,7 @@ def test_parse_pool_gives_the_same_store_as_inline(imap_account, tmp_path):
 
 
 def test_interrupted_sync_with_parse_pool_keeps_whole_batches(imap_account, tmp_path):
-    from owner_tui.sources.imap import ParsePool
+    from owner_tui.sources.imap.sync import ParsePool
 
     deliver(imap_account, "INBOX", [mail(n, pad=20_000) for n in range(1, 31)])
     store = open_store(tmp_path / "db")
@@ -267,7 +267,7 @@ def test_interrupted_sync_with_parse_pool_keeps_whole_batches(imap_account, tmp_
 
 
 def test_only_big_messages_are_sized_before_batching(imap_account):
-    from owner_tui.sources.imap import LARGE, _sizes
+    from owner_tui.sources.imap.sync import LARGE, _sizes
 
     for n, pad in ((1, 0), (2, 200_000), (3, 0), (4, 120_000)):
         imap_account.append("INBOX", mail(n, pad=pad))
@@ -294,7 +294,7 @@ def test_reply_being_sent_elsewhere_counts_once_confirmed(imap_account, tmp_path
     """Another owner-tui (the laptop) files its reply in Sent marked $OwnerTuiSending, and
     confirms it after SMTP. This sync skips the marked copy, keeps its UID in the cursor, and
     takes it in once the mark is gone, even though later mail moved the cursor past it."""
-    from owner_tui.sources.imap_sent import PENDING
+    from owner_tui.sources.imap.sent import PENDING
 
     imap_account.append("INBOX", mail(1))
     reply = mail(2, frm=imap_account.user, to="ann@example.net", subject="Re: Question 1", msgid="laptop@x",

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from owner_tui.accounts import add_account
+from owner_tui.accounts.add import add_account
 from owner_tui.store import Store
 from tests.imap_helpers import account, mail
 

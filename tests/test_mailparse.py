@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from owner_tui.mailparse import FUTURE_SLACK, MIN_TIME, parse_message
+from owner_tui.mail.parse import FUTURE_SLACK, MIN_TIME, parse_message
 from owner_tui.records import Attachment, MessageRecord
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -445,7 +445,7 @@ def test_big_base64_attachment_is_sized_without_parsing_it():
     attachment keeps its real size and a big encoded text part is reported, not decoded."""
     import base64 as b64
 
-    from owner_tui.mailparse import elide_big_base64, parse_message
+    from owner_tui.mail.parse import elide_big_base64, parse_message
 
     blob = b64.encodebytes(bytes(range(256)) * 40000).replace(b"\n", b"\r\n")  # 10,240,000 bytes
     raw = (b"From: a@example.com\r\nMessage-ID: <big@x>\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n"

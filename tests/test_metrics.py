@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from owner_tui import metrics
-from owner_tui.metrics import Wait, percentile, waits_from
+from owner_tui.reports import metrics
+from owner_tui.reports.metrics import Wait, percentile, waits_from
 from tests.metrics_sample import HOURS, NOW, Clock, add, build_sample, open_store, utc
 
 

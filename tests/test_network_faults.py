@@ -23,11 +23,18 @@ import pytest
 from owner_tui.config import AccountConfig, Config, OwnerConfig
 from owner_tui.records import MessageRecord
 from owner_tui.send.outbox_worker import process, requeue
-from owner_tui.sources.reviews_sync import Runtime, sync_account
+from owner_tui.sources.reviews.common import Runtime
+from owner_tui.sources.reviews.sync import sync_account
 from owner_tui.store import Store
 from tests.servers.proxy import FaultProxy
-from tests.servers.review_apis import (GOOGLE_SECRETS, TP_SECRETS, api, ft, google_review,  # noqa: F401
-                                       tp_review)
+from tests.servers.review_apis import (  # noqa: F401
+    GOOGLE_SECRETS,
+    TP_SECRETS,
+    api,
+    ft,
+    google_review,
+    tp_review,
+)
 
 LOC = "accounts/1/locations/10"
 FAULTS = {"http": 0, "smtp": 0, "imap": 0}
@@ -266,7 +273,7 @@ def _mail(i: int) -> bytes:
 @pytest.fixture
 def mailbox(tmp_path, imap_account):
     """60 messages in INBOX on Dovecot; the account reaches it through a fault proxy."""
-    from owner_tui.sources.imap import sync_account
+    from owner_tui.sources.imap.sync import sync_account
 
     imap_account.deliver_files("INBOX", [_mail(i) for i in range(60)])
     store = Store.open(tmp_path / "imap.db", config=Config(owner=OwnerConfig(addresses=(OWNER,))))
@@ -397,7 +404,7 @@ GARBAGE = {
 
 @pytest.mark.parametrize("kind", list(GARBAGE))
 def test_imap_garbage_server_gives_a_clear_error(tmp_path, kind):
-    from owner_tui.sources.imap import sync_account
+    from owner_tui.sources.imap.sync import sync_account
 
     reply, then = GARBAGE[kind]
     server = _GarbageServer(reply, then)

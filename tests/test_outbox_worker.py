@@ -19,9 +19,9 @@ from owner_tui.send.outbox_worker import (
     process,
     requeue,
 )
-from owner_tui.sources.imap import sync_account
-from owner_tui.sources.imap_conn import ImapSettings
-from owner_tui.sources.imap_sent import PENDING, SentWitness
+from owner_tui.sources.imap.connection import ImapSettings
+from owner_tui.sources.imap.sent import PENDING, SentWitness
+from owner_tui.sources.imap.sync import sync_account
 from owner_tui.store import Store
 from tests.imap_helpers import account, count, mail
 from tests.servers.smtp import SmtpServer

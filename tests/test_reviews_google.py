@@ -10,13 +10,20 @@ import httpx
 import pytest
 
 from owner_tui.config import AccountConfig
-from owner_tui.send.base import SendError
 from owner_tui.send.google import GoogleSender
-from owner_tui.sources import google
-from owner_tui.sources.http import NeedsReauth, SourceError
-from owner_tui.sources.oauth import run_consent_flow
-from owner_tui.sources.reviews_sync import PullReport, Runtime, reply_meta, sync_account
-from tests.servers.review_apis import GOOGLE_CLIENT, GOOGLE_SECRETS, api, ft, google_review  # noqa: F401
+from owner_tui.send.sender import SendError
+from owner_tui.sources.reviews import google
+from owner_tui.sources.reviews.common import PullReport, Runtime
+from owner_tui.sources.reviews.http import NeedsReauth, SourceError
+from owner_tui.sources.reviews.oauth import run_consent_flow
+from owner_tui.sources.reviews.sync import reply_meta, sync_account
+from tests.servers.review_apis import (  # noqa: F401
+    GOOGLE_CLIENT,
+    GOOGLE_SECRETS,
+    api,
+    ft,
+    google_review,
+)
 
 LOC = "accounts/1/locations/10"
 
@@ -339,7 +346,7 @@ def browser(tamper=None):
 
 
 def test_consent_flow_end_to_end_gives_a_working_refresh_token(api, ft):
-    from owner_tui.sources.http import Http
+    from owner_tui.sources.reviews.http import Http
     shown: list[str] = []
     with Http("Google", sleep=ft.sleep, clock=ft.clock) as http:
         tokens = run_consent_flow(http, client_id=GOOGLE_CLIENT[0], client_secret=GOOGLE_CLIENT[1],
@@ -356,7 +363,7 @@ def test_consent_flow_end_to_end_gives_a_working_refresh_token(api, ft):
 
 
 def test_consent_flow_rejects_a_forged_state_and_a_refusal(api, ft):
-    from owner_tui.sources.http import Http
+    from owner_tui.sources.reviews.http import Http
     with Http("Google", sleep=ft.sleep, clock=ft.clock) as http:
         forged = browser(lambda loc: loc.replace("state=", "state=evil"))
         with pytest.raises(SourceError, match="state mismatch"):

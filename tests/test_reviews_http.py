@@ -6,8 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from owner_tui.sources.http import (Http, SourceError, StaticToken, clean_text, parse_retry_after,
-                                    platform_error)
+from owner_tui.sources.reviews.http import (
+    Http,
+    SourceError,
+    StaticToken,
+    clean_text,
+    parse_retry_after,
+    platform_error,
+)
 from tests.servers.review_apis import YELP_KEY, api, ft, now_iso  # noqa: F401
 
 

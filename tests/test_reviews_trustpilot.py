@@ -9,12 +9,21 @@ from urllib.parse import parse_qs
 import pytest
 
 from owner_tui.config import AccountConfig
-from owner_tui.send.base import SendError
+from owner_tui.send.sender import SendError
 from owner_tui.send.trustpilot import TrustpilotSender
-from owner_tui.sources import trustpilot
-from owner_tui.sources.reviews_sync import PullReport, sync_account
-from tests.servers.review_apis import (TP_KEY, TP_PASSWORD, TP_SECRET, TP_SECRETS, TP_USER, api, ft,  # noqa: F401
-                                       tp_review)
+from owner_tui.sources.reviews import trustpilot
+from owner_tui.sources.reviews.common import PullReport
+from owner_tui.sources.reviews.sync import sync_account
+from tests.servers.review_apis import (  # noqa: F401
+    TP_KEY,
+    TP_PASSWORD,
+    TP_SECRET,
+    TP_SECRETS,
+    TP_USER,
+    api,
+    ft,
+    tp_review,
+)
 
 FOLDER = "business-units/bu-1"
 

@@ -8,9 +8,10 @@ import pytest
 
 from owner_tui.config import AccountConfig
 from owner_tui.send.manual import ManualSender, copy_to_clipboard
-from owner_tui.sources import facebook, yelp
-from owner_tui.sources.http import NeedsReauth, SourceError
-from owner_tui.sources.reviews_sync import PullReport, sync_account
+from owner_tui.sources.reviews import facebook, yelp
+from owner_tui.sources.reviews.common import PullReport
+from owner_tui.sources.reviews.http import NeedsReauth, SourceError
+from owner_tui.sources.reviews.sync import sync_account
 from tests.servers.review_apis import FB_TOKEN, YELP_KEY, api, ft  # noqa: F401
 
 YELP_SECRETS = {"api_key": YELP_KEY}

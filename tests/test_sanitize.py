@@ -1,5 +1,6 @@
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from owner_tui.sanitize import clean, one_line, safe_text, spreadsheet_safe
 

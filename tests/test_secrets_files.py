@@ -19,9 +19,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from owner_tui.cli import cli
-from tests.servers.review_apis import (GOOGLE_CLIENT, TP_KEY, TP_PASSWORD, TP_SECRET, api,  # noqa: F401
-                                       google_review, tp_review)
+from owner_tui.cli.root import cli
+from tests.servers.review_apis import (  # noqa: F401
+    GOOGLE_CLIENT,
+    TP_KEY,
+    TP_PASSWORD,
+    TP_SECRET,
+    api,
+    google_review,
+    tp_review,
+)
 
 LOC = "accounts/1/locations/10"
 

@@ -262,8 +262,8 @@ def test_no_dovecot_outlives_a_killed_test_process() -> None:
     import sys
     from pathlib import Path
 
-    from tests.servers.process import group_alive
     from tests.servers.fixtures import require_dovecot
+    from tests.servers.process import group_alive
 
     require_dovecot()
     script = (

@@ -14,7 +14,8 @@ from email.utils import getaddresses
 
 import pytest
 
-from owner_tui.send.base import OutgoingReply, SendError
+from owner_tui.records import OutgoingReply
+from owner_tui.send.sender import SendError
 from owner_tui.send.smtp import SmtpSender
 from tests.servers.fixtures import ImapAccount
 from tests.servers.proxy import FaultProxy

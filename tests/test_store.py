@@ -269,7 +269,7 @@ def test_outbox_at_most_once_claim_and_finish(shop):
     s.outbox_fail(oid, "server unreachable")
     assert s.outbox(status="failed")[0]["body"] == "Hello Ann"  # the text is kept
     assert s.outbox_claim(oid) is True
-    from owner_tui.send.base import SendResult
+    from owner_tui.records import SendResult
 
     out = s.outgoing(oid)
     assert out.to == ("ann@example.com",) and out.in_reply_to == "a@x"

@@ -25,8 +25,8 @@ from click.testing import CliRunner
 
 from owner_tui.aging import to_iso
 from owner_tui.config import Config, OwnerConfig
-from owner_tui.export import FORMATS, write_export
 from owner_tui.records import Attachment, MessageRecord
+from owner_tui.reports.export import FORMATS, write_export
 from owner_tui.store import Store
 from owner_tui.store.queries import ListFilter
 from tests.servers.review_apis import api  # noqa: F401
@@ -201,7 +201,7 @@ def test_json_round_trips_the_defused_text(hostile_store):
 
 def test_printed_list_is_inert_with_colour(hostile_store, monkeypatch, capsys):
     """``demo --print``'s printer with colour forced on: only SGR sequences may appear."""
-    from owner_tui import cli
+    from owner_tui.cli import root as cli
 
     monkeypatch.setenv("FORCE_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
@@ -213,7 +213,7 @@ def test_printed_list_is_inert_with_colour(hostile_store, monkeypatch, capsys):
 
 
 def test_cli_export_to_stdout_is_inert(hostile_store, tmp_path):
-    from owner_tui.cli import cli
+    from owner_tui.cli.root import cli
 
     db = hostile_store.path
     for fmt in FORMATS:
@@ -225,7 +225,7 @@ def test_cli_export_to_stdout_is_inert(hostile_store, tmp_path):
 
 def test_demo_print_is_inert():
     """The first thing a newcomer runs: clean output, and it names no hostile leftovers."""
-    from owner_tui.cli import cli
+    from owner_tui.cli.root import cli
 
     result = CliRunner().invoke(cli, ["demo", "--print"], env={"FORCE_COLOR": "1", "COLUMNS": "160"})
     assert result.exit_code == 0, result.output
@@ -328,7 +328,7 @@ async def test_every_screen_writes_only_inert_text(tmp_path, clock):
     """Drive the real app through every screen, with a driver that records every byte the
     app writes, and check that stream: no hostile sequence, control or override, and the
     markup shown as typed."""
-    from owner_tui.app import OwnerApp
+    from owner_tui.tui.app import OwnerApp
 
     _tui_store(tmp_path / "t.db", clock)
     app = OwnerApp(tmp_path / "t.db", Config(owner=OwnerConfig(name="Sam", addresses=(OWNER,))), clock=clock,
@@ -354,7 +354,7 @@ def _cli_in_home(args: list[str], config_text: str, env: dict[str, str]):
     import os
     from pathlib import Path
 
-    from owner_tui.cli import cli
+    from owner_tui.cli.root import cli
 
     home = Path(os.environ["OWNER_TUI_HOME"])
     (home / "config.toml").write_text(config_text)
@@ -482,7 +482,7 @@ timeout = 5
 def test_digest_is_inert_in_every_format(hostile_store, fmt):
     """The digest lists contacts, subjects and review excerpts: all a stranger's text. Printed
     on a terminal it must be inert; as HTML (mailed) or markdown it must open no tag."""
-    from owner_tui.cli import cli
+    from owner_tui.cli.root import cli
 
     result = CliRunner().invoke(cli, ["--db", str(hostile_store.path), "digest", "--since", "30d", "--format", fmt],
                                 env={"FORCE_COLOR": "1", "COLUMNS": "160"})
@@ -503,7 +503,7 @@ def test_digest_mail_is_inert(hostile_store, smtp_server):
     from email import policy as email_policy
     from pathlib import Path
 
-    from owner_tui.cli import cli
+    from owner_tui.cli.root import cli
 
     acc = hostile_store.ensure_account("imap", "shop", {"address": OWNER})
     hostile_store.ingest(acc, [MessageRecord(

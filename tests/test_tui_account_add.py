@@ -105,7 +105,7 @@ async def test_starttls_moves_the_port_and_env_and_token_sources(tmp_path):
 
 async def test_a_taken_name_is_said_in_words_and_nothing_is_written(tmp_path):
     path = tmp_path / "config.toml"
-    from owner_tui.accounts import add_account
+    from owner_tui.accounts.add import add_account
 
     add_account(path, "shop", "imap", {"host": "h.example.com", "user": "u", "password_env": "PW"})
     before = path.read_bytes()

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 
 from owner_tui import aging
-from owner_tui.app import OwnerApp
 from owner_tui.store import Store
+from owner_tui.tui.app import OwnerApp
 from tests.tui_support import FrozenClock, build_store, config, settle
 
 
@@ -216,7 +216,7 @@ async def test_sync_without_accounts_or_in_the_demo_says_so(env):
 
 
 async def test_sync_progress_shows_in_a_status_line_then_a_summary(env):
-    from owner_tui.app import SyncFinished, SyncProgress
+    from owner_tui.tui.app import SyncFinished, SyncProgress
 
     app, clock, ids, tmp = env
     async with app.run_test(size=(100, 30)) as pilot:

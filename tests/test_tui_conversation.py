@@ -7,10 +7,20 @@ import pytest
 from owner_tui.screens.conversation import ConversationScreen
 from textual.containers import VerticalScroll
 
-from owner_tui.app import OwnerApp
 from owner_tui.records import MessageRecord
 from owner_tui.store import Store
-from tests.tui_support import OWNER, FrozenClock, build_store, config, email, iso, review, screen_text, settle
+from owner_tui.tui.app import OwnerApp
+from tests.tui_support import (
+    OWNER,
+    FrozenClock,
+    build_store,
+    config,
+    email,
+    iso,
+    review,
+    screen_text,
+    settle,
+)
 
 
 @pytest.fixture

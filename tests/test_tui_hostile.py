@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from owner_tui.app import OwnerApp
 from owner_tui.records import MessageRecord
 from owner_tui.store import Store
-from tests.tui_support import FrozenClock, config, iso, screen_lines, settle, wait_for_palette_hits
+from owner_tui.tui.app import OwnerApp
+from tests.tui_support import (
+    FrozenClock,
+    config,
+    iso,
+    screen_lines,
+    settle,
+    wait_for_palette_hits,
+)
 
 OSC_TITLE = "\x1b]0;OWNED-TITLE\x07"
 CSI = "\x1b[2J\x1b[31m"

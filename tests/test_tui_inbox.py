@@ -8,14 +8,22 @@ from pathlib import Path
 import pytest
 from owner_tui.screens.inbox import REFRESH_SECONDS
 
-from owner_tui.app import OwnerApp
 from owner_tui.config import AgingConfig
 from owner_tui.records import MessageRecord
 from owner_tui.store import Store
-from owner_tui.widgets import aging_list
-from owner_tui.widgets.bucket_bar import BucketBar
-from owner_tui.widgets.rows import BUCKET_STYLES, row_segments
-from tests.tui_support import FrozenClock, build_store, config, email, iso, screen_text, settle
+from owner_tui.tui.app import OwnerApp
+from owner_tui.tui.widgets import aging_list
+from owner_tui.tui.widgets.bucket_bar import BucketBar
+from owner_tui.tui.widgets.rows import BUCKET_STYLES, row_segments
+from tests.tui_support import (
+    FrozenClock,
+    build_store,
+    config,
+    email,
+    iso,
+    screen_text,
+    settle,
+)
 
 
 @pytest.fixture

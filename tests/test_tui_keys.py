@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from owner_tui import keys
-from owner_tui.app import OwnerApp
 from owner_tui.store.queries import ListFilter
+from owner_tui.tui import keys
+from owner_tui.tui.app import OwnerApp
 from tests.tui_support import FrozenClock, build_store, config, screen_text, settle
 
 

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from owner_tui.app import OwnerApp
 from owner_tui.config import Config, OwnerConfig
 from owner_tui.store import Store
+from owner_tui.tui.app import OwnerApp
 from tests.imap_helpers import account, mail
 from tests.tui_support import settle
 
@@ -28,7 +28,7 @@ async def _poll(pilot, predicate, seconds: float) -> bool:
 async def test_new_mail_appears_in_the_open_list_with_a_notification(imap_account, tmp_path):
     config = Config(owner=OwnerConfig(name="Sam", addresses=(imap_account.user,)),
                     accounts=(account(imap_account, name="shop-mail"),))
-    # As ``owner_tui.app.run`` does: create the store once before its threads open it.
+    # As ``owner_tui.tui.app.run`` does: create the store once before its threads open it.
     Store.open(tmp_path / "t.db", config=config).close()
     app = OwnerApp(tmp_path / "t.db", config, exports_dir=tmp_path / "exports")
     async with app.run_test(size=(100, 30)) as pilot:

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from owner_tui.app import OwnerApp
-from tests.tui_support import FrozenClock, build_store, config, run_command, screen_text, settle
+from owner_tui.tui.app import OwnerApp
+from tests.tui_support import (
+    FrozenClock,
+    build_store,
+    config,
+    run_command,
+    screen_text,
+    settle,
+)
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from owner_tui.screens import reply as reply_module
 from owner_tui.screens.reply import EditorError, ReplyScreen, edit_externally
 from textual.widgets import TextArea
 
-from owner_tui.app import OwnerApp
 from owner_tui.store import Store
+from owner_tui.tui.app import OwnerApp
 from tests.tui_support import FrozenClock, build_store, config, screen_text, settle
 
 

@@ -9,12 +9,12 @@ import email.policy
 
 import pytest
 
-from owner_tui import jobs
-from owner_tui.app import OwnerApp
 from owner_tui.config import Config, OwnerConfig
 from owner_tui.records import MessageRecord
-from owner_tui.sources.imap import sync_account
+from owner_tui.sources.imap.sync import sync_account
 from owner_tui.store import Store
+from owner_tui.tui import jobs
+from owner_tui.tui.app import OwnerApp
 from tests.imap_helpers import account, mail
 from tests.servers.smtp import SmtpServer
 from tests.tui_support import FrozenClock, iso, settle

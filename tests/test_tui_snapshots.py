@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from owner_tui.app import OwnerApp
+from owner_tui.tui.app import OwnerApp
 from tests.tui_support import FrozenClock, build_store, config, settle
 
 SIZE = (80, 24)

@@ -6,8 +6,8 @@ import pytest
 from owner_tui.screens.conversation import ConversationScreen
 from owner_tui.screens.triage import TriageSummary
 
-from owner_tui.app import OwnerApp
 from owner_tui.store import Store
+from owner_tui.tui.app import OwnerApp
 from tests.tui_support import FrozenClock, build_store, config, screen_text, settle
 
 

@@ -3,12 +3,19 @@
 
 from __future__ import annotations
 
-from owner_tui.screens.dashboard import DashboardScreen
-
 import dataclasses
 
-from owner_tui.app import OwnerApp
-from tests.tui_support import FrozenClock, build_store, config, run_command, screen_text, settle
+from owner_tui.screens.dashboard import DashboardScreen
+
+from owner_tui.tui.app import OwnerApp
+from tests.tui_support import (
+    FrozenClock,
+    build_store,
+    config,
+    run_command,
+    screen_text,
+    settle,
+)
 
 
 async def _wait_for(pilot, predicate, rounds: int = 50) -> bool:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 
-from ..sources.google import connect, locations, reply_id, reviews_base
-from ..sources.http import NeedsReauth, SourceError
-from ..sources.reviews_sync import PullReport, as_dict, iso, parse_time
-from .base import OutgoingReply, SendError, SendResult
-from .review_base import ApiReviewSender, same_text
+from owner_tui.records import OutgoingReply, SendResult
+from owner_tui.send.review_api import ApiReviewSender, same_text
+from owner_tui.send.sender import SendError
+from owner_tui.sources.reviews.common import PullReport, as_dict, iso, parse_time
+from owner_tui.sources.reviews.google import connect, locations, reply_id, reviews_base
+from owner_tui.sources.reviews.http import NeedsReauth, SourceError
 
 #: ReviewReply.comment maximum; characters or bytes is UNCONFIRMED, so only the character
 #: count is checked here and a byte-count refusal comes back as Google's own message.

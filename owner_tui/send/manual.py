@@ -17,7 +17,7 @@ import webbrowser
 from datetime import UTC, datetime
 from typing import Callable
 
-from .base import OutgoingReply, SendResult
+from owner_tui.records import OutgoingReply, SendResult
 
 #: Tried in order; the first one installed wins.
 CLIPBOARD_COMMANDS = (("wl-copy",), ("xclip", "-selection", "clipboard"), ("pbcopy",))

@@ -17,7 +17,7 @@ replies are not sent from here, e.g. copy-and-open review sites handled by the T
 default factory knows email (``SmtpSender`` + the IMAP Sent folder), Google and Trustpilot.
 
 For email, ``EmailSender`` files the reply in Sent marked pending before SMTP and confirms it
-after, so the Sent folder answers ``verify`` exactly (``sources/imap_sent.py``).
+after, so the Sent folder answers ``verify`` exactly (``sources/imap/sent.py``).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Callable, Iterable
 
-from ..aging import parse_iso
-from ..config import AccountConfig, Config, ConfigError
-from ..records import normalize_msgid
-from .base import OutgoingReply, Sender, SendError, SendResult
+from owner_tui.aging import parse_iso
+from owner_tui.config import AccountConfig, Config, ConfigError
+from owner_tui.records import OutgoingReply, SendResult, normalize_msgid
+from owner_tui.send.sender import Sender, SendError
 
 SendersFactory = Callable[[AccountConfig], "Sender | None"]
 STALE_AFTER = 300.0  # longer than any SMTP/HTTP timeout: a row this old in `sending` is orphaned
@@ -69,7 +69,7 @@ def _ambiguous(exc: SendError) -> bool:
 
 
 class EmailSender:
-    """``SmtpSender`` with the IMAP Sent folder as its witness (see ``sources/imap_sent.py``).
+    """``SmtpSender`` with the IMAP Sent folder as its witness (see ``sources/imap/sent.py``).
 
     Unless the provider files sent mail itself (``smtp_saves_sent``), the reply is filed in Sent
     marked pending *before* SMTP, confirmed after, deleted on a clear refusal. That makes
@@ -77,7 +77,7 @@ class EmailSender:
     """
 
     def __init__(self, account: AccountConfig, config: Config, *, secrets=None) -> None:
-        from ..sources.imap_conn import ImapSettings
+        from owner_tui.sources.imap.connection import ImapSettings
 
         s = ImapSettings.from_account(account)
         if not s.smtp_host:
@@ -94,8 +94,8 @@ class EmailSender:
     def _smtp(self, now, **hooks):
         from datetime import datetime, timezone
 
-        from ..secrets import resolve_secret
-        from .smtp import SmtpSender
+        from owner_tui.secrets import resolve_secret
+        from owner_tui.send.smtp import SmtpSender
 
         s, opts, name = self.settings, self.account.options, self.account.name
         smtp_secret = "smtp_password" if any(opts.get(f"smtp_password{x}") for x in ("_cmd", "_env", "_keyring")) \
@@ -115,9 +115,9 @@ class EmailSender:
     def send(self, reply: OutgoingReply) -> SendResult:
         from datetime import datetime, timezone
 
-        from ..sources.imap_errors import MailError
-        from ..sources.imap_sent import SentWitness
-        from .compose import build_reply
+        from owner_tui.send.compose import build_reply
+        from owner_tui.sources.imap.errors import MailError
+        from owner_tui.sources.imap.sent import SentWitness
 
         reply = _wire_reply(reply)  # callers may pass the store's bare id
         if self.settings.smtp_saves_sent:
@@ -141,7 +141,7 @@ class EmailSender:
             try:
                 witness.file(raw, pending=True)
             except Exception as exc:
-                from ..sources.imap_errors import describe_error
+                from owner_tui.sources.imap.errors import describe_error
 
                 raise SendError(f"reply not sent: could not file it in Sent first ({describe_error(exc)})",
                                 retryable=True) from None
@@ -164,7 +164,7 @@ class EmailSender:
             witness.close()
 
     def verify(self, reply: OutgoingReply) -> bool | None:
-        from ..sources.imap_sent import sent_state
+        from owner_tui.sources.imap.sent import sent_state
 
         got = sent_state(self.settings, reply.message_id, secrets=self.secrets)
         if got is None:
@@ -190,7 +190,7 @@ def default_senders(config: Config) -> SendersFactory:
         if account.kind == "imap":
             return email_sender(account, config)
         if account.kind in ("google", "trustpilot"):
-            from ..secrets import resolve_secret
+            from owner_tui.secrets import resolve_secret
 
             module = __import__(f"owner_tui.send.{account.kind}", fromlist=["x"])
             cls = getattr(module, "GoogleSender" if account.kind == "google" else "TrustpilotSender")
@@ -360,7 +360,7 @@ def _send_one(store, senders: _Senders, row: dict, report: OutboxReport) -> None
         report.failed.append((oid, str(exc)))
         return
     except Exception as exc:  # never leave a row in `sending` because of a bug or a surprise
-        from ..sources.imap_errors import describe_error
+        from owner_tui.sources.imap.errors import describe_error
 
         msg = describe_error(exc)
         store.outbox_fail(oid, msg)

@@ -1,6 +1,6 @@
 """Email replies over SMTP (stdlib ``smtplib``; blocking, so it runs in a worker thread).
 
-Implements the ``Sender`` protocol of ``owner_tui.send.base``. Every failure becomes a
+Implements the ``Sender`` protocol of ``owner_tui.send.sender``. Every failure becomes a
 ``SendError`` in plain words ("wrong password (535)", "server unreachable: connection
 refused", "certificate problem: ...") that never contains the password or token.
 
@@ -23,10 +23,10 @@ import ssl
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from owner_tui.records import normalize_msgid
+from owner_tui.records import OutgoingReply, SendResult, normalize_msgid
 from owner_tui.sanitize import one_line
-from owner_tui.send.base import OutgoingReply, SendError, SendResult
 from owner_tui.send.compose import build_reply, check_address, parse_recipient
+from owner_tui.send.sender import SendError
 
 SECURITY_MODES = ("starttls", "tls", "none")
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from ..sources.http import NeedsReauth, SourceError
-from ..sources.reviews_sync import as_dict, iso, newer, opt_str, parse_time
-from ..sources.trustpilot import PLATFORM, api_base, connect, reply_id
-from .base import OutgoingReply, SendError, SendResult
-from .review_base import ApiReviewSender, same_text
+from owner_tui.records import OutgoingReply, SendResult
+from owner_tui.send.review_api import ApiReviewSender, same_text
+from owner_tui.send.sender import SendError
+from owner_tui.sources.reviews.common import as_dict, iso, newer, opt_str, parse_time
+from owner_tui.sources.reviews.http import NeedsReauth, SourceError
+from owner_tui.sources.reviews.trustpilot import PLATFORM, api_base, connect, reply_id
 
 
 class TrustpilotSender(ApiReviewSender):

@@ -16,15 +16,15 @@ from typing import Any, Iterable, Iterator
 
 from sqlite_utils import Database
 
-from ..aging import to_iso, utcnow
-from ..classify import Rule
-from ..config import AgingConfig, Config
-from ..paths import ensure_private_dir, make_private
-from ..records import Cursor, MessageRecord
-from .actions import ActionsMixin
-from .outbox import OutboxMixin
-from .queries import QueriesMixin
-from .schema import migrations
+from owner_tui.aging import to_iso, utcnow
+from owner_tui.classify import Rule
+from owner_tui.config import AgingConfig, Config
+from owner_tui.paths import ensure_private_dir, make_private
+from owner_tui.records import Cursor, MessageRecord
+from owner_tui.store.actions import ActionsMixin
+from owner_tui.store.outbox import OutboxMixin
+from owner_tui.store.queries import QueriesMixin
+from owner_tui.store.schema import migrations
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -210,7 +210,7 @@ class Store(ActionsMixin, OutboxMixin, QueriesMixin):
     def ingest(self, account_id: int, records: Iterable[MessageRecord], cursor: Cursor | None = None,
                *, now: datetime | None = None):
         """Store a batch of records and the cursor in one transaction; see ``ingest.py``."""
-        from .ingest import Ingester
+        from owner_tui.store.ingest import Ingester
 
         with self.write():
             ing = Ingester(self, account_id, now or self.clock())

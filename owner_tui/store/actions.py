@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from .. import aging
-from ..classify import noise_reason
-from ..records import MessageRecord
+from owner_tui import aging
+from owner_tui.classify import noise_reason
+from owner_tui.records import MessageRecord
 
 _STATE_COLS = ("status", "status_at", "snoozed_until", "replied_elsewhere")
 
@@ -68,7 +68,7 @@ class ActionsMixin:
     def mark_replied_elsewhere(self, conv_id: int, note: str = "") -> None:
         """The owner answered outside owner-tui (phone, the platform's site): an outbound
         message at this moment closes the wait honestly, and metrics see when."""
-        from .ingest import Ingester
+        from owner_tui.store.ingest import Ingester
 
         now = self.now_iso()
         conv = self.conversation(conv_id)
@@ -84,7 +84,7 @@ class ActionsMixin:
     def add_rule(self, pattern: str, action: str = "noise", conv_id: int | None = None) -> int:
         """A sender (``a@b.com``) or domain (``@b.com``) rule; re-classifies that sender's
         inbound messages and records an undoable event."""
-        from .ingest import rebuild_conversation
+        from owner_tui.store.ingest import rebuild_conversation
 
         pattern = pattern.strip().lower()
         if not pattern or ("@" not in pattern and not pattern.startswith("name:")):
@@ -129,7 +129,7 @@ class ActionsMixin:
 
     def undo(self) -> dict | None:
         """Undo the owner's latest change; returns the event undone, or None."""
-        from .ingest import rebuild_conversation
+        from owner_tui.store.ingest import rebuild_conversation
 
         with self.write():
             row = self.db.execute("SELECT id, conversation_id, kind, before, after FROM events "

@@ -13,14 +13,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .. import aging
-from ..classify import direction as classify_direction
-from ..classify import is_short_thanks, noise_reason, outbound_noise_reason
-from ..records import MessageRecord
-from ..threader import has_thread_headers, normalize_subject, root_key, thread_ids
+from owner_tui import aging
+from owner_tui.classify import direction as classify_direction
+from owner_tui.classify import is_short_thanks, noise_reason, outbound_noise_reason
+from owner_tui.records import MessageRecord
+from owner_tui.threader import (
+    has_thread_headers,
+    normalize_subject,
+    root_key,
+    thread_ids,
+)
 
 if TYPE_CHECKING:
-    from . import Store
+    from owner_tui.store import Store
 
 EXCERPT_CHARS = 240
 

@@ -11,8 +11,7 @@ import json
 import secrets
 import socket
 
-from ..records import MessageRecord
-from ..send.base import OutgoingReply, SendResult
+from owner_tui.records import MessageRecord, OutgoingReply, SendResult
 
 
 def make_message_id(domain: str | None = None) -> str:
@@ -71,7 +70,7 @@ class OutboxMixin:
     def outbox_finish(self, outbox_id: int, result: SendResult) -> None:
         """Record a successful send: the row becomes ``sent`` and the reply an outbound message
         in the conversation, which closes the wait; both in one transaction."""
-        from .ingest import Ingester
+        from owner_tui.store.ingest import Ingester
 
         row = self.db.execute("SELECT conversation_id, account_id, body, message_id FROM outbox WHERE id = ?",
                               [outbox_id]).fetchone()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from .. import aging
+from owner_tui import aging
 
 VIEWS = ("awaiting", "followup", "snoozed", "done", "noise", "all")
 

@@ -29,8 +29,8 @@ Facts worth knowing (see docs/dovecot-for-tests.md):
 from __future__ import annotations
 
 import datetime as dt
-import os
 import itertools
+import os
 import pwd
 import shutil
 import signal
@@ -45,7 +45,12 @@ from imapclient import IMAPClient
 
 from tests.servers.certs import TestCert, make_cert
 from tests.servers.dovecot_conf import render_config
-from tests.servers.process import free_port, group_alive, reachable_temp_base, searchable_by_others
+from tests.servers.process import (
+    free_port,
+    group_alive,
+    reachable_temp_base,
+    searchable_by_others,
+)
 
 #: How to tell the tests what to install.
 INSTALL_HINT = "dovecot-imapd not installed: apt-get install dovecot-imapd"

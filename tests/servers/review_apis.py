@@ -400,7 +400,7 @@ class FakeTime:
         return self.now
 
     def runtime(self):
-        from owner_tui.sources.reviews_sync import Runtime
+        from owner_tui.sources.reviews.common import Runtime
         return Runtime(sleep=self.sleep, clock=self.clock)
 
 
@@ -412,7 +412,7 @@ import pytest  # noqa: E402
 @pytest.fixture
 def api():
     """A running ``ReviewAPIServer``; process-wide token caches are cleared around it."""
-    from owner_tui.sources import oauth, trustpilot
+    from owner_tui.sources.reviews import oauth, trustpilot
 
     oauth.clear_token_cache()
     trustpilot.clear_token_cache()

@@ -1,0 +1,420 @@
+"""Raw email bytes -> ``MessageRecord``, for any bytes at all.
+
+Sources (IMAP, Maildir, mbox, .eml) hand us whatever servers and old clients produced:
+encoded-word headers split mid-character, bodies whose charset lies, multiparts without a
+boundary, dates in year 0. ``parse_message`` never raises; every irregularity becomes a short
+string in ``problems`` and the message is kept, because losing a customer's mail is worse
+than showing it imperfectly.
+
+Why ``compat32`` and hand-written decoding: ``email.policy.default`` parses a few hundred
+messages a second, the compat32 parser several thousand, and its lazy header objects are
+exactly what breaks on bad input. We read raw header values (``Message.raw_items``) and decode
+them here, which also lets us repair what the stdlib gives up on.
+"""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta
+from email.message import Message
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+
+from owner_tui.mail.body import ELIDED, MAX_DEPTH, clean_text, payload_bytes, read_body
+from owner_tui.mail.decode import (
+    FIELD_LIMIT,
+    Problems,
+    decode_bytes,
+    decode_words,
+    one_line,
+)
+from owner_tui.records import NOISE_HEADERS, MessageRecord, normalize_msgid
+
+HEADER_LIMIT = 64 * 1024  # characters of one header value we decode
+MAX_REFERENCES = 100
+MAX_RECIPIENTS = 500
+#: Mail dated before RFC 822 (1982) comes from a broken clock, not from history.
+MIN_TIME = datetime(1982, 1, 1, tzinfo=UTC)
+#: Clocks and zones are often off by hours; a day more than that is a broken clock.
+FUTURE_SLACK = timedelta(days=2)
+_NEVER = datetime.min.replace(tzinfo=UTC)  # stands for "before any sane date"
+_FOREVER = datetime.max.replace(tzinfo=UTC)
+
+_WANTED = frozenset(
+    {"message-id", "date", "from", "sender", "to", "cc", "subject", "in-reply-to",
+     "references", "received", *NOISE_HEADERS}
+)
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+_NEWLINES = re.compile(r"[\r\n]+")
+_ANGLE_ID = re.compile(r"<([^<>]*)>")
+# A 4-digit year not part of a zone (+0000) or a time: parsedate maps "0000" to 2000.
+_YEAR = re.compile(r"(?<![+\-\d:])(\d{4})(?![\d:])")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def parse_message(
+    raw: bytes,
+    *,
+    folder: str | None = None,
+    keep_raw_limit: int = 256 * 1024,
+    fallback_time: str | datetime | None = None,
+    now: datetime | None = None,
+) -> MessageRecord:
+    """Parse one message; never raises.
+
+    ``fallback_time`` (an IMAP INTERNALDATE or a file's mtime) is used when the Date header is
+    missing, unparseable or out of range and no Received header gives a time. ``now`` bounds
+    "the future" (tests pass a fixed clock). Naive datetimes and ISO strings count as UTC.
+    """
+    problems = Problems()
+    try:
+        raw = _as_bytes(raw)
+    except Exception:  # noqa: BLE001 -- a caller passing odd types still gets a record
+        raw, problems = b"", Problems(["input was not bytes"])
+    try:
+        return _parse(raw, problems, folder, keep_raw_limit, fallback_time, now)
+    except Exception as exc:  # noqa: BLE001 -- the contract is "never raises": keep the message
+        problems.add(f"parser failure ({type(exc).__name__}); message kept as raw text")
+        text = clean_text(decode_bytes(raw.partition(b"\n\n")[2] or raw, None, problems, "body"),
+                          problems)
+        return MessageRecord(
+            external_id=_synthetic_id(raw),
+            sent_at=_fallback_iso(fallback_time, now) or "",
+            text=text,
+            raw=raw if len(raw) <= keep_raw_limit else None,
+            problems=tuple(problems),
+            folder=folder,
+        )
+
+
+def _as_bytes(raw: object) -> bytes:
+    if isinstance(raw, bytes):
+        return raw
+    if isinstance(raw, str):
+        return raw.encode("utf-8", "surrogateescape")
+    if isinstance(raw, (bytearray, memoryview)):
+        return bytes(raw)
+    raise TypeError(type(raw).__name__)  # bytes(12345) would be 12,345 NULs, not a message
+
+
+#: Above this size, base64 runs of at least ELIDE_RUN bytes are cut out before the stdlib
+#: parser sees them: it keeps every line of a body in lists and peaked at ~700 MB for one
+#: 50 MB attachment. Attachments are recorded, not stored, so only their size is needed.
+BIG_MESSAGE = 8 * 1024 * 1024
+ELIDE_RUN = 1024 * 1024
+# Possessive repetition (Python 3.11+): a plain {256,} keeps a backtracking record per line,
+# which alone peaked at ~285 MB for a 50 MB attachment; this keeps none and runs in ~0.1 s.
+# Anchored at line starts with possessive parts, so a 20 MB line with no newline is one
+# linear scan rather than a retry from every position.
+_B64_RUN = re.compile(rb"(?m)^(?:[A-Za-z0-9+/]{40,1000}+={0,2}+[ \t]*+\r?\n){256,}+"
+                      rb"(?:[A-Za-z0-9+/]{1,39}+={0,2}+[ \t]*+\r?\n)?+")
+
+
+def elide_big_base64(raw: bytes) -> tuple[bytes, dict[bytes, int]]:
+    """Replace each base64 run of ``ELIDE_RUN`` bytes or more with a short token; return the
+    new bytes and token -> decoded size (counted from the encoded length, without copying)."""
+    sizes: dict[bytes, int] = {}
+    parts: list[bytes] = []
+    pos = 0
+    for m in _B64_RUN.finditer(raw):
+        start, end = m.span()
+        if end - start < ELIDE_RUN:
+            continue
+        chars = (end - start) - sum(raw.count(c, start, end) for c in (b"\n", b"\r", b" ", b"\t", b"="))
+        token = b"OwnerTuiElided%06d" % len(sizes)
+        sizes[token] = chars * 3 // 4
+        parts.extend((raw[pos:start], token, b"\r\n"))
+        pos = end
+    if not sizes:
+        return raw, sizes
+    parts.append(raw[pos:])
+    return b"".join(parts), sizes
+
+
+def _parse(raw, problems, folder, keep_raw_limit, fallback_time, now) -> MessageRecord:
+    elided: dict[bytes, int] = {}
+    to_parse = raw
+    if len(raw) > BIG_MESSAGE:
+        to_parse, elided = elide_big_base64(raw)
+    token = ELIDED.set(elided)
+    try:
+        return _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time, now)
+    finally:
+        ELIDED.reset(token)
+
+
+def _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time, now) -> MessageRecord:
+    try:
+        msg = email.message_from_bytes(to_parse, policy=compat32)
+        deep = False
+    except RecursionError:
+        # The stdlib parser recurses once per nesting level and fails near 1,000 levels.
+        problems.add(f"MIME nesting deeper than {MAX_DEPTH}; body kept as raw text")
+        msg = BytesHeaderParser(policy=compat32).parsebytes(to_parse)
+        deep = True
+    hdr = _collect_headers(msg, problems)
+    if not msg.keys():
+        problems.add("no headers")
+    external_id = _message_id(hdr.get("message-id"), raw, problems)
+    name, handle = _sender(hdr, problems)
+    if deep:
+        text = clean_text(decode_bytes(payload_bytes(msg), None, problems, "body"), problems)
+        attachments = ()
+    else:
+        text, attachments = read_body(msg, problems)
+    if not text and not attachments:
+        problems.add("no text body")
+
+    keep = raw if len(raw) <= keep_raw_limit else None
+    if keep is None:
+        problems.add("raw too large, not kept")
+    return MessageRecord(
+        external_id=external_id,
+        sent_at=_sent_at(hdr, fallback_time, now, problems),
+        sender_handle=handle,
+        sender_name=name,
+        recipients=_recipients(hdr, problems),
+        subject=one_line(decode_words(hdr.get("subject", ""), problems, "Subject"),
+                         problems, "Subject"),
+        text=text,
+        in_reply_to=_first_id(hdr.get("in-reply-to")),
+        references=_references(hdr.get("references"), problems),
+        headers={k: v[:FIELD_LIMIT] for k, v in hdr.items() if k in NOISE_HEADERS},
+        raw=keep,
+        problems=tuple(problems),
+        attachments=attachments,
+        folder=folder,
+    )
+
+
+# -- headers ---------------------------------------------------------------------------------
+
+def _collect_headers(msg: Message, problems: Problems) -> dict[str, str]:
+    """First value of each header we use, unfolded and turned into real text."""
+    found: dict[str, str] = {}
+    for name, value in msg.raw_items():
+        key = name.strip().lower()
+        if key in _WANTED and key not in found:
+            found[key] = _header_text(str(value), key, problems)
+    return found
+
+
+def _header_text(value: str, name: str, problems: Problems) -> str:
+    if len(value) > HEADER_LIMIT:
+        value = value[:HEADER_LIMIT]
+        problems.add(f"{name} header over {HEADER_LIMIT // 1024} kB, truncated")
+    value = _NEWLINES.sub(" ", _FOLD.sub("", value)).strip()
+    if not value.isascii():
+        # The parser kept raw 8-bit bytes as surrogates: RFC 6532 says UTF-8, old clients
+        # sent their local charset.
+        data = value.encode("ascii", "surrogateescape") if _SURROGATE.search(value) else None
+        if data is not None:
+            value = decode_bytes(data, None, problems, f"{name} header", quiet_utf8=True)
+    return value.replace("\x00", "")
+
+
+def _sender(hdr: dict[str, str], problems: Problems) -> tuple[str, str]:
+    value = hdr.get("from")
+    if value is None:
+        problems.add("no From header")
+        value = hdr.get("sender", "")
+        if value:
+            problems.add("sender taken from Sender header")
+    name, addr = _parse_address(value)
+    addr = addr.strip().lower()
+    if not addr and "from" in hdr:
+        problems.add("From header has no address")
+    elif addr and "@" not in addr:
+        problems.add("From address has no domain")
+    return one_line(decode_words(name, problems, "From"), problems, "From name"), addr[:FIELD_LIMIT]
+
+
+def _recipients(hdr: dict[str, str], problems: Problems) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    pairs = [pair for key in ("to", "cc") if key in hdr for pair in _parse_addresses(hdr[key])]
+    for _name, addr in pairs:
+        addr = addr.strip().lower()
+        if addr:
+            seen.setdefault(addr[:FIELD_LIMIT])
+    if len(seen) > MAX_RECIPIENTS:
+        problems.add(f"more than {MAX_RECIPIENTS} recipients, list cut")
+    return tuple(seen)[:MAX_RECIPIENTS]
+
+
+# Fast paths for the common ``Name <a@b>`` and bare ``a@b`` forms: the stdlib address parser
+# is pure Python and was an eighth of the parse time. Anything unusual (quotes with escapes,
+# comments, groups, source routes) still goes through ``parseaddr``/``getaddresses``.
+_ADDR = r"[^\s<>\"(),;:\\@\[\]]+@[^\s<>\"(),;:\\@\[\]]+"
+_NAMED = re.compile(r'\s*(?:"([^"\\]*)"|([^"<>()\\,;:@\[\]]*?))\s*<(' + _ADDR + r")>\s*\Z")
+_BARE = re.compile(r"\s*(" + _ADDR + r")\s*\Z")
+_TRAILING = re.compile(r"(.*?)<(" + _ADDR + r")>\s*\Z", re.S)
+
+
+def _parse_address(value: str) -> tuple[str, str]:
+    m = _NAMED.match(value)
+    if m:
+        return m.group(1) if m.group(1) is not None else m.group(2), m.group(3)
+    m = _BARE.match(value)
+    if m:
+        return "", m.group(1)
+    if value.count("<") == 1:
+        # One "<addr>" at the end is the address, whatever precedes it: parseaddr reads an
+        # encoded-word holding ":" as a group and returns an address from inside the name.
+        m = _TRAILING.match(value)
+        if m:
+            return m.group(1).strip().strip('"'), m.group(2)
+    return parseaddr(value)
+
+
+def _parse_addresses(value: str) -> list[tuple[str, str]]:
+    if not any(c in value for c in '"(:;\\'):
+        out = []
+        for piece in value.split(","):
+            if not piece.strip():
+                continue
+            m = _NAMED.match(piece) or _BARE.match(piece)
+            if m is None:
+                break
+            out.append(("", m.group(m.lastindex or 1)))
+        else:
+            return out
+    return getaddresses([value])
+
+
+def _message_id(value: str | None, raw: bytes, problems: Problems) -> str:
+    if value is None:
+        problems.add("no Message-ID; synthetic id used")
+        return _synthetic_id(raw)
+    mid = _first_id(value)
+    if mid and not _ANGLE_ID.search(value):
+        problems.add("Message-ID without angle brackets")
+    if not mid or len(mid) > FIELD_LIMIT:
+        problems.add("unusable Message-ID; synthetic id used")
+        return _synthetic_id(raw)
+    return mid
+
+
+def _first_id(value: str | None) -> str | None:
+    """The first msg-id in a header; a bare ``x@y`` token is accepted (broken mailers)."""
+    if not value:
+        return None
+    m = _ANGLE_ID.search(value)
+    if m:
+        mid = normalize_msgid("<" + m.group(1) + ">")
+        return mid or None
+    tokens = value.split()
+    if len(tokens) == 1 and "@" in tokens[0]:
+        return normalize_msgid(tokens[0])
+    return None
+
+
+def _references(value: str | None, problems: Problems) -> tuple[str, ...]:
+    if not value:
+        return ()
+    ids = [normalize_msgid("<" + v + ">") for v in _ANGLE_ID.findall(value)]
+    if not ids:
+        ids = [normalize_msgid(t) for t in value.split() if "@" in t]
+    unique = [i for i in dict.fromkeys(ids) if i]
+    if len(unique) > MAX_REFERENCES:
+        # Keep the root (first) and the nearest ancestors (last): what threading needs.
+        problems.add(f"more than {MAX_REFERENCES} References, middle dropped")
+        unique = unique[:1] + unique[-(MAX_REFERENCES - 1) :]
+    return tuple(unique)
+
+
+def _synthetic_id(raw: bytes) -> str:
+    """A stable id from the bytes, so a re-import deduplicates a message without Message-ID.
+
+    Line endings are normalised and an mbox ``From `` line dropped, so the same message read
+    from IMAP (CRLF), a Maildir file (LF) or an mbox gets the same id.
+    """
+    data = raw.replace(b"\r\n", b"\n")
+    if data.startswith(b"From "):
+        data = data.partition(b"\n")[2]
+    return "sha256:" + hashlib.sha256(data.rstrip(b"\n")).hexdigest()
+
+
+# -- dates -----------------------------------------------------------------------------------
+
+def _sent_at(hdr, fallback_time, now, problems: Problems) -> str:
+    """Date header, else the newest Received time, else the caller's fallback, else a clamp.
+
+    Received comes before the caller's fallback: a file's mtime changes when mail is copied
+    without ``-p``, while the receiving server's stamp does not.
+    """
+    lo, hi = MIN_TIME, _now(now) + FUTURE_SLACK
+    clamped: datetime | None = None
+    value = hdr.get("date")
+    if value is None:
+        problems.add("no Date header")
+    else:
+        dt = _parse_date(value)
+        if dt is None:
+            problems.add(f"unparseable Date {value[:60]!r}")
+        elif lo <= dt <= hi:
+            return _iso(dt)
+        else:
+            problems.add(f"Date {value[:60]!r} out of range")
+            clamped = lo if dt < lo else hi
+    received = hdr.get("received", "")
+    rdt = _parse_date(received.rpartition(";")[2]) if ";" in received else None
+    if rdt is not None and lo <= rdt <= hi:
+        problems.add("sent time taken from Received header")
+        return _iso(rdt)
+    fallback = _fallback_iso(fallback_time, now)
+    if fallback:
+        problems.add("sent time taken from fallback time")
+        return fallback
+    if clamped is not None:
+        problems.add("sent time clamped to sane range")
+        return _iso(clamped)
+    problems.add("no usable sent time")
+    return ""
+
+
+def _parse_date(value: str) -> datetime | None:
+    try:
+        dt = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        try:
+            dt = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    m = _YEAR.search(value)
+    if m and int(m.group(1)) != dt.year:
+        # parsedate turns "0000" into 2000: a date we cannot believe.
+        return _NEVER
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)  # "-0000" or no zone: RFC 5322 says UTC is the best guess
+    try:
+        return dt.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return _FOREVER if dt.year > 2000 else _NEVER
+
+
+def _fallback_iso(value: str | datetime | None, now: datetime | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        dt = dt.astimezone(UTC)
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if not MIN_TIME <= dt <= _now(now) + FUTURE_SLACK:
+        return None
+    return _iso(dt)
+
+
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).replace(microsecond=0).isoformat()

@@ -1,0 +1,395 @@
+"""Incremental IMAP sync: INBOX, the Sent folder and extra folders into the store.
+
+Blocking (IMAPClient); run it in a worker thread. The cursor per (account, folder) is
+UIDVALIDITY + last UID + HIGHESTMODSEQ (external-apis.md 6.1-6.2):
+
+* A no-op sync costs one ``STATUS`` per folder: with CONDSTORE an unchanged HIGHESTMODSEQ
+  means nothing changed at all; without it, ``UIDNEXT <= last_uid + 1`` means nothing new.
+* New mail: ``UID SEARCH UID last+1:*`` (filtered client-side: ``n:*`` always returns the
+  highest UID even when it is below ``n``), then ``UID FETCH`` of ``BODY.PEEK[]`` (PEEK: the
+  owner's unread mail stays unread) + ``INTERNALDATE`` in batches bounded by count and bytes.
+  Each batch is one ``store.ingest`` transaction together with its cursor, so a sync cut off
+  mid-way resumes after the last stored batch. The next batch downloads while one is parsed.
+* UIDVALIDITY changed: the old UIDs mean nothing. Only the Message-ID headers are fetched;
+  messages already stored are re-mapped to their new UIDs, and only the rest is downloaded.
+  Ingest is idempotent on the Message-ID (or a content hash), so nothing doubles or is lost.
+* A message deleted on the server is never deleted here.
+
+Messages from the Sent folder are outbound (``direction="out"``): a reply sent from a phone
+closes the wait it answers.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import json
+from concurrent.futures import BrokenExecutor, Future, ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from imapclient import IMAPClient
+from imapclient.imapclient import SENT
+
+from owner_tui.config import AccountConfig
+from owner_tui.records import Cursor, normalize_msgid
+from owner_tui.sources.imap.connection import ImapSettings, SecretGetter, close, connect
+from owner_tui.sources.imap.errors import (
+    FolderMissing,
+    MailError,
+    as_mail_error,
+    describe_error,
+)
+from owner_tui.sources.imap.parse import _INLINE, ParsePool, parse_items
+from owner_tui.sources.imap.results import AccountResult, FolderResult, Progress
+from owner_tui.sources.imap.sent import is_pending
+
+__all__ = ["AccountResult", "FolderResult", "ParsePool", "Progress", "describe_error", "sync_account", "sync_folder",
+           "resolve_folders", "MailError", "FolderMissing"]
+
+#: A batch stops growing at this many bytes of message data, whatever the count.
+MAX_BATCH_BYTES = 24 * 1024 * 1024
+#: Messages above this size have their exact size asked before batching; the others count as this.
+LARGE = 96 * 1024
+#: UIDs per RFC822.SIZE / header probe command (keeps the command line well under 64 kB).
+PROBE_CHUNK = 2000
+
+
+# -- folders -----------------------------------------------------------------------------------
+
+def resolve_folders(client: IMAPClient, settings: ImapSettings) -> tuple[list[tuple[str, str]], list[str]]:
+    """``[(folder, role)]`` to sync, and notes. Sent: the config's ``sent_folder`` (must
+    exist), else SPECIAL-USE ``\\Sent`` (RFC 6154), else the usual names (IMAPClient's
+    ``find_special_folder`` does both). Extra folders must exist."""
+    names = [f[2] for f in client.list_folders()]
+    known = {n for n in names}
+    known_ci = {n.lower(): n for n in names}
+    notes: list[str] = []
+    out = [("INBOX", "inbox")]
+    if settings.sent_folder:
+        real = settings.sent_folder if settings.sent_folder in known else known_ci.get(settings.sent_folder.lower())
+        if real is None:
+            raise FolderMissing(settings.sent_folder, names)
+        out.append((real, "sent"))
+    else:
+        sent = client.find_special_folder(SENT)
+        if sent:
+            out.append((sent, "sent"))
+        else:
+            notes.append("no Sent folder found (set sent_folder in the config to count replies sent elsewhere)")
+    for extra in settings.folders:
+        if extra not in known and extra.upper() != "INBOX":
+            raise FolderMissing(extra, names)
+        if all(extra != f for f, _ in out):
+            out.append((extra, "extra"))
+    return out, notes
+
+
+# -- the folder sync ---------------------------------------------------------------------------
+
+def _chunks(seq: Sequence[int], n: int) -> Iterator[list[int]]:
+    for i in range(0, len(seq), n):
+        yield list(seq[i:i + n])
+
+
+def plan_batches(sizes: Sequence[tuple[int, int]], batch_size: int, max_bytes: int = MAX_BATCH_BYTES) -> list[list[int]]:
+    """Group ``(uid, size)`` in UID order into batches of at most ``batch_size`` messages and
+    (unless a single message is bigger) ``max_bytes`` bytes."""
+    batches: list[list[int]] = []
+    cur: list[int] = []
+    cur_bytes = 0
+    for uid, size in sizes:
+        if cur and (len(cur) >= batch_size or cur_bytes + size > max_bytes):
+            batches.append(cur)
+            cur, cur_bytes = [], 0
+        cur.append(uid)
+        cur_bytes += size
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+def new_uids(client: IMAPClient, last_uid: int) -> list[int]:
+    """UIDs above ``last_uid``, ascending. ``UID SEARCH UID n:*`` returns the highest UID even
+    when it is below ``n`` (``*`` is "the largest", and a range is unordered): filter it."""
+    return sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
+
+
+def _sizes(client: IMAPClient, uids: Sequence[int]) -> list[tuple[int, int]]:
+    """``(uid, size)`` to plan batches by bytes. Asking every message's RFC822.SIZE costs a
+    noticeable share of a big sync, so only the big ones are asked: one ``SEARCH LARGER``
+    finds them, and the rest count as ``LARGE`` bytes at most (a cautious estimate)."""
+    if not uids:
+        return []
+    lo = uids[0]
+    big = {u for u in client.search(["UID", f"{lo}:*", "LARGER", str(LARGE)]) if u >= lo}
+    exact: dict[int, int] = {}
+    wanted = [u for u in uids if u in big]
+    for chunk in _chunks(wanted, PROBE_CHUNK):
+        data = client.fetch(chunk, ["RFC822.SIZE"])
+        exact.update((u, int(data[u].get(b"RFC822.SIZE", 0))) for u in chunk if u in data)
+    return [(u, exact.get(u, LARGE)) for u in uids]
+
+
+def _message_ids(client: IMAPClient, uids: Sequence[int]) -> dict[int, str]:
+    """UID -> normalised Message-ID (or "" when the message has none), headers only."""
+    parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+    out: dict[int, str] = {}
+    for chunk in _chunks(uids, PROBE_CHUNK):
+        data = client.fetch(chunk, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+        for uid in chunk:
+            item = data.get(uid)
+            if item is None:
+                continue  # expunged meanwhile
+            blob = next((v for k, v in item.items() if k.startswith(b"BODY[HEADER")), b"") or b""
+            out[uid] = normalize_msgid(str(parser.parsebytes(blob).get("Message-ID", "") or ""))
+    return out
+
+
+def _known_ids(store, account_id: int, ids: Iterable[str]) -> set[str]:
+    ids = [i for i in set(ids) if i]
+    known: set[str] = set()
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        marks = ",".join("?" * len(part))
+        known.update(r[0] for r in store.db.execute(
+            f"SELECT external_id FROM messages WHERE account_id = ? AND external_id IN ({marks})",
+            [account_id, *part]))
+    return known
+
+
+def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: str, *,
+                batch_size: int = 250, account: str = "", progress: Callable[[Progress], None] | None = None,
+                should_stop: Callable[[], bool] | None = None, parse_pool: ParsePool | None = None,
+                probe: bool = True) -> FolderResult:
+    """Bring one folder up to date. Raises on connection failures (the cursor of every stored
+    batch is already saved); returns the counts otherwise.
+
+    ``probe=False`` skips the STATUS check (IDLE just said something arrived, and STATUS on
+    the selected mailbox is discouraged by RFC 3501 6.3.10)."""
+    result = FolderResult(folder, role)
+    state = store.sync_state(account_id, folder) or {}
+    old_uv, last_uid, old_modseq = state.get("uidvalidity"), state.get("last_uid"), state.get("highestmodseq")
+    waiting = _pending_uids(state.get("page_token"))  # replies that were being sent last time
+    condstore = client.has_capability("CONDSTORE")
+
+    # 1. The cheap probe: STATUS needs no SELECT.
+    status = client.folder_status(folder, ["UIDVALIDITY", "UIDNEXT"] + (["HIGHESTMODSEQ"] if condstore else [])) \
+        if probe else {}
+    uv, uidnext = status.get(b"UIDVALIDITY"), status.get(b"UIDNEXT")
+    modseq = status.get(b"HIGHESTMODSEQ")
+    if probe and old_uv is not None and uv == old_uv and last_uid is not None:
+        if condstore and old_modseq is not None and modseq == old_modseq:
+            result.skipped = True
+            return result
+        if uidnext is not None and uidnext <= last_uid + 1 and not waiting:
+            # Only flags changed, or messages went: nothing to fetch. Remember the new modseq
+            # so the next no-op sync stops at the first check.
+            if condstore and modseq != old_modseq:
+                store.ingest(account_id, [], Cursor(folder, uv, last_uid, modseq))
+            result.skipped = True
+            return result
+
+    # 2. SELECT read-only (EXAMINE): nothing we do can change a flag.
+    info = client.select_folder(folder, readonly=True)
+    uv = info[b"UIDVALIDITY"]
+    modseq = info.get(b"HIGHESTMODSEQ") if condstore else None
+    uidnext = info.get(b"UIDNEXT")
+    if old_uv is not None and old_uv != uv:
+        result.reset = True
+        waiting = []  # old UIDs: the re-map finds those messages again
+        uids, top = _remap(client, store, account_id, folder, uv, result)
+        floor = 0
+    else:
+        uids = new_uids(client, int(last_uid or 0))
+        top, floor = (uids[-1] if uids else 0), int(last_uid or 0)
+    # Every UID below UIDNEXT (as of the SELECT) that SEARCH did not return was expunged.
+    final_last = max(floor, top, (uidnext - 1) if uidnext else 0)
+    marked: list[int] = []  # copies still marked as being sent by an outbox (ours or another's)
+    if waiting:
+        marked = _recheck(client, store, account_id, folder, role, uv, waiting, result,
+                           Cursor(folder, uv, floor, None if uids else modseq))
+    if not uids:
+        store.ingest(account_id, [], Cursor(folder, uv, final_last, modseq, _page_token(marked)))
+        return result
+
+    batches = plan_batches(_sizes(client, uids), batch_size)
+    total = sum(len(b) for b in batches)
+    parse: Any = parse_pool.executor() if parse_pool is not None and total >= parse_pool.min_messages else _INLINE
+    split = parse_pool.workers if parse is not _INLINE else 1
+
+    def fetch(batch: list[int]) -> dict:
+        return client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE", "FLAGS"])
+
+    done = 0
+
+    def store_batch(batch: list[int], final: bool, items: list, futures: list[Future]) -> None:
+        nonlocal done
+        try:
+            records = [rec for f in futures for rec in f.result()]
+        except BrokenExecutor:  # a parse worker died (out of memory?): parse here instead
+            records = parse_items(items, folder, role, uv)
+        # Until the folder is complete the modseq stays unknown, so an interrupted sync is
+        # never mistaken for an unchanged folder.
+        upto = final_last if final else batch[-1]
+        cursor = Cursor(folder, uv, upto, modseq if final else None,
+                        _page_token([u for u in marked if u <= upto]))
+        result.add(store.ingest(account_id, records, cursor))
+        result.fetched += len(records)
+        done += len(batch)
+        if progress:
+            progress(Progress(account, folder, done, total))
+
+    # A pipeline: batch i+1 downloads (network) while batch i is parsed (worker processes, when
+    # there are many) and batch i-1 is stored (this thread: the store's connection is ours).
+    prev: tuple[list[int], bool, list, list[Future]] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as fetcher:
+        in_flight = fetcher.submit(fetch, batches[0])
+        for i, batch in enumerate(batches):
+            try:
+                data = in_flight.result()
+            except BaseException:
+                if prev is not None:  # keep what was fetched before the connection broke
+                    store_batch(*prev)
+                raise
+            last = i == len(batches) - 1
+            stop = not last and should_stop is not None and should_stop()
+            if not last and not stop:
+                in_flight = fetcher.submit(fetch, batches[i + 1])
+            items = []
+            for uid in batch:
+                item = data.get(uid)
+                if item is None or item.get(b"BODY[]") is None:
+                    continue  # expunged between SEARCH and FETCH
+                if is_pending(item.get(b"FLAGS")):
+                    marked.append(uid)  # being sent right now: looked at again next time
+                    continue
+                idate = item.get(b"INTERNALDATE")
+                if isinstance(idate, datetime) and idate.tzinfo is not None:
+                    idate = idate.astimezone(timezone.utc)  # IMAPClient's FixedOffset does not pickle
+                items.append((uid, item[b"BODY[]"], idate))
+            del data
+            step = max(1, -(-len(items) // split))
+            futures = [parse.submit(parse_items, items[j:j + step], folder, role, uv)
+                       for j in range(0, len(items), step)]
+            if prev is not None:
+                store_batch(*prev)
+            prev = (batch, last, items, futures)
+            if stop:
+                break
+        if prev is not None:
+            store_batch(*prev)
+    return result
+
+
+def _pending_uids(page_token: str | None) -> list[int]:
+    """The UIDs kept in the cursor's ``page_token`` (``{"pending": [...]}``) for IMAP folders."""
+    try:
+        data = json.loads(page_token or "{}")
+        return sorted(int(u) for u in data.get("pending", []))
+    except (ValueError, TypeError, AttributeError):
+        return []
+
+
+def _page_token(pending: Sequence[int]) -> str | None:
+    return json.dumps({"pending": sorted(pending)}) if pending else None
+
+
+def _recheck(client: IMAPClient, store, account_id: int, folder: str, role: str, uv: int,
+             uids: list[int], result: FolderResult, cursor: Cursor) -> list[int]:
+    """Copies that were marked ``$OwnerTuiSending`` last time: once confirmed (the keyword
+    gone) they are ingested like any Sent message; a reply sent by owner-tui on another
+    computer counts here too. Returns the UIDs still marked; deleted ones are forgotten."""
+    data = client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE", "FLAGS"])
+    still, items = [], []
+    for uid in uids:
+        item = data.get(uid)
+        if item is None or item.get(b"BODY[]") is None:
+            continue
+        if is_pending(item.get(b"FLAGS")):
+            still.append(uid)
+            continue
+        idate = item.get(b"INTERNALDATE")
+        items.append((uid, item[b"BODY[]"], idate.astimezone(timezone.utc) if isinstance(idate, datetime) else None))
+    records = parse_items(items, folder, role, uv)
+    result.add(store.ingest(account_id, records, replace(cursor, page_token=_page_token(still))))
+    result.fetched += len(records)
+    return still
+
+
+def _remap(client: IMAPClient, store, account_id: int, folder: str, uv: int,
+           result: FolderResult) -> tuple[list[int], int]:
+    """After a UIDVALIDITY change: give known messages their new UID. Returns the UIDs that
+    must be downloaded (unknown Message-ID, or none at all: identified by content) and the
+    highest UID in the folder."""
+    all_uids = sorted(client.search(["ALL"]))
+    ids = _message_ids(client, all_uids)
+    known = _known_ids(store, account_id, ids.values())
+    todo = [u for u in all_uids if u in ids and not (ids[u] and ids[u] in known)]
+    remap = [(u, ids[u]) for u in all_uids if ids.get(u) and ids[u] in known]
+    # Everything below the first unknown UID is settled once the re-map is stored.
+    settled = (todo[0] - 1) if todo else (all_uids[-1] if all_uids else 0)
+    with store.write():
+        for uid, mid in remap:
+            store.db.execute(
+                "UPDATE messages SET extra = json_set(extra, '$.uid', ?, '$.uidvalidity', ?) "
+                "WHERE account_id = ? AND external_id = ? AND folder = ?", [uid, uv, account_id, mid, folder])
+        store.ingest(account_id, [], Cursor(folder, uv, settled, None))
+    result.remapped = len(remap)
+    return todo, (all_uids[-1] if all_uids else 0)
+
+
+# -- the account sync --------------------------------------------------------------------------
+
+def sync_account(store, account: AccountConfig, *, secrets: SecretGetter | None = None,
+                 progress: Callable[[Progress], None] | None = None, should_stop: Callable[[], bool] | None = None,
+                 client: IMAPClient | None = None, folders: Sequence[str] | None = None,
+                 parse_pool: ParsePool | None = None) -> AccountResult:
+    """Sync one IMAP account (all its folders, or only ``folders``). Never raises for mail
+    problems: the result says what failed, in plain words, and ``sync_state.last_error`` keeps it."""
+    settings = ImapSettings.from_account(account)
+    result = AccountResult(account.name)
+    account_id = store.ensure_account("imap", account.name, settings.public_settings())
+    result.account_id = account_id
+    own = client is None
+    try:
+        if own:
+            client = connect(settings, secrets=secrets)
+        plan, notes = resolve_folders(client, settings) if folders is None else \
+            ([(f, "sent" if f == settings.sent_folder else "inbox" if f.upper() == "INBOX" else "extra")
+              for f in folders], [])
+        result.notes.extend(notes)
+    except Exception as exc:
+        err = as_mail_error(exc, host=settings.host, port=settings.port, user=settings.user)
+        result.error = str(err)
+        store.set_sync_error(account_id, "", str(err))
+        if own and client is not None:
+            close(client)
+        return result
+    try:
+        for folder, role in plan:
+            if should_stop and should_stop():
+                result.cancelled = True
+                break
+            try:
+                fr = sync_folder(client, store, account_id, folder, role, batch_size=settings.batch_size,
+                                 account=account.name, progress=progress, should_stop=should_stop,
+                                 parse_pool=parse_pool)
+            except Exception as exc:
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    raise
+                err = as_mail_error(exc, host=settings.host, port=settings.port, user=settings.user)
+                fr = FolderResult(folder, role, error=str(err))
+                store.set_sync_error(account_id, folder, str(err))
+                result.folders.append(fr)
+                if err.retryable:
+                    break  # the connection is gone: the other folders would fail the same way
+                continue
+            result.folders.append(fr)
+        if not result.cancelled and not any(f.error for f in result.folders):
+            store.clear_sync_errors(account_id)  # e.g. yesterday's wrong password is fixed
+    finally:
+        if own:
+            close(client)
+    return result

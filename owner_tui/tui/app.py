@@ -1,0 +1,389 @@
+"""The Textual app: wires the screens, the store threads, the workers and the key map.
+
+Threads, and why (style.md: no I/O on the UI thread; one SQLite connection per thread):
+
+* ``reader`` / ``writer`` (``owner_tui.tui.store_thread``): two long-lived connections, each on
+  its own thread, that screens ``await``. Reads never wait for a writer (WAL); a write that
+  waits on a cron sync's lock delays only that write, never a keystroke.
+* Sync, send and export are ``@work(thread=True, exit_on_error=False)`` workers that open
+  their own ``Store`` and report back with typed messages; they never touch a widget.
+* Every worker is started on the app, so one ``Worker.StateChanged`` handler reports every
+  failure, in plain words, by worker group.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from textual import on, work
+from textual.app import App
+from textual.message import Message
+from textual.notifications import SeverityLevel
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from owner_tui.aging import utcnow
+from owner_tui.config import Config
+from owner_tui.paths import get_paths
+from owner_tui.sanitize import one_line
+from owner_tui.store import Store
+from owner_tui.store.queries import ListFilter
+from owner_tui.tui import jobs, keys
+from owner_tui.tui.live_mail import LiveMail
+from owner_tui.tui.store_thread import StoreThread
+
+FAILURES = {
+    "sync": "Sync failed",
+    "send": "Sending the reply failed; it stays in the outbox",
+    "queue": "Could not queue the reply",
+    "export": "Export failed",
+    "store": "Could not save that change",
+    "draft": "Could not save the draft",
+    "reload": "Could not read the list",
+    "page": "Could not read the list",
+    "triage": "Triage stopped",
+    "conversation": "Could not read the conversation",
+    "reply": "Could not open the reply editor",
+    "idle": "Live mail stopped (g still syncs)",
+}
+
+
+@dataclass
+class SyncProgress(Message):
+    text: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SyncProgress)
+
+
+@dataclass
+class SyncFinished(Message):
+    ok: bool
+    text: str
+
+
+@dataclass
+class ReplyDelivered(Message):
+    outbox_id: int
+    who: str
+    status: str  # "sent", "failed", "queued" (no sender), "busy" (someone else is sending it)
+    note: str = ""
+
+
+@dataclass
+class ExportFinished(Message):
+    path: Path
+    rows: int
+    fmt: str
+
+
+def _inbox_commands():
+    from owner_tui.screens.commands import InboxCommands
+
+    return InboxCommands
+
+
+class OwnerApp(LiveMail, App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "owner-tui"
+    BINDINGS = keys.APP
+    COMMANDS = App.COMMANDS | {_inbox_commands}
+
+    def __init__(self, store_path: Path, config: Config, *, demo: bool = False,
+                 clock: Callable[[], datetime] | None = None, exports_dir: Path | None = None,
+                 live_mail: bool = True) -> None:
+        super().__init__()
+        self.store_path = Path(store_path)
+        self.config = config
+        self.demo = demo
+        self.clock = clock or utcnow
+        try:
+            self.tz = ZoneInfo(config.aging.timezone)
+        except Exception:  # validated by config.py; a default Config still works
+            self.tz = ZoneInfo("UTC")
+        self.exports_dir = exports_dir or get_paths().export_dir
+        self.drafts_dir = self.store_path.parent / "drafts"
+        # {business} in replies: [owner] business, else the owner's name.
+        self.business_name = config.owner.business or self._demo_business() or config.owner.name
+        self.reader = StoreThread(self.store_path, config=config, clock=self.clock, name="reader")
+        self.writer = StoreThread(self.store_path, config=config, clock=self.clock, name="writer")
+        self.keymap, self.unknown_keys = keys.keymap_from_config(config.keys)
+        self.inbox = None
+        #: The latest notifications, newest last (tests read them; so could a status line).
+        self.notices: deque[str] = deque(maxlen=50)
+        self._live_init(enabled=live_mail)
+
+    def _demo_business(self) -> str:
+        if not self.demo:
+            return ""
+        from owner_tui.demo import BUSINESS
+
+        return BUSINESS
+
+    def get_default_screen(self):
+        from owner_tui.screens.inbox import InboxScreen
+
+        self.inbox = InboxScreen()
+        return self.inbox
+
+    def on_mount(self) -> None:
+        self.set_keymap(self.keymap)
+        self.start_live_mail()
+        if self.unknown_keys:
+            self.notify("Unknown ids in [keys] of config.toml: " + ", ".join(self.unknown_keys)
+                        + ". Press ? for the list of ids.", severity="warning", timeout=10, markup=False)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        self.notices.append(str(message))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def on_unmount(self) -> None:
+        self.stop_live_mail()
+        self.reader.close()
+        self.writer.close()
+
+    # -- changes (writer thread) ----------------------------------------------------------
+
+    def run_change(self, fn: Callable[[Store], Any], *, notice: str = "",
+                   then: Callable[[Any], None] | None = None) -> Worker:
+        """Run ``fn(store)`` on the writer thread, then say so and refresh the list."""
+        async def job() -> Any:
+            result = await self.writer(fn)
+            if notice:
+                self.notify(notice, markup=False)
+            self.refresh_inbox()
+            if then is not None:
+                then(result)
+            return result
+
+        return self.run_worker(job, group="store", exit_on_error=False)
+
+    def refresh_inbox(self) -> None:
+        if self.inbox is not None and self.inbox.is_mounted:
+            self.inbox.reload()
+
+    def undo(self, then: Callable[[dict | None], None] | None = None) -> Worker:
+        async def job() -> None:
+            event = await self.writer(jobs.undo)
+            if event is None:
+                self.notify("Nothing to undo.")
+                if then is not None:
+                    then(None)
+                return
+            words = {"done": "done", "snooze": "snooze", "reopen": "reopen", "replied_elsewhere":
+                     "replied elsewhere", "rule": "noise rule", "queue": "queued reply", "merge": "contact merge"}
+            what = words.get(event["kind"], event["kind"])
+            extra = ""
+            if event["kind"] == "queue":
+                extra = " (back in the draft)" if event.get("cancelled") else " (too late: it is sent or sending)"
+            self.notify(f"Undone: {what}{extra}", markup=False)
+            self.refresh_inbox()
+            if then is not None:
+                then(event)
+
+        return self.run_worker(job, group="store", exit_on_error=False)
+
+    # -- replies ---------------------------------------------------------------------------
+
+    async def delivery_note(self, account_id: int | None, account_name: str, channel: str) -> str:
+        """What the reply editor says about where a reply goes (empty: a real sender)."""
+        if self.demo:
+            return "Demo: replies go to the demo's local outbox only; nothing is sent."
+        try:
+            mode = "none" if account_id is None else await self.reader(
+                jobs.delivery_mode, self.config, account_id, channel)
+        except Exception:
+            mode = "none"
+        if mode == "sender":
+            return ""
+        if mode == "manual":
+            return (f"{channel.capitalize()} has no reply API: on send the text is copied and the review page "
+                    "opens for you to paste it; the wait is marked replied elsewhere.")
+        return (f"No sender is set up for {one_line(account_name, limit=40) or 'this account'} yet: "
+                "the reply will wait in the local outbox.")
+
+    def reply_queued(self, outbox_id: int, row: dict) -> None:
+        from owner_tui.screens.actions import who
+
+        if self.demo:
+            self.notify(f"Reply to {who(row)} queued in the demo's local outbox; nothing was sent.",
+                        markup=False, timeout=6)
+        else:
+            self._deliver(outbox_id, who(row))
+        self.refresh_inbox()
+
+    @work(thread=True, group="send", exit_on_error=False)
+    def _deliver(self, outbox_id: int, name: str) -> None:
+        # Not exclusive: a send once started must finish and report (at most once); the
+        # outbox claim (a compare-and-set) is what stops two senders sending one reply.
+        with Store.open(self.store_path, config=self.config, clock=self.clock) as store:
+            result = jobs.deliver(store, self.config, outbox_id)
+        self.post_message(ReplyDelivered(outbox_id, name, result.status, result.note))
+
+    def on_reply_delivered(self, message: ReplyDelivered) -> None:
+        if message.status == "sent":
+            self.notify(f"Reply to {message.who}: " + (one_line(message.note, limit=300) if message.note else "sent."),
+                        markup=False, timeout=10)
+        elif message.status == "failed":
+            self.notify(f"Reply to {message.who} not sent: {one_line(message.note, limit=200)}. "
+                        "The text is kept in the outbox.", severity="error", markup=False, timeout=12)
+        elif message.status == "queued":
+            self.notify(f"Reply to {message.who} queued in the local outbox: no sender is set up for "
+                        "this account yet, so it was not sent.", severity="warning", markup=False, timeout=8)
+        self.refresh_inbox()
+
+    # -- sync --------------------------------------------------------------------------------
+
+    def start_sync(self) -> None:
+        if self.demo:
+            self.notify("This is the demo store: there are no real accounts to sync.")
+            return
+        if not self.config.accounts:
+            self.notify("No accounts are set up yet: `owner-tui accounts add` adds one.", markup=False)
+            return
+        if self.inbox is not None and self.inbox.is_mounted:
+            self.inbox.show_status("Syncing…")
+        self._sync()
+
+    @work(thread=True, group="sync", exclusive=True, exit_on_error=False)
+    def _sync(self) -> None:
+        worker = get_current_worker()
+        runner = jobs.find_sync()
+        if runner is None:
+            self.post_message(SyncFinished(False, "Sync is not available in this build yet."))
+            return
+        with Store.open(self.store_path, config=self.config, clock=self.clock) as store:
+            summary = runner(store, self.config, report=lambda text: self.post_message(SyncProgress(str(text))),
+                             cancelled=lambda: worker.is_cancelled)
+        self.post_message(SyncFinished(True, str(summary) if summary else "Sync finished."))
+
+    def on_sync_progress(self, message: SyncProgress) -> None:
+        if self.inbox is not None and self.inbox.is_mounted:
+            self.inbox.show_status(f"Syncing: {message.text}")
+
+    def on_sync_finished(self, message: SyncFinished) -> None:
+        if self.inbox is not None and self.inbox.is_mounted:
+            self.inbox.show_status(None)
+        self.notify(one_line(message.text, limit=300), severity="information" if message.ok else "warning",
+                    markup=False)
+        self.refresh_inbox()
+
+    # -- export ------------------------------------------------------------------------------
+
+    def start_export(self, f: ListFilter, fmt: str) -> None:
+        self._export(f, fmt)
+
+    def start_export_current(self, fmt: str) -> None:
+        if self.inbox is not None:
+            self._export(self.inbox.filter, fmt)
+
+    @work(thread=True, group="export", exclusive=True, exit_on_error=False)
+    def _export(self, f: ListFilter, fmt: str) -> None:
+        with Store.open(self.store_path, config=self.config, clock=self.clock) as store:
+            path, rows = jobs.export_view(store, f, fmt, self.exports_dir, self.clock())
+        self.post_message(ExportFinished(path, rows, fmt))
+
+    def on_export_finished(self, message: ExportFinished) -> None:
+        self.notify(f"Exported {message.rows} conversation{'s' if message.rows != 1 else ''} "
+                    f"({message.fmt}) to {message.path}", markup=False, timeout=12)
+
+    # -- triage, contacts, help, quit -----------------------------------------------------
+
+    def start_triage(self, f: ListFilter) -> None:
+        self.run_worker(partial(self._triage, f), group="triage", exclusive=True, exit_on_error=False)
+
+    async def _triage(self, f: ListFilter) -> None:
+        from owner_tui.screens.conversation import ConversationScreen
+        from owner_tui.screens.triage import TriageSession
+
+        session = TriageSession(self, f)
+        cid = await session.first()
+        if cid is None:
+            self.notify("Nobody is waiting for a reply: nothing to triage.")
+            return
+        self.push_screen(ConversationScreen(cid, triage=session))
+
+    def jump_to_contact(self, contact_id: int, label: str) -> None:
+        async def job() -> None:
+            await self.save_open_drafts()
+            while len(self.screen_stack) > 1 and self.screen is not self.inbox:
+                self.pop_screen()
+            if self.inbox is not None:
+                self.inbox.set_filter(ListFilter(view="all", contact_id=contact_id), contact_label=label)
+
+        self.run_worker(job, group="store", exit_on_error=False)
+
+    def action_dashboard(self) -> None:
+        """The morning summary; it reads on its own connection in its own worker thread."""
+        from owner_tui.screens.dashboard import DashboardScreen
+
+        if isinstance(self.screen, DashboardScreen):
+            return
+        path, config, clock = self.store_path, self.config, self.clock
+        self.push_screen(DashboardScreen(lambda: Store.open(path, config=config, clock=clock)))
+
+    def action_add_account(self) -> None:
+        """The add-account form (same checks and config writing as `owner-tui accounts add imap`)."""
+        from owner_tui.config import load_config
+        from owner_tui.screens.account_add import AccountAddScreen
+
+        path = self.config.path
+        if self.demo or path is None:
+            self.notify("The demo has no config file to add an account to: outside the demo, use this "
+                        "command or `owner-tui accounts add imap`.", markup=False, timeout=10)
+            return
+
+        def added(name: str | None) -> None:
+            if not name:
+                return
+            try:
+                self.config = load_config(path)
+            except Exception as exc:  # written by the form after validation; say it rather than crash
+                self.notify(f"Account {name} saved, but config.toml did not load: {exc}", markup=False,
+                            severity="error")
+                return
+            self.notify(f"Account {name} added. Sync now (ctrl+p, Sync now) to fetch its mail.", markup=False)
+
+        self.push_screen(AccountAddScreen(path), added)
+
+    def action_help(self) -> None:
+        from owner_tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.keymap))
+
+    async def save_open_drafts(self) -> None:
+        from owner_tui.screens.reply import ReplyScreen
+
+        for screen in list(self.screen_stack):
+            if isinstance(screen, ReplyScreen):
+                await screen.save_draft()
+
+    async def action_quit(self) -> None:
+        await self.save_open_drafts()
+        self.stop_live_mail()
+        self.exit()
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            what = FAILURES.get(event.worker.group, "Something went wrong")
+            self.notify(f"{what}: {jobs.plain_error(event.worker.error)}", severity="error", timeout=12, markup=False)
+
+
+def run(store_path: Path, config: Config, *, demo: bool = False,
+        clock: Callable[[], datetime] | None = None) -> None:
+    """Open the TUI on the store at ``store_path`` (the CLI's ``tui`` and ``demo`` commands).
+
+    The store is opened once first, before the terminal is taken over: a database that is
+    not ours or is locked fails here as a one-line ``StoreError`` for the CLI to print, and
+    a pending migration runs once, not in the reader and writer threads at the same time.
+    """
+    Store.open(store_path, config=config, clock=clock or utcnow).close()
+    OwnerApp(store_path, config, demo=demo, clock=clock).run()

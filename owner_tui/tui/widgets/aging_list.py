@@ -1,0 +1,253 @@
+"""The aging list: a Line API widget that holds only the rows near the screen.
+
+Why not ``DataTable``/``ListView``: they build a widget or a row object for every item and
+slow down past a few thousand. This widget knows only the row count; ``render_line`` draws
+from a small cache of pages (``PAGE`` rows each, at most ``MAX_PAGES``) and asks the store,
+through an async ``fetch`` the screen provides, for a page it lacks. The fetch runs on the
+reader thread (``owner_tui.tui.store_thread``), so the UI thread never touches SQLite: a row
+whose page is still on its way is drawn as a dim placeholder for the millisecond it takes.
+
+The selection is a conversation id, not just a position: ``reload(keep_id=...)`` finds that
+conversation again after a refresh (it moves when ages or statuses change).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import partial
+from typing import Awaitable, Callable
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from owner_tui.config import AgingConfig
+from owner_tui.store.queries import ListFilter
+from owner_tui.tui import keys
+from owner_tui.tui.widgets.rows import row_segments
+
+#: Rows per fetch. The store pages with OFFSET, whose cost grows with the offset, so fewer,
+#: larger pages scroll deep lists faster; 200 rows take a few ms near the top.
+PAGE = 200
+MAX_PAGES = 6
+#: Fetch the neighbouring page once the screen comes this close to it, so paging through
+#: the list finds the next rows already there (a second frame costs a 60 Hz frame slot).
+PREFETCH_MARGIN = PAGE
+
+Fetch = Callable[[ListFilter, int, int], Awaitable[list[dict]]]
+
+
+class AgingList(ScrollView, can_focus=True):
+    BINDINGS = keys.LIST
+    COMPONENT_CLASSES = {"aging-list--cursor", "aging-list--placeholder", "aging-list--empty"}
+    DEFAULT_CSS = """
+    AgingList {
+        height: 1fr;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+    }
+    AgingList > .aging-list--cursor { background: $accent 45%; }
+    AgingList:blur > .aging-list--cursor { background: $accent 25%; }
+    AgingList > .aging-list--placeholder { color: $text-muted; }
+    AgingList > .aging-list--empty { color: $text-muted; text-style: italic; }
+    """
+
+    cursor: reactive[int] = reactive(0, init=False)
+
+    @dataclass
+    class Highlighted(Message):
+        """The cursor moved onto a conversation (``None`` when the list is empty)."""
+
+        aging_list: "AgingList"
+        conversation_id: int | None
+
+    @dataclass
+    class Activated(Message):
+        """Enter or a double click on a conversation."""
+
+        aging_list: "AgingList"
+        conversation_id: int
+
+    def __init__(self, fetch: Fetch, *, clock: Callable, aging_cfg: AgingConfig, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._fetch = fetch
+        self._clock = clock
+        self._aging = aging_cfg
+        self.filter = ListFilter()
+        self.total = 0
+        self.empty_text = "Nobody is waiting for a reply."
+        self._pages: OrderedDict[int, list[dict]] = OrderedDict()
+        self._pending: set[tuple[int, int]] = set()
+        self._generation = 0
+        #: True once rows for the current filter have arrived (tests and the benchmark wait on it).
+        self.loaded = False
+
+    # -- data ------------------------------------------------------------------------------
+
+    async def reload(self, f: ListFilter, total: int, *, keep_id: int | None = None,
+                     reset_cursor: bool = False) -> None:
+        """Show ``f`` with ``total`` rows; keep ``keep_id`` selected if it is still there.
+
+        The rows around the cursor are fetched before anything changes on screen, so a
+        refresh swaps old rows for new in one frame instead of flashing placeholders; the
+        window spans two pages so a conversation that moved a little is found again.
+        """
+        self._generation += 1
+        gen = self._generation
+        cursor = 0 if reset_cursor else min(self.cursor, max(0, total - 1))
+        page = cursor // PAGE
+        if keep_id is None or reset_cursor:
+            first_page, n_pages = page, 1
+        else:
+            first_page = max(0, page - 1 if cursor % PAGE < PAGE // 2 else page)
+            n_pages = 2
+        rows = await self._fetch(f, first_page * PAGE, n_pages * PAGE) if total else []
+        if gen != self._generation:
+            return  # a newer reload started while this one waited
+        self.filter, self.total = f, total
+        self._pages = OrderedDict(
+            (first_page + i, rows[i * PAGE:(i + 1) * PAGE]) for i in range(n_pages) if rows[i * PAGE:(i + 1) * PAGE])
+        self._pending.clear()
+        if keep_id is not None:
+            for i, row in enumerate(rows):
+                if row["id"] == keep_id:
+                    cursor = first_page * PAGE + i
+                    break
+        self.virtual_size = Size(self.scrollable_content_region.width, total)
+        self.loaded = True
+        old = self.cursor
+        self.cursor = max(0, min(cursor, total - 1))
+        if old == self.cursor:
+            self._announce()
+        self._scroll_to_cursor()
+        self.refresh()
+
+    def row_at(self, index: int) -> dict | None:
+        page = self._pages.get(index // PAGE)
+        if page is None or index % PAGE >= len(page):
+            return None
+        return page[index % PAGE]
+
+    @property
+    def cached_rows(self) -> int:
+        """How many rows the widget holds right now (bounded by PAGE * MAX_PAGES)."""
+        return sum(len(rows) for rows in self._pages.values())
+
+    @property
+    def selected_row(self) -> dict | None:
+        return self.row_at(self.cursor) if self.total else None
+
+    @property
+    def selected_id(self) -> int | None:
+        row = self.selected_row
+        return row["id"] if row else None
+
+    def _request(self, page: int) -> None:
+        key = (self._generation, page)
+        if page < 0 or page * PAGE >= self.total or page in self._pages or key in self._pending:
+            return
+        self._pending.add(key)
+        self.app.run_worker(partial(self._load, page, self._generation, self.filter), group="page", exit_on_error=False)
+
+    async def _load(self, page: int, gen: int, f: ListFilter) -> None:
+        try:
+            rows = await self._fetch(f, page * PAGE, PAGE)
+        finally:
+            self._pending.discard((gen, page))
+        if gen != self._generation:
+            return
+        self._pages[page] = rows
+        while len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+        if page == self.cursor // PAGE:
+            self._announce()
+        self.refresh()
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = self.scroll_offset.y + y
+        if index >= self.total:
+            lines = self.empty_text.split("\n")  # our own text, never a stranger's
+            if self.total == 0 and 1 <= y <= len(lines) and self.loaded:
+                style = self.get_component_rich_style("aging-list--empty")
+                return Strip([Segment("   " + lines[y - 1], style)]).adjust_cell_length(width)
+            return Strip.blank(width)
+        page = index // PAGE
+        rows = self._pages.get(page)
+        offset = index % PAGE
+        if offset >= PAGE - PREFETCH_MARGIN:
+            self._request(page + 1)
+        if offset < PREFETCH_MARGIN:
+            self._request(page - 1)
+        if rows is None or offset >= len(rows):
+            self._request(page)
+            style = self.get_component_rich_style("aging-list--placeholder")
+            return Strip([Segment("   …", style)]).adjust_cell_length(width)
+        self._pages.move_to_end(page)
+        cursor: Style | None = None
+        if index == self.cursor:
+            cursor = self.get_component_rich_style("aging-list--cursor")
+        segments = row_segments(self.filter.view, rows[offset], self._clock(), width, self._aging, cursor)
+        return Strip(segments, width)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(self.scrollable_content_region.width, self.total)
+
+    # -- cursor ----------------------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh_line(old)
+        self.refresh_line(new)
+        self._scroll_to_cursor()
+        self._announce()
+
+    def _announce(self) -> None:
+        self.post_message(self.Highlighted(self, self.selected_id))
+
+    def _scroll_to_cursor(self) -> None:
+        height = self.scrollable_content_region.height
+        top = round(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif height and self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False)
+
+    def _move(self, delta: int) -> None:
+        if self.total:
+            self.cursor = max(0, min(self.total - 1, self.cursor + delta))
+
+    def action_cursor_up(self) -> None:
+        self._move(-1)
+
+    def action_cursor_down(self) -> None:
+        self._move(1)
+
+    def action_page_up(self) -> None:
+        self._move(-max(1, self.scrollable_content_region.height - 1))
+
+    def action_page_down(self) -> None:
+        self._move(max(1, self.scrollable_content_region.height - 1))
+
+    def action_first(self) -> None:
+        self._move(-self.total)
+
+    def action_last(self) -> None:
+        self._move(self.total)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        index = round(self.scroll_offset.y) + offset.y
+        if 0 <= index < self.total:
+            if index == self.cursor and event.chain >= 2 and self.selected_id is not None:
+                self.post_message(self.Activated(self, self.selected_id))
+            self.cursor = index
