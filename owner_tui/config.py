@@ -50,6 +50,9 @@ class OwnerConfig:
     business: str = ""  # for the {business} placeholder in saved replies
     addresses: tuple[str, ...] = ()
     signature: str = ""
+    #: Addresses run as a group or list (a Google Group behind info@): mail delivered through
+    #: one of these (or through one of ``addresses``) is customer mail, not list noise.
+    group_addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ class Config:
         return frozenset(addrs)
 
 
-_OWNER_KEYS = {"name": str, "business": str, "addresses": list, "signature": str}
+_OWNER_KEYS = {"name": str, "business": str, "addresses": list, "signature": str, "group_addresses": list}
 _AGING_KEYS = {
     "waiting_since": str,
     "sla_hours": (int, float),
@@ -199,8 +202,14 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     if not all(isinstance(a, str) and "@" in a for a in addresses):
         raise ConfigError("owner.addresses must be a list of email addresses", key="owner.addresses",
                           line=_line_of(text, "owner", "addresses"), path=path)
-    owner = OwnerConfig(name=owner_d.get("name", ""), business=owner_d.get("business", ""), addresses=tuple(a.strip().lower() for a in addresses),
-                        signature=owner_d.get("signature", ""))
+    groups = owner_d.get("group_addresses", [])
+    if not all(isinstance(a, str) and "@" in a for a in groups):
+        raise ConfigError("owner.group_addresses must be a list of email addresses", key="owner.group_addresses",
+                          line=_line_of(text, "owner", "group_addresses"), path=path)
+    owner = OwnerConfig(name=owner_d.get("name", ""), business=owner_d.get("business", ""),
+                        addresses=tuple(a.strip().lower() for a in addresses),
+                        signature=owner_d.get("signature", ""),
+                        group_addresses=tuple(a.strip().lower() for a in groups))
 
     aging_d = data.get("aging", {})
     _check_table(aging_d, _AGING_KEYS, "aging", text, path)

@@ -9,6 +9,7 @@ next (see ``owner_tui.screens.triage``).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, tzinfo
 from functools import partial
 from typing import TYPE_CHECKING
@@ -65,6 +66,15 @@ def when_text(iso: str, now: datetime, tz: tzinfo) -> str:
     return f"{local:%a} {local.day} {local:%b}{year} {local:%H:%M} ({ago} ago)"
 
 
+def _notes(m: dict) -> list[str]:
+    """Why the message was read as it was (a form's sender, a corrected date), as stored."""
+    try:
+        notes = json.loads(m.get("notes") or "[]")
+    except (TypeError, ValueError):
+        return []
+    return [str(n) for n in notes if n][:5] if isinstance(notes, list) else []
+
+
 def message_text(m: dict, channel: str, now: datetime, tz: tzinfo) -> Text:
     out = m["direction"] == "out"
     who = "You" if out else one_line(m.get("sender_name") or m.get("sender_handle") or "them", limit=60)
@@ -78,7 +88,11 @@ def message_text(m: dict, channel: str, now: datetime, tz: tzinfo) -> Text:
         text.append("  ")
         text.append(star_text(m["rating"]), style=star_style(m["rating"]))
     if m.get("noise"):
-        text.append(f"  [noise: {one_line(m['noise'], limit=60)}]", style="italic dim")
+        label = "" if out else "noise: "  # an outbound "noise" is a forward, a note or a bounced reply
+        text.append(f"  [{label}{one_line(m['noise'], limit=80)}]", style="italic dim")
+    for note in _notes(m):
+        if note != m.get("noise"):
+            text.append(f"\n  ⓘ {one_line(note, limit=160)}", style="italic dim")
     body = m.get("text") or ""
     if looks_like_html(body):
         body = html_to_text(body)

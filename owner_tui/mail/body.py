@@ -45,12 +45,21 @@ _DEFECTS: dict[str, str | None] = {
 }
 
 
-def read_body(msg: Message, problems: Problems) -> tuple[str, tuple[Attachment, ...]]:
-    """The message's text (NULs removed, LF newlines, capped) and its attachments."""
+def read_body(msg: Message, problems: Problems,
+              returned: list[str] | None = None) -> tuple[str, tuple[Attachment, ...]]:
+    """The message's text (NULs removed, LF newlines, capped) and its attachments.
+
+    ``returned`` collects the Message-IDs of messages that came back inside this one
+    (``message/rfc822`` or ``text/rfc822-headers`` parts: a bounce or a delivery report)."""
     body = _Body(problems)
     body.walk(msg, 0)
+    if returned is not None:
+        returned.extend(body.returned)
     text = clean_text("\n\n".join(t for t in body.texts if t.strip()), problems)
     return text, tuple(body.attachments)
+
+
+_RETURNED_ID = re.compile(rb"^Message-ID:[ \t]*(<[^<>\r\n]{1,500}>)", re.I | re.M)
 
 
 class _Body:
@@ -60,6 +69,7 @@ class _Body:
         self.problems = problems
         self.texts: list[str] = []
         self.attachments: list[Attachment] = []
+        self.returned: list[str] = []
 
     def walk(self, part: Message, depth: int) -> None:
         if depth > MAX_DEPTH:
@@ -80,6 +90,15 @@ class _Body:
         maintype = ctype.partition("/")[0]
         if ctype == "message/rfc822" or (maintype == "message" and part.is_multipart()):
             self._attach(part, ctype)
+            inner = part.get_payload()
+            inner = inner[0] if isinstance(inner, list) and inner else inner
+            if isinstance(inner, Message) and inner.get("Message-ID"):
+                self.returned.append(str(inner.get("Message-ID")))
+        elif ctype == "text/rfc822-headers":
+            self._attach(part, ctype)
+            m = _RETURNED_ID.search(payload_bytes(part)[:65536])
+            if m:
+                self.returned.append(m.group(1).decode("ascii", "replace"))
         elif part.is_multipart():
             children = [p for p in part.get_payload() if isinstance(p, Message)]
             if ctype == "multipart/alternative":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import email
 import hashlib
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from email.parser import BytesHeaderParser
@@ -62,12 +63,15 @@ def parse_message(
     keep_raw_limit: int = 256 * 1024,
     fallback_time: str | datetime | None = None,
     now: datetime | None = None,
+    arrived_at: str | datetime | None = None,
 ) -> MessageRecord:
     """Parse one message; never raises.
 
     ``fallback_time`` (an IMAP INTERNALDATE or a file's mtime) is used when the Date header is
     missing, unparseable or out of range and no Received header gives a time. ``now`` bounds
     "the future" (tests pass a fixed clock). Naive datetimes and ISO strings count as UTC.
+    ``arrived_at`` is when the source says the message reached the mailbox (IMAP INTERNALDATE,
+    a Maildir delivery time, an mbox From line); the newest Received stamp is preferred to it.
     """
     problems = Problems()
     try:
@@ -75,7 +79,9 @@ def parse_message(
     except Exception:  # noqa: BLE001 -- a caller passing odd types still gets a record
         raw, problems = b"", Problems(["input was not bytes"])
     try:
-        return _parse(raw, problems, folder, keep_raw_limit, fallback_time, now)
+        rec = _parse(raw, problems, folder, keep_raw_limit, fallback_time, now)
+        arrival = rec.arrived_at or _fallback_iso(arrived_at, now) or ""
+        return replace(rec, arrived_at=arrival) if arrival != rec.arrived_at else rec
     except Exception as exc:  # noqa: BLE001 -- the contract is "never raises": keep the message
         problems.add(f"parser failure ({type(exc).__name__}); message kept as raw text")
         text = clean_text(decode_bytes(raw.partition(b"\n\n")[2] or raw, None, problems, "body"),
@@ -160,17 +166,24 @@ def _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time
         problems.add("no headers")
     external_id = _message_id(hdr.get("message-id"), raw, problems)
     name, handle = _sender(hdr, problems)
+    returned: list[str] = []
     if deep:
         text = clean_text(decode_bytes(payload_bytes(msg), None, problems, "body"), problems)
         attachments = ()
     else:
-        text, attachments = read_body(msg, problems)
+        text, attachments = read_body(msg, problems, returned)
     if not text and not attachments:
         problems.add("no text body")
 
     keep = raw if len(raw) <= keep_raw_limit else None
     if keep is None:
         problems.add("raw too large, not kept")
+    extra: dict = {}
+    if "received" in hdr:
+        extra["arrival_source"] = "received"
+    returned_id = next((normalize_msgid(r) for r in returned if normalize_msgid(r)), "")
+    if returned_id and returned_id != external_id:
+        extra["returned_id"] = returned_id  # a bounce: the Message-ID of the mail that came back
     return MessageRecord(
         external_id=external_id,
         sent_at=_sent_at(hdr, fallback_time, now, problems),
@@ -187,6 +200,8 @@ def _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time
         problems=tuple(problems),
         attachments=attachments,
         folder=folder,
+        extra=extra,
+        arrived_at=_received_at(hdr, now),
     )
 
 
@@ -373,6 +388,15 @@ def _sent_at(hdr, fallback_time, now, problems: Problems) -> str:
         return _iso(clamped)
     problems.add("no usable sent time")
     return ""
+
+
+def _received_at(hdr: dict[str, str], now: datetime | None) -> str:
+    """The newest Received stamp (the receiving server's clock), or "" when there is none."""
+    received = hdr.get("received", "")
+    rdt = _parse_date(received.rpartition(";")[2]) if ";" in received else None
+    if rdt is None or not MIN_TIME <= rdt <= _now(now) + FUTURE_SLACK:
+        return ""
+    return _iso(rdt)
 
 
 def _parse_date(value: str) -> datetime | None:

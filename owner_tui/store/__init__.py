@@ -81,6 +81,12 @@ class Store(ActionsMixin, OutboxMixin, QueriesMixin):
             with store.write():
                 if migrations.pending(db):
                     migrations.apply(db)
+        if store._rederive_pending():
+            from owner_tui.store.rederive import rederive
+
+            with store.write():
+                if store._rederive_pending():
+                    rederive(store)
         for suffix in ("-wal", "-shm"):
             make_private(Path(str(path) + suffix))
         return store
@@ -127,9 +133,14 @@ class Store(ActionsMixin, OutboxMixin, QueriesMixin):
     def aging(self) -> AgingConfig:
         return self.config.aging
 
+    def group_addresses(self) -> frozenset[str]:
+        """The owner's addresses run as a group or list (``[owner] group_addresses``), and the
+        owner's own addresses: mail delivered through any of them is customer mail."""
+        return frozenset(self.config.owner.group_addresses) | self.owner_addresses()
+
     def owner_addresses(self) -> frozenset[str]:
         if self._owner_addresses is None:
-            addrs = set(self.config.owner_addresses())
+            addrs = set(self.config.owner_addresses()) | set(self.config.owner.group_addresses)
             for row in self.db.query("SELECT settings FROM accounts"):
                 settings = json.loads(row["settings"] or "{}")
                 for key in ("address", "user"):
@@ -144,6 +155,10 @@ class Store(ActionsMixin, OutboxMixin, QueriesMixin):
             self._rules = [Rule(r["pattern"], r["action"]) for r in self.db.query(
                 "SELECT pattern, action FROM rules ORDER BY length(pattern) DESC")]
         return self._rules
+
+    def _rederive_pending(self) -> bool:
+        row = self.db.execute("SELECT value FROM store_meta WHERE key = 'rederive'").fetchone()
+        return bool(row and row[0] == "pending")
 
     def _invalidate(self) -> None:
         self._rules = None

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from owner_tui import aging
 from owner_tui.classify import direction as classify_direction
-from owner_tui.classify import is_short_thanks, noise_reason, outbound_noise_reason
-from owner_tui.records import MessageRecord
+from owner_tui.classify import is_short_thanks, noise_reason, outbound_noise_reason, via_group
+from owner_tui.mail.leads import find_lead
+from owner_tui.records import MessageRecord, normalize_msgid
 from owner_tui.threader import (
     has_thread_headers,
     normalize_subject,
@@ -28,6 +30,14 @@ if TYPE_CHECKING:
     from owner_tui.store import Store
 
 EXCERPT_CHARS = 240
+#: A Date this far after the message reached the mailbox is a sender's clock running ahead.
+AHEAD_SLACK = timedelta(minutes=10)
+#: A Date this far before the receiving server's own stamp is a sender's clock running behind.
+BEHIND_SLACK = timedelta(hours=1)
+#: Reasons an outbound message does not close a wait (kept in ``messages.noise``).
+NOT_A_REPLY = "not a reply to the customer"
+BOUNCED = "your reply bounced: it was not delivered"
+ANSWERED_ELSEWHERE = "answered elsewhere"
 
 
 @dataclass
@@ -63,6 +73,7 @@ class Ingester:
         self.now = aging.to_iso(now)
         self.result = IngestResult()
         self.owner = store.owner_addresses()
+        self.groups = store.group_addresses()
         self.rules = store.rules()
         self.cfg = store.aging
 
@@ -120,11 +131,15 @@ class Ingester:
             lo = aging.to_iso(aging.parse_iso(sent_at) - window)
             hi = aging.to_iso(aging.parse_iso(sent_at) + window)
             row = self.db.execute(
-                """SELECT id FROM conversations WHERE account_id = ? AND subject_key = ? AND contact_id = ?
+                """SELECT id, status FROM conversations WHERE account_id = ? AND subject_key = ? AND contact_id = ?
                    AND channel = 'email' AND last_message_at BETWEEN ? AND ?
                    ORDER BY last_message_at DESC LIMIT 1""",
                 [self.account_id, key, contact_id, lo, hi]).fetchone()
-            if row and (has_thread_headers(rec) or key != (rec.subject or "").strip().lower()):
+            # A reply (headers or "Re:") joins; so does a repeat without threading headers while
+            # the contact's conversation on that subject is still open (asked twice, "Loyalty
+            # card" and "Loyalty card": one row, waiting since the first).
+            if row and (has_thread_headers(rec) or key != (rec.subject or "").strip().lower()
+                        or row[1] in ("open", "snoozed")):
                 return row[0]
         return None
 
@@ -170,34 +185,48 @@ class Ingester:
                 self.result.duplicate += 1
             return
 
+        rec = self.read_person(rec)
         direction = classify_direction(rec, self.owner)
-        noise = noise_reason(rec, self.rules, positive_rating_only_awaits=self.cfg.positive_rating_only_awaits) \
-            if direction == "in" else outbound_noise_reason(rec)
+        noise = noise_reason(rec, self.rules, positive_rating_only_awaits=self.cfg.positive_rating_only_awaits,
+                             groups=self.groups) if direction == "in" else outbound_noise_reason(rec)
         problems = list(rec.problems)
+        notes = list(rec.notes)
         sent_at = _iso_or(rec.sent_at, "")
         if sent_at and not "1970" <= sent_at[:4] < "2100":
             # Year 0/9999 from a broken source: every later date sum (SLA due, windows) overflows.
             problems.append(f"date {sent_at[:25]} out of range")
             sent_at = ""
         if not sent_at:
-            sent_at = self.now
-            problems.append("no usable date; time of import used")
+            sent_at = rec.arrived_at or self.now
+            problems.append("no usable date; " + ("arrival time used" if rec.arrived_at else "time of import used"))
+        sent_at = self.believable_time(rec, sent_at, notes)
+        if rec.channel == "email" and rec.extra.get("returned_id") and not rec.in_reply_to:
+            rec = replace(rec, in_reply_to=rec.extra["returned_id"])  # a bounce joins what bounced
         handle, name = self.counterpart(rec, direction)
         contact_id = self.contact_for(rec.channel, handle, name)
         conv_id = self.find_conversation(rec, contact_id, sent_at)
         if conv_id is None:
             conv_id = self.new_conversation(rec, contact_id, noise is not None)
+        if rec.channel == "email":
+            sent_at = self.after_parent(rec, sent_at, notes)
+            if direction == "out" and noise is None:
+                noise = self.not_a_reply(conv_id, rec)
+                if noise is None and self.bounced(rec.external_id):
+                    noise = BOUNCED
+                if noise:
+                    notes.append(noise)
 
-        self.db.execute(
+        msg_id = self.db.execute(
             """INSERT INTO messages (conversation_id, account_id, direction, external_id, sent_at, received_at,
                    sender_handle, sender_name, recipients, subject, text, rating, noise, in_reply_to, refs, raw,
-                   problems, attachments, url, folder, extra)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   problems, attachments, url, folder, extra, notes, arrived_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [conv_id, self.account_id, direction, rec.external_id, sent_at, self.now,
              (rec.sender_handle or "").lower(), rec.sender_name, json.dumps(list(rec.recipients)), rec.subject,
-             rec.text, rec.rating, noise, rec.in_reply_to, json.dumps(list(rec.references)), rec.raw,
-             json.dumps(problems), json.dumps([a.__dict__ for a in rec.attachments]), rec.url, rec.folder,
-             json.dumps({**rec.extra, **({'headers': rec.headers} if rec.headers else {})}, default=str)])
+             rec.text, rec.rating, noise, normalize_msgid(rec.in_reply_to) or None, json.dumps(list(rec.references)),
+             rec.raw, json.dumps(problems), json.dumps([a.__dict__ for a in rec.attachments]), rec.url, rec.folder,
+             json.dumps({**rec.extra, **({'headers': rec.headers} if rec.headers else {})}, default=str),
+             json.dumps(notes), rec.arrived_at or None]).lastrowid
         if rec.channel == "email":
             for ref in thread_ids(rec):
                 self.db.execute("INSERT OR IGNORE INTO thread_refs (account_id, ref, conversation_id) VALUES (?, ?, ?)",
@@ -205,16 +234,128 @@ class Ingester:
         self.result.new += 1
         self.result.noise += noise is not None
         self.result.problems += bool(problems)
-        self.update_conversation(conv_id, rec, direction, sent_at, noise is not None)
+        reorder = False
+        if rec.channel == "email":
+            reorder = self.children_before(conv_id, rec.external_id, sent_at)
+            if direction == "in" and noise is not None and rec.extra.get("returned_id"):
+                reorder |= self.mark_bounced(rec.extra["returned_id"])
+        self.update_conversation(conv_id, rec, direction, sent_at, noise is not None, force_recompute=reorder)
+        if rec.answered and direction == "in" and noise is None:
+            self.answered_elsewhere(conv_id, rec, msg_id, sent_at)
+
+    # -- reading a message truly (issue 12) --------------------------------------------------
+
+    def read_person(self, rec: MessageRecord) -> MessageRecord:
+        """A form's or a group's notification becomes the person's own message."""
+        if rec.channel != "email" or rec.direction == "out":
+            return rec
+        grouped = via_group({k.lower(): v for k, v in rec.headers.items()}, rec.recipients, self.groups)
+        lead = find_lead(rec.sender_handle, rec.sender_name, rec.headers, rec.text, own=self.owner, grouped=grouped)
+        if lead is None:
+            return rec
+        extra = {**rec.extra, "via": rec.sender_handle, "via_name": rec.sender_name}
+        return replace(rec, sender_handle=lead.handle, sender_name=lead.name, extra=extra,
+                       notes=(*rec.notes, lead.how), direction="in")
+
+    def believable_time(self, rec: MessageRecord, sent_at: str, notes: list[str]) -> str:
+        """The Date header unless the arrival time shows it cannot be right."""
+        if not rec.arrived_at:
+            return sent_at
+        try:
+            sent, arrived = aging.parse_iso(sent_at), aging.parse_iso(rec.arrived_at)
+        except (TypeError, ValueError):
+            return sent_at
+        if sent > arrived + AHEAD_SLACK:
+            notes.append(f"dated {sent_at} but arrived {rec.arrived_at} (the sender's clock is ahead): "
+                         "ordered by arrival")
+            return aging.to_iso(arrived)
+        if rec.extra.get("arrival_source") == "received" and sent < arrived - BEHIND_SLACK:
+            notes.append(f"dated {sent_at} but the receiving server stamped {rec.arrived_at} "
+                         "(the sender's clock is behind): ordered by arrival")
+            return aging.to_iso(arrived)
+        return sent_at
+
+    def after_parent(self, rec: MessageRecord, sent_at: str, notes: list[str]) -> str:
+        """A message that answers another is never ordered before it (a phone with a slow clock)."""
+        parent = normalize_msgid(rec.in_reply_to) or (normalize_msgid(rec.references[-1]) if rec.references else "")
+        if not parent:
+            return sent_at
+        row = self.db.execute("SELECT sent_at FROM messages WHERE account_id = ? AND external_id = ?",
+                              [self.account_id, parent]).fetchone()
+        if row is None or sent_at > row[0]:
+            return sent_at
+        fixed = _after(row[0], rec.arrived_at)
+        notes.append(f"dated {sent_at}, not after the message it answers ({row[0]}): ordered after it")
+        return fixed
+
+    def children_before(self, conv_id: int, external_id: str, sent_at: str) -> bool:
+        """Replies stored before this, their parent, and dated before it: move them after it."""
+        rows = self.db.execute(
+            "SELECT id, sent_at, arrived_at, notes FROM messages WHERE conversation_id = ? AND in_reply_to = ? "
+            "AND sent_at <= ?", [conv_id, external_id, sent_at]).fetchall()
+        for mid, child_at, arrived, notes_json in rows:
+            fixed = _after(sent_at, arrived)
+            notes = json.loads(notes_json or "[]") + [
+                f"dated {child_at}, not after the message it answers ({sent_at}): ordered after it"]
+            self.db.execute("UPDATE messages SET sent_at = ?, notes = ? WHERE id = ?", [fixed, json.dumps(notes), mid])
+        return bool(rows)
+
+    def customers(self, conv_id: int) -> set[str]:
+        """The addresses of the people this conversation is with."""
+        rows = self.db.execute("SELECT DISTINCT sender_handle FROM messages WHERE conversation_id = ? "
+                               "AND direction = 'in' AND noise IS NULL", [conv_id]).fetchall()
+        return _same_people(self.db, {r[0] for r in rows if r[0] and "@" in r[0]} - self.owner) - self.owner
+
+    def not_a_reply(self, conv_id: int, rec: MessageRecord) -> str | None:
+        """Only a message addressed (To/Cc) to one of the conversation's customers is a reply; a
+        forward to a supplier or a note to staff stays in the history and the customer waits."""
+        has_inbound = self.db.execute("SELECT 1 FROM messages WHERE conversation_id = ? AND direction = 'in' "
+                                      "AND noise IS NULL LIMIT 1", [conv_id]).fetchone()
+        if not has_inbound:
+            return None
+        return reply_verdict({r.lower() for r in rec.recipients}, rec.subject, self.customers(conv_id), self.owner)
+
+    def bounced(self, external_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM thread_refs WHERE account_id = ? AND ref = ?",
+                               [self.account_id, "bounce:" + external_id]).fetchone() is not None
+
+    def mark_bounced(self, returned_id: str) -> bool:
+        """A bounce of the owner's own message: that message did not reach the customer."""
+        self.db.execute("INSERT OR IGNORE INTO thread_refs (account_id, ref, conversation_id) VALUES (?, ?, "
+                        "(SELECT conversation_id FROM messages WHERE account_id = ? AND external_id = ?))",
+                        [self.account_id, "bounce:" + returned_id, self.account_id, returned_id])
+        row = self.db.execute("SELECT id, notes FROM messages WHERE account_id = ? AND external_id = ? "
+                              "AND direction = 'out' AND (noise IS NULL OR noise != ?)",
+                              [self.account_id, returned_id, BOUNCED]).fetchone()
+        if row is None:
+            return False
+        notes = json.loads(row[1] or "[]") + [BOUNCED]
+        self.db.execute("UPDATE messages SET noise = ?, notes = ? WHERE id = ?", [BOUNCED, json.dumps(notes), row[0]])
+        return True
+
+    def answered_elsewhere(self, conv_id: int, rec: MessageRecord, msg_id: int, sent_at: str) -> None:
+        """Another mail client marked this message answered and no reply is in any synced folder:
+        the wait closes as "answered elsewhere", at the time the mark was first seen."""
+        waiting = self.db.execute("SELECT waiting_since FROM conversations WHERE id = ?", [conv_id]).fetchone()
+        if not waiting or waiting[0] is None:
+            return
+        at = self.now if self.now > sent_at else _after(sent_at, None)
+        note = (f"{ANSWERED_ELSEWHERE}: another mail client marked the message of {sent_at} answered, "
+                "and no reply is in the synced folders")
+        self.add(MessageRecord(external_id=f"answered-elsewhere:{rec.external_id}", direction="out", sent_at=at,
+                               subject=rec.subject, text="(answered in another mail client)",
+                               in_reply_to=rec.external_id, recipients=(rec.sender_handle,), notes=(note,)))
 
     def update_conversation(self, conv_id: int, rec: MessageRecord, direction: str, sent_at: str,
-                            noise: bool) -> None:
+                            noise: bool, *, force_recompute: bool = False) -> None:
         conv = self.db.execute(
             """SELECT waiting_since, last_inbound_at, last_outbound_at, last_message_at, status, status_at,
                    message_count, last_activity_at FROM conversations WHERE id = ?""", [conv_id]).fetchone()
         state = aging.ConvState(conv[0], conv[1], conv[2], conv[3])
-        new_state = aging.apply(state, aging.Msg(direction, sent_at, noise), self.cfg.waiting_since)
+        new_state = None if force_recompute else aging.apply(state, aging.Msg(direction, sent_at, noise),
+                                                               self.cfg.waiting_since)
         if new_state is None:
+            judge_replies(self.db, conv_id, self.owner)
             new_state = _recompute(self.db, conv_id, self.cfg.waiting_since)
         status, status_at = conv[4], conv[5]
         new_status = status
@@ -239,6 +380,71 @@ class Ingester:
                         [*sets.values(), conv_id])
 
 
+#: "Fwd:", "FW:", "WG:" (German), "TR:" (French), "RV:" (Spanish), "I:" (Italian Outlook).
+_FWD = re.compile(r"^\s*(?:fwd?|wg|tr|rv|i)\s*:", re.I)
+
+
+def reply_verdict(to: set[str], subject: str, customers: set[str], owner: frozenset[str]) -> str | None:
+    """``None`` when an outbound message addressed to ``to`` is a reply to the conversation's
+    ``customers``; else why it is not (a forward to a supplier, a note to staff)."""
+    if not customers or not to or to & customers:
+        return None  # no To/Cc at all (a Bcc'd reply, a reply made elsewhere): given the benefit
+    others = sorted(r for r in to if r not in owner) or sorted(to)
+    kind = "a forward" if _FWD.match(subject or "") else "a message"
+    return f"{NOT_A_REPLY}: {kind} to {', '.join(others[:3]) or 'nobody'}"
+
+
+def _after(parent_at: str, arrived: str | None) -> str:
+    """A time after ``parent_at``: the arrival time when it is later, else one second after."""
+    if arrived and arrived > parent_at:
+        return arrived
+    return aging.to_iso(aging.parse_iso(parent_at) + timedelta(seconds=1))
+
+
+def _same_people(db, handles: set[str]) -> set[str]:
+    """The addresses of the contacts behind ``handles`` (a merged contact has several)."""
+    if not handles:
+        return set()
+    marks = ",".join("?" * len(handles))
+    rows = db.execute(f"""SELECT i2.handle FROM identities i1 JOIN identities i2 ON i2.contact_id = i1.contact_id
+                          WHERE i1.channel = 'email' AND i2.channel = 'email' AND i1.handle IN ({marks})""",
+                      sorted(handles)).fetchall()
+    return handles | {r[0] for r in rows}
+
+
+def judge_replies(db, conv_id: int, owner: frozenset[str]) -> None:
+    """Judge every outbound email of a conversation again as a reply or not, in time order: an
+    outbound message answers the customers who wrote before it (the senders of earlier inbound
+    messages, with their contacts' other addresses). Needed when messages arrive out of order
+    (a Sent folder synced before the inbox). A conversation the owner's forward started is the
+    customer's once the customer's message is in it."""
+    conv = db.execute("SELECT channel, contact_id FROM conversations WHERE id = ?", [conv_id]).fetchone()
+    if not conv or conv[0] != "email":
+        return
+    seen: set[str] = set()
+    first_sender = None
+    rows = db.execute("SELECT id, direction, noise, sender_handle, recipients, subject FROM messages "
+                      "WHERE conversation_id = ? ORDER BY sent_at, direction = 'out', id", [conv_id]).fetchall()
+    for mid, direction, noise, sender, recipients, subject in rows:
+        if direction == "in":
+            if noise is None and sender and "@" in sender and sender not in owner:
+                seen.add(sender)
+                first_sender = first_sender or sender
+            continue
+        if noise is not None and not noise.startswith(NOT_A_REPLY):
+            continue
+        verdict = reply_verdict({r.lower() for r in json.loads(recipients or "[]")}, subject,
+                                _same_people(db, seen) - owner, owner)
+        if verdict != noise:
+            db.execute("UPDATE messages SET noise = ? WHERE id = ?", [verdict, mid])
+    if first_sender:
+        contact = db.execute("SELECT contact_id FROM identities WHERE channel = 'email' AND handle = ?",
+                             [first_sender]).fetchone()
+        mine = {r[0] for r in db.execute("SELECT handle FROM identities WHERE contact_id = ?", [conv[1]])}
+        if contact and not mine & seen:
+            db.execute("UPDATE conversations SET contact_id = ? WHERE id = ?", [contact[0], conv_id])
+
+
 def _recompute(db, conv_id: int, mode: str) -> aging.ConvState:
     msgs = [aging.Msg(r[0], r[1], r[2] is not None) for r in db.execute(
         "SELECT direction, sent_at, noise FROM messages WHERE conversation_id = ?", [conv_id])]
@@ -249,6 +455,7 @@ def rebuild_conversation(store: "Store", conv_id: int) -> aging.ConvState:
     """Recompute a conversation's derived state from its messages (the reference the
     incremental path must equal). Call inside ``store.write()``."""
     db = store.db
+    judge_replies(db, conv_id, store.owner_addresses())
     state = _recompute(db, conv_id, store.aging.waiting_since)
     rows = db.execute(
         """SELECT text, rating, url FROM messages WHERE conversation_id = ? AND direction = 'in'

@@ -184,3 +184,17 @@ def m002_view_indexes(db: Database) -> None:
         CREATE INDEX conversations_activity_by_status ON conversations(status, last_activity_at, id);
         CREATE INDEX conversations_activity ON conversations(last_activity_at, id)
     """)
+
+
+@migrations()
+def m003_truth_on_real_mail(db: Database) -> None:
+    """Why a message was read as it was (``notes``), when it reached the mailbox (``arrived_at``),
+    and a mark that every stored message must be read again with the rules of issue 12 (forms,
+    forwards, clock skew, auto-replies, bounces, group aliases): ``Store.open`` does that once,
+    with the owner's config at hand, and clears the mark."""
+    _run(db, """
+        ALTER TABLE messages ADD COLUMN notes TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE messages ADD COLUMN arrived_at TEXT;
+        CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT OR REPLACE INTO store_meta (key, value) VALUES ('rederive', 'pending')
+    """)

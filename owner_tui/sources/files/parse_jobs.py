@@ -60,6 +60,11 @@ class Job:
     path: str | None = None
     raw: bytes | None = None
     fallback: str | None = None
+    #: When the message reached the mailbox, where the format records it (a Maildir file
+    #: name's delivery time, an mbox From line); a plain file's mtime is not trusted for it.
+    arrived: str | None = None
+    #: Another client marked it answered (Maildir flag R).
+    answered: bool = False
 
 
 def run(job: Job) -> Result:
@@ -78,8 +83,9 @@ def run(job: Job) -> Result:
             return job.path, "empty file"
         data, fallback = data.removeprefix(BOM), mtime(st)
     rec = parse_message(data or b"", folder=job.folder, keep_raw_limit=job.keep_raw_limit,
-                        fallback_time=fallback)
-    return replace(rec, extra={**rec.extra, **job.extra})
+                        fallback_time=fallback, arrived_at=job.arrived)
+    answered = job.answered or "a" in rec.headers.get("x-status", "").lower()  # mbox (mutt): X-Status: A
+    return replace(rec, extra={**rec.extra, **job.extra}, answered=answered)
 
 
 def run_batch(jobs: list[Job]) -> list[Result]:

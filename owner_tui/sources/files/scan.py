@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -257,10 +257,12 @@ def _maildir_jobs(d: Path, folder: str | None, stats: ScanStats,
             extra: dict = {"file": str(d / sub / name)}
             # "unique:2,FLAGS" (":" or "!" on filesystems without ":"); R = replied.
             info = _MAILDIR_INFO.split(name, maxsplit=1)
+            flags = info[1].partition(",")[2] if len(info) == 2 else ""
             if len(info) == 2:
                 extra["maildir_flags"] = info[1]
             stats.files += 1
-            yield Job(folder, extra, keep_raw_limit, path=extra["file"])
+            yield Job(folder, extra, keep_raw_limit, path=extra["file"], arrived=_delivered_at(name),
+                      answered="R" in flags)
 
 
 def _mbox_jobs(p: Path, folder: str | None, stats: ScanStats,
@@ -288,10 +290,25 @@ def _mbox_jobs(p: Path, folder: str | None, stats: ScanStats,
                 stats.skip(f"{p} #{n + 1}",
                            "mbox entry without mail headers (unescaped From line?)")
                 continue
+            delivered = _from_line_time(from_line)
             yield Job(folder, {"file": str(p), "mbox_index": n}, keep_raw_limit, raw=raw,
-                       fallback=_from_line_time(from_line) or fallback)
+                      fallback=delivered or fallback, arrived=delivered)
     finally:
         box.close()
+
+
+_DELIVERED = re.compile(r"^(\d{9,11})(?:\.|_)")
+
+
+def _delivered_at(name: str) -> str | None:
+    """The delivery time a Maildir file name starts with (``1700000000.M1P2.host:2,S``)."""
+    m = _DELIVERED.match(name)
+    if not m:
+        return None
+    try:
+        return datetime.fromtimestamp(int(m.group(1)), UTC).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _from_line_time(line: bytes) -> str | None:

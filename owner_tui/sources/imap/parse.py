@@ -17,25 +17,28 @@ from typing import Any, Callable, Sequence
 from owner_tui.records import MessageRecord
 
 
-def _parse(raw: bytes, folder: str, fallback_time: datetime | None) -> MessageRecord:
+def _parse(raw: bytes, folder: str, internaldate: datetime | None) -> MessageRecord:
     from owner_tui.mail.parse import parse_message
 
-    return parse_message(raw, folder=folder, fallback_time=fallback_time)
+    return parse_message(raw, folder=folder, fallback_time=internaldate, arrived_at=internaldate)
 
 
 def to_record(raw: bytes, *, folder: str, role: str, uid: int, uidvalidity: int,
-              internaldate: datetime | None) -> MessageRecord:
-    """One fetched message as a record; Sent-folder messages are outbound."""
+              internaldate: datetime | None, flags: Sequence[bytes] = ()) -> MessageRecord:
+    """One fetched message as a record; Sent-folder messages are outbound. INTERNALDATE is the
+    arrival time; ``\\Answered`` says another client replied to it."""
     rec = _parse(raw, folder, internaldate)
     extra = {**rec.extra, "uid": uid, "uidvalidity": uidvalidity}
-    return replace(rec, folder=folder, extra=extra, direction="out" if role == "sent" else rec.direction)
+    answered = any(bytes(f).lower() == b"\\answered" for f in flags or ())
+    return replace(rec, folder=folder, extra=extra, direction="out" if role == "sent" else rec.direction,
+                   answered=answered)
 
 
-def parse_items(items: Sequence[tuple[int, bytes, datetime | None]], folder: str, role: str,
-                uidvalidity: int) -> list[MessageRecord]:
-    """Parse ``(uid, raw, internaldate)`` items; module-level so a worker process can run it."""
-    return [to_record(raw, folder=folder, role=role, uid=uid, uidvalidity=uidvalidity, internaldate=idate)
-            for uid, raw, idate in items]
+def parse_items(items: Sequence[tuple], folder: str, role: str, uidvalidity: int) -> list[MessageRecord]:
+    """Parse ``(uid, raw, internaldate[, flags])`` items; module-level so a worker process can run it."""
+    return [to_record(item[1], folder=folder, role=role, uid=item[0], uidvalidity=uidvalidity,
+                      internaldate=item[2], flags=item[3] if len(item) > 3 else ())
+            for item in items]
 
 
 class _Inline:

@@ -268,7 +268,7 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
                 idate = item.get(b"INTERNALDATE")
                 if isinstance(idate, datetime) and idate.tzinfo is not None:
                     idate = idate.astimezone(timezone.utc)  # IMAPClient's FixedOffset does not pickle
-                items.append((uid, item[b"BODY[]"], idate))
+                items.append((uid, item[b"BODY[]"], idate, tuple(item.get(b"FLAGS") or ())))
             del data
             step = max(1, -(-len(items) // split))
             futures = [parse.submit(parse_items, items[j:j + step], folder, role, uv)
@@ -311,7 +311,8 @@ def _recheck(client: IMAPClient, store, account_id: int, folder: str, role: str,
             still.append(uid)
             continue
         idate = item.get(b"INTERNALDATE")
-        items.append((uid, item[b"BODY[]"], idate.astimezone(timezone.utc) if isinstance(idate, datetime) else None))
+        items.append((uid, item[b"BODY[]"], idate.astimezone(timezone.utc) if isinstance(idate, datetime) else None,
+                      tuple(item.get(b"FLAGS") or ())))
     records = parse_items(items, folder, role, uv)
     result.add(store.ingest(account_id, records, replace(cursor, page_token=_page_token(still))))
     result.fetched += len(records)

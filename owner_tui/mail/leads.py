@@ -1,0 +1,120 @@
+"""The person behind a notification: contact forms, shop and marketplace messages, group aliases.
+
+A web-site contact form (Wix, Squarespace, WordPress, Jotform, Typeform, Google Forms...) or a
+shop (Shopify, Etsy) sends the customer's message from its own no-reply address. The customer
+is in ``Reply-To`` (the usual case), in ``X-Original-From`` (a Google Group that rewrote From
+for DMARC), or only in the form's body ("Email: jane@..."). This module finds that person;
+``store.ingest`` decides whether to use them (never one of the owner's own addresses).
+
+Pure functions over a parsed record's headers and text: no store, no network.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.utils import getaddresses
+
+#: Local parts that a person does not write from (notifications, forms, shops).
+_MACHINE_LOCAL = re.compile(
+    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|noreply[-_.+].*|notifications?|notify|alerts?|"
+    r"mailer|wordpress|forms?|form[-_.]?submissions?|formresponses|submissions?|wix[-_.]?forms|"
+    r"forms[-_.]receipts[-_.]noreply|contact[-_.]?form|webform|website|web|bounce[s]?|automated|system|"
+    r"info[-_.]?noreply|hello[-_.]?noreply|transaction|conversations?|orders?[-_.]?noreply)(\+.*)?@",
+    re.I)
+
+#: Services whose mail carries someone else's message (checked against the From domain).
+PLATFORM_DOMAINS = (
+    "wix.com", "wixforms.com", "wixemails.com", "squarespace.com", "squarespace.info", "sqspmail.com",
+    "jotform.com", "jotform.eu", "typeform.com", "typeform.io", "formspree.io", "netlify.com", "hubspot.com",
+    "hsforms.com", "shopify.com", "shopifyemail.com", "etsy.com", "mail.etsy.com",
+    "wufoo.com", "cognitoforms.com", "zohoforms.com", "123formbuilder.com", "formstack.com", "paperform.co",
+    "tally.so", "weebly.com", "webflow.com", "gravityforms.com", "wpforms.com",
+    "bigcommerce.com", "ecwid.com", "woocommerce.com", "airbnb.com", "booking.com", "thumbtack.com",
+    "yelp.com", "houzz.com", "bark.com", "opentable.com", "resy.com", "sevenrooms.com",
+)
+
+_ADDR = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+#: "Email: jane@x.example", "E-mail address - jane@...", "Your email | jane@...".
+_EMAIL_FIELD = re.compile(
+    r"^[ \t*>_|-]*(?:your\s+)?(?:e-?mail|email\s+address|e-?mail\s+address|courriel|e-?mail-?adresse|correo|"
+    r"correo\s+electr[oó]nico|reply[- ]to|contact\s+e-?mail)\s*\**\s*[:=|\-–]?\s*\**\s*(?:<|\[)?(" + _ADDR + r")",
+    re.I | re.M)
+#: The label on its own line, the value on the next (Google Forms, Wix and Shopify tables).
+_EMAIL_LABEL_LINE = re.compile(
+    r"^[ \t*>_|-]*(?:your\s+)?(?:e-?mail|email\s+address|e-?mail\s+address)\s*\**\s*:?\s*\**\s*\n"
+    r"[ \t\n]*(?:<|\[)?(" + _ADDR + r")", re.I | re.M)
+_NAME_FIELD = re.compile(
+    r"^[ \t*>_|-]*(?:your\s+|full\s+|customer\s+|contact\s+)?name\s*\**\s*[:=|\-–]\s*\**\s*([^\n<>@]{1,80})$",
+    re.I | re.M)
+_FIRST_LAST = (re.compile(r"^[ \t*>_|-]*first\s+name\s*\**\s*[:=|\-–]\s*\**\s*([^\n<>@]{1,40})$", re.I | re.M),
+               re.compile(r"^[ \t*>_|-]*last\s+name\s*\**\s*[:=|\-–]\s*\**\s*([^\n<>@]{1,40})$", re.I | re.M))
+_VIA = re.compile(r"^\s*['\"]?(.*?)['\"]?\s+via\s+.+$", re.I)
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A person found behind a notification: their address and name, and how they were found."""
+
+    handle: str
+    name: str
+    how: str
+
+
+def is_machine_sender(handle: str) -> bool:
+    """A notification or form address rather than a person's (no-reply@, wordpress@, a form
+    service's domain)."""
+    handle = (handle or "").lower()
+    if _MACHINE_LOCAL.match(handle):
+        return True
+    domain = handle.rpartition("@")[2]
+    return any(domain == d or domain.endswith("." + d) for d in PLATFORM_DOMAINS)
+
+
+def _address(value: str) -> tuple[str, str]:
+    pairs = [(n.strip(), a.strip().lower()) for n, a in getaddresses([value or ""]) if "@" in (a or "")]
+    return pairs[0] if pairs else ("", "")
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join((name or "").replace("\"", "").split())
+    m = _VIA.match(name)
+    return m.group(1).strip() if m else name
+
+
+def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], text: str, *,
+              own: frozenset[str] = frozenset(), grouped: bool = False) -> Lead | None:
+    """The person a notification is from, or ``None`` when the sender is that person.
+
+    ``own`` are the owner's addresses (never a customer); ``grouped`` says the message came
+    through one of the owner's group aliases (its From may be the alias itself).
+    """
+    sender = (sender_handle or "").lower()
+    from_own_group = grouped and sender in own
+    if not (from_own_group or is_machine_sender(sender)):
+        return None
+    for key, how in (("x-original-from", "the group's X-Original-From"), ("reply-to", "Reply-To")):
+        name, addr = _address(headers.get(key, ""))
+        if addr and addr != sender and addr not in own and not is_machine_sender(addr):
+            via = "group alias" if from_own_group else "form or platform notification"
+            return Lead(addr, _clean_name(name) or _clean_name(sender_name if from_own_group else ""),
+                        f"{via} from {sender or 'no address'}: the customer is in {how}")
+    if from_own_group:
+        return None
+    body = (text or "")[:20000]
+    m = _EMAIL_FIELD.search(body) or _EMAIL_LABEL_LINE.search(body)
+    while m:
+        addr = m.group(1).lower().rstrip(".")
+        if addr != sender and addr not in own and not is_machine_sender(addr):
+            return Lead(addr, _body_name(body), f"form notification from {sender or 'no address'}: "
+                        "the customer's address is in the form's Email field")
+        m = _EMAIL_FIELD.search(body, m.end())
+    return None
+
+
+def _body_name(body: str) -> str:
+    m = _NAME_FIELD.search(body)
+    if m:
+        return _clean_name(m.group(1))
+    parts = [p.search(body) for p in _FIRST_LAST]
+    return " ".join(_clean_name(p.group(1)) for p in parts if p).strip()

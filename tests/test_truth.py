@@ -1,0 +1,423 @@
+"""Issue 12: the list is true on real owners' mail. Each class of behaviour, through the real
+parser and the store (the table-driven corpus in test_realworld_corpus.py runs the same rules
+through Maildir, mbox and IMAP)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from owner_tui.config import Config, OwnerConfig
+from owner_tui.mail.parse import parse_message
+from owner_tui.store import Store
+from owner_tui.store.queries import ListFilter
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+OWNER = "hello@bakery.example"
+GROUP = "info@bakery.example"
+
+
+@pytest.fixture
+def shop():
+    store = Store.open(":memory:", config=Config(owner=OwnerConfig(addresses=(OWNER,), group_addresses=(GROUP,))),
+                       clock=lambda: NOW)
+    acc = store.ensure_account("imap", "shop", {"address": OWNER})
+    yield store, acc
+    store.close()
+
+
+def eml(headers: str, body: str = "Hello,\n\nA question.\n") -> bytes:
+    return (headers.strip("\n") + "\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n" + body).encode()
+
+
+def feed(shop, *msgs, folder="INBOX", **kw):
+    store, acc = shop
+    recs = [parse_message(m, folder=folder, now=NOW, **kw) for m in msgs]
+    return store.ingest(acc, recs, now=NOW)
+
+
+def awaiting(store) -> dict[str, str]:
+    """Customer address -> waiting since, for the Awaiting view."""
+    out = {}
+    for row in store.page(ListFilter(view="awaiting"), 0, 100, NOW):
+        handle = store.db.execute("SELECT handle FROM identities WHERE contact_id = ? AND channel = 'email'",
+                                  [row["contact_id"]]).fetchone()
+        out[handle[0] if handle else row["contact_name"]] = row["waiting_since"]
+    return out
+
+
+def notes_of(store, external_id: str) -> list[str]:
+    row = store.db.execute("SELECT notes, noise FROM messages WHERE external_id = ?", [external_id]).fetchone()
+    return json.loads(row[0]) + ([row[1]] if row[1] else [])
+
+
+# -- leads -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sender", ["Wix Forms <no-reply@crm.wix.com>", "Squarespace <form-submission@squarespace.info>",
+                                    "WordPress <wordpress@bakery.example>", "Jotform <noreply@jotform.com>"])
+def test_a_contact_form_lead_is_the_person_in_reply_to(shop, sender):
+    store, _ = shop
+    feed(shop, eml(f"""From: {sender}
+Reply-To: Jane Morgan <jane@mail.example>
+To: {OWNER}
+Subject: New submission: Contact us
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <form-1@mailer.example>"""))
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}
+    assert any("Reply-To" in n for n in notes_of(store, "form-1@mailer.example"))
+    conv = store.page(ListFilter(view="awaiting"), 0, 1, NOW)[0]
+    assert conv["contact_name"] == "Jane Morgan"
+
+
+def test_a_form_with_the_address_only_in_its_body(shop):
+    store, _ = shop
+    feed(shop, eml(f"""From: Google Forms <forms-receipts-noreply@google.com>
+To: {OWNER}
+Subject: New response to "Cake order"
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <gf-1@google.com>""", "Name: Ravi Patel\nEmail: ravi.patel@mail.example\nMessage: A cake for 20?\n"))
+    assert awaiting(store) == {"ravi.patel@mail.example": "2026-11-23T09:00:00+00:00"}
+    assert any("Email field" in n for n in notes_of(store, "gf-1@google.com"))
+
+
+def test_a_plain_no_reply_notification_stays_noise(shop):
+    store, _ = shop
+    res = feed(shop, eml(f"""From: Stripe <no-reply@stripe.com>
+To: {OWNER}
+Subject: Your payout is on its way
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <p-1@stripe.com>""", "Payout of 120.00 EUR.\n"))
+    assert res.noise == 1 and awaiting(store) == {}
+
+
+def test_the_reply_to_a_lead_goes_to_the_person_and_closes_the_wait(shop):
+    store, _ = shop
+    feed(shop, eml(f"""From: Wix Forms <no-reply@crm.wix.com>
+Reply-To: jane@mail.example
+To: {OWNER}
+Subject: New submission
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <form-2@wix.example>"""))
+    feed(shop, eml(f"""From: {OWNER}
+To: jane@mail.example
+Subject: Re: New submission
+In-Reply-To: <form-2@wix.example>
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+Message-ID: <r-2@bakery.example>"""), folder="Sent")
+    assert awaiting(store) == {}
+
+
+# -- only a reply to the customer closes a wait ----------------------------------------------
+
+def question(mid="<q-1@mail.example>", at="09:00:00", sender="Tom <tom@mail.example>", subject="Order for Friday"):
+    return eml(f"""From: {sender}
+To: {OWNER}
+Subject: {subject}
+Date: Mon, 23 Nov 2026 {at} +0000
+Message-ID: {mid}""")
+
+
+@pytest.mark.parametrize("to,subject,closes", [
+    ("orders@flourmill.example", "Fwd: Order for Friday", False),
+    ("baker@bakery-staff.example", "Re: Order for Friday", False),
+    ("tom@mail.example", "Re: Order for Friday", True),
+    ("baker@bakery-staff.example\nCc: Tom <tom@mail.example>", "Re: Order for Friday", True),
+])
+def test_only_a_message_to_the_customer_closes_the_wait(shop, to, subject, closes):
+    store, _ = shop
+    feed(shop, question())
+    feed(shop, eml(f"""From: {OWNER}
+To: {to}
+Subject: {subject}
+In-Reply-To: <q-1@mail.example>
+References: <q-1@mail.example>
+Date: Mon, 23 Nov 2026 09:30:00 +0000
+Message-ID: <out-1@bakery.example>"""), folder="Sent")
+    assert (awaiting(store) == {}) is closes
+    if not closes:
+        assert any("not a reply" in n for n in notes_of(store, "out-1@bakery.example"))
+
+
+def test_a_forward_synced_before_the_question_still_does_not_close_it(shop):
+    store, _ = shop
+    feed(shop, eml(f"""From: {OWNER}
+To: orders@flourmill.example
+Subject: Fwd: Order for Friday
+In-Reply-To: <q-1@mail.example>
+References: <q-1@mail.example>
+Date: Mon, 23 Nov 2026 09:30:00 +0000
+Message-ID: <out-1@bakery.example>"""), folder="Sent")
+    feed(shop, question())
+    assert awaiting(store) == {"tom@mail.example": "2026-11-23T09:00:00+00:00"}
+
+
+# -- causal order ----------------------------------------------------------------------------
+
+def test_a_reply_from_a_slow_phone_clock_still_answers(shop):
+    store, _ = shop
+    feed(shop, question(at="10:55:00"))
+    feed(shop, eml(f"""From: {OWNER}
+To: tom@mail.example
+Subject: Re: Order for Friday
+In-Reply-To: <q-1@mail.example>
+Date: Mon, 23 Nov 2026 10:47:00 +0000
+Message-ID: <out-2@bakery.example>"""), folder="Sent", arrived_at="2026-11-23T11:00:00+00:00")
+    assert awaiting(store) == {}
+    assert any("ordered after it" in n for n in notes_of(store, "out-2@bakery.example"))
+
+
+def test_a_slow_reply_synced_before_its_question_still_answers(shop):
+    store, _ = shop
+    feed(shop, eml(f"""From: {OWNER}
+To: tom@mail.example
+Subject: Re: Order for Friday
+In-Reply-To: <q-1@mail.example>
+Date: Mon, 23 Nov 2026 10:47:00 +0000
+Message-ID: <out-2@bakery.example>"""), folder="Sent")
+    feed(shop, question(at="10:55:00"))
+    assert awaiting(store) == {}
+
+
+def test_a_customer_reply_dated_before_the_owners_message_still_waits(shop):
+    store, _ = shop
+    feed(shop, eml(f"""From: {OWNER}
+To: tom@mail.example
+Subject: Your order
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+Message-ID: <out-3@bakery.example>"""), folder="Sent")
+    feed(shop, eml(f"""From: Tom <tom@mail.example>
+To: {OWNER}
+Subject: Re: Your order
+In-Reply-To: <out-3@bakery.example>
+Date: Mon, 23 Nov 2026 09:55:00 +0000
+Message-ID: <q-3@mail.example>"""))
+    assert list(awaiting(store)) == ["tom@mail.example"]
+
+
+def test_a_date_in_the_future_gives_way_to_the_arrival(shop):
+    store, _ = shop
+    feed(shop, eml(f"""From: Tom <tom@mail.example>
+To: {OWNER}
+Subject: Bread
+Date: Mon, 23 Nov 2026 18:00:00 +0000
+Received: from mx.mail.example by mx.bakery.example; Mon, 23 Nov 2026 09:00:10 +0000
+Message-ID: <q-4@mail.example>"""))
+    assert awaiting(store) == {"tom@mail.example": "2026-11-23T09:00:10+00:00"}
+
+
+# -- repeats ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ids", [("<a@mail.example>", "<b@mail.example>"), ("", "")])
+def test_a_repeat_without_threading_headers_joins_and_one_answer_closes_it(shop, ids):
+    store, _ = shop
+    first = question(ids[0] and ids[0], at="09:00:00", subject="Loyalty card").replace(b"Message-ID: \n", b"")
+    second = question(ids[1], at="09:20:00", subject="Loyalty card").replace(b"Message-ID: \n", b"")
+    feed(shop, first, second)
+    assert awaiting(store) == {"tom@mail.example": "2026-11-23T09:00:00+00:00"}
+    assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 1
+    feed(shop, eml(f"""From: {OWNER}
+To: tom@mail.example
+Subject: Re: Loyalty card
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+Message-ID: <out-5@bakery.example>"""), folder="Sent")
+    assert awaiting(store) == {}
+
+
+# -- auto-replies, bounces, role addresses, groups -------------------------------------------
+
+@pytest.mark.parametrize("headers", [
+    "Precedence: auto_reply\nSubject: Re: Order",
+    "X-Auto-Response-Suppress: All\nSubject: Automatic reply: Order",
+    "Subject: AUTO: Tom Becker is out of the office (returning 30/11/2026)",
+    "Subject: Abwesenheitsnotiz: Bestellung",
+    "Subject: Réponse automatique : Commande",
+    "Subject: Respuesta automática: Pedido",
+    "Subject: Risposta automatica: Ordine",
+    "Subject: Automatisch antwoord: Bestelling",
+    "X-Autoreply: yes\nSubject: Re: Order",
+])
+def test_auto_replies_are_noise_with_the_reason(shop, headers):
+    store, _ = shop
+    res = feed(shop, eml(f"""From: Tom <tom@mail.example>
+To: {OWNER}
+{headers}
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <oof@mail.example>"""))
+    assert res.noise == 1 and awaiting(store) == {}
+    assert notes_of(store, "oof@mail.example")
+
+
+@pytest.mark.parametrize("headers", [
+    "From: MAILER-DAEMON <>\nSubject: Undelivered Mail Returned to Sender",
+    "From: Postmaster <>\nSubject: Delivery failure",
+    "From: <>\nSubject: failure notice",
+    "Subject: Mail delivery failed: returning message to sender",
+    "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nSubject: Delivery Status Notification (Failure)",
+    "From: postmaster@gateway.example\nSubject: Undeliverable: Your order",
+    "From: Tom <tom@mail.example>\nReturn-Path: <MAILER-DAEMON@mx.example>\nSubject: Returned mail",
+])
+def test_bounces_are_noise(shop, headers):
+    store, _ = shop
+    res = feed(shop, eml(f"""{headers}
+To: {OWNER}
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <bounce@mx.example>""", "The following address failed.\n"))
+    assert res.noise == 1 and awaiting(store) == {}
+
+
+def test_a_person_writing_from_postmaster_waits(shop):
+    store, _ = shop
+    feed(shop, question(sender="Ann Lee <postmaster@smallhotel.example>", subject="Breakfast pastries"))
+    assert list(awaiting(store)) == ["postmaster@smallhotel.example"]
+
+
+def test_the_owners_bounced_reply_shows_and_the_customer_keeps_waiting(shop):
+    store, _ = shop
+    feed(shop, question())
+    feed(shop, eml(f"""From: {OWNER}
+To: tom@mail.example
+Subject: Re: Order for Friday
+In-Reply-To: <q-1@mail.example>
+Date: Mon, 23 Nov 2026 09:30:00 +0000
+Message-ID: <out-6@bakery.example>"""), folder="Sent")
+    assert awaiting(store) == {}
+    report = (f"""From: Mail Delivery System <MAILER-DAEMON@mx.bakery.example>
+To: {OWNER}
+Subject: Undelivered Mail Returned to Sender
+Date: Mon, 23 Nov 2026 09:31:00 +0000
+Message-ID: <dsn-1@mx.bakery.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="R"
+
+--R
+Content-Type: text/plain
+
+I'm sorry to have to inform you that your message could not be delivered.
+--R
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.bakery.example
+Final-Recipient: rfc822; tom@mail.example
+Action: failed
+Status: 5.1.1
+--R
+Content-Type: text/rfc822-headers
+
+From: {OWNER}
+To: tom@mail.example
+Subject: Re: Order for Friday
+Message-ID: <out-6@bakery.example>
+--R--
+""").encode()
+    store2, acc = shop
+    store2.ingest(acc, [parse_message(report, folder="INBOX", now=NOW)], now=NOW)
+    assert awaiting(store) == {"tom@mail.example": "2026-11-23T09:00:00+00:00"}
+    assert any("bounced" in n for n in notes_of(store, "out-6@bakery.example"))
+    conv = store.db.execute("SELECT conversation_id FROM messages WHERE external_id = 'dsn-1@mx.bakery.example'")
+    assert conv.fetchone()[0] == store.db.execute(
+        "SELECT conversation_id FROM messages WHERE external_id = 'q-1@mail.example'").fetchone()[0]
+
+
+def test_mail_through_the_owners_google_group_is_customer_mail(shop):
+    store, _ = shop
+    feed(shop, eml(f"""From: "'Jane Morgan' via Info" <{GROUP}>
+Reply-To: Jane Morgan <jane@mail.example>
+X-Original-From: Jane Morgan <jane@mail.example>
+To: {GROUP}
+Subject: Gluten-free options?
+List-Id: <info.bakery.example>
+List-Post: <https://groups.google.com/a/bakery.example/group/info/post>, <mailto:{GROUP}>
+Precedence: list
+Mailing-list: list {GROUP}; contact info+owners@bakery.example
+X-Google-Group-Id: 123456789
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <g-1@mail.example>"""))
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}
+
+
+def test_a_real_mailing_list_is_still_noise(shop):
+    store, _ = shop
+    res = feed(shop, eml(f"""From: Baking Guild <news@guild.example>
+To: {OWNER}
+Subject: November newsletter
+List-Id: <news.guild.example>
+List-Unsubscribe: <mailto:leave@guild.example>
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <n-1@guild.example>"""))
+    assert res.noise == 1 and awaiting(store) == {}
+
+
+# -- answered elsewhere ----------------------------------------------------------------------
+
+def test_answered_in_another_client_closes_the_wait_when_no_reply_is_found(shop):
+    store, acc = shop
+    rec = parse_message(question(), folder="INBOX", now=NOW)
+    from dataclasses import replace
+
+    store.ingest(acc, [replace(rec, answered=True)], now=NOW)
+    assert awaiting(store) == {}
+    notes = store.db.execute("SELECT notes FROM messages WHERE direction = 'out'").fetchone()[0]
+    assert "answered elsewhere" in notes
+
+
+# -- upgrade ---------------------------------------------------------------------------------
+
+def test_an_existing_store_is_read_again_on_upgrade(tmp_path):
+    """A store written by the previous rules (the lead filed as noise, the forward counted as
+    the reply) is right after opening with this version, without a reset."""
+    from sqlite_utils import Database
+
+    from owner_tui.store.schema import migrations
+
+    path = tmp_path / "old.db"
+    db = Database(path)
+    migrations.apply(db, stop_before="m003_truth_on_real_mail")
+    db.close()
+    # Rows as version 0.1 wrote them: the lead filed as noise, the forward counted as the reply.
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.executescript(f"""
+        INSERT INTO accounts (id, kind, name, settings, created_at) VALUES (1, 'imap', 'shop', '{{"address": "{OWNER}"}}', 'x');
+        INSERT INTO contacts (id, name, created_at) VALUES (1, 'Wix Forms', 'x'), (2, 'Tom', 'x');
+        INSERT INTO identities (contact_id, channel, handle) VALUES (1, 'email', 'no-reply@crm.wix.com'),
+            (2, 'email', 'tom@mail.example');
+        INSERT INTO conversations (id, account_id, contact_id, channel, subject, external_key, status, created_at)
+            VALUES (1, 1, 1, 'email', 'New submission', 'form-9@wix.example', 'noise', 'x'),
+                   (2, 1, 2, 'email', 'Order', 'q-9@mail.example', 'open', 'x');
+    """)
+    conn.close()
+    lead = parse_message(eml(f"""From: Wix Forms <no-reply@crm.wix.com>
+Reply-To: Jane Morgan <jane@mail.example>
+To: {OWNER}
+Subject: New submission
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <form-9@wix.example>"""), now=NOW)
+    conn = sqlite3.connect(path)
+    for conv, rec, direction, noise in ((1, lead, "in", "no-reply sender"),):
+        conn.execute("INSERT INTO messages (conversation_id, account_id, direction, external_id, sent_at, received_at, "
+                     "sender_handle, sender_name, recipients, subject, text, noise, refs, raw, problems, attachments, "
+                     "extra) VALUES (?, 1, ?, ?, ?, 'x', ?, ?, ?, ?, ?, ?, '[]', ?, '[]', '[]', ?)",
+                     [conv, direction, rec.external_id, rec.sent_at, rec.sender_handle, rec.sender_name,
+                      json.dumps(list(rec.recipients)), rec.subject, rec.text, noise, rec.raw,
+                      json.dumps({"headers": {"content-type": "text/plain"}})])
+    conn.execute("INSERT INTO messages (conversation_id, account_id, direction, external_id, sent_at, received_at, "
+                 "sender_handle, recipients, subject, text, refs, problems, attachments, extra, in_reply_to) VALUES "
+                 "(2, 1, 'in', 'q-9@mail.example', '2026-11-23T09:00:00+00:00', 'x', 'tom@mail.example', ?, "
+                 "'Order', 'hi', '[]', '[]', '[]', '{}', NULL), "
+                 "(2, 1, 'out', 'f-9@bakery.example', '2026-11-23T09:30:00+00:00', 'x', ?, ?, 'Fwd: Order', 'fyi', "
+                 "'[]', '[]', '[]', '{}', 'q-9@mail.example')",
+                 [json.dumps([OWNER]), OWNER, json.dumps(["orders@flourmill.example"])])
+    conn.execute("UPDATE conversations SET last_outbound_at = '2026-11-23T09:30:00+00:00', "
+                 "last_message_at = '2026-11-23T09:30:00+00:00' WHERE id = 2")
+    conn.commit()
+    conn.close()
+    store = Store.open(path, config=Config(owner=OwnerConfig(addresses=(OWNER,))), clock=lambda: NOW)
+    try:
+        assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00",
+                                   "tom@mail.example": "2026-11-23T09:00:00+00:00"}
+        assert store.db.execute("SELECT value FROM store_meta WHERE key = 'rederive'").fetchone()[0] == "done"
+    finally:
+        store.close()
