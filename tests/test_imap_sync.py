@@ -316,3 +316,34 @@ def test_reply_being_sent_elsewhere_counts_once_confirmed(imap_account, tmp_path
     assert store.sync_state(res.account_id, "Sent")["page_token"] is None
     assert count(store, "SELECT count(*) FROM conversations WHERE waiting_since IS NOT NULL") == 0
     assert folder(sync_account(store, account(imap_account)), "Sent").skipped
+
+
+def test_answered_in_another_client_closes_the_wait_at_the_next_sync(imap_account, tmp_path):
+    """Issue 12: the owner answered from a client that keeps no Sent copy; that client flagged
+    the question \\Answered. With CONDSTORE the next sync sees the flag (only flags changed, so
+    no new UID) and closes the wait as "answered elsewhere"; a question already answered in
+    Sent, or one flagged before the first sync, is handled the same way."""
+    for n in (1, 2, 3):
+        imap_account.append("INBOX", mail(n))
+    store = open_store(tmp_path / "db")
+    sync_account(store, account(imap_account))
+    waiting = lambda: {r[0] for r in store.db.execute(  # noqa: E731
+        "SELECT subject FROM conversations WHERE waiting_since IS NOT NULL")}
+    assert waiting() == {"Question 1", "Question 2", "Question 3"}
+    with imap_account.client() as c:
+        c.select_folder("INBOX")
+        c.add_flags([2], [b"\\Answered"])
+    res = sync_account(store, account(imap_account))
+    assert res.ok, res.summary()
+    assert waiting() == {"Question 1", "Question 3"}
+    note = store.db.execute("SELECT notes FROM messages WHERE direction = 'out'").fetchone()[0]
+    assert "answered elsewhere" in note
+    # Flag plus a new message in the same sync; and a message flagged before its first sync.
+    with imap_account.client() as c:
+        c.select_folder("INBOX")
+        c.add_flags([3], [b"\\Answered"])
+    imap_account.append("INBOX", mail(4), flags=[b"\\Answered"])
+    sync_account(store, account(imap_account))
+    assert waiting() == {"Question 1"}
+    sync_account(store, account(imap_account))  # nothing changed: nothing added twice
+    assert count(store, "SELECT count(*) FROM messages WHERE direction = 'out'") == 3

@@ -235,6 +235,20 @@ class Store(ActionsMixin, OutboxMixin, QueriesMixin):
                 self._save_cursor(account_id, cursor)
             return ing.result
 
+    def mark_answered(self, account_id: int, external_ids: Iterable[str], cursor: Cursor | None = None,
+                      *, now: datetime | None = None) -> int:
+        """Inbound messages another mail client has since marked answered (IMAP ``\\Answered``
+        seen on a later sync): each still-waiting one closes as "answered elsewhere", with the
+        folder's cursor in the same transaction. Returns how many waits closed."""
+        from owner_tui.store.ingest import Ingester
+
+        with self.write():
+            ing = Ingester(self, account_id, now or self.clock())
+            closed = sum(ing.answered_by_id(i) for i in external_ids)
+            if cursor is not None:
+                self._save_cursor(account_id, cursor)
+            return closed
+
     # -- reads -----------------------------------------------------------------------------
 
     def conversation(self, conversation_id: int) -> dict | None:

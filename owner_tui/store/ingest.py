@@ -333,12 +333,27 @@ class Ingester:
         self.db.execute("UPDATE messages SET noise = ?, notes = ? WHERE id = ?", [BOUNCED, json.dumps(notes), row[0]])
         return True
 
+    def answered_by_id(self, external_id: str) -> bool:
+        """A stored inbound message was marked answered by another client after it was synced
+        (an IMAP flag change): close its wait the same way. True when a wait closed."""
+        row = self.db.execute(
+            "SELECT id, conversation_id, sent_at, subject, sender_handle FROM messages WHERE account_id = ? "
+            "AND external_id = ? AND direction = 'in' AND noise IS NULL", [self.account_id, external_id]).fetchone()
+        if row is None:
+            return False
+        before = self.result.new
+        self.answered_elsewhere(row[1], MessageRecord(external_id=external_id, subject=row[3] or "",
+                                                      sender_handle=row[4] or ""), row[0], row[2])
+        return self.result.new > before
+
     def answered_elsewhere(self, conv_id: int, rec: MessageRecord, msg_id: int, sent_at: str) -> None:
         """Another mail client marked this message answered and no reply is in any synced folder:
         the wait closes as "answered elsewhere", at the time the mark was first seen."""
         waiting = self.db.execute("SELECT waiting_since FROM conversations WHERE id = ?", [conv_id]).fetchone()
-        if not waiting or waiting[0] is None:
-            return
+        if not waiting or waiting[0] is None or self.db.execute(
+                "SELECT 1 FROM messages WHERE conversation_id = ? AND direction = 'out' AND noise IS NULL "
+                "AND sent_at >= ? LIMIT 1", [conv_id, sent_at]).fetchone():
+            return  # nobody waits, or a reply after this message is already here
         at = self.now if self.now > sent_at else _after(sent_at, None)
         note = (f"{ANSWERED_ELSEWHERE}: another mail client marked the message of {sent_at} answered, "
                 "and no reply is in the synced folders")

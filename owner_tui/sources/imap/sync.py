@@ -184,10 +184,12 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
             result.skipped = True
             return result
         if uidnext is not None and uidnext <= last_uid + 1 and not waiting:
-            # Only flags changed, or messages went: nothing to fetch. Remember the new modseq
-            # so the next no-op sync stops at the first check.
+            # Only flags changed, or messages went: nothing to fetch. A message another client
+            # answered closes its wait; the new modseq is remembered so the next no-op sync
+            # stops at the first check.
             if condstore and modseq != old_modseq:
-                store.ingest(account_id, [], Cursor(folder, uv, last_uid, modseq))
+                answered = _answered_since(client, folder, role, old_modseq)
+                store.mark_answered(account_id, answered, Cursor(folder, uv, last_uid, modseq))
             result.skipped = True
             return result
 
@@ -204,6 +206,10 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
     else:
         uids = new_uids(client, int(last_uid or 0))
         top, floor = (uids[-1] if uids else 0), int(last_uid or 0)
+        if condstore and old_modseq is not None and modseq != old_modseq and last_uid:
+            answered = _answered_since(client, folder, role, old_modseq, selected=True)
+            if answered:
+                store.mark_answered(account_id, answered)
     # Every UID below UIDNEXT (as of the SELECT) that SEARCH did not return was expunged.
     final_last = max(floor, top, (uidnext - 1) if uidnext else 0)
     marked: list[int] = []  # copies still marked as being sent by an outbox (ours or another's)
@@ -281,6 +287,27 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
         if prev is not None:
             store_batch(*prev)
     return result
+
+
+def _answered_since(client: IMAPClient, folder: str, role: str, modseq: int, *, selected: bool = False) -> list[str]:
+    """Message-IDs of messages flagged ``\\Answered`` since ``modseq`` (CONDSTORE, RFC 7162):
+    another mail client replied to them. Only the inbox and extra folders: in Sent the flag
+    says nothing about a customer."""
+    if role == "sent":
+        return []
+    if not selected:
+        client.select_folder(folder, readonly=True)
+    uids = client.search(["ANSWERED", "MODSEQ", str(int(modseq) + 1)])
+    if not uids:
+        return []
+    heads = client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+    ids = []
+    for item in heads.values():
+        raw = next((v for k, v in item.items() if k.startswith(b"BODY[HEADER")), b"") or b""
+        value = raw.decode("ascii", "replace").partition(":")[2].strip()
+        if normalize_msgid(value):
+            ids.append(normalize_msgid(value))
+    return ids
 
 
 def _pending_uids(page_token: str | None) -> list[int]:
