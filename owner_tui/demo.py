@@ -124,6 +124,22 @@ def build_demo(store, now: datetime, seed: int = 7) -> dict[str, int]:
                       sent_at=_iso(now, 8 * 1440 - 120), in_reply_to="quote-1@example.com",
                       references=("quote-1@example.com",), folder="Sent"),
     ]
+    # A lead from the web-site contact form: sent by the form's no-reply address, the person is
+    # in Reply-To. And the catering question forwarded to the flour mill: a forward is not a
+    # reply, so that customer still waits (the conversation says why).
+    records += [
+        MessageRecord(external_id="wix-lead-1@crm.wix.example", sender_handle="no-reply@crm.wix.com",
+                      sender_name="Wix Forms", recipients=(OWNER,), subject="New submission: Contact us",
+                      text="Name: Ines Duarte\nEmail: ines.duarte@example.pt\nMessage: Do you bake pastéis de "
+                           "nata on Sundays? I'd like to order 24 for a family lunch.",
+                      headers={"reply-to": "Ines Duarte <ines.duarte@example.pt>"},
+                      sent_at=_iso(now, 170), folder="INBOX"),
+        MessageRecord(external_id="fwd-catering@harbourbakery.example", sender_handle=OWNER, sender_name=BUSINESS,
+                      recipients=("orders@flourmill.example",), subject="Fwd: Catering for office breakfast",
+                      text="Can you deliver extra flour on Wednesday for this order?", in_reply_to="demo-3@"
+                      + people[3][1].split("@")[1], references=("demo-3@" + people[3][1].split("@")[1],),
+                      sent_at=_iso(now, first_ages[3] - 20), folder="Sent"),
+    ]
     # Noise: newsletters, an auto-reply, a bounce, a no-reply notification.
     noise = [
         ("news@flourmill.example", "Flour Mill Weekly", "This week's grain prices", {"list-unsubscribe": "<mailto:u@x>"}),

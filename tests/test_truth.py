@@ -421,3 +421,21 @@ Message-ID: <form-9@wix.example>"""), now=NOW)
         assert store.db.execute("SELECT value FROM store_meta WHERE key = 'rederive'").fetchone()[0] == "done"
     finally:
         store.close()
+
+
+def test_the_conversation_shows_why_a_message_was_read_so_and_keeps_it_inert():
+    from zoneinfo import ZoneInfo
+
+    from owner_tui.screens.conversation import message_text
+
+    m = {"direction": "in", "sender_name": "Jane Morgan", "sender_handle": "jane@mail.example",
+         "sent_at": "2026-11-23T09:00:00+00:00", "text": "Hi", "noise": None,
+         "notes": json.dumps(["form or platform notification from no-reply@crm.wix.com: the customer is in "
+                              "Reply-To", "[bold red]x\x1b]0;owned\x07"])}
+    text = message_text(m, "email", NOW, ZoneInfo("UTC"))
+    assert "the customer is in Reply-To" in text.plain
+    assert "\x1b" not in text.plain and "\x07" not in text.plain and "[bold red]x" in text.plain
+    out = dict(m, direction="out", noise="not a reply to the customer: a forward to orders@flourmill.example",
+               notes="[]")
+    assert "[not a reply to the customer: a forward to orders@flourmill.example]" in message_text(
+        out, "email", NOW, ZoneInfo("UTC")).plain
