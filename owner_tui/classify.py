@@ -75,6 +75,9 @@ def noise_reason(rec: MessageRecord, rules: Iterable[Rule] = (), *,
         return None
     h = {k.lower(): (v or "").strip() for k, v in rec.headers.items()}
     subject = " ".join((rec.subject or "").split())
+    report = report_reason(rec, h)  # first: a bounce also says Auto-Submitted, and is a bounce
+    if report:
+        return report
     auto = h.get("auto-submitted", "").lower().split(";")[0].strip()
     if auto and auto != "no":
         return f"auto-submitted: {auto}"
@@ -86,9 +89,6 @@ def noise_reason(rec: MessageRecord, rules: Iterable[Rule] = (), *,
     if _OOF_SUBJECT.search(subject):
         why = " with X-Auto-Response-Suppress" if "x-auto-response-suppress" in h else ""
         return f"out-of-office reply{why} (subject {subject[:40]!r})"
-    report = report_reason(rec, h)
-    if report:
-        return report
     if _CHALLENGE_SUBJECT.search(subject):
         return "challenge-response (confirm you are a sender)"
     grouped = via_group(h, rec.recipients, groups)
@@ -124,22 +124,29 @@ _OOF_SUBJECT = re.compile(
     r"(?:auto|ooo|on\s+vacation|absence|absent|abwesend|afwezig|ausente|assente|aus[êe]ncia|"
     r"fr[åa]nvaro|frav[æa]r|poissa|nieobecno[śs][ćc])\s*:)", re.I)
 
+#: Subjects only the mail system writes: enough on their own.
 _BOUNCE_SUBJECT = re.compile(
-    r"^(?:(?:fw|fwd)\s*:\s*)*(?:undeliverable|undelivered\s+mail|undeliverable\s+mail|returned\s+mail|"
-    r"mail\s+delivery\s+(?:failed|failure|subsystem|system)|delivery\s+(?:status\s+notification|failure|"
-    r"notification|has\s+failed|failed|problem)|failure\s+notice|non[-\s]?delivery|nondeliverable|"
-    r"message\s+(?:not\s+delivered|undeliverable|delivery\s+failure)|mail\s+could\s+not\s+be\s+delivered|"
-    r"could\s+not\s+send\s+message|delivery\s+report|mail\s+system\s+error|returned\s+to\s+sender|"
-    r"unzustellbar|nicht\s+zustellbar|non\s+remis|non\s+distribu[ée]|non\s+recapitabile|"
-    r"onbestelbaar|no\s+se\s+puede\s+entregar|no\s+entregado|n[ãa]o\s+entregue|kan\s+ikke\s+leveres|"
-    r"warning:\s+could\s+not\s+send|delayed\s+mail|delivery\s+delayed)", re.I)
+    r"^(?:(?:fw|fwd)\s*:\s*)*(?:undeliverable\s*:|undelivered\s+mail|undeliverable\s+mail|returned\s+mail\s*:|"
+    r"mail\s+delivery\s+(?:failed|failure|subsystem|system)|delivery\s+status\s+notification|failure\s+notice|"
+    r"non[-\s]?delivery\s+(?:report|notification)|nondeliverable\s+mail|message\s+(?:not\s+delivered|"
+    r"undeliverable|delivery\s+failure)|mail\s+could\s+not\s+be\s+delivered|could\s+not\s+send\s+message|"
+    r"mail\s+system\s+error|returned\s+to\s+sender|delivery\s+notification:\s+delivery\s+has\s+failed|"
+    r"warning:\s+could\s+not\s+send|unzustellbar\s*:|nicht\s+zustellbar|non\s+remis\s*:|non\s+distribu[ée]\s*:|"
+    r"non\s+recapitabile\s*:|onbestelbaar\s*:|no\s+se\s+puede\s+entregar\s*:|n[ãa]o\s+entregue\s*:|"
+    r"kan\s+ikke\s+leveres\s*:)", re.I)
+#: Subjects a customer might also write ("Delivery failure", "Delivery delayed"): a bounce only
+#: with another sign of the mail system.
+_WEAK_BOUNCE_SUBJECT = re.compile(
+    r"^(?:(?:fw|fwd)\s*:\s*)*(?:delivery\s+(?:failure|failed|problem|report|delayed|has\s+failed)|"
+    r"delayed\s+mail|returned\s+mail)", re.I)
 _CHALLENGE_SUBJECT = re.compile(
     r"(please\s+confirm\s+your\s+(?:message|e-?mail)|requires\s+verification|verify#|"
     r"confirm\s+that\s+you\s+are\s+(?:a\s+)?(?:human|sender)|sender\s+verification|"
     r"your\s+message\s+is\s+(?:awaiting|pending)\s+(?:verification|approval)|spam\s*arrest|boxtrapper)", re.I)
 _DAEMON_LOCAL = re.compile(r"^(mailer[-_.]?daemon|mail[-_.]?daemon|mailerdaemon)(@|$)", re.I)
 _DAEMON_NAME = re.compile(r"^(mail\s+delivery\s+(subsystem|system|service)|mailer[-_.]?daemon|"
-                          r"microsoft\s+outlook|postmaster|mail\s+administrator|system\s+administrator)$", re.I)
+                          r"microsoft\s+outlook|postmaster|mail\s+administrator|system\s+administrator)$|"
+                          r"\bmail\s+(gateway|system|delivery|server|administrator)\b", re.I)
 _REPORT_PARTS = {"message/delivery-status": "delivery report", "message/global-delivery-status": "delivery report",
                  "message/feedback-report": "abuse report (ARF)", "message/disposition-notification": "read receipt"}
 
@@ -163,20 +170,23 @@ def report_reason(rec: MessageRecord, h: dict[str, str]) -> str | None:
     rpath = h.get("return-path", "").replace(" ", "").lower()
     null_path = rpath in ("<>", "<<>>")
     daemon_path = "mailer-daemon" in rpath or "mailer_daemon" in rpath
-    daemon_from = bool(_DAEMON_LOCAL.match(handle) or _DAEMON_LOCAL.match(name.lower()))
+    daemon_from = bool(_DAEMON_LOCAL.match(handle) or _DAEMON_LOCAL.match(name.lower())) or (
+        not handle and bool(_DAEMON_NAME.search(name)))
     subject = " ".join((rec.subject or "").split())
-    bounce_subject = bool(_BOUNCE_SUBJECT.search(subject)) or (
-        subject.upper().startswith("DELIVERY FAILURE") or subject.upper().startswith("DELIVERY_FAILURE"))
     if daemon_from or daemon_path:
         return "bounce (from the mail system)"
     if null_path:  # RFC 5321: only delivery reports and automatic replies go out with <>
         return "bounce or automatic message (null return path)"
-    if bounce_subject and (not handle or _DAEMON_NAME.match(name) or handle.startswith("postmaster@")
-                           or "x-failed-recipients" in h or null_path or rec.extra.get("returned_id")):
+    if _BOUNCE_SUBJECT.search(subject) or (subject.startswith("DELIVERY FAILURE:")):  # Lotus Notes writes caps
+        return f"bounce (subject {subject[:40]!r})"
+    if _WEAK_BOUNCE_SUBJECT.search(subject) and (
+            not handle or _DAEMON_NAME.search(name) or handle.startswith("postmaster@")
+            or "x-failed-recipients" in h or rec.extra.get("returned_id")
+            or any(a.content_type.lower() in ("message/rfc822", "text/rfc822-headers") for a in rec.attachments)):
         return f"bounce (subject {subject[:40]!r})"
     if "x-failed-recipients" in h:
         return "bounce (X-Failed-Recipients)"
-    if not handle and (bounce_subject or _DAEMON_NAME.match(name)):
+    if not handle and _DAEMON_NAME.search(name):
         return "bounce (no sender address)"
     return None
 

@@ -33,6 +33,7 @@ NOISE_HEADERS = (
     "x-google-group-id",
     "x-original-from",
     "x-failed-recipients",
+    "x-original-message-id",
     "reply-to",
     "content-type",
     "x-status",

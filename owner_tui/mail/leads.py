@@ -49,6 +49,15 @@ _NAME_FIELD = re.compile(
     re.I | re.M)
 _FIRST_LAST = (re.compile(r"^[ \t*>_|-]*first\s+name\s*\**\s*[:=|\-–]\s*\**\s*([^\n<>@]{1,40})$", re.I | re.M),
                re.compile(r"^[ \t*>_|-]*last\s+name\s*\**\s*[:=|\-–]\s*\**\s*([^\n<>@]{1,40})$", re.I | re.M))
+#: Local-part words of notification accounts: "rosiesbakery.forms@", "shop-notifications@".
+_MACHINE_TOKENS = frozenset({"noreply", "no-reply", "donotreply", "notification", "notifications", "notify", "forms",
+                             "form", "webform", "webforms", "wordpress", "submissions", "submission", "mailer",
+                             "autoresponder", "formresponses"})
+#: A display name that names a form or a notification rather than a person.
+_MACHINE_NAME = re.compile(r"\b(forms?|form\s+submissions?|submissions?|notifications?|website|web\s+site|"
+                           r"contact\s+us|enquiry\s+form|inquiry\s+form|order\s+form|booking\s+form)\b", re.I)
+#: Contact Form 7's default template: "From: Jane Morgan <jane@mail.example>" in the body.
+_BODY_FROM = re.compile(r"^[ \t*>]*(?:from|sender|von|de)\s*:\s*([^<\n]{0,80}?)\s*<(" + _ADDR + r")>", re.I | re.M)
 _VIA = re.compile(r"^\s*['\"]?(.*?)['\"]?\s+via\s+.+$", re.I)
 
 
@@ -66,6 +75,8 @@ def is_machine_sender(handle: str) -> bool:
     service's domain)."""
     handle = (handle or "").lower()
     if _MACHINE_LOCAL.match(handle):
+        return True
+    if set(re.split(r"[._+-]", handle.partition("@")[0])) & _MACHINE_TOKENS:
         return True
     domain = handle.rpartition("@")[2]
     return any(domain == d or domain.endswith("." + d) for d in PLATFORM_DOMAINS)
@@ -91,7 +102,7 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
     """
     sender = (sender_handle or "").lower()
     from_own_group = grouped and sender in own
-    if not (from_own_group or is_machine_sender(sender)):
+    if not (from_own_group or is_machine_sender(sender) or _MACHINE_NAME.search(sender_name or "")):
         return None
     for key, how in (("x-original-from", "the group's X-Original-From"), ("reply-to", "Reply-To")):
         name, addr = _address(headers.get(key, ""))
@@ -102,6 +113,10 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
     if from_own_group:
         return None
     body = (text or "")[:20000]
+    m = _BODY_FROM.search(body)
+    if m and m.group(2).lower() != sender and m.group(2).lower() not in own and not is_machine_sender(m.group(2)):
+        return Lead(m.group(2).lower(), _clean_name(m.group(1)) or _body_name(body),
+                    f"form notification from {sender or 'no address'}: the customer is in the form's From field")
     m = _EMAIL_FIELD.search(body) or _EMAIL_LABEL_LINE.search(body)
     while m:
         addr = m.group(1).lower().rstrip(".")

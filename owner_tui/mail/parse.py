@@ -181,7 +181,8 @@ def _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time
     extra: dict = {}
     if "received" in hdr:
         extra["arrival_source"] = "received"
-    returned_id = next((normalize_msgid(r) for r in returned if normalize_msgid(r)), "")
+    returned_id = next((normalize_msgid(r) for r in (*returned, hdr.get("x-original-message-id", ""))
+                        if normalize_msgid(r)), "")
     if returned_id and returned_id != external_id:
         extra["returned_id"] = returned_id  # a bounce: the Message-ID of the mail that came back
     return MessageRecord(

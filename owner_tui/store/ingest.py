@@ -200,7 +200,7 @@ class Ingester:
             sent_at = rec.arrived_at or self.now
             problems.append("no usable date; " + ("arrival time used" if rec.arrived_at else "time of import used"))
         sent_at = self.believable_time(rec, sent_at, notes)
-        if rec.channel == "email" and rec.extra.get("returned_id") and not rec.in_reply_to:
+        if rec.channel == "email" and noise and rec.extra.get("returned_id") and not rec.in_reply_to:
             rec = replace(rec, in_reply_to=rec.extra["returned_id"])  # a bounce joins what bounced
         handle, name = self.counterpart(rec, direction)
         contact_id = self.contact_for(rec.channel, handle, name)
@@ -211,7 +211,7 @@ class Ingester:
             sent_at = self.after_parent(rec, sent_at, notes)
             if direction == "out" and noise is None:
                 noise = self.not_a_reply(conv_id, rec)
-                if noise is None and self.bounced(rec.external_id):
+                if noise is None and self.bounced(rec.external_id, conv_id):
                     noise = BOUNCED
                 if noise:
                     notes.append(noise)
@@ -237,8 +237,16 @@ class Ingester:
         reorder = False
         if rec.channel == "email":
             reorder = self.children_before(conv_id, rec.external_id, sent_at)
-            if direction == "in" and noise is not None and rec.extra.get("returned_id"):
-                reorder |= self.mark_bounced(rec.extra["returned_id"])
+            if direction == "out" and noise is None and not rec.external_id.startswith("answered-elsewhere:"):
+                # The real reply is here: an "answered elsewhere" placeholder made later goes.
+                # (only for messages this reply comes after: a later follow-up stays answered).
+                reorder |= self.db.execute(
+                    "DELETE FROM messages WHERE conversation_id = ? AND direction = 'out' "
+                    "AND external_id LIKE 'answered-elsewhere:%' AND in_reply_to IN (SELECT external_id FROM messages "
+                    "WHERE conversation_id = ? AND direction = 'in' AND sent_at <= ?)",
+                    [conv_id, conv_id, sent_at]).rowcount > 0
+            if direction == "in" and noise is not None and noise.startswith("bounce") and rec.extra.get("returned_id"):
+                reorder |= self.mark_bounced(rec.extra["returned_id"], conv_id)
         self.update_conversation(conv_id, rec, direction, sent_at, noise is not None, force_recompute=reorder)
         if rec.answered and direction == "in" and noise is None:
             self.answered_elsewhere(conv_id, rec, msg_id, sent_at)
@@ -315,15 +323,32 @@ class Ingester:
             return None
         return reply_verdict({r.lower() for r in rec.recipients}, rec.subject, self.customers(conv_id), self.owner)
 
-    def bounced(self, external_id: str) -> bool:
-        return self.db.execute("SELECT 1 FROM thread_refs WHERE account_id = ? AND ref = ?",
-                               [self.account_id, "bounce:" + external_id]).fetchone() is not None
+    def bounced(self, external_id: str, conv_id: int) -> bool:
+        """A bounce of this outbound message arrived before it (the inbox is synced before Sent):
+        the bounce moves into this conversation, where the owner sees it."""
+        row = self.db.execute("SELECT conversation_id FROM thread_refs WHERE account_id = ? AND ref = ?",
+                              [self.account_id, "bounce:" + external_id]).fetchone()
+        if row is None:
+            return False
+        if row[0] != conv_id:
+            old = row[0]
+            self.db.execute("UPDATE messages SET conversation_id = ? WHERE conversation_id = ? AND direction = 'in' "
+                            "AND noise IS NOT NULL", [conv_id, old])
+            self.db.execute("UPDATE OR IGNORE thread_refs SET conversation_id = ? WHERE conversation_id = ?",
+                            [conv_id, old])
+            if not self.db.execute("SELECT 1 FROM messages WHERE conversation_id = ? LIMIT 1", [old]).fetchone():
+                self.db.execute("DELETE FROM thread_refs WHERE conversation_id = ?", [old])
+                self.db.execute("DELETE FROM conversations WHERE id = ?", [old])
+            else:
+                rebuild_conversation(self.store, old)
+        return True
 
-    def mark_bounced(self, returned_id: str) -> bool:
-        """A bounce of the owner's own message: that message did not reach the customer."""
-        self.db.execute("INSERT OR IGNORE INTO thread_refs (account_id, ref, conversation_id) VALUES (?, ?, "
-                        "(SELECT conversation_id FROM messages WHERE account_id = ? AND external_id = ?))",
-                        [self.account_id, "bounce:" + returned_id, self.account_id, returned_id])
+    def mark_bounced(self, returned_id: str, bounce_conv_id: int) -> bool:
+        """A bounce (in conversation ``bounce_conv_id``) of the owner's own message
+        ``returned_id``: that message did not reach the customer. Remembered, so an outbound
+        message stored later (Sent synced after the inbox) is marked too."""
+        self.db.execute("INSERT OR IGNORE INTO thread_refs (account_id, ref, conversation_id) VALUES (?, ?, ?)",
+                        [self.account_id, "bounce:" + returned_id, bounce_conv_id])
         row = self.db.execute("SELECT id, notes FROM messages WHERE account_id = ? AND external_id = ? "
                               "AND direction = 'out' AND (noise IS NULL OR noise != ?)",
                               [self.account_id, returned_id, BOUNCED]).fetchone()

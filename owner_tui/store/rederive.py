@@ -62,7 +62,7 @@ def rederive(store: "Store") -> None:
     owner = store.owner_addresses()
     ingesters: dict[int, Ingester] = {}
     touched: set[int] = set()
-    bounces: list[tuple[int, str]] = []
+    bounces: list[tuple[int, str, int]] = []
     rows = db.execute(f"SELECT {_COLUMNS} FROM messages m WHERE EXISTS (SELECT 1 FROM conversations c "
                       "WHERE c.id = m.conversation_id AND c.channel = 'email') ORDER BY id").fetchall()
     names = [c.strip() for c in _COLUMNS.split(",")]
@@ -102,9 +102,9 @@ def rederive(store: "Store") -> None:
                            "(SELECT contact_id FROM identities WHERE channel = 'email' AND handle = ?)",
                            [contact, row["conversation_id"], row["sender_handle"]])
         if direction == "in" and noise and rec.extra.get("returned_id"):
-            bounces.append((row["account_id"], rec.extra["returned_id"]))
-    for account_id, returned in bounces:
-        if ingesters[account_id].mark_bounced(returned):
+            bounces.append((row["account_id"], rec.extra["returned_id"], row["conversation_id"]))
+    for account_id, returned, conv_id in bounces:
+        if ingesters[account_id].mark_bounced(returned, conv_id):
             touched.update(r[0] for r in db.execute("SELECT conversation_id FROM messages WHERE account_id = ? "
                                                     "AND external_id = ?", [account_id, returned]))
     touched |= _causal_order(db)

@@ -257,7 +257,7 @@ def _maildir_jobs(d: Path, folder: str | None, stats: ScanStats,
             extra: dict = {"file": str(d / sub / name)}
             # "unique:2,FLAGS" (":" or "!" on filesystems without ":"); R = replied.
             info = _MAILDIR_INFO.split(name, maxsplit=1)
-            flags = info[1].partition(",")[2] if len(info) == 2 else ""
+            flags = info[1] if len(info) == 2 else ""  # the letters after ":2,"
             if len(info) == 2:
                 extra["maildir_flags"] = info[1]
             stats.files += 1
