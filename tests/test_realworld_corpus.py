@@ -185,6 +185,14 @@ def run_imap(spec: dict, tmp: Path, imap_account) -> Store:
             flags = [b"\\Seen"] + ([b"\\Answered"] if m.get("answered") else [])
             raw = m["raw"].replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
             c.append(m["folder"], raw, flags=flags, msg_time=m["when"])
+        # The runner's own check: the server holds each arrival time and flag as the table says.
+        for folder in ("INBOX", "Sent"):
+            want = [m for m in spec["message"] if m["folder"] == folder]
+            c.select_folder(folder, readonly=True)
+            c.normalise_times = False  # INTERNALDATE as the server's aware time
+            got = c.fetch(c.search(["ALL"]), ["INTERNALDATE", "FLAGS"])
+            assert [(v[b"INTERNALDATE"], b"\\Answered" in v[b"FLAGS"]) for _, v in sorted(got.items())] == \
+                [(m["when"], bool(m.get("answered"))) for m in want], folder
     acc = account(imap_account, address=OWNER)
     store = open_store(tmp / "imap.db", spec, accounts=(acc,))
     res = sync_account(store, acc)
