@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import quopri
 import shutil
 import textwrap
@@ -98,7 +99,7 @@ def ew(text: str) -> str:
 
 
 def html_of(text: str) -> str:
-    paras = [p.replace("\n", "<br>") for p in text.strip().split("\n\n")]
+    paras = [html.escape(p, quote=False).replace("\n", "<br>") for p in text.strip().split("\n\n")]
     return "".join(f"<div>{p}</div><div><br></div>" for p in paras)
 
 
@@ -273,10 +274,10 @@ def outlook(m: Mail, *, inbound: bool, arrival: datetime | None = None, tenant: 
     head += extra_head or []
     plain = m.body.rstrip("\n") + "\n"
     charset = "us-ascii" if plain.isascii() else "utf-8"
-    html = ('<html xmlns:o="urn:schemas-microsoft-com:office:office">\n<head>\n<meta http-equiv="Content-Type" '
+    html_part = ('<html xmlns:o="urn:schemas-microsoft-com:office:office">\n<head>\n<meta http-equiv="Content-Type" '
             f'content="text/html; charset={charset}">\n</head>\n<body lang="EN-GB" link="#467886" vlink="#96607D" '
             f'style="word-wrap:break-word">\n<div class="WordSection1">\n'
-            + "".join(f'<p class="MsoNormal">{ln or "&nbsp;"}<o:p></o:p></p>\n' for ln in m.body.strip().splitlines())
+            + "".join(f'<p class="MsoNormal">{html.escape(ln, quote=False) or "&nbsp;"}<o:p></o:p></p>\n' for ln in m.body.strip().splitlines())
             + "</div>\n</body>\n</html>\n")
     head += [f"Content-Type: multipart/alternative;", f'\tboundary="{boundary}"', "MIME-Version: 1.0"]
     if inbound:
@@ -291,7 +292,7 @@ def outlook(m: Mail, *, inbound: bool, arrival: datetime | None = None, tenant: 
                  "X-MS-Exchange-Transport-CrossTenantHeadersStamped: AS8PR06MB7712"]
     body = (f"--{boundary}\nContent-Type: text/plain; charset=\"{charset}\"\nContent-Transfer-Encoding: quoted-printable\n\n"
             f"{qp(plain)}\n--{boundary}\nContent-Type: text/html; charset=\"{charset}\"\n"
-            f"Content-Transfer-Encoding: quoted-printable\n\n{qp(html)}\n--{boundary}--\n")
+            f"Content-Transfer-Encoding: quoted-printable\n\n{qp(html_part)}\n--{boundary}--\n")
     return join(head, body)
 
 
@@ -665,6 +666,60 @@ def jotform(seed: str, person: tuple[str, str], message: str, date: datetime, ar
     return join(head, qp(html)), msgid
 
 
+def typeform(seed: str, person: tuple[str, str], message: str, date: datetime, arrival: datetime) -> tuple[bytes, str]:
+    """Typeform's "new response" notification, Reply-To set to the respondent's email answer."""
+    msgid = f"{uuid(seed)}@typeform.example"
+    b = hx(seed + "bd", 28)
+    head = sendgrid_head(seed, "notifications@typeform.example", "o7.email.typeform.example", "167.89.100.7",
+                         arrival, "typeform.example") + [
+        f"Content-Type: multipart/alternative; boundary={b}",
+        f"Date: {rdate(date)} (UTC)",
+        "From: Typeform <notifications@typeform.example>",
+        "Mime-Version: 1.0",
+        f"Reply-To: {person[1]}",
+        "Subject: New response to Cake enquiry",
+        f"Message-ID: <{msgid}>",
+        f"To: {OWNER}",
+    ]
+    plain = (f"Cake enquiry has a new response\n\nWhat's your name?\n{person[0]}\n\nWhat's your email address?\n"
+             f"{person[1]}\n\nWhat can we bake for you?\n{message}\n\nSee all responses: "
+             "https://admin.typeform.example/form/Xa1b2C/results\n")
+    html = (f"<html><body><h1>Cake enquiry has a new response</h1><p><b>What's your name?</b><br>{person[0]}</p>"
+            f"<p><b>What's your email address?</b><br>{person[1]}</p><p><b>What can we bake for you?</b><br>"
+            f"{message}</p></body></html>\n")
+    body = (f"--{b}\nContent-Transfer-Encoding: quoted-printable\nContent-Type: text/plain; charset=us-ascii\n"
+            f"Mime-Version: 1.0\n\n{qp(plain)}\n--{b}\nContent-Transfer-Encoding: quoted-printable\n"
+            f"Content-Type: text/html; charset=us-ascii\nMime-Version: 1.0\n\n{qp(html)}\n--{b}--\n")
+    return join(head, body), msgid
+
+
+def etsy_sale(seed: str, person: tuple[str, str], note_text: str, date: datetime, arrival: datetime) -> tuple[bytes, str]:
+    """Etsy's "You made a sale" to the seller: transaction@ From, no Reply-To, the buyer's name and
+    email in the order details and their "Note from buyer"."""
+    order = int(hx(seed, 8), 16) % 10**10
+    msgid = f"{int(hx(seed, 10), 16)}.{order}.transaction@etsy.example"
+    b = f"=_{hx(seed + 'bd', 32)}"
+    head = mx_received("bounce-transaction@etsy.example", "mail-a12.etsy.example", "66.102.4.12", arrival,
+                       qid_seed=seed) + [
+        f"Date: {rdate(date, -300)}",
+        f"To: {OWNER}",
+        "From: Etsy <transaction@etsy.example>",
+        f"Subject: You made a sale on Etsy - Ship by Nov 27 - [$38.00, Order #{order}]",
+        f"Message-ID: <{msgid}>",
+        "X-Etsy-Email-Type: transaction_seller_sale",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{b}"',
+    ]
+    plain = (f"Congratulations on your Etsy sale of 1 item.\n\nShip by: Nov 27\n\nNote from buyer:\n{note_text}\n\n"
+             f"Order details\nOrder number: {order}\nItem: Personalised gingerbread house\nQuantity: 1\nItem total: $38.00\n\n"
+             f"Buyer\n{person[0]}\nEmail: {person[1]}\n\nShipping address\n{person[0]}\n12 Mill Lane\nOxford OX1 1AA\nUnited Kingdom\n")
+    html = (f"<html><body><p>Congratulations on your Etsy sale of 1 item.</p><h3>Note from buyer</h3><p>{note_text}</p>"
+            f"<h3>Buyer</h3><p>{person[0]}<br><a href=\"mailto:{person[1]}\">{person[1]}</a></p></body></html>\n")
+    body = (f"--{b}\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: quoted-printable\n\n{qp(plain)}\n"
+            f"--{b}\nContent-Type: text/html; charset=UTF-8\nContent-Transfer-Encoding: quoted-printable\n\n{qp(html)}\n--{b}--\n")
+    return join(head, body), msgid
+
+
 def google_group(seed: str, person: tuple[str, str], subject: str, body_text: str, date: datetime,
                  arrival: datetime, rewrite: bool) -> tuple[bytes, str]:
     """A message to info@bakery.example as a Google Group delivers it to each member (here the
@@ -946,8 +1001,7 @@ def reply(sc: Scenario, file: str, client: str, parent: Mail, to: list[tuple[str
     subj = subject or ("RE: " if client == "outlook" else "Re: ") + parent.subject.removeprefix("Re: ").removeprefix("RE: ")
     text = body
     if quote_parent:
-        when = parent.date.strftime("%a, %d %b %Y at %H:%M")
-        text = f"{body.rstrip()}\n\nOn {when}, {parent.frm[0] or parent.frm[1]} <{parent.frm[1]}> wrote:\n{quote(parent.body)}\n"
+        text = body.rstrip() + "\n\n" + attribution(client, parent) + "\n"
     m = Mail(frm=frm, to=to, subject=subj, date=date, body=text, seed=sc.name + file, cc=cc or [],
              in_reply_to=parent.msgid, references=[*parent.references, parent.msgid] if parent.msgid else [])
     arrival = arrived or date + timedelta(seconds=delay)
@@ -956,6 +1010,20 @@ def reply(sc: Scenario, file: str, client: str, parent: Mail, to: list[tuple[str
         kw["tenant"] = "bakery.example"
     sc.add(file, send(client, m, None, **kw), arrival, folder=folder, **msg_kw)
     return m
+
+
+def attribution(client: str, parent: Mail) -> str:
+    """The quoted parent as each client writes it under a reply."""
+    name, email_ = parent.frm[0] or parent.frm[1], parent.frm[1]
+    d = parent.date
+    if client == "thunderbird":
+        return f"On {d.strftime('%d/%m/%Y %H:%M')}, {name} wrote:\n{quote(parent.body)}"
+    if client in ("apple", "iphone"):
+        return f"> On {d.day} {d.strftime('%b %Y')}, at {d.strftime('%H:%M')}, {name} <{email_}> wrote:\n> \n{quote(parent.body)}"
+    if client == "outlook":
+        return (f"From: {name} <{email_}>\nSent: {d.strftime('%d %B %Y %H:%M')}\nTo: {OWNER} <{OWNER}>\n"
+                f"Subject: {parent.subject}\n\n{parent.body.strip()}")
+    return f"On {d.strftime('%a, %d %b %Y at %H:%M')}, {name} <{email_}> wrote:\n{quote(parent.body)}"
 
 
 def note(sc: Scenario, file: str, raw: bytes, arrived: datetime, **kw) -> None:
@@ -1399,7 +1467,7 @@ def autoreply_scenarios() -> None:
                   "German out-of-office from Exchange: noise with the reason kept.")
     q, r = answered_thread(sc, "outlook", P["lena"], "Stollen für das Team", "2026-11-18",
                            "Hallo, wir möchten 10 Stollen für unser Team bestellen.", tz=60)
-    raw = exchange_ooo(sc.name + "ooo", P["lena"], "Automatische Antwort:", "AW: Stollen für das Team",
+    raw = exchange_ooo(sc.name + "ooo", P["lena"], "Automatische Antwort:", r.subject,
                        "Vielen Dank für Ihre Nachricht. Ich bin bis einschließlich 27.11.2026 nicht im Büro und "
                        "habe keinen Zugriff auf meine E-Mails.\n\nIn dringenden Fällen wenden Sie sich bitte an "
                        "info@vogel-events.example.\n\nMit freundlichen Grüßen\nLena Vogel",
@@ -1828,11 +1896,33 @@ def answered_scenarios() -> None:
     sc.awaiting_total = 0
 
 
+def more_lead_scenarios() -> None:
+    sc = scenario("59-lead-typeform", "lead", "Typeform 'New response' notification with Reply-To the respondent",
+                  "Another form service: the respondent in Reply-To awaits, the notifier is not the contact.")
+    d = t("2026-11-22 09:12:40")
+    person = ("Lucy Hall", "lucy.hall@mail.example")
+    raw, _ = typeform(sc.name, person, "A unicorn cake for 15 children on 6 December, gluten-free if possible.", d,
+                      d + timedelta(seconds=3))
+    sc.add("01-typeform.eml", raw, d + timedelta(seconds=3), noise=False, reason=LEAD_REASON)
+    sc.customer(person[1], True, d)
+    sc.awaiting_total = 1
+
+    sc = scenario("60-lead-etsy-sale-note", "lead", "Etsy 'You made a sale' with a question in the buyer's note",
+                  "A marketplace notification without Reply-To: the buyer's email is only in the order details.")
+    d = t("2026-11-21 14:30:00")
+    person = ("Emily Stone", "emily.stone@mail.example")
+    raw, _ = etsy_sale(sc.name, person, "Could you write 'Happy Christmas Sam' on the roof? Thank you!", d,
+                       d + timedelta(seconds=8))
+    sc.add("01-etsy-sale.eml", raw, d + timedelta(seconds=8), noise=False, reason=LEAD_REASON)
+    sc.customer(person[1], True, d, reason=LEAD_REASON)
+    sc.awaiting_total = 1
+
+
 def build() -> list[Scenario]:
     ALL.clear()
     for fn in (plain_scenarios, lead_scenarios, reply_scenarios, forward_scenarios, skew_scenarios,
                repeat_scenarios, autoreply_scenarios, bounce_scenarios, role_scenarios, group_scenarios,
-               noise_scenarios, answered_scenarios):
+               noise_scenarios, answered_scenarios, more_lead_scenarios):
         fn()
     return ALL
 
