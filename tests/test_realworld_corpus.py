@@ -14,8 +14,11 @@ A scenario is a folder of ``.eml`` files and a ``scenario.toml``:
   or notes) and ``in_conversation_of`` (the message is in that customer's conversation).
 * ``[[expect]]`` per customer (by address): ``awaits``, ``waiting_since`` (absent: nobody waits),
   ``status`` of the customer's conversation, ``conversations`` (how many the customer has: a
-  repeat must be one row) and ``reason`` (substrings looked for in the noise reasons,
-  problems and notes of the customer's messages and in the events of their conversations).
+  repeat must be one row), ``reason`` (any of these substrings in the noise reasons, problems
+  and notes of the customer's messages or in the events of their conversations),
+  ``reason_absent`` (none of these may be there) and ``last_reply`` (the conversation's
+  ``last_outbound_at``: the owner's reply at its corrected time, or when an \\Answered flag
+  was first seen).
 * ``awaiting_total``: how many rows the aging list shows in all.
 
 The expectations follow issue 12 and design.md's Definitions, not what the engine does today;
@@ -227,8 +230,9 @@ def conversations_of(store: Store, address: str) -> list[dict]:
         return []
     marks = ",".join("?" * len(ids))
     rows = store.db.execute(
-        f"SELECT id, status, waiting_since FROM conversations WHERE contact_id IN ({marks}) ORDER BY id", list(ids))
-    return [{"id": r[0], "status": r[1], "waiting_since": r[2]} for r in rows]
+        f"SELECT id, status, waiting_since, last_outbound_at FROM conversations WHERE contact_id IN ({marks}) "
+        "ORDER BY id", list(ids))
+    return [{"id": r[0], "status": r[1], "waiting_since": r[2], "last_outbound_at": r[3]} for r in rows]
 
 
 def reason_text(store: Store, where: str, args: list) -> str:
@@ -304,12 +308,17 @@ def check(store: Store, spec: dict) -> list[str]:
         want_status = e.get("status", "open")
         if want_status not in statuses or (want_status == "noise" and statuses != {"noise"}):
             errors.append(f"{who}: conversation status {sorted(statuses)}, expected {want_status}")
-        if e.get("reason"):
-            ids = [c["id"] for c in convs]
-            marks = ",".join("?" * len(ids))
-            text = reason_text(store, f"conversation_id IN ({marks})", ids) + "\n" + event_text(store, ids)
-            if not any(r.lower() in text for r in e["reason"]):
-                errors.append(f"{who}: none of {e['reason']} in the recorded reasons: {text.strip()!r}")
+        ids = [c["id"] for c in convs]
+        marks = ",".join("?" * len(ids))
+        text = reason_text(store, f"conversation_id IN ({marks})", ids) + "\n" + event_text(store, ids)
+        if e.get("reason") and not any(r.lower() in text for r in e["reason"]):
+            errors.append(f"{who}: none of {e['reason']} in the recorded reasons: {text.strip()!r}")
+        if e.get("reason_absent") and any(r.lower() in text for r in e["reason_absent"]):
+            errors.append(f"{who}: recorded reasons say {e['reason_absent']}, which must not apply: {text.strip()!r}")
+        if "last_reply" in e:
+            got = max((c["last_outbound_at"] for c in convs if c["last_outbound_at"]), default=None)
+            if not same_time(got, e["last_reply"]):
+                errors.append(f"{who}: the owner's last reply is at {got}, expected {e['last_reply']}")
 
     for m in spec["message"]:
         if not any(k in m for k in ("noise", "reason", "in_conversation_of")):

@@ -426,7 +426,8 @@ class Scenario:
         self.messages.append(Msg(file, raw, folder, arrived, **kw))
 
     def customer(self, email: str, awaits: bool, waiting_since: datetime | None = None, status: str = "open",
-                 conversations: int | None = 1, reason: list[str] | None = None) -> None:
+                 conversations: int | None = 1, reason: list[str] | None = None,
+                 last_reply: datetime | None = None, reason_absent: list[str] | None = None) -> None:
         d: dict = {"customer": email, "awaits": awaits, "status": status}
         if waiting_since is not None:
             d["waiting_since"] = iso(waiting_since)
@@ -434,6 +435,10 @@ class Scenario:
             d["conversations"] = conversations
         if reason:
             d["reason"] = reason
+        if last_reply is not None:
+            d["last_reply"] = iso(last_reply)
+        if reason_absent:
+            d["reason_absent"] = reason_absent
         self.expect.append(d)
 
 
@@ -469,7 +474,8 @@ def write(sc: Scenario) -> None:
             lines.append(f"in_conversation_of = {toml_str(m.in_conversation_of)}")
     for e in sc.expect:
         lines += ["", "[[expect]]"]
-        for k in ("customer", "awaits", "waiting_since", "status", "conversations", "reason"):
+        for k in ("customer", "awaits", "waiting_since", "status", "conversations", "reason", "last_reply",
+                  "reason_absent"):
             if k not in e:
                 continue
             v = e[k]
@@ -1282,7 +1288,7 @@ def forward_scenarios() -> None:
             "Ciao Rosie,\n\ncan you make 40 focacce for Saturday 28th? Rosemary and olive.\n\nMarco")
     reply(sc, "02-forward.eml", "gmail", q, [SUPPLIER], t("2026-11-20 08:30:45"),
           gmail_forward_text("Hi, can you deliver 25 kg of tipo 0 by Thursday?", q),
-          subject="Fwd: 40 focacce for a party", quote_parent=False, noise=False, reason=FORWARD_REASON,
+          subject="Fwd: 40 focacce for a party", quote_parent=False, reason=FORWARD_REASON,
           in_conversation_of=P["marco"][1])
     sc.customer(P["marco"][1], True, q.date)
     sc.awaiting_total = 1
@@ -1294,7 +1300,7 @@ def forward_scenarios() -> None:
             tz=60)
     reply(sc, "02-forward.eml", "outlook", q, [("Butter Co", "sales@butterco.example")], t("2026-11-19 09:12:30"),
           outlook_forward_text("Hi, please add 10 kg of AOP butter sheets to Tuesday's delivery.", q),
-          subject="FW: Devis: 80 croissants", quote_parent=False, noise=False, reason=FORWARD_REASON,
+          subject="FW: Devis: 80 croissants", quote_parent=False, reason=FORWARD_REASON,
           in_conversation_of=P["hugo"][1])
     sc.customer(P["hugo"][1], True, q.date)
     sc.awaiting_total = 1
@@ -1305,7 +1311,7 @@ def forward_scenarios() -> None:
             "Hallo,\n\nKunnen jullie een appeltaart voor 25 personen maken voor zondag?\n\nGroeten,\nAnna de Vries", tz=60)
     reply(sc, "02-note.eml", "thunderbird", q, [(OWNER_NAME, OWNER)], t("2026-11-21 11:40:00"),
           "Sam, can we fit this in on Sunday? Check the oven plan before I answer.", cc=[STAFF_P],
-          noise=False, reason=NOTE_REASON, in_conversation_of=P["anna"][1])
+          reason=NOTE_REASON, in_conversation_of=P["anna"][1])
     sc.customer(P["anna"][1], True, q.date)
     sc.awaiting_total = 1
 
@@ -1314,7 +1320,7 @@ def forward_scenarios() -> None:
     q = ask(sc, "01-question.eml", "gmail", P["tom"], "Sourdough class", t("2026-11-20 19:45:00"),
             "Hi, do you still run the Saturday sourdough class? Two places please.\nTom")
     reply(sc, "02-note.eml", "apple", q, [STAFF_P], t("2026-11-20 20:02:31"),
-          "Sam, are there two places left on the 5th?", noise=False, reason=NOTE_REASON,
+          "Sam, are there two places left on the 5th?", reason=NOTE_REASON,
           in_conversation_of=P["tom"][1])
     sc.customer(P["tom"][1], True, q.date)
     sc.awaiting_total = 1
@@ -1347,7 +1353,7 @@ def skew_scenarios() -> None:
     reply(sc, "02-reply-slow-clock.eml", "iphone", q, [P["grace"]], t("2026-11-21 09:54:30"),
           "Of course, see you at 4! Rosie", arrived=t("2026-11-21 10:20:11"), quote_parent=False,
           reason=DATE_REASON)
-    sc.customer(P["grace"][1], False)
+    sc.customer(P["grace"][1], False, last_reply=t("2026-11-21 10:20:11"))
     sc.awaiting_total = 0
 
     sc = scenario("25-skew-customer-reply-dated-before-owner", "skew",
@@ -1862,6 +1868,8 @@ def noise_scenarios() -> None:
 
 
 ELSEWHERE_REASON = ["answered elsewhere", "elsewhere"]
+#: The store's clock in the tests: "when the \\Answered flag was first seen" by an import or a sync.
+FIXED = t("2026-11-23 12:00:00")
 
 
 def answered_scenarios() -> None:
@@ -1871,7 +1879,7 @@ def answered_scenarios() -> None:
                   "Answered elsewhere (e.g. from a phone client that keeps no Sent copy): closes the wait and says so.")
     ask(sc, "01-question.eml", "gmail", liam, "Gift hamper", t("2026-11-20 09:45:00"),
         "Hi, do you do gift hampers for delivery?\nLiam", answered=True)
-    sc.customer(liam[1], False, reason=ELSEWHERE_REASON)
+    sc.customer(liam[1], False, reason=ELSEWHERE_REASON, last_reply=FIXED)
     sc.awaiting_total = 0
 
     sc = scenario("57-answered-flag-on-followup", "answered", "Outlook thread: the follow-up is flagged \\Answered, no reply to it",
@@ -1883,7 +1891,7 @@ def answered_scenarios() -> None:
               "Hi Paul,\n\nNo problem. Delivery or collection?\n\nRosie")
     ask(sc, "03-followup.eml", "outlook", P["paul"], "RE: Christmas party order", t("2026-11-19 08:30:00"),
         "Delivery please, to the Cowley office.", reply_to=r, answered=True)
-    sc.customer(P["paul"][1], False, reason=ELSEWHERE_REASON)
+    sc.customer(P["paul"][1], False, reason=ELSEWHERE_REASON, last_reply=FIXED)
     sc.awaiting_total = 0
 
     sc = scenario("58-answered-flag-with-sent-reply", "answered", "\\Answered set and the reply is in Sent",
@@ -1892,7 +1900,7 @@ def answered_scenarios() -> None:
             "Bonjour, vendez-vous des macarons à l'unité ?", answered=True, tz=60)
     reply(sc, "02-reply.eml", "apple", q, [P["claire"]], t("2026-11-20 16:30:00"),
           "Bonjour Claire, oui, 1,50 € pièce.\n\nRosie")
-    sc.customer(P["claire"][1], False)
+    sc.customer(P["claire"][1], False, last_reply=t("2026-11-20 16:30:00"), reason_absent=ELSEWHERE_REASON)
     sc.awaiting_total = 0
 
 
