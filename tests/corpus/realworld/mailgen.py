@@ -726,6 +726,42 @@ def etsy_sale(seed: str, person: tuple[str, str], note_text: str, date: datetime
     return join(head, body), msgid
 
 
+def google_forms_addon(seed: str, person: tuple[str, str], message: str, date: datetime,
+                       arrival: datetime) -> tuple[bytes, str]:
+    """A Google Forms notification add-on (Email Notifications for Forms, Form Mailer): Apps
+    Script sends it through the form owner's Google account (here the shop's Gmail for its forms),
+    with Reply-To set to the respondent's email answer."""
+    sender = "rosiesbakery.forms@gmail.example"
+    msgid = f"000000000000{hx(seed, 16)}@google.example"
+    b = "000000000000" + hx(seed + "bd", 16)
+    head = mx_received(sender, "mail-sor-f41.google.example", "209.85.220.41", arrival, qid_seed=seed) + [
+        "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;",
+        f"        d=gmail.example; s=20230601; t={int(date.timestamp())}; x={int(date.timestamp()) + 604800}; darn=bakery.example;",
+        "        h=to:from:subject:date:message-id:reply-to:mime-version:from:to:cc",
+        "         :subject:date:message-id:reply-to;",
+        f"        bh={b64id(seed + 'bh', 43)}=;",
+        f"        b={b64id(seed + 'b', 70)}",
+        f"X-Google-Smtp-Source: AGHT+I{b64id(seed + 'gs', 60)}",
+        "MIME-Version: 1.0",
+        f"Reply-To: {person[1]}",
+        f"Sender: {sender}",
+        f"Message-ID: <{msgid}>",
+        f"Date: {rdate(date)}",
+        "Subject: New response: Cake order form",
+        f"From: Cake Order Form <{sender}>",
+        f"To: {OWNER}",
+        f'Content-Type: multipart/alternative; boundary="{b}"',
+    ]
+    plain = (f"{person[0]} submitted a response to Cake order form\n\nName\n{person[0]}\n\nEmail address\n{person[1]}\n\n"
+             f"What would you like?\n{message}\n\nView all responses in Google Sheets\n")
+    html_part = (f"<div><p><b>{person[0]}</b> submitted a response to <b>Cake order form</b></p><table>"
+                 f"<tr><td>Name</td><td>{person[0]}</td></tr><tr><td>Email address</td><td>{person[1]}</td></tr>"
+                 f"<tr><td>What would you like?</td><td>{message}</td></tr></table></div>\n")
+    body = (f"--{b}\nContent-Type: text/plain; charset=\"UTF-8\"\n\n{plain}\n"
+            f"--{b}\nContent-Type: text/html; charset=\"UTF-8\"\n\n{html_part}\n--{b}--\n")
+    return join(head, body), msgid
+
+
 def google_group(seed: str, person: tuple[str, str], subject: str, body_text: str, date: datetime,
                  arrival: datetime, rewrite: bool) -> tuple[bytes, str]:
     """A message to info@bakery.example as a Google Group delivers it to each member (here the
@@ -1926,11 +1962,24 @@ def more_lead_scenarios() -> None:
     sc.awaiting_total = 1
 
 
+def google_forms_scenario() -> None:
+    sc = scenario("61-lead-google-forms-addon", "lead",
+                  "Google Forms notification add-on: sent from the shop's form Gmail, Reply-To the respondent",
+                  "A Reply-To that differs from the notifying account's From: the respondent is the customer.")
+    d = t("2026-11-22 11:45:00")
+    person = ("Tariq Aziz", "tariq.aziz@mail.example")
+    raw, _ = google_forms_addon(sc.name, person, "Two dozen iced biscuits with our company logo, for 3 December.",
+                                d, d + timedelta(seconds=4))
+    sc.add("01-forms-notification.eml", raw, d + timedelta(seconds=4), noise=False, reason=LEAD_REASON)
+    sc.customer(person[1], True, d)
+    sc.awaiting_total = 1
+
+
 def build() -> list[Scenario]:
     ALL.clear()
     for fn in (plain_scenarios, lead_scenarios, reply_scenarios, forward_scenarios, skew_scenarios,
                repeat_scenarios, autoreply_scenarios, bounce_scenarios, role_scenarios, group_scenarios,
-               noise_scenarios, answered_scenarios, more_lead_scenarios):
+               noise_scenarios, answered_scenarios, more_lead_scenarios, google_forms_scenario):
         fn()
     return ALL
 
