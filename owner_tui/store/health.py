@@ -129,7 +129,7 @@ class AccountHealth:
         """One line: state, since when, why (for ``status``, ``accounts list``, the digest)."""
         last = f"last sync {ago(self.last_success, now)}" if self.last_success else "never synced"
         if self.state == "failing":
-            temp = " (temporary, retried)" if self.temporary else ""
+            temp = " (may pass by itself)" if self.temporary else ""
             return f"FAILING{temp}: {self.error}; {last}"
         if self.state == "stale":
             return f"STALE: {last} (more than {self.stale_after_hours:g} h)"
