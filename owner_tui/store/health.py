@@ -28,6 +28,11 @@ PROBLEM_STATES = ("failing", "stale", "never")
 #: A sync that "started" this long ago and never finished was killed: it is not running.
 SYNC_GIVE_UP = timedelta(minutes=30)
 
+#: How the details screen names each state, and its colour.
+STYLE_WORDS = {"ok": ("ok", "green"), "syncing": ("syncing now", "cyan"), "failing": ("FAILING", "bold red"),
+               "stale": ("STALE", "bold yellow"), "never": ("NEVER SYNCED", "bold yellow"),
+               "manual": ("files, brought in with `owner-tui import`", "dim")}
+
 #: A few words per error kind for the 80-column status line.
 SHORT = {
     "login": "login refused", "expired": "password expired", "authorization": "no access",
@@ -120,8 +125,7 @@ class AccountHealth:
     def short(self) -> str:
         """A few words for the status line: why it fails, or its state."""
         if self.state == "failing":
-            words = SHORT.get(self.error_kind or "", "failing")
-            return f"{words}, retrying" if self.temporary else words
+            return SHORT.get(self.error_kind or "", "failing")
         return {"never": "never synced", "stale": "stale", "syncing": "syncing", "manual": "import"}.get(
             self.state, "ok")
 
