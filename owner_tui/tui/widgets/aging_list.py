@@ -263,5 +263,5 @@ def _wrapped(text: str, width: int) -> list[str]:
         indent = len(line) - len(line.lstrip(" "))
         if line.startswith("• "):
             indent = 2
-        out += textwrap.wrap(line, max(20, width), subsequent_indent=" " * indent) or [""]
+        out += textwrap.wrap(line, max(20, width), subsequent_indent=" " * indent, break_on_hyphens=False) or [""]
     return out
