@@ -196,3 +196,23 @@ def test_help_lists_the_health_key():
     from owner_tui.screens.help import help_rows
 
     assert any(row[3] == "health" and row[1] == "h" for row in help_rows({}))
+
+
+async def test_outbox_queued_and_failed_replies_on_the_status_line(tmp_path):
+    from tests.tui_support import build_store
+
+    clock = FrozenClock()
+    ids = build_store(tmp_path / "t.db", clock)
+    with Store.open(tmp_path / "t.db", clock=clock) as store:
+        store.queue_reply(ids["ann"], "Yes we do.")
+        failed = store.queue_reply(ids["bob"], "Sorry!")
+        store.outbox_claim(failed)
+        store.outbox_fail(failed, "the server refused the message (552 5.2.2 Mailbox full): the recipient's "
+                                  "mailbox is full")
+    app = OwnerApp(tmp_path / "t.db", cfg(), clock=clock, live_mail=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "outbox 1 queued, 1 failed" in bar(app)
+        await pilot.press("h")
+        await settle(pilot)
+        assert f"reply #{failed} not sent: the server refused the message (552 5.2.2" in screen_text(app)

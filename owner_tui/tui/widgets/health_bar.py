@@ -74,8 +74,9 @@ def status_text(health: Health | None, now: datetime, *, width: int = 80, syncin
         if not accounts:
             items.append(("no accounts: ctrl+p, Add a mail account", "bold yellow"))
         elif level == 0:
-            items += [(_account_words(a, now, syncing, None)[1], STYLE[_account_words(a, now, syncing, None)[0]])
-                      for a in accounts]
+            for a in accounts:
+                state, words = _account_words(a, now, syncing, None)
+                items.append((words, STYLE[state]))
         elif level in (1, 2):
             limit = None if level == 1 else 10
             healthy = [a for a in accounts if not a.problem and not syncing]
