@@ -126,6 +126,8 @@ def test_dovecot_stopped_then_back(tmp_path):
         assert code == 1 and (shop["state"], shop["error_kind"], shop["temporary"]) == ("failing", "refused", True)
         assert "refused the connection" in shop["error"] and shop["last_success"]  # still says when it last worked
         assert "password" not in shop["error"]
+        digest = run(tmp_path, "digest", "--format", "text").output
+        assert digest.index("shop (imap): FAILING") < digest.index("Awaiting a reply now")
         server.start()
         assert run(tmp_path, "sync", "--no-send").exit_code == 0
         assert run(tmp_path, "status").exit_code == 0
@@ -149,6 +151,8 @@ def test_unavailable_is_retried_and_never_called_a_wrong_password(imap_account, 
     assert code == 1 and (shop["state"], shop["error_kind"], shop["temporary"]) == ("failing", "unavailable", True)
     assert "wrong" not in shop["error"] and "not your password" in shop["error"]
     assert "[UNAVAILABLE]" in shop["error"] and "Nothing to change on your side" in shop["advice"]
+    digest = run(tmp_path, "digest", "--format", "markdown").output
+    assert digest.index("not your password") < digest.index("Awaiting a reply now") and "wrong" not in digest
 
 
 def test_unavailable_once_then_logged_in(imap_account, tmp_path):
