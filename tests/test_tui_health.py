@@ -216,3 +216,20 @@ async def test_outbox_queued_and_failed_replies_on_the_status_line(tmp_path):
         await pilot.press("h")
         await settle(pilot)
         assert f"reply #{failed} not sent: the server refused the message (552 5.2.2" in screen_text(app)
+
+
+async def test_the_status_line_stays_on_the_conversation_and_reply_screens(tmp_path):
+    from tests.tui_support import build_store
+
+    clock = FrozenClock()
+    build_store(tmp_path / "t.db", clock)
+    acc = AccountConfig("shop", "imap", {"host": "imap.example.com", "user": "u", "password_env": "X"})
+    app = OwnerApp(tmp_path / "t.db", cfg(acc), clock=clock, live_mail=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "! shop never synced" in bar(app) and "h:details" in bar(app)
+        await pilot.press("r")
+        await settle(pilot)
+        assert "! shop never synced" in bar(app) and "h:details" not in bar(app)  # h types in the editor

@@ -65,7 +65,7 @@ def status_text(health: Health | None, now: datetime, *, width: int = 80, syncin
     idle = idle or {}
     live = _live(idle, live_enabled)
     outbox = _outbox(health)
-    hint = f"{key}:details"
+    hint = f"{key}:details" if key else ""
 
     def build(level: int) -> Text:
         text = Text(" ", no_wrap=True, overflow="ellipsis")
@@ -122,11 +122,19 @@ class HealthBar(Static):
     HealthBar { height: 1; width: 1fr; background: $panel; }
     """
 
+    def __init__(self, *, show_key: bool = True, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        #: False where letters type text (the reply editor): the key would not open the details.
+        self.show_key = show_key
+
     def render(self) -> Text:
         app = self.app
+        if not hasattr(app, "health"):  # a screen shown by another app (tests host screens alone)
+            return Text("")
         return status_text(getattr(app, "health", None), app.clock(), width=self.size.width or 80,
                            syncing=getattr(app, "syncing", False), idle=getattr(app, "idle_status", {}),
-                           live_enabled=getattr(app, "live_mail_on", False), key=getattr(app, "health_key", "h"))
+                           live_enabled=getattr(app, "live_mail_on", False),
+                           key=getattr(app, "health_key", "h") if self.show_key else "")
 
     def on_resize(self) -> None:
         self.refresh()
