@@ -310,3 +310,13 @@ def test_import_names_each_skipped_file(tmp_path):
     assert f"skipped: {folder / 'notes.txt'}: not an email message" in text
     res = run(tmp_path, "import", "--verbose", str(folder))
     assert f"skipped: {folder / 'notes.txt'}: not an email message" in res.output
+
+
+def test_accounts_test_names_an_unavailable_login_as_the_login_step(imap_account, tmp_path):
+    from owner_tui.accounts.check import check_account
+
+    with FaultProxy(imap_account.host, imap_account.port) as proxy:
+        proxy.rewrite(rb"\[AUTHENTICATIONFAILED\] Authentication failed\.", UNAVAILABLE)
+        acc = account(imap_account, host=proxy.host, port=proxy.port, password_cmd="printf %s nope", retry_delay=0)
+        last = check_account(acc)[-1]
+    assert (last.step, last.ok) == ("login", False) and "not your password" in last.detail
