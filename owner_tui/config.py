@@ -74,6 +74,16 @@ class AgingConfig:
 
 
 @dataclass(frozen=True)
+class HealthConfig:
+    """When an account counts as stale: no successful sync for this many hours. The app keeps
+    syncing while open (live mail, the sync key), so there a shorter silence is already news;
+    ``owner-tui status`` from cron, the digest and ``doctor`` allow a night's gap."""
+
+    stale_after_hours: float = 26.0
+    stale_after_hours_open: float = 2.0
+
+
+@dataclass(frozen=True)
 class AccountConfig:
     name: str
     kind: str
@@ -84,6 +94,7 @@ class AccountConfig:
 class Config:
     owner: OwnerConfig = OwnerConfig()
     aging: AgingConfig = AgingConfig()
+    health: HealthConfig = HealthConfig()
     accounts: tuple[AccountConfig, ...] = ()
     keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     path: Path | None = None
@@ -118,7 +129,8 @@ _AGING_KEYS = {
     "followup_days": int,
     "subject_window_days": int,
 }
-_TOP_KEYS = ("owner", "aging", "accounts", "keys")
+_HEALTH_KEYS = {"stale_after_hours": (int, float), "stale_after_hours_open": (int, float)}
+_TOP_KEYS = ("owner", "aging", "health", "accounts", "keys")
 
 
 def _line_of(text: str, table: str | None, key: str) -> int | None:
@@ -246,6 +258,14 @@ def parse_config(text: str, path: Path | None = None) -> Config:
         subject_window_days=aging_d.get("subject_window_days", 14),
     )
 
+    health_d = data.get("health", {})
+    _check_table(health_d, _HEALTH_KEYS, "health", text, path)
+    for key in _HEALTH_KEYS:
+        if key in health_d and health_d[key] <= 0:
+            raise ConfigError(f"health.{key} must be more than 0 hours", key=f"health.{key}",
+                              line=_line_of(text, "health", key), path=path)
+    health = HealthConfig(**{k: float(v) for k, v in health_d.items()})
+
     accounts = []
     for name, opts in data.get("accounts", {}).items():
         table = f"accounts.{name}"
@@ -272,7 +292,7 @@ def parse_config(text: str, path: Path | None = None) -> Config:
         if not isinstance(key, str) or not key:
             raise ConfigError(f"keys.{action} must be a key name such as \"r\" or \"ctrl+r\"",
                               key=f"keys.{action}", line=_line_of(text, "keys", action), path=path)
-    return Config(owner=owner, aging=aging, accounts=tuple(accounts), keys=MappingProxyType(dict(keys)), path=path)
+    return Config(owner=owner, aging=aging, health=health, accounts=tuple(accounts), keys=MappingProxyType(dict(keys)), path=path)
 
 
 def load_config(path: Path) -> Config:

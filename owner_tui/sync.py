@@ -32,27 +32,58 @@ class AccountOutcome:
     new: int = 0
     config_error: bool = False
     details: object = field(default=None, repr=False)
+    #: For the health model: the failure's kind (``login``, ``unavailable``, ``reauth``...),
+    #: whether it is temporary, the plain error without the account prefix, a cancelled run.
+    error_kind: str | None = None
+    temporary: bool = False
+    error: str | None = None
+    cancelled: bool = False
 
 
 def sync_one(store, account: AccountConfig, *, progress: Callable | None = None,
              should_stop: Callable[[], bool] | None = None, parse_pool=None) -> AccountOutcome:
-    """Sync one account of any kind; never raises for a source problem.
+    """Sync one account of any kind; never raises for a source problem. The account's health
+    (``store.health``) records the attempt, and its success or its error in plain words.
 
     ``parse_pool`` (``sources.imap.ParsePool``) parses big mail batches in worker processes;
     only for a process of our own, never inside the TUI (forking a threaded process is unsafe).
     """
+    account_id = None
+    if account.kind != "files":
+        account_id = store.ensure_account(account.kind, account.name)
+        store.sync_started(account_id)
+    outcome = _sync_one(store, account, progress=progress, should_stop=should_stop, parse_pool=parse_pool)
+    if account_id is not None:
+        if outcome.cancelled:
+            store.sync_ended(account_id)
+        elif outcome.ok:
+            store.sync_succeeded(account_id)
+        else:
+            prefix = f"{account.name}: "
+            error = outcome.error or (outcome.line[len(prefix):] if outcome.line.startswith(prefix) else outcome.line)
+            store.sync_failed(account_id, error, outcome.error_kind or ("config" if outcome.config_error else None),
+                              temporary=outcome.temporary)
+    return outcome
+
+
+def _sync_one(store, account: AccountConfig, *, progress: Callable | None = None,
+              should_stop: Callable[[], bool] | None = None, parse_pool=None) -> AccountOutcome:
     try:
         if account.kind == "imap":
             from owner_tui.sources.imap.sync import sync_account
 
             res = sync_account(store, account, progress=progress, should_stop=should_stop, parse_pool=parse_pool)
-            return AccountOutcome(account.name, "imap", res.ok, res.summary(), res.new, details=res)
+            first = res.error or next((f"{f.folder}: {f.error}" for f in res.folders if f.error), None)
+            return AccountOutcome(account.name, "imap", res.ok, res.summary(), res.new, details=res,
+                                  error_kind=res.error_kind, temporary=res.temporary, error=first,
+                                  cancelled=res.cancelled and res.ok)
         if account.kind in REVIEW_KINDS:
             from owner_tui.sources.reviews.sync import sync_account as sync_reviews
 
             s = sync_reviews(store, account)
             if s.error:
-                return AccountOutcome(account.name, account.kind, False, f"{account.name}: {s.error}", s.new, details=s)
+                return AccountOutcome(account.name, account.kind, False, f"{account.name}: {s.error}", s.new, details=s,
+                                      error_kind=s.error_kind, temporary=s.retryable, error=s.error)
             line = f"{account.name}: {s.new} new, {s.updated} updated" + (f", {s.skipped} skipped" if s.skipped else "")
             return AccountOutcome(account.name, account.kind, True, line, s.new, details=s)
         if account.kind == "files":
@@ -61,11 +92,14 @@ def sync_one(store, account: AccountConfig, *, progress: Callable | None = None,
         return AccountOutcome(account.name, account.kind, False, f"{account.name}: unknown kind {account.kind!r}",
                               config_error=True)
     except ConfigError as exc:
-        return AccountOutcome(account.name, account.kind, False, f"{account.name}: {exc}", config_error=True)
+        return AccountOutcome(account.name, account.kind, False, f"{account.name}: {exc}", config_error=True,
+                              error_kind="config", error=str(exc))
     except Exception as exc:  # one broken account must not stop the others, nor print a traceback
-        from owner_tui.sources.imap.errors import describe_error
+        from owner_tui.sources.imap.errors import as_mail_error
 
-        return AccountOutcome(account.name, account.kind, False, f"{account.name}: {describe_error(exc)}")
+        err = as_mail_error(exc)
+        return AccountOutcome(account.name, account.kind, False, f"{account.name}: {err}", error_kind=err.kind,
+                              temporary=err.retryable, error=str(err))
 
 
 def sync_all(config: Config, store, *, only: Sequence[str] = (), progress: Callable | None = None,

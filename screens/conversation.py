@@ -25,6 +25,7 @@ from owner_tui import aging
 from owner_tui.mail.html_text import html_to_text
 from owner_tui.sanitize import clean, one_line
 from owner_tui.tui import keys
+from owner_tui.tui.widgets.health_bar import HealthBar
 from owner_tui.tui.widgets.rows import badge_text, star_style, star_text
 
 if TYPE_CHECKING:
@@ -154,6 +155,7 @@ class ConversationScreen(ConversationActions, Screen[None]):
         yield Static(id="conv-header")
         yield Static(id="triage-banner")
         yield VerticalScroll(id="history")
+        yield HealthBar(id="health-bar")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

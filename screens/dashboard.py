@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 from owner_tui import aging
 from owner_tui.reports import metrics
 from owner_tui.sanitize import one_line
+from owner_tui.tui.widgets.health_bar import HealthBar
 from owner_tui.tui.widgets.rows import BUCKET_STYLES
 
 if TYPE_CHECKING:
@@ -192,6 +193,7 @@ class DashboardScreen(Screen):
             yield Static(id="dash-volume-chart", classes="dash-panel")
             yield Static(id="dash-channels", classes="dash-panel")
             yield Static(id="dash-oldest", classes="dash-panel")
+        yield HealthBar(id="health-bar")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -24,6 +24,7 @@ from owner_tui.store.queries import VIEWS, ListFilter
 from owner_tui.tui import keys
 from owner_tui.tui.widgets.aging_list import AgingList
 from owner_tui.tui.widgets.bucket_bar import SHORT_LABELS, BucketBar
+from owner_tui.tui.widgets.health_bar import HealthBar
 
 REFRESH_SECONDS = 30
 
@@ -72,6 +73,21 @@ def page_rows(store, f: ListFilter, offset: int, limit: int, now: datetime) -> l
     return rows
 
 
+def untrusted_list_text(health, now: datetime, sync_key: str, health_key: str) -> str | None:
+    """The empty state when the list may be wrong: which accounts fail, are stale or never
+    synced, and what to do; None when every account is fine (then "Nice work" is true)."""
+    problems = health.problems if health is not None else []
+    if not problems:
+        return None
+    lines = ["This list may be incomplete: nothing new can show up from"]
+    for a in problems:
+        lines.append("")
+        lines.append(f"• {one_line(a.name, limit=40)}: {one_line(a.describe(now), limit=300)}")
+        lines.append(f"  What to do: {a.advice}")
+    lines += ["", f"Press {sync_key} to sync now, {health_key} for the details."]
+    return "\n".join(lines)
+
+
 def store_is_empty(store) -> bool:
     return store.db.execute("SELECT 1 FROM conversations LIMIT 1").fetchone() is None
 
@@ -98,6 +114,7 @@ class InboxScreen(ConversationActions, Screen[None]):
         yield Static(id="status")
         yield AgingList(self._fetch, clock=self.app.clock, aging_cfg=self.app.config.aging, id="list")
         yield Input(placeholder="Search subjects, messages and names; enter applies, esc cancels", id="search")
+        yield HealthBar(id="health-bar")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -131,14 +148,19 @@ class InboxScreen(ConversationActions, Screen[None]):
         self._show_filters()
         # The header's counts come with the row count (about 10 ms on 100k conversations), so
         # rows and header land in the same frame.
-        total, buckets, oldest = await app.reader(lambda s: (s.count(f, now), s.bucket_counts(now),
-                                                             s.oldest_wait()))
+        total, buckets, oldest, health = await app.reader(lambda s: (
+            s.count(f, now), s.bucket_counts(now), s.oldest_wait(),
+            None if app.demo else s.health(app.config, now=now, app_open=True)))
+        app.set_health(health)
         reset, self._reset_next = self._reset_next, False
         lst = self.aging_list
+        warning = untrusted_list_text(health, now, self._key("sync"), app.health_key)
         if self._has_filters():
             lst.empty_text = "Nothing matches these filters (esc clears)."
         elif total == 0 and not app.demo and not app.config.accounts and await app.reader(store_is_empty):
             lst.empty_text = WELCOME_TEXT
+        elif warning is not None and f.view in ("awaiting", "all"):
+            lst.empty_text = warning  # never "Nice work" when the list may be wrong
         else:
             lst.empty_text = EMPTY_TEXT[f.view]
         await lst.reload(f, total, keep_id=None if reset else lst.selected_id, reset_cursor=reset)
@@ -154,6 +176,10 @@ class InboxScreen(ConversationActions, Screen[None]):
             if woke:
                 app.notify(f"{len(woke)} snoozed conversation{'s' if len(woke) > 1 else ''} came back.")
                 await self._reload(False)
+
+    def _key(self, binding_id: str) -> str:
+        binding = next(b for b in keys.INBOX if b.id == binding_id)
+        return keys.display_keys(binding, self.app.keymap).split(",")[0]
 
     def _show_filters(self) -> None:
         tabs = self.query_one(ViewTabs)

@@ -27,6 +27,7 @@ from owner_tui.mail.html_text import html_to_text
 from owner_tui.paths import ensure_private_dir
 from owner_tui.sanitize import clean, one_line
 from owner_tui.tui import jobs, keys
+from owner_tui.tui.widgets.health_bar import HealthBar
 from owner_tui.tui.widgets.rows import star_text
 
 AUTOSAVE_SECONDS = 2.0
@@ -112,6 +113,7 @@ class ReplyScreen(Screen[str | None]):
         yield Static(id="quoted")
         yield TextArea(id="editor", soft_wrap=True, show_line_numbers=False)
         yield Static(id="reply-status")
+        yield HealthBar(show_key=False, id="health-bar")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -203,6 +203,7 @@ def test_accounts_test_smtp_wrong_password(imap_account, tmp_path):
 
 
 def test_accounts_test_unknown_account_is_usage_error(tmp_path):
+    (tmp_path / "config.toml").write_text("")  # --config names a file that must exist (issue 13)
     res = run(tmp_path, "accounts", "test", "nope")
     assert res.exit_code == 2 and "no account named 'nope'" in res.output
 

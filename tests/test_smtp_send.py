@@ -214,14 +214,16 @@ def test_5xx_to_data_is_permanent(smtp_server: SmtpServer) -> None:
     with pytest.raises(SendError) as err:
         sender(smtp_server).send(reply())
     assert not err.value.retryable
-    assert str(err.value) == "the server refused the message (554 5.7.1 Message rejected as spam)"
+    assert str(err.value) == ("the server refused the message (554 5.7.1 Message rejected as spam): refused by "
+                              "the server's policy (not allowed to send this, or seen as spam)")
 
 
 def test_recipient_refused(smtp_server: SmtpServer) -> None:
     smtp_server.refuse_rcpt["ann@example.net"] = "550 5.1.1 No such user"
     with pytest.raises(SendError) as err:
         sender(smtp_server).send(reply())
-    assert str(err.value) == "recipient refused: ann@example.net (550 5.1.1 No such user)"
+    assert str(err.value) == ("recipient refused: ann@example.net (550 5.1.1 No such user): the recipient's "
+                              "mailbox does not exist: check the address")
     assert not err.value.retryable
 
 

@@ -216,6 +216,7 @@ def test_cli_export_to_stdout_is_inert(hostile_store, tmp_path):
     from owner_tui.cli.root import cli
 
     db = hostile_store.path
+    (tmp_path / "none.toml").write_text("")  # an explicit --config must exist (issue 13)
     for fmt in FORMATS:
         result = CliRunner().invoke(cli, ["--db", str(db), "--config", str(tmp_path / "none.toml"),
                                           "export", "--format", fmt, "--view", "all"])

@@ -55,3 +55,23 @@ def test_help(snap_compare, app):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=help_screen)
+
+
+def test_broken_account(snap_compare, tmp_path):
+    """Issue 13: a mail account whose host is wrong, after the sync key: the status line says
+    why, and the empty list says which account may hide mail and what to do, at 80x24."""
+    from owner_tui.config import AccountConfig, Config, OwnerConfig
+    from owner_tui.store import Store
+
+    clock = FrozenClock()
+    acc = AccountConfig("shop", "imap", {"host": "imap.wrong-host.example", "user": "sam@shop.example",
+                                         "password_env": "SHOP_PW"})
+    cfg = Config(owner=OwnerConfig(name="Sam", addresses=("sam@shop.example",)), accounts=(acc,))
+    with Store.open(tmp_path / "t.db", config=cfg, clock=clock) as store:
+        aid = store.ensure_account("imap", "shop")
+        store.sync_started(aid)
+        # The words `owner-tui sync` records for this host (test_tui_health reaches it for real).
+        store.sync_failed(aid, "cannot find the server imap.wrong-host.example (DNS lookup failed): check the "
+                               "host name and your internet connection", "dns", temporary=True)
+    app = OwnerApp(tmp_path / "t.db", cfg, clock=clock, exports_dir=tmp_path / "exports", live_mail=False)
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)

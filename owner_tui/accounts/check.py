@@ -28,7 +28,9 @@ class Check:
 
 _STEP_OF_KIND = {"dns": "dns", "refused": "connect", "timeout": "connect", "unreachable": "connect",
                  "closed": "connect", "tls": "tls", "certificate": "tls", "login": "login", "secret": "password",
-                 "folder": "folders", "config": "config", "protocol": "login"}
+                 "folder": "folders", "config": "config", "protocol": "login", "authorization": "login",
+                 "expired": "login", "unavailable": "login", "privacy": "tls", "contactadmin": "login",
+                 "limit": "login", "overquota": "folders", "permission": "folders", "server": "login"}
 
 
 def check_account(account: AccountConfig, *, secrets: Callable[[str], str] | None = None) -> list[Check]:

@@ -51,11 +51,50 @@ def run_doctor(obj) -> int:
     for acc in config.accounts:
         names = SECRET_NAMES.get(acc.kind, ())
         sources = [describe_source(acc.options, n) for n in names]
+        unset = _unset_env(acc.options, names)
         if names and not any(sources):
             _line(False, f"account {acc.name} ({acc.kind}): no secret source; set one of "
                   + ", ".join(f"{n}_cmd/{n}_env/{n}_keyring" for n in names[:1]))
             problems += 1
+        elif unset:
+            _line(False, f"account {acc.name} ({acc.kind}): " + "; ".join(
+                f"{key} names the environment variable {var}, which is not set here (export it where "
+                "owner-tui runs, cron included, or use a _cmd)" for key, var in unset))
+            problems += 1
         else:
             _line(True, f"account {acc.name} ({acc.kind})" + (f": secret from {[s for s in sources if s][0]}"
                                                               if any(sources) else ""))
+    problems += _health_lines(obj, config)
     return 1 if problems else 0
+
+
+def _unset_env(options, names) -> list[tuple[str, str]]:
+    """``(key, variable)`` for each ``*_env`` secret whose variable is unset or empty."""
+    out = []
+    for n in names:
+        var = options.get(f"{n}_env")
+        if var and not os.environ.get(str(var)):
+            out.append((f"{n}_env", str(var)))
+    return out
+
+
+def _health_lines(obj, config) -> int:
+    """Each account's last sync, from the same health model as the app and `owner-tui status`."""
+    from owner_tui.cli.status import read_health
+    from owner_tui.sanitize import one_line
+
+    try:
+        health, now = read_health(obj, config)
+    except Exception as exc:  # reported by the database check above
+        _line(False, f"account health: {exc}")
+        return 1
+    failing = 0
+    for a in health.accounts:
+        ok = {"ok": True, "manual": True, "syncing": True, "failing": False}.get(a.state)
+        text = f"sync {a.name}: {a.describe(now)}" + (f" -> {a.advice}" if a.advice else "")
+        _line(ok, one_line(text, limit=400))
+        failing += a.state == "failing"
+    if health.outbox.failed:
+        _line(False, f"outbox: {health.outbox.describe()}")
+        failing += 1
+    return failing

@@ -38,10 +38,16 @@ def list_command(obj) -> None:
     if not config.accounts:
         click.echo("no accounts configured: owner-tui accounts add imap")
         return
+    from owner_tui.cli.status import read_health
+    from owner_tui.sanitize import one_line
+
+    health, now = read_health(obj, config)
+    by_name = {h.name: h for h in health.accounts}
     for acc in config.accounts:
         source = describe_source(acc.options, "token") or describe_source(acc.options, "password") or "-"
         where = acc.options.get("host") or ""
-        click.echo(f"{acc.name}  ({acc.kind}{', ' + str(where) if where else ''})  secret: {source}")
+        click.echo(f"{acc.name}  ({acc.kind}{', ' + str(where) if where else ''})  secret: {source}  "
+                   f"{one_line(by_name[acc.name].describe(now), limit=300)}")
 
 
 @accounts_group.group("add")
@@ -73,7 +79,7 @@ def add_imap(obj, name, host, security, port, user, address, secret_kind, passwo
              sent_folder, smtp_host, smtp_port, smtp_security, tls_ca_file, run_test) -> None:
     """Add an IMAP (+ SMTP) mail account. Asks for whatever is not given as an option."""
     config_path = obj.config_path
-    _config(obj)  # a broken config is reported before any question
+    _config(obj, may_be_new=True)  # a broken config is reported before any question
     name = name or click.prompt("Account name", default="mail")
     host = host or click.prompt("IMAP server (e.g. imap.example.com)")
     security = security or click.prompt("Security", type=click.Choice(["tls", "starttls", "none"]), default="tls")
@@ -149,9 +155,9 @@ def test_command(obj, name: str) -> None:
     _report(check_account(acc))
 
 
-def _config(obj):
+def _config(obj, *, may_be_new: bool = False):
     try:
-        return obj.config
+        return obj.load_config(may_be_new=may_be_new) if may_be_new else obj.config
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None
 
@@ -214,7 +220,7 @@ def add_google(obj, name, client_id, client_secret_cmd, client_secret_env, locat
         run_consent_flow,
     )
 
-    _config(obj)
+    _config(obj, may_be_new=True)
     name = name or click.prompt("Account name", default="google")
     client_id = client_id or click.prompt("OAuth client id")
     options: dict[str, Any] = {"client_id": client_id}

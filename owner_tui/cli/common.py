@@ -51,6 +51,8 @@ def one_line_errors(fn):
 class Context:
     def __init__(self, config_path: Path | None, db_path: Path | None):
         self.paths = get_paths()
+        #: ``--config FILE`` names a file that must exist; the default one may be absent.
+        self.config_explicit = config_path is not None
         self.config_path = config_path or self.paths.config_file
         self.db_path = db_path or self.paths.database
         self._config = None
@@ -58,8 +60,17 @@ class Context:
     @property
     def config(self):
         if self._config is None:
-            self._config = load_config(self.config_path)
+            self._config = self.load_config()
         return self._config
+
+    def load_config(self, *, may_be_new: bool = False):
+        """The config; an explicitly named file that does not exist is an error (exit 2),
+        unless the command is about to create it (``may_be_new``: ``accounts add``)."""
+        if self.config_explicit and not may_be_new and not self.config_path.exists():
+            raise ConfigError("this file, given with --config, does not exist (leave out --config to use "
+                              "the default config, or create it with `owner-tui accounts add`)",
+                              path=self.config_path)
+        return load_config(self.config_path)
 
     def store(self):
         from owner_tui.store import Store

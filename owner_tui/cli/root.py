@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from owner_tui import __version__
+from owner_tui.paths import get_paths
 from owner_tui.cli.common import (
     Context,
     Failure,
@@ -28,6 +29,7 @@ LAZY_COMMANDS = {
     "sync": ("owner_tui.cli.sync", "sync_command"),
     "accounts": ("owner_tui.cli.accounts", "accounts_group"),
     "digest": ("owner_tui.cli.digest", "digest_command"),
+    "status": ("owner_tui.cli.status", "status_command"),
 }
 
 
@@ -137,18 +139,47 @@ def _print_list(store) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 @click.option("--account", default="files", show_default=True, help="Account name to file the messages under.")
 @click.option("--batch", default=500, show_default=True, help="Messages per transaction.")
+@click.option("-v", "--verbose", is_flag=True, help="List each skipped file with the reason.")
 @pass_ctx
 @one_line_errors
-def import_(obj: Context, paths: tuple[Path, ...], account: str, batch: int) -> None:
+def import_(obj: Context, paths: tuple[Path, ...], account: str, batch: int, verbose: bool) -> None:
     """Import .eml files, Maildir folders (with their Sent folder) and mbox files.
 
     Safe to run again: a message already imported is counted as a duplicate, not stored twice.
+    Every skipped file is named, with its reason, in a summary file whose path is printed
+    (and on the screen with --verbose).
     """
     from owner_tui.sources.files.importer import run_import
 
     result = run_import(obj.store(), paths, account=account, batch=batch, err=sys.stderr)
-    click.echo(f"imported {result.new} new, {result.duplicate} duplicate, {result.noise} noise, "
-               f"{result.problems} with problems" + (f", {result.skipped} files skipped" if result.skipped else ""))
+    line = (f"imported {result.new} new, {result.duplicate} duplicate, {result.noise} noise, "
+            f"{result.problems} with problems" + (f", {result.skipped} files skipped" if result.skipped else ""))
+    click.echo(line)
+    if verbose:
+        for reason in result.skipped_reasons:
+            click.echo(f"skipped: {_printable(reason)}")
+    summary = _write_import_summary(paths, line, result.skipped_reasons)
+    click.echo(f"summary{' (with every skipped file and why)' if result.skipped else ''}: {summary}")
+
+
+def _printable(text: str) -> str:
+    from owner_tui.sanitize import one_line
+
+    return one_line(text, limit=1000)
+
+
+def _write_import_summary(paths: tuple[Path, ...], line: str, skipped: tuple[str, ...]) -> Path:
+    """The import's summary in the state folder, one skipped file per line with its reason."""
+    from datetime import datetime
+
+    from owner_tui.paths import write_private_text
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    path = get_paths().state_dir / "imports" / f"import-{stamp}.txt"
+    body = [f"owner-tui import {' '.join(str(p) for p in paths)}", line, ""]
+    body += [f"skipped: {_printable(r)}" for r in skipped] or ["no file was skipped"]
+    write_private_text(path, "\n".join(body) + "\n")
+    return path
 
 
 @cli.command()

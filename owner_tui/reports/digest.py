@@ -19,6 +19,8 @@ from owner_tui.reports import metrics
 from owner_tui.sanitize import one_line
 from owner_tui.store.queries import ListFilter
 
+from owner_tui.store.health import Health
+
 if TYPE_CHECKING:
     from owner_tui.store import Store
 
@@ -68,6 +70,9 @@ class Digest:
     period: metrics.PeriodMetrics
     weeks: metrics.WeekComparison
     notes: list[str] = field(default_factory=list)
+    #: Every account's health and the outbox (``store.health``): the digest opens with the
+    #: accounts that fail, are stale or never synced, since the lists below may miss their mail.
+    health: Health | None = None
 
 
 # -- last digest time -------------------------------------------------------------------------
@@ -198,7 +203,8 @@ def build_digest(store: "Store", *, now: datetime | None = None, since: datetime
         by_channel=by_channel, oldest=oldest, arrived_total=sum(arrived_by_channel.values()),
         arrived_by_channel=arrived_by_channel, arrived=arrived, low_ratings=low,
         followup_days=cfg.followup_days, followups_total=store.count(fl, now), followups=followups,
-        period=metrics.period_metrics(store, now - period, now, now), weeks=metrics.week_comparison(store, now))
+        period=metrics.period_metrics(store, now - period, now, now), weeks=metrics.week_comparison(store, now),
+        health=store.health(now=now))
 
 
 def _state(conv: dict) -> str:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from owner_tui import aging
 from owner_tui.reports import metrics
 from owner_tui.reports.digest import Digest, Item
+from owner_tui.sanitize import one_line
 
 BAR = "█"
 BAR_WIDTH = 30
@@ -69,6 +70,9 @@ def layout(d: Digest) -> tuple[str, list[Section]]:
     tz = ZoneInfo(d.timezone)
     title = f"owner-tui digest, {_local(d.generated_at, tz)} ({d.timezone})"
     out: list[Section] = []
+    attention = _attention_section(d)
+    if attention is not None:
+        out.append(attention)
 
     s = Section("Awaiting a reply now")
     if d.awaiting_total:
@@ -122,6 +126,21 @@ def layout(d: Digest) -> tuple[str, list[Section]]:
     out.append(_weeks_section(d))
     out.append(_times_section(d, tz))
     return title, out
+
+
+def _attention_section(d: Digest) -> Section | None:
+    """First of all: accounts failing, stale or never synced (the lists may miss their mail),
+    and replies that failed to send."""
+    h = d.health
+    if h is None or (not h.problems and not h.outbox.failed):
+        return None
+    s = Section("Needs attention first: the lists below may be incomplete")
+    for a in h.problems:
+        s.blocks.append(one_line(f"{a.name} ({a.kind}): {a.describe(d.generated_at)}", limit=400))
+        s.blocks.append(f"  What to do: {a.advice}")
+    if h.outbox.failed:
+        s.blocks.append(f"Outbox: {h.outbox.describe()}")
+    return s
 
 
 def _delta_hours(now: float | None, before: float | None) -> Cell:
@@ -334,6 +353,7 @@ def digest_dict(d: Digest) -> dict:
         "followups": {"days": d.followup_days, "total": d.followups_total, "oldest": items(d.followups)},
         "weeks": {"this_week": period(d.weeks.this_week), "last_week": period(d.weeks.last_week)},
         "period": period(d.period),
+        "health": d.health.as_dict() if d.health is not None else None,
     })
 
 

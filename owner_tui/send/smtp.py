@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import ipaddress
+import re
 import smtplib
 import socket
 import ssl
@@ -277,25 +278,35 @@ class SmtpSender:
     def _describe(self, exc: BaseException, dot_sent: bool) -> SendError:
         where = f"{self.host}:{self.port}"
         if isinstance(exc, smtplib.SMTPAuthenticationError):
+            if _temporary(exc.smtp_code):  # 454 4.7.0: the server could not check, not a verdict
+                return SendError(f"login not possible right now ({exc.smtp_code} {_text(exc.smtp_error)}): a "
+                                 "temporary failure on the server's side, not your password; it is retried",
+                                 retryable=True)
             what = "access token refused" if self._token is not None else "wrong password"
             if exc.smtp_code != 535:
                 what = "login refused"
-            detail = "" if exc.smtp_code == 535 else f": {_text(exc.smtp_error)}"
-            return SendError(f"{what} ({exc.smtp_code}){detail}", retryable=_temporary(exc.smtp_code))
+            detail = "" if exc.smtp_code == 535 else f" ({exc.smtp_code} {_text(exc.smtp_error)})" \
+                + enhanced_words(exc.smtp_error)
+            if detail:
+                return SendError(f"{what}{detail}", retryable=False)
+            return SendError(f"{what} ({exc.smtp_code})", retryable=False)
         if isinstance(exc, smtplib.SMTPNotSupportedError):
             return SendError(f"the server does not support this: {exc}")
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
-            parts = [f"{addr} ({code} {_text(resp)})" for addr, (code, resp) in exc.recipients.items()]
+            parts = [f"{addr} ({code} {_text(resp)}){enhanced_words(resp)}"
+                     for addr, (code, resp) in exc.recipients.items()]
             retry = all(_temporary(code) for code, _ in exc.recipients.values())
             return SendError("recipient refused: " + "; ".join(parts), retryable=retry)
         if isinstance(exc, smtplib.SMTPSenderRefused):
-            return SendError(f"sender address refused: {exc.sender} ({exc.smtp_code} {_text(exc.smtp_error)})",
+            return SendError(f"sender address refused: {exc.sender} ({exc.smtp_code} {_text(exc.smtp_error)})"
+                             f"{enhanced_words(exc.smtp_error)}",
                              retryable=_temporary(exc.smtp_code))
         if isinstance(exc, smtplib.SMTPDataError):
-            return SendError(f"the server refused the message ({exc.smtp_code} {_text(exc.smtp_error)})",
+            return SendError(f"the server refused the message ({exc.smtp_code} {_text(exc.smtp_error)})"
+                             f"{enhanced_words(exc.smtp_error)}",
                              retryable=_temporary(exc.smtp_code))
         if isinstance(exc, smtplib.SMTPResponseException):
-            return SendError(f"the server said {exc.smtp_code} {_text(exc.smtp_error)}",
+            return SendError(f"the server said {exc.smtp_code} {_text(exc.smtp_error)}{enhanced_words(exc.smtp_error)}",
                              retryable=_temporary(exc.smtp_code))
         if dot_sent and isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)):
             return SendError(
@@ -323,6 +334,59 @@ class SmtpSender:
         if isinstance(exc, smtplib.SMTPException):
             return SendError(f"SMTP error: {exc}")
         return SendError(f"unexpected error while sending: {type(exc).__name__}: {exc}")
+
+
+#: RFC 3463 enhanced status codes (with the IANA registry's later ones, RFC 5248): what the
+#: server's ``X.Y.Z`` means, in words an owner can act on. Looked up by ``Y.Z`` (the class
+#: 4 or 5 only says temporary or permanent, which ``_temporary`` already tells).
+ENHANCED = {
+    "1.1": "the recipient's mailbox does not exist: check the address",
+    "1.2": "the recipient's domain does not exist or takes no mail: check the address",
+    "1.3": "the recipient address is malformed",
+    "1.6": "the recipient has moved and left no forwarding address",
+    "1.7": "the server does not accept our sender address: check the account's address",
+    "1.8": "the server does not accept our sender's domain",
+    "1.10": "the recipient's domain takes no mail (null MX)",
+    "2.0": "the recipient's mailbox has a problem",
+    "2.1": "the recipient's mailbox is disabled",
+    "2.2": "the recipient's mailbox is full",
+    "2.3": "the message is larger than the recipient accepts",
+    "3.0": "the mail system has a problem",
+    "3.1": "the mail system is full (out of storage)",
+    "3.2": "the server is not accepting mail right now",
+    "3.4": "the message is too big for the server",
+    "4.0": "a network or routing problem",
+    "4.1": "the recipient's server did not answer",
+    "4.2": "the connection to the recipient's server broke",
+    "4.4": "the recipient's server could not be found (routing)",
+    "4.7": "the message was too long in transit",
+    "5.0": "a protocol problem between us and the server",
+    "5.3": "too many recipients at once",
+    "6.0": "the message's content was not accepted",
+    "7.0": "refused by the server's security policy",
+    "7.1": "refused by the server's policy (not allowed to send this, or seen as spam)",
+    "7.8": "the user name or password is wrong",
+    "7.9": "the server wants a stronger login method",
+    "7.10": "the server wants an encrypted connection for this login",
+    "7.11": "the server wants an encrypted connection",
+    "7.12": "a password change is needed with your provider",
+    "7.13": "the account is disabled by your provider",
+    "7.14": "the server does not trust this relationship (trust required)",
+    "7.23": "the recipient's domain rejected it: our server is not allowed to send for our domain (SPF)",
+    "7.25": "the server refused us: our server's name is not set up (reverse DNS)",
+    "7.26": "the recipient's domain rejected it: sender authentication failed (DMARC/DKIM/SPF)",
+}
+_ENHANCED_RE = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+
+def enhanced_words(resp: bytes | str) -> str:
+    """``": <words> (RFC 3463 X.Y.Z)"`` for a reply that starts with an enhanced status code."""
+    text = resp.decode("utf-8", "replace") if isinstance(resp, bytes) else str(resp)
+    m = _ENHANCED_RE.match(text)
+    if not m:
+        return ""
+    words = ENHANCED.get(f"{m.group(2)}.{m.group(3)}")
+    return f": {words}" if words else ""
 
 
 def _temporary(code: int) -> bool:

@@ -22,6 +22,7 @@ from owner_tui.config import AgingConfig, Config
 from owner_tui.paths import ensure_private_dir, make_private
 from owner_tui.records import Cursor, MessageRecord
 from owner_tui.store.actions import ActionsMixin
+from owner_tui.store.health import HealthMixin
 from owner_tui.store.outbox import OutboxMixin
 from owner_tui.store.queries import QueriesMixin
 from owner_tui.store.schema import migrations
@@ -33,7 +34,7 @@ class StoreError(Exception):
     """A store problem worth a plain message (a locked, missing or corrupt database)."""
 
 
-class Store(ActionsMixin, OutboxMixin, QueriesMixin):
+class Store(ActionsMixin, HealthMixin, OutboxMixin, QueriesMixin):
     def __init__(self, db: Database, path: Path | None, config: Config | None = None,
                  clock=utcnow) -> None:
         self.db = db

@@ -198,3 +198,32 @@ def m003_truth_on_real_mail(db: Database) -> None:
         CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         INSERT OR REPLACE INTO store_meta (key, value) VALUES ('rederive', 'pending')
     """)
+
+
+@migrations()
+def m004_account_health(db: Database) -> None:
+    """One row per account: when a sync last started, last succeeded as a whole, and the last
+    error in plain words with its kind (``login``, ``unavailable``, ``dns``...) and whether it
+    is temporary. ``sync_state`` keeps the same per folder / review location.
+
+    Filled from ``sync_state`` so an upgraded store knows its last sync at once."""
+    _run(db, """
+        CREATE TABLE IF NOT EXISTS account_health (
+            account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+            last_attempt TEXT,
+            last_success TEXT,
+            syncing_since TEXT,
+            last_error TEXT,
+            error_kind TEXT,
+            error_at TEXT,
+            temporary INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT OR IGNORE INTO account_health (account_id, last_attempt, last_success, last_error, error_at)
+            SELECT account_id, NULLIF(max(max(coalesce(last_error_at, ''), coalesce(last_success, ''))), ''),
+                   max(last_success),
+                   (SELECT s2.last_error FROM sync_state s2 WHERE s2.account_id = s.account_id
+                      AND s2.last_error IS NOT NULL ORDER BY s2.last_error_at DESC LIMIT 1),
+                   max(last_error_at)
+            FROM sync_state s GROUP BY account_id
+    """)

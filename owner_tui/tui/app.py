@@ -53,6 +53,11 @@ FAILURES = {
 }
 
 
+#: While the app is open it syncs every account this often by itself, so "stale after 2 hours
+#: with the app open" ([health] stale_after_hours_open) means several missed syncs.
+AUTO_SYNC_SECONDS = 30 * 60
+
+
 @dataclass
 class SyncProgress(Message):
     text: str
@@ -116,6 +121,11 @@ class OwnerApp(LiveMail, App[None]):
         self.inbox = None
         #: The latest notifications, newest last (tests read them; so could a status line).
         self.notices: deque[str] = deque(maxlen=50)
+        #: Account health for the status line and the empty state (``Store.health``), read
+        #: with every list refresh; ``syncing`` while a sync worker runs.
+        self.health = None
+        self.syncing = False
+        self.health_key = keys.display_keys(keys.HEALTH, self.keymap).split(",")[0]
         self._live_init(enabled=live_mail)
 
     def _demo_business(self) -> str:
@@ -134,6 +144,8 @@ class OwnerApp(LiveMail, App[None]):
     def on_mount(self) -> None:
         self.set_keymap(self.keymap)
         self.start_live_mail()
+        if not self.demo and self.config.accounts:
+            self.set_interval(AUTO_SYNC_SECONDS, self._auto_sync)
         if self.unknown_keys:
             self.notify("Unknown ids in [keys] of config.toml: " + ", ".join(self.unknown_keys)
                         + ". Press ? for the list of ids.", severity="warning", timeout=10, markup=False)
@@ -167,6 +179,36 @@ class OwnerApp(LiveMail, App[None]):
     def refresh_inbox(self) -> None:
         if self.inbox is not None and self.inbox.is_mounted:
             self.inbox.reload()
+
+    # -- account health ----------------------------------------------------------------------
+
+    @property
+    def live_mail_on(self) -> bool:
+        return self._live_enabled and not self.demo and any(a.kind == "imap" for a in self.config.accounts)
+
+    def update_health_bars(self) -> None:
+        """Redraw every status line (the inbox's and any open screen's) from the app's state."""
+        from owner_tui.tui.widgets.health_bar import HealthBar
+
+        for screen in self.screen_stack:
+            for bar in screen.query(HealthBar):
+                bar.refresh()
+        from owner_tui.screens.health import HealthScreen
+
+        if isinstance(self.screen, HealthScreen):
+            self.screen.show()
+
+    def set_health(self, health) -> None:
+        self.health = health
+        self.update_health_bars()
+
+    def action_health(self) -> None:
+        """Each account's last sync, error and what to do; live mail; the outbox."""
+        from owner_tui.screens.health import HealthScreen
+
+        if not isinstance(self.screen, HealthScreen):
+            self.push_screen(HealthScreen())
+        self.refresh_inbox()  # fresh numbers for the details too
 
     def undo(self, then: Callable[[dict | None], None] | None = None) -> Worker:
         async def job() -> None:
@@ -247,9 +289,17 @@ class OwnerApp(LiveMail, App[None]):
         if not self.config.accounts:
             self.notify("No accounts are set up yet: `owner-tui accounts add` adds one.", markup=False)
             return
+        if self.syncing:
+            return
         if self.inbox is not None and self.inbox.is_mounted:
             self.inbox.show_status("Syncing…")
+        self.syncing = True
+        self.update_health_bars()
         self._sync()
+
+    def _auto_sync(self) -> None:
+        if not self.syncing:
+            self.start_sync()
 
     @work(thread=True, group="sync", exclusive=True, exit_on_error=False)
     def _sync(self) -> None:
@@ -268,6 +318,8 @@ class OwnerApp(LiveMail, App[None]):
             self.inbox.show_status(f"Syncing: {message.text}")
 
     def on_sync_finished(self, message: SyncFinished) -> None:
+        self.syncing = False
+        self.update_health_bars()
         if self.inbox is not None and self.inbox.is_mounted:
             self.inbox.show_status(None)
         self.notify(one_line(message.text, limit=300), severity="information" if message.ok else "warning",
@@ -372,6 +424,10 @@ class OwnerApp(LiveMail, App[None]):
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state in (WorkerState.ERROR, WorkerState.CANCELLED) and event.worker.group == "sync":
+            self.syncing = False
+            self.update_health_bars()
+            self.refresh_inbox()
         if event.state is WorkerState.ERROR:
             what = FAILURES.get(event.worker.group, "Something went wrong")
             self.notify(f"{what}: {jobs.plain_error(event.worker.error)}", severity="error", timeout=12, markup=False)

@@ -24,9 +24,14 @@ def _b(key: str, action: str, description: str, id: str, tooltip: str, *, show: 
                    key_display=key_display)
 
 
+#: The status line's details: every account's last sync, error and what to do.
+HEALTH = _b("h", "health", "Health", "health",
+            "Accounts: last sync, what fails and what to do; live mail; the outbox")
+
 APP = [
     _b("ctrl+q", "quit", "Quit", "quit", "Save any open draft and quit", show=True, priority=True),
     _b("question_mark", "help", "Help", "help", "Every key, on one screen", show=True, key_display="?"),
+    HEALTH,
 ]
 
 #: On the inbox (the aging list).

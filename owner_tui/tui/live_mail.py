@@ -79,6 +79,7 @@ class LiveMail:
     def on_idle_status(self, message: IdleStatus) -> None:
         before = self.idle_status.get(message.account, "")
         self.idle_status[message.account] = message.text
+        self.update_health_bars()  # "live mail paused" stays on the status line, not only in a toast
         # Say so once when watching breaks (not at every retry), and once when it is back.
         if "retrying in" in message.text and "retrying in" not in before:
             self.notify(f"Live mail paused: {one_line(message.text, limit=200)}", severity="warning",

@@ -15,12 +15,17 @@ Faults, all changeable while connections are open:
 * ``latency(seconds)``: delay every forwarded chunk.
 * ``refuse(True)``: accept and immediately close new connections.
 * ``close_all()``: drop every open connection now.
+* ``rewrite(pattern, replacement, count=None)``: change what the server says (``re.sub`` on
+  each chunk going down), e.g. turn Dovecot's ``[AUTHENTICATIONFAILED]`` into the
+  ``[UNAVAILABLE] Temporary authentication failure`` it sends when its user database is
+  down; ``count`` limits how many chunks are changed. Chunk-wise: fine for short lines.
 
 Counters: ``bytes_up``, ``bytes_down`` (totals), ``connections`` (accepted so far).
 """
 
 from __future__ import annotations
 
+import re
 import select
 import socket
 import struct
@@ -51,6 +56,9 @@ class FaultProxy:
         self.bytes_up = 0
         self.bytes_down = 0
         self.connections = 0
+        self._rewrite: tuple[re.Pattern[bytes], bytes] | None = None
+        self._rewrites_left: int | None = None
+        self.rewritten = 0
 
     # ------------------------------------------------------------------ faults
 
@@ -75,11 +83,18 @@ class FaultProxy:
     def refuse(self, on: bool = True) -> None:
         self._refuse = on
 
+    def rewrite(self, pattern: bytes, replacement: bytes, count: int | None = None) -> None:
+        """Replace ``pattern`` (a regex) in what the server sends, in ``count`` chunks at most."""
+        with self._lock:
+            self._rewrite = (re.compile(pattern), replacement)
+            self._rewrites_left = count
+
     def clear(self) -> None:
         """Back to a faithful proxy (existing connections included)."""
         with self._lock:
             self._cut = {"up": None, "down": None}
             self._rst = False
+            self._rewrite = None
         self._latency = 0.0
         self._refuse = False
         self._stalled.clear()
@@ -175,6 +190,14 @@ class _Conn:
         proxy = self.proxy
         with proxy._lock:
             limit, rst = proxy._cut[direction], proxy._rst
+            if direction == "down" and proxy._rewrite is not None and proxy._rewrites_left != 0:
+                pattern, repl = proxy._rewrite
+                changed = pattern.sub(repl, data)
+                if changed != data:
+                    data = changed
+                    proxy.rewritten += 1
+                    if proxy._rewrites_left is not None:
+                        proxy._rewrites_left -= 1
         cut = False
         if limit is not None and self.sent[direction] + len(data) >= limit:
             data = data[: max(0, limit - self.sent[direction])]

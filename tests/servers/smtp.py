@@ -163,6 +163,9 @@ class SmtpServer:
         self.messages: list[Received] = []
         #: address (lower-case) -> reply to its RCPT TO, e.g. "550 5.1.1 no such user"
         self.refuse_rcpt: dict[str, str] = {}
+        #: When set, every AUTH is answered with this reply (e.g. "454 4.7.0 Temporary
+        #: authentication failure", what a server says when its user database is down).
+        self.auth_reply: str | None = None
         self.dropped = 0
         self._lock = threading.Lock()
         self._data_reply: str | None = None
@@ -229,6 +232,8 @@ class SmtpServer:
     def _authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
     ) -> AuthResult:
+        if self.auth_reply:
+            return AuthResult(success=False, handled=False, message=self.auth_reply)
         if isinstance(auth_data, LoginPassword):
             user, password = auth_data.login.decode(), auth_data.password.decode()
             if user in self.users and self.users[user] == password:

@@ -9,6 +9,7 @@ this function's frame.
 from __future__ import annotations
 
 import ssl
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
@@ -37,6 +38,14 @@ def _int(options: Mapping[str, Any], key: str, default: int, name: str, lo: int 
         raise ConfigError(f"accounts.{name}.{key} must be a whole number from {lo} to {hi}, not {value!r}",
                           key=f"accounts.{name}.{key}")
     return value
+
+
+def _delay(options: Mapping[str, Any], name: str) -> float:
+    value = options.get("retry_delay", 2.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 300:
+        raise ConfigError(f"accounts.{name}.retry_delay must be a number of seconds from 0 to 300, not {value!r}",
+                          key=f"accounts.{name}.retry_delay")
+    return float(value)
 
 
 def _security(options: Mapping[str, Any], key: str, name: str) -> str:
@@ -68,6 +77,11 @@ class ImapSettings:
     smtp_security: str = "tls"
     smtp_user: str = ""
     smtp_saves_sent: bool = False
+    #: A login the server answers with a temporary failure (RFC 5530 UNAVAILABLE, LIMIT,
+    #: SERVERBUG) is tried again on a new connection this many times, after retry_delay,
+    #: then twice that, seconds.
+    login_retries: int = 2
+    retry_delay: float = 2.0
     options: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -103,7 +117,8 @@ class ImapSettings:
             batch_size=_int(o, "batch_size", DEFAULT_BATCH, name, 1, 5000),
             smtp_host=smtp_host, smtp_port=_int(o, "smtp_port", 465 if smtp_security == "tls" else 587, name),
             smtp_security=smtp_security, smtp_user=str(o.get("smtp_user") or user),
-            smtp_saves_sent=bool(saves), options=o,
+            smtp_saves_sent=bool(saves), login_retries=_int(o, "login_retries", 2, name, 0, 10),
+            retry_delay=_delay(o, name), options=o,
         )
 
     def public_settings(self) -> dict[str, Any]:
@@ -125,11 +140,31 @@ class ImapSettings:
         return resolve_secret(self.options, kind, self.name)
 
 
-def connect(settings: ImapSettings, *, secrets: SecretGetter | None = None, timeout: float | None = None) -> IMAPClient:
+#: Error kinds where the server itself said "not now": worth a new connection after a pause.
+TEMPORARY_LOGIN_KINDS = ("unavailable", "limit", "server")
+
+
+def connect(settings: ImapSettings, *, secrets: SecretGetter | None = None, timeout: float | None = None,
+            sleep: Callable[[float], None] = time.sleep) -> IMAPClient:
     """A logged-in client (TLS or STARTTLS as configured), CONDSTORE enabled when offered.
 
-    Raises ``MailError`` whose message says which step failed.
+    A temporary refusal from the server (``[UNAVAILABLE]``...) is retried on a new connection,
+    ``settings.login_retries`` times with a growing pause. Raises ``MailError`` whose message
+    says which step failed.
     """
+    attempt = 0
+    while True:
+        try:
+            return _connect_once(settings, secrets=secrets, timeout=timeout)
+        except MailError as err:
+            if not (err.retryable and err.kind in TEMPORARY_LOGIN_KINDS) or attempt >= settings.login_retries:
+                raise
+            sleep(settings.retry_delay * (2 ** attempt))
+            attempt += 1
+
+
+def _connect_once(settings: ImapSettings, *, secrets: SecretGetter | None = None,
+                  timeout: float | None = None) -> IMAPClient:
     host, port = settings.host, settings.port
     try:  # loading the system trust store costs ~30 ms: only when TLS is used
         ctx = settings.ssl_context() if settings.security != "none" else None

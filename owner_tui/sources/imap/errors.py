@@ -10,13 +10,51 @@ from __future__ import annotations
 
 import errno
 import imaplib
+import re
 import smtplib
 import socket
 import ssl
 
 #: The kinds ``MailError.kind`` can take; the TUI may pick an icon or a hint per kind.
 KINDS = ("dns", "refused", "timeout", "unreachable", "tls", "certificate", "login", "folder",
-         "secret", "closed", "protocol", "config")
+         "secret", "closed", "protocol", "config", "authorization", "expired", "unavailable", "privacy",
+         "contactadmin", "limit", "overquota", "permission", "server")
+
+#: IMAP response codes (RFC 5530, plus RFC 3501's) -> (kind, temporary, plain words). A server
+#: that says ``[UNAVAILABLE]`` (its user database did not answer) has not judged the password:
+#: it must never be reported as a wrong one, and trying again later is the cure.
+RESPONSE_CODES: dict[str, tuple[str, bool, str]] = {
+    "AUTHENTICATIONFAILED": ("login", False, "wrong user name or password"),
+    "AUTHORIZATIONFAILED": ("authorization", False,
+                            "the password was accepted, but this login may not open the mailbox"),
+    "EXPIRED": ("expired", False, "the password or the account has expired: set a new one with your provider"),
+    "UNAVAILABLE": ("unavailable", True,
+                    "the server cannot check logins right now (a temporary failure on its side, not your "
+                    "password); it is retried"),
+    "PRIVACYREQUIRED": ("privacy", False,
+                        "the server refuses this without an encrypted connection: use security = \"tls\" "
+                        "or \"starttls\""),
+    "CONTACTADMIN": ("contactadmin", False, "the provider wants you to contact them about this account"),
+    "NOPERM": ("permission", False, "this login has no permission for that folder"),
+    "INUSE": ("unavailable", True, "the mailbox is in use by another session; it is retried"),
+    "EXPUNGEISSUED": ("closed", True, "messages were deleted meanwhile by another client; it is retried"),
+    "CORRUPTION": ("server", False, "the server reports a damaged mailbox: contact your provider"),
+    "SERVERBUG": ("server", True, "the server hit an internal error; it is retried"),
+    "CLIENTBUG": ("protocol", False, "the server rejected a command as malformed"),
+    "CANNOT": ("protocol", False, "the server cannot do this operation"),
+    "LIMIT": ("limit", True, "the server's limit on connections or requests was reached; it is retried"),
+    "OVERQUOTA": ("overquota", False, "the mailbox is over its quota: delete or archive mail"),
+    "ALREADYEXISTS": ("folder", False, "the folder already exists"),
+    "NONEXISTENT": ("folder", False, "the folder does not exist on the server"),
+    "TRYCREATE": ("folder", False, "the folder does not exist on the server"),
+}
+_CODE_RE = re.compile(r"^\s*(?:NO\s+|BAD\s+)?\[([A-Za-z-]+)")
+
+
+def response_code(exc: BaseException) -> str | None:
+    """The RFC 5530 response code at the start of the server's answer, upper-cased, if any."""
+    m = _CODE_RE.match(_server_text(exc))
+    return m.group(1).upper() if m else None
 
 
 class MailError(Exception):
@@ -107,6 +145,11 @@ def describe_error(exc: BaseException, *, host: str = "", port: int | None = Non
 
         if isinstance(exc, LoginError) and _lost_in_login(exc):
             return f"{where} closed the connection during login ({_server_text(exc)}); try again later"
+        code = response_code(exc)
+        if code in RESPONSE_CODES and code != "AUTHENTICATIONFAILED":
+            what = "login" if isinstance(exc, LoginError) else "command"
+            return (f"{what} at {where} not possible: {RESPONSE_CODES[code][2]} "
+                    f"(server said: {_server_text(exc)})")
         if isinstance(exc, LoginError):
             return (f"login refused for {user or 'this account'}: wrong user name or password "
                     f"(server said: {_server_text(exc)})")
@@ -138,6 +181,9 @@ def as_mail_error(exc: BaseException, *, host: str = "", port: int | None = None
         kind, retryable = "timeout", True
     elif isinstance(exc, LoginError) and _lost_in_login(exc):
         kind, retryable = "closed", True
+    elif isinstance(exc, imaplib.IMAP4.error) and not isinstance(exc, imaplib.IMAP4.abort) \
+            and response_code(exc) in RESPONSE_CODES:
+        kind, retryable, _words = RESPONSE_CODES[response_code(exc)]  # type: ignore[index]
     elif isinstance(exc, (LoginError, smtplib.SMTPAuthenticationError)):
         kind = "login"
     elif isinstance(exc, (imaplib.IMAP4.abort, EOFError, smtplib.SMTPServerDisconnected, ConnectionError)):

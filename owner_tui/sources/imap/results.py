@@ -46,6 +46,9 @@ class AccountResult:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     cancelled: bool = False
+    #: The ``MailError.kind`` of the (first) failure, and whether it is temporary.
+    error_kind: str | None = None
+    temporary: bool = False
 
     @property
     def ok(self) -> bool:

@@ -391,6 +391,7 @@ def sync_account(store, account: AccountConfig, *, secrets: SecretGetter | None 
     except Exception as exc:
         err = as_mail_error(exc, host=settings.host, port=settings.port, user=settings.user)
         result.error = str(err)
+        result.error_kind, result.temporary = err.kind, err.retryable
         store.set_sync_error(account_id, "", str(err))
         if own and client is not None:
             close(client)
@@ -409,6 +410,8 @@ def sync_account(store, account: AccountConfig, *, secrets: SecretGetter | None 
                     raise
                 err = as_mail_error(exc, host=settings.host, port=settings.port, user=settings.user)
                 fr = FolderResult(folder, role, error=str(err))
+                if result.error_kind is None:
+                    result.error_kind, result.temporary = err.kind, err.retryable
                 store.set_sync_error(account_id, folder, str(err))
                 result.folders.append(fr)
                 if err.retryable:

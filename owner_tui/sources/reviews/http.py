@@ -47,13 +47,15 @@ class SourceError(Exception):
     """
 
     def __init__(self, message: str, retryable: bool = False, *, status: int | None = None,
-                 code: str | int | None = None, folder: str | None = None) -> None:
+                 code: str | int | None = None, folder: str | None = None, kind: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.status = status
         self.code = code
         self.folder = folder
+        #: For the account-health model: ``reauth``, ``permission``, ``rate``, ``server``...
+        self.kind = kind or error_kind(status, code, retryable)
 
 
 class NeedsReauth(SourceError):
@@ -63,7 +65,50 @@ class NeedsReauth(SourceError):
     """
 
     def __init__(self, message: str, *, status: int | None = None, code: str | int | None = None) -> None:
-        super().__init__(message, False, status=status, code=code)
+        super().__init__(message, False, status=status, code=code, kind="reauth")
+
+
+#: The platforms' own error codes -> a kind. Google's canonical ``status`` names; Yelp's string
+#: codes; Graph API's numeric codes (190 token, 10/200 permission, 4/17/32/613 rate, 1/2 service);
+#: OAuth's ``invalid_grant``/``invalid_client``. Trustpilot's body shape is UNCONFIRMED, so it
+#: falls back to the HTTP status.
+PLATFORM_CODES: dict[str | int, str] = {
+    "UNAUTHENTICATED": "reauth", "PERMISSION_DENIED": "permission", "RESOURCE_EXHAUSTED": "rate",
+    "NOT_FOUND": "notfound", "INTERNAL": "server", "UNAVAILABLE": "server", "DEADLINE_EXCEEDED": "server",
+    "FAILED_PRECONDITION": "permission", "INVALID_ARGUMENT": "config",
+    "TOKEN_INVALID": "reauth", "TOKEN_MISSING": "reauth", "UNAUTHORIZED_ACCESS_TOKEN": "reauth",
+    "ACCESS_LIMIT_REACHED": "rate", "TOO_MANY_REQUESTS_PER_SECOND": "rate", "BUSINESS_UNAVAILABLE": "notfound",
+    "BUSINESS_NOT_FOUND": "notfound", "INTERNAL_ERROR": "server", "VALIDATION_ERROR": "config",
+    190: "reauth", 102: "reauth", 10: "permission", 200: "permission", 4: "rate", 17: "rate", 32: "rate",
+    613: "rate", 1: "server", 2: "server",
+    "invalid_grant": "reauth", "invalid_client": "reauth", "unauthorized_client": "reauth",
+}
+#: What each kind means for the owner, added to a refusal's message.
+KIND_WORDS = {
+    "permission": "this login has no permission for that business or location",
+    "notfound": "the business or location was not found: check its id in config.toml",
+    "config": "the platform rejected a setting of this account: check config.toml",
+    "reauth": "the saved sign-in is no longer accepted: sign in again",
+}
+
+
+def error_kind(status: int | None, code: str | int | None, retryable: bool) -> str:
+    """A platform failure's kind, from its own code first, else the HTTP status."""
+    if code is not None and code in PLATFORM_CODES:
+        return PLATFORM_CODES[code]
+    if status == 401:
+        return "reauth"
+    if status == 403:
+        return "permission"
+    if status == 404:
+        return "notfound"
+    if status == 429:
+        return "rate"
+    if status is not None and status >= 500:
+        return "server"
+    if status is None and retryable:
+        return "unreachable"
+    return "protocol"
 
 
 class TokenSource(Protocol):
@@ -325,8 +370,10 @@ class Http:
             if 300 <= status < 400:
                 raise SourceError(f"{self.platform} answered with a redirect (HTTP {status}) for {where(url)}; "
                                   "check the configured base URL.", False, status=status)
-            raise SourceError(f"{self.platform} refused the request (HTTP {status}){detail or ' at ' + where(url)}",
-                              False, status=status, code=pcode)
+            kind = error_kind(status, pcode, False)
+            words = f"; {KIND_WORDS[kind]}" if kind in KIND_WORDS else ""
+            raise SourceError(f"{self.platform} refused the request (HTTP {status}){detail or ' at ' + where(url)}"
+                              f"{words}", False, status=status, code=pcode, kind=kind)
 
     def _backoff(self, attempt: int) -> float:
         # Deterministic exponential backoff; one owner's app needs no jitter against a herd.

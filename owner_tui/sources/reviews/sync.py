@@ -41,6 +41,7 @@ class SyncSummary:
     error: str | None = None
     retryable: bool = False
     needs_reauth: bool = False
+    error_kind: str | None = None
 
 
 
@@ -103,6 +104,7 @@ def sync_account(store: Any, account_cfg: Any, *, secrets_getter: SecretsGetter 
         summary.error = str(exc)
         summary.retryable = exc.retryable
         summary.needs_reauth = isinstance(exc, NeedsReauth)
+        summary.error_kind = exc.kind
     else:  # every feed answered: an error from an earlier run (e.g. at sign-in, folder "") is over
         store.clear_sync_errors(account_id)
     summary.skipped = report.skipped

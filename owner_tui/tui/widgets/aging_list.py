@@ -13,9 +13,10 @@ conversation again after a refresh (it moves when ages or statuses change).
 
 from __future__ import annotations
 
+import textwrap
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Awaitable, Callable
 
 from rich.segment import Segment
@@ -175,7 +176,8 @@ class AgingList(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         index = self.scroll_offset.y + y
         if index >= self.total:
-            lines = self.empty_text.split("\n")  # our own text, never a stranger's
+            # Our own words; any account name or server error in them went through sanitize.
+            lines = _wrapped(self.empty_text, width - 4)
             if self.total == 0 and 1 <= y <= len(lines) and self.loaded:
                 style = self.get_component_rich_style("aging-list--empty")
                 return Strip([Segment("   " + lines[y - 1], style)]).adjust_cell_length(width)
@@ -251,3 +253,15 @@ class AgingList(ScrollView, can_focus=True):
             if index == self.cursor and event.chain >= 2 and self.selected_id is not None:
                 self.post_message(self.Activated(self, self.selected_id))
             self.cursor = index
+
+
+@lru_cache(maxsize=16)
+def _wrapped(text: str, width: int) -> list[str]:
+    """The empty-state text folded to the list's width (a long error must not be cut off)."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        indent = len(line) - len(line.lstrip(" "))
+        if line.startswith("• "):
+            indent = 2
+        out += textwrap.wrap(line, max(20, width), subsequent_indent=" " * indent, break_on_hyphens=False) or [""]
+    return out
