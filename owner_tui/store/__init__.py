@@ -7,6 +7,7 @@ its own. The store never imports Textual, so ``owner-tui sync`` runs from cron w
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -85,6 +86,11 @@ class Store(ActionsMixin, HealthMixin, OutboxMixin, QueriesMixin):
         if store._rederive_pending():
             from owner_tui.store.rederive import rederive
 
+            n = store.message_count()
+            if n > 5000:  # a minute or two on a big store: say so before the screen is taken
+                logging.getLogger("owner_tui").warning(
+                    "owner-tui: reading %s stored messages again with the new rules (once, after an upgrade)...",
+                    f"{n:,}")
             with store.write():
                 if store._rederive_pending():
                     rederive(store)
