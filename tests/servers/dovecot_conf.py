@@ -24,11 +24,15 @@ def render_config(root: Path, port: int, tls_port: int = 0, cert: TestCert | Non
     if os.geteuid() == 0:
         internal, login = "dovecot", "dovenull"
         mail_uid, mail_gid = "nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
+        internal_group = "dovecot"
         chroot = ""
-    else:  # one unprivileged user for everything; chroot needs root (not exercised in CI)
+    else:  # one unprivileged user for everything; chroot needs root
         me = pwd.getpwuid(os.getuid())
         internal = login = me.pw_name
         mail_uid, mail_gid = me.pw_name, grp.getgrgid(me.pw_gid).gr_name
+        # The internal services' sockets (stats, dict, imap-hibernate) are chown'ed to this
+        # group at start-up: a user who is not in the "dovecot" group must name their own.
+        internal_group = mail_gid
         chroot = "  chroot =\n"
     if cert is not None:
         ssl = f"ssl = required\nssl_cert = <{cert.cert}\nssl_key = <{cert.key}\n"
@@ -44,6 +48,7 @@ base_dir = {root / "run"}
 state_dir = {root / "state"}
 log_path = {root / "dovecot.log"}
 default_internal_user = {internal}
+default_internal_group = {internal_group}
 default_login_user = {login}
 {ssl}disable_plaintext_auth = {"yes" if cert is not None else "no"}
 auth_mechanisms = plain login
