@@ -117,3 +117,23 @@ def test_contacts_find_and_merge_a_reviewer_into_an_email_contact(tmp_path):
         conv = s.db.execute("SELECT id FROM conversations WHERE channel = 'email'").fetchone()[0]
         assert {m["channel"] for m in s.history(keep, conv)} == {"email", "google"}
     assert runner.invoke(cli, [*db, "contacts", "find", "zzz"]).exit_code == 1
+
+
+def test_help_lists_the_lazy_commands_with_their_own_summaries_without_importing_them():
+    """`owner-tui --help` must start fast (issue 18): it lists sync, digest, accounts and status
+    from the summaries in LAZY_COMMANDS, which must say what each command's own help says."""
+    import importlib
+
+    import click
+
+    for name, (module, attr, summary) in LAZY_COMMANDS.items():
+        cmd = getattr(importlib.import_module(module), attr)
+        for limit in (45, 70, 400):
+            assert click.utils.make_default_short_help(summary, limit) == cmd.get_short_help_str(limit), name
+    code = ("import sys\nfrom owner_tui.cli.root import cli\n"
+            "try:\n    cli(['--help'], prog_name='owner-tui')\nexcept SystemExit:\n    pass\n"
+            f"print(sorted(m for m in sys.modules if m in {sorted(v[0] for v in LAZY_COMMANDS.values())!r} "
+            "or m in ('sqlite_utils', 'owner_tui.config', 'owner_tui.store')), file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "sync" in out.stdout and "digest" in out.stdout and "Each account's last sync" in out.stdout
+    assert out.stderr.strip().splitlines()[-1] == "[]"

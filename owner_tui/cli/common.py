@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 
-from owner_tui.config import ConfigError, load_config
 from owner_tui.paths import get_paths
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -33,6 +32,7 @@ def one_line_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from owner_tui.config import ConfigError
         from owner_tui.secrets import SecretError
         from owner_tui.store import StoreError
 
@@ -66,6 +66,8 @@ class Context:
     def load_config(self, *, may_be_new: bool = False):
         """The config; an explicitly named file that does not exist is an error (exit 2),
         unless the command is about to create it (``may_be_new``: ``accounts add``)."""
+        from owner_tui.config import ConfigError, load_config  # not at import: `--help` needs none of it
+
         if self.config_explicit and not may_be_new and not self.config_path.exists():
             raise ConfigError("this file, given with --config, does not exist (leave out --config to use "
                               "the default config, or create it with `owner-tui accounts add`)",

@@ -26,14 +26,21 @@ from owner_tui.cli.common import (
 #: Commands that live in their own modules, imported only when run (``sync`` from cron must
 #: not pay for the others' imports).
 LAZY_COMMANDS = {
-    "sync": ("owner_tui.cli.sync", "sync_command"),
-    "accounts": ("owner_tui.cli.accounts", "accounts_group"),
-    "digest": ("owner_tui.cli.digest", "digest_command"),
-    "status": ("owner_tui.cli.status", "status_command"),
+    "sync": ("owner_tui.cli.sync", "sync_command",
+             "Fetch new mail and reviews from every account once (for cron)."),
+    "accounts": ("owner_tui.cli.accounts", "accounts_group", "List, add and test accounts."),
+    "digest": ("owner_tui.cli.digest", "digest_command",
+               "The morning summary: what awaits a reply, what came in since the last digest, low ratings, "
+               "follow-ups with no answer yet, and this week against last week."),
+    "status": ("owner_tui.cli.status", "status_command",
+               "Each account's last sync and state, and the outbox, for a person or a monitoring check."),
 }
 
 
 class LazyGroup(click.Group):
+    """Commands in their own modules, imported only when run. ``--help`` lists them from the
+    summaries above (a test keeps each equal to its command's own), so it imports none."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
 
@@ -41,9 +48,25 @@ class LazyGroup(click.Group):
         if name in LAZY_COMMANDS and name not in self.commands:
             import importlib
 
-            module, attr = LAZY_COMMANDS[name]
+            module, attr = LAZY_COMMANDS[name][:2]
             self.add_command(getattr(importlib.import_module(module), attr), name)
         return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max((len(n) for n in names), default=0)
+        rows = []
+        for name in names:
+            lazy = LAZY_COMMANDS.get(name)
+            if lazy is not None and len(lazy) > 2 and name not in self.commands:
+                rows.append((name, click.utils.make_default_short_help(lazy[2], limit)))
+                continue
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
