@@ -308,13 +308,22 @@ def _kill_group(proc: subprocess.Popen) -> bool:
 
 
 def _run_killed(args: list[str], env: dict, per_run: float, rnd: random.Random, db: Path) -> bool:
-    proc = subprocess.Popen([sys.executable, "-m", "owner_tui", *args], cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(rnd.uniform(0.05, 0.9) * per_run)
-    killed = _kill_group(proc)
-    if db.exists():
-        _check_integrity(db)
-    return killed
+    """Start the command and kill -9 it at a random point. A run that was already over (it had
+    less left to do than the calibrated full run, or the box is busier or idler than then) is
+    tried again with the kill earlier, up to three times, so the kills keep landing mid-run
+    whatever the load: the test must not depend on the machine's speed."""
+    fraction = 1.0
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, "-m", "owner_tui", *args], cwd=ROOT, env=env,
+                                start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(rnd.uniform(0.05, 0.9) * per_run * fraction)
+        killed = _kill_group(proc)
+        if db.exists():
+            _check_integrity(db)
+        if killed:
+            return True
+        fraction /= 4
+    return False
 
 
 def _calibrate(args: list[str], env: dict) -> float:
