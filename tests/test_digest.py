@@ -164,7 +164,7 @@ def test_markdown_escapes_table_breakers(hostile):
     md = dr.render_markdown(hostile)
     assert "## Awaiting a reply now" in md
     line = next(ln for ln in md.splitlines() if "Refund" in ln)
-    assert "\\[bold red\\]Refund\\[/\\] \\| \\*now\\* \\<script\\>" in line
+    assert "\\[bold red\\]Refund\\[/\\] \\| \\*now\\* &lt;script\\>" in line
     assert line.count(" | ") == 5  # six columns: the subject's "|" did not add one
 
 
