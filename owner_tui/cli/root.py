@@ -43,6 +43,14 @@ class LazyGroup(click.Group):
             self.add_command(getattr(importlib.import_module(module), attr), name)
         return super().get_command(ctx, name)
 
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            from owner_tui.cli.common import quiet_broken_pipe
+
+            quiet_broken_pipe(ctx)
+
 
 @click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
@@ -238,4 +246,6 @@ def doctor(obj: Context) -> None:
 
 
 def main() -> None:
-    cli(prog_name="owner-tui")
+    from owner_tui.cli.common import run_main
+
+    run_main(cli, prog_name="owner-tui")
