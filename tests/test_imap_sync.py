@@ -300,7 +300,8 @@ def test_xoauth2_uses_the_token_command_and_says_why_it_failed(imap_account, tmp
     assert "ya29" not in res.error
     res = sync_account(open_store(tmp_path / "db2"), account(imap_account, password_cmd=None,
                                                               token_cmd="exit 4"))
-    assert res.error == "could not get the access token: mail: token_cmd exited with status 4"
+    assert res.error == ("could not get the access token: mail: token_cmd exited with status 4 "
+                         "(run it yourself to see why)")
 
 
 def test_reply_being_sent_elsewhere_counts_once_confirmed(imap_account, tmp_path):

@@ -24,7 +24,8 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
-from owner_tui.mail.body import ELIDED, MAX_DEPTH, clean_text, payload_bytes, read_body
+from owner_tui.mail.bounded import REDUCE_AT, reduce_for_parsing
+from owner_tui.mail.body import ELIDED, MAX_DEPTH, TEXT_LIMIT, clean_text, payload_bytes, read_body
 from owner_tui.mail.decode import (
     FIELD_LIMIT,
     Problems,
@@ -84,8 +85,9 @@ def parse_message(
         return replace(rec, arrived_at=arrival) if arrival != rec.arrived_at else rec
     except Exception as exc:  # noqa: BLE001 -- the contract is "never raises": keep the message
         problems.add(f"parser failure ({type(exc).__name__}); message kept as raw text")
-        text = clean_text(decode_bytes(raw.partition(b"\n\n")[2] or raw, None, problems, "body"),
-                          problems)
+        body = raw.partition(b"\n\n")[2] or raw
+        # Bounded: this path also serves a message that ran out of memory in the parser.
+        text = clean_text(decode_bytes(body[:2 * TEXT_LIMIT], None, problems, "body"), problems)
         return MessageRecord(
             external_id=_synthetic_id(raw),
             sent_at=_fallback_iso(fallback_time, now) or "",
@@ -106,45 +108,12 @@ def _as_bytes(raw: object) -> bytes:
     raise TypeError(type(raw).__name__)  # bytes(12345) would be 12,345 NULs, not a message
 
 
-#: Above this size, base64 runs of at least ELIDE_RUN bytes are cut out before the stdlib
-#: parser sees them: it keeps every line of a body in lists and peaked at ~700 MB for one
-#: 50 MB attachment. Attachments are recorded, not stored, so only their size is needed.
-BIG_MESSAGE = 8 * 1024 * 1024
-ELIDE_RUN = 1024 * 1024
-# Possessive repetition (Python 3.11+): a plain {256,} keeps a backtracking record per line,
-# which alone peaked at ~285 MB for a 50 MB attachment; this keeps none and runs in ~0.1 s.
-# Anchored at line starts with possessive parts, so a 20 MB line with no newline is one
-# linear scan rather than a retry from every position.
-_B64_RUN = re.compile(rb"(?m)^(?:[A-Za-z0-9+/]{40,1000}+={0,2}+[ \t]*+\r?\n){256,}+"
-                      rb"(?:[A-Za-z0-9+/]{1,39}+={0,2}+[ \t]*+\r?\n)?+")
-
-
-def elide_big_base64(raw: bytes) -> tuple[bytes, dict[bytes, int]]:
-    """Replace each base64 run of ``ELIDE_RUN`` bytes or more with a short token; return the
-    new bytes and token -> decoded size (counted from the encoded length, without copying)."""
-    sizes: dict[bytes, int] = {}
-    parts: list[bytes] = []
-    pos = 0
-    for m in _B64_RUN.finditer(raw):
-        start, end = m.span()
-        if end - start < ELIDE_RUN:
-            continue
-        chars = (end - start) - sum(raw.count(c, start, end) for c in (b"\n", b"\r", b" ", b"\t", b"="))
-        token = b"OwnerTuiElided%06d" % len(sizes)
-        sizes[token] = chars * 3 // 4
-        parts.extend((raw[pos:start], token, b"\r\n"))
-        pos = end
-    if not sizes:
-        return raw, sizes
-    parts.append(raw[pos:])
-    return b"".join(parts), sizes
-
-
 def _parse(raw, problems, folder, keep_raw_limit, fallback_time, now) -> MessageRecord:
     elided: dict[bytes, int] = {}
     to_parse = raw
-    if len(raw) > BIG_MESSAGE:
-        to_parse, elided = elide_big_base64(raw)
+    if len(raw) > REDUCE_AT:
+        # Bounded memory whatever the shape: the parser sees a cut-down copy (see bounded.py).
+        to_parse, elided = reduce_for_parsing(raw, problems)
     token = ELIDED.set(elided)
     try:
         return _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time, now)
