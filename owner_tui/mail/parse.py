@@ -110,10 +110,10 @@ def _as_bytes(raw: object) -> bytes:
 
 def _parse(raw, problems, folder, keep_raw_limit, fallback_time, now) -> MessageRecord:
     elided: dict[bytes, int] = {}
-    to_parse = raw
+    to_parse = _fix_obsolete_names(raw, problems)
     if len(raw) > REDUCE_AT:
         # Bounded memory whatever the shape: the parser sees a cut-down copy (see bounded.py).
-        to_parse, elided = reduce_for_parsing(raw, problems)
+        to_parse, elided = reduce_for_parsing(to_parse, problems)
     token = ELIDED.set(elided)
     try:
         return _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time, now)
@@ -133,8 +133,9 @@ def _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time
     hdr = _collect_headers(msg, problems)
     if not msg.keys():
         problems.add("no headers")
-    external_id = _message_id(hdr.get("message-id"), raw, problems)
-    name, handle = _sender(hdr, problems)
+    external_id = _guard(problems, "Message-ID", lambda: _message_id(hdr.get("message-id"), raw, problems),
+                         lambda: _synthetic_id(raw))
+    name, handle = _guard(problems, "From", lambda: _sender(hdr, problems), lambda: ("", ""))
     returned: list[str] = []
     if deep:
         text = clean_text(decode_bytes(payload_bytes(msg), None, problems, "body"), problems)
@@ -153,17 +154,20 @@ def _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time
     returned_id = next((normalize_msgid(r) for r in returned if normalize_msgid(r)), "")
     if returned_id and returned_id != external_id:
         extra["returned_id"] = returned_id  # a bounce: the Message-ID of the mail that came back
+    # Each header on its own: one that breaks the stdlib (a To: with thousands of ":" recursed
+    # until RecursionError) costs only itself, never the From, Subject, Date or Message-ID.
     return MessageRecord(
         external_id=external_id,
-        sent_at=_sent_at(hdr, fallback_time, now, problems),
+        sent_at=_guard(problems, "Date", lambda: _sent_at(hdr, fallback_time, now, problems),
+                       lambda: _fallback_iso(fallback_time, now) or ""),
         sender_handle=handle,
         sender_name=name,
-        recipients=_recipients(hdr, problems),
-        subject=one_line(decode_words(hdr.get("subject", ""), problems, "Subject"),
-                         problems, "Subject"),
+        recipients=_guard(problems, "To/Cc", lambda: _recipients(hdr, problems), tuple),
+        subject=_guard(problems, "Subject", lambda: one_line(decode_words(hdr.get("subject", ""), problems,
+                                                                          "Subject"), problems, "Subject"), str),
         text=text,
-        in_reply_to=_first_id(hdr.get("in-reply-to")),
-        references=_references(hdr.get("references"), problems),
+        in_reply_to=_guard(problems, "In-Reply-To", lambda: _first_id(hdr.get("in-reply-to")), lambda: None),
+        references=_guard(problems, "References", lambda: _references(hdr.get("references"), problems), tuple),
         headers={k: v[:FIELD_LIMIT] for k, v in hdr.items() if k in NOISE_HEADERS},
         raw=keep,
         problems=tuple(problems),
@@ -175,6 +179,34 @@ def _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time
 
 
 # -- headers ---------------------------------------------------------------------------------
+
+#: Characters of an address header given to the stdlib address parser (pure Python, recursive
+#: on groups): 500 recipients fit in far less.
+ADDRESS_LIMIT = 32 * 1024
+
+
+def _guard(problems: Problems, what: str, fn, default):
+    try:
+        return fn()
+    except RecursionError:
+        problems.add(f"{what} header too deeply nested to read; left out")
+    except Exception as exc:  # noqa: BLE001 -- one header never costs the message
+        problems.add(f"{what} header unreadable ({type(exc).__name__}); left out")
+    return default()
+
+
+#: An obsolete header with space before its colon (RFC 5322 4.5, "From  : x"): the stdlib
+#: parser takes a first line "From  :" for an mbox envelope line and loses the header.
+_OBS_NAME = re.compile(rb"(?m)^([!-9;-~]+)[ \t]+:")
+
+
+def _fix_obsolete_names(raw: bytes, problems: Problems) -> bytes:
+    end = min((i for i in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if i >= 0), default=len(raw))
+    head = raw[:end]
+    if not _OBS_NAME.search(head):
+        return raw
+    problems.add("obsolete header names with space before the colon read")
+    return _OBS_NAME.sub(rb"\1:", head) + raw[end:]
 
 def _collect_headers(msg: Message, problems: Problems) -> dict[str, str]:
     """First value of each header we use, unfolded and turned into real text."""
@@ -254,6 +286,7 @@ def _parse_address(value: str) -> tuple[str, str]:
 
 
 def _parse_addresses(value: str) -> list[tuple[str, str]]:
+    value = value[:ADDRESS_LIMIT]
     if not any(c in value for c in '"(:;\\'):
         out = []
         for piece in value.split(","):
