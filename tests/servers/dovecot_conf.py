@@ -22,12 +22,15 @@ def render_config(root: Path, port: int, tls_port: int = 0, cert: TestCert | Non
     loopback connections as secured, so plain login on ``port`` still works there.
     """
     if os.geteuid() == 0:
-        internal, login = "dovecot", "dovenull"
+        internal, login, internal_group = "dovecot", "dovenull", "dovecot"
         mail_uid, mail_gid = "nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
         chroot = ""
-    else:  # one unprivileged user for everything; chroot needs root (not exercised in CI)
+    else:  # one unprivileged user for everything; chroot needs root (CI runs this once as nobody)
         me = pwd.getpwuid(os.getuid())
         internal = login = me.pw_name
+        # The internal group too: its default ("dovecot") made the master chown its sockets
+        # (stats-writer) to a group we are not in: "Operation not permitted", no start.
+        internal_group = grp.getgrgid(os.getgid()).gr_name
         mail_uid, mail_gid = me.pw_name, grp.getgrgid(me.pw_gid).gr_name
         chroot = "  chroot =\n"
     if cert is not None:
@@ -44,6 +47,7 @@ base_dir = {root / "run"}
 state_dir = {root / "state"}
 log_path = {root / "dovecot.log"}
 default_internal_user = {internal}
+default_internal_group = {internal_group}
 default_login_user = {login}
 {ssl}disable_plaintext_auth = {"yes" if cert is not None else "no"}
 auth_mechanisms = plain login
