@@ -8,7 +8,6 @@ peaked at 3.3 GB before; one-line base64 at 783 MB; 20 MB of soft line breaks at
 
 from __future__ import annotations
 
-import base64
 import os
 import subprocess
 import sys
@@ -16,38 +15,10 @@ from pathlib import Path
 
 import pytest
 
-MB = 1024 * 1024
+from bench.hostile import HEAD, MB, SHAPES
+from bench.hostile import hostile as _hostile
+
 SIZE = 40  # MB per message: the bound is then 270 MB
-HEAD = (b"From: Ann <ann@example.net>\r\nTo: sam@shop.example\r\nSubject: big %s\r\n"
-        b"Message-ID: <big-%s@x>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n")
-
-
-def hostile(shape: str, mb: int = SIZE) -> bytes:
-    """One message of about ``mb`` MB with a body of the given shape."""
-    n = mb * MB
-    head = HEAD % (shape.encode(), shape.encode())
-    if shape == "blank-lines":
-        return head + b"Content-Type: text/plain\r\n\r\nPlease call me back.\r\n" + b"\n" * n
-    if shape == "short-lines":
-        return head + b"Content-Type: text/plain\r\n\r\n" + b"a\n" * (n // 2)
-    if shape == "one-long-line":
-        return head + b"Content-Type: text/plain\r\n\r\n" + b"x" * n + b"\r\n"
-    if shape == "soft-breaks":
-        return (head + b"Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
-                + b"=\n" * (n // 2))
-    if shape == "one-line-base64":
-        return (head + b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n'
-                b"See the attached photos.\r\n--b\r\nContent-Type: application/octet-stream; name=photos.zip\r\n"
-                b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.b64encode(b"\x00" * (n * 3 // 4))
-                + b"\r\n--b--\r\n")
-    if shape == "many-parts":
-        part = b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n"
-        return (head + b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n' + part * (n // len(part))
-                + b"--b--\r\n")
-    raise ValueError(shape)
-
-
-SHAPES = ["blank-lines", "short-lines", "one-long-line", "soft-breaks", "one-line-base64", "many-parts"]
 
 
 # A small launcher forks the measured process and reads its rusage: a child's ru_maxrss
@@ -79,6 +50,10 @@ def child_peak_mb(code: str, *args: str, env: dict | None = None, timeout: float
         out = proc.stdout.decode(errors="replace")
         assert proc.returncode == 0, out[-3000:]
         return int(report.read_text()) / 1024, out
+
+
+def hostile(shape: str, mb: int = SIZE) -> bytes:
+    return _hostile(shape, mb)
 
 
 def bound_mb(size_bytes: int) -> float:
