@@ -43,8 +43,9 @@ EXPECTED: list[tuple[str, str, str, str]] = [
     ("fts_p95", "full-text search, 300k messages", "p95 <= 100 ms", "search"),
     ("tui_rss", "memory: TUI with 1M messages (RSS)", "<= 120 MB", "tui"),
     ("sync_rss", "memory: sync of 10k messages (RSS)", "<= 150 MB", "sync"),
+    ("parse_rss", "memory: peak RSS for one message, worst of six shapes", "<= 3x size + 150 MB", "memory"),
 ]
-BENCHES = ("store", "search", "export", "import", "tui", "sync")
+BENCHES = ("store", "search", "export", "import", "tui", "sync", "memory")
 
 
 #: What is known about rows that miss by a little and move between runs.
@@ -87,6 +88,7 @@ def run_all(args: argparse.Namespace, log) -> list[Row]:
         "import": ("bench_import", dict(files=1_000 if smoke else 10_000, smoke=smoke, repeat=1 if smoke else 3)),
         "tui": ("bench_tui", dict(smoke=smoke, sizes=sizes, repeat=repeat)),
         "sync": ("bench_sync", dict(smoke=smoke, sizes=sizes, repeat=1 if smoke else 3)),
+        "memory": ("bench_memory", dict(smoke=smoke)),
     }
     rows: list[Row] = []
     for name in BENCHES:

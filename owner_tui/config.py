@@ -303,4 +303,10 @@ def load_config(path: Path) -> Config:
         return Config(path=path)
     except UnicodeDecodeError:
         raise ConfigError("is not UTF-8 text", path=path) from None
+    except IsADirectoryError:
+        raise ConfigError("is a folder, not a file", path=path) from None
+    except PermissionError:
+        raise ConfigError("cannot be read (permission denied)", path=path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot be read ({exc.strerror or exc})", path=path) from None
     return parse_config(text, path)

@@ -79,9 +79,14 @@ def ensure_private_dir(path: Path) -> Path:
 
 
 def make_private(path: Path) -> None:
-    """Restrict an existing file to the owner (database, its WAL, config, tokens)."""
+    """Restrict an existing file to the owner (database, its WAL, config, tokens).
+
+    Only takes rights away (group and others): a file the owner made read-only stays
+    read-only."""
     try:
-        os.chmod(path, 0o600)
+        mode = os.stat(path).st_mode & 0o7777
+        if mode & 0o077:
+            os.chmod(path, mode & ~0o077)
     except FileNotFoundError:
         pass
 

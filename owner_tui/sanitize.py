@@ -79,3 +79,19 @@ def spreadsheet_safe(value: object) -> object:
     if isinstance(value, str) and value.startswith(_CSV_TRIGGERS):
         return "'" + value
     return value
+
+
+# Every ASCII punctuation character that starts markdown syntax: links and images
+# ("[x](javascript:...)", "![](http://tracker/...)"), emphasis, code, headings, tables, raw
+# HTML and entities. CommonMark treats a backslash before any ASCII punctuation as that
+# character, so escaping them all leaves the text readable and inert; "<" becomes an entity
+# because some renderers pass raw HTML through even after a backslash.
+_MD_ACTIVE = re.compile(r"[\\`*_\[\]()!#|~&<>{}]")
+
+
+def markdown_text(value: object) -> str:
+    """A stranger's text for a markdown document: shown as written, never a link, image,
+    tag or table cell boundary."""
+    if value is None:
+        return ""
+    return _MD_ACTIVE.sub(lambda m: "&lt;" if m.group() == "<" else "\\" + m.group(), str(value))

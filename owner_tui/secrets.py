@@ -1,10 +1,13 @@
 """Fetch an account's secret when it is needed, from where the owner keeps it.
 
 Three ways, as terminal mail clients do (aerc's ``source-cred-cmd``, himalaya's ``auth.cmd``):
-``<name>_cmd`` runs with ``sh -c`` and its whole stdout, trimmed, is the secret;
+``<name>_cmd`` runs with ``sh -c`` and the first line of its stdout is the secret (``pass show``
+prints the password first, then other fields; aerc, himalaya and git credential helpers read
+it the same way);
 ``<name>_env`` names an environment variable; ``<name>_keyring = true`` asks the system
 keyring (service ``owner-tui:<account>``, user ``<name>``). The secret is never logged, and
-errors say which source failed without echoing what it printed.
+errors say which source failed without echoing what it printed: a command's stderr is never
+shown or stored (a failing ``pass`` or ``gpg`` may print part of what it decrypted).
 """
 
 from __future__ import annotations
@@ -45,12 +48,12 @@ def resolve_secret(options: Mapping[str, Any], name: str, account: str, *, timeo
         except OSError as exc:
             raise SecretError(f"{account}: {name}_cmd could not run: {exc.strerror}") from None
         if proc.returncode != 0:
-            err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            detail = f": {err[-1][:200]}" if err else ""
-            raise SecretError(f"{account}: {name}_cmd exited with status {proc.returncode}{detail}")
-        value = proc.stdout.decode("utf-8", "replace").strip()
+            raise SecretError(f"{account}: {name}_cmd exited with status {proc.returncode} "
+                              f"(run it yourself to see why)")
+        lines = proc.stdout.decode("utf-8", "replace").lstrip("\r\n").splitlines()
+        value = lines[0].strip() if lines else ""
         if not value:
-            raise SecretError(f"{account}: {name}_cmd printed nothing")
+            raise SecretError(f"{account}: {name}_cmd printed nothing on its first line")
         return value
     var = options.get(f"{name}_env")
     if var:

@@ -213,3 +213,18 @@ def test_check_account_missing_host_is_config_error():
 
     (c,) = check_account(AccountConfig("x", "imap", {"user": "u"}))
     assert (c.step, c.ok) == ("config", False) and "host is missing" in c.detail
+
+
+def test_accounts_add_writes_valid_toml_whatever_the_values(tmp_path):
+    """Issue 14: config.toml written by hand could be invalid (a DEL character went out raw,
+    which no TOML reader accepts); tomli-w writes it, and the result always loads back."""
+    from owner_tui.accounts.add import add_account
+    from owner_tui.config import load_config
+
+    path = tmp_path / "config.toml"
+    odd = 'host\x7fname "quoted" \\ back\tslash ünïcode'
+    add_account(path, 'shop.main "2"', "imap", {"host": odd, "user": "a@b.example",
+                                                 "password_env": "PW", "folders": ("INBOX", "Sent")})
+    cfg = load_config(path)
+    [acc] = cfg.accounts
+    assert acc.name == 'shop.main "2"' and acc.options["host"] == odd

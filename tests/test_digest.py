@@ -115,9 +115,13 @@ def test_mark_moves_per_destination(sample, clock):
     assert other.since_source == "last 24 h"  # a manual look does not empty the morning mail
 
 
-def test_reading_the_mark_never_creates_the_table(sample):
+def test_the_mark_table_is_part_of_the_schema(sample):
+    """``digest_state`` comes with the migrations (m005), not with the first digest: a
+    read-only look (``digest`` printed) writes nothing but the mark."""
+    assert sample.db["digest_state"].exists()
     assert dg.get_state(sample, "x") is None
-    assert not sample.db["digest_state"].exists()
+    applied = {r[0] for r in sample.db.execute("SELECT name FROM _sqlite_migrations")}
+    assert "m005_digest_state" in applied
 
 
 def test_parse_since_and_span(sample):
@@ -164,7 +168,7 @@ def test_markdown_escapes_table_breakers(hostile):
     md = dr.render_markdown(hostile)
     assert "## Awaiting a reply now" in md
     line = next(ln for ln in md.splitlines() if "Refund" in ln)
-    assert "\\[bold red\\]Refund\\[/\\] \\| \\*now\\* \\<script\\>" in line
+    assert "\\[bold red\\]Refund\\[/\\] \\| \\*now\\* &lt;script\\>" in line
     assert line.count(" | ") == 5  # six columns: the subject's "|" did not add one
 
 

@@ -112,15 +112,16 @@ def test_mbox_counts_folder_and_from_line_time(tmp_path):
     assert count_messages(path) == 3
 
 
-def test_mbox_unescaped_from_line_is_reported_not_invented(tmp_path):
+def test_mbox_unescaped_from_line_stays_in_the_text_with_a_problem(tmp_path):
+    """Issue 14, item 3: the customer's text after an unescaped "From " line was lost."""
     broken = msg(1).replace(b"body 1\n", b"body 1\n\nFrom the desk of the manager:\nhello\n")
     path = mbox(tmp_path / "inbox", [broken, msg(2)])
     records, stats = run(path)
     assert [r.external_id for r in records] == ["m1@example.com", "m2@example.com"]
     assert records[0].folder == "inbox"
-    assert len(stats.skipped) == 1
-    where, reason = stats.skipped[0]
-    assert where.endswith("inbox #2") and "unescaped From line" in reason
+    assert "From the desk of the manager:\nhello" in records[0].text
+    assert any("kept in the text" in p for p in records[0].problems)
+    assert stats.skipped == []
 
 
 def test_directory_of_eml_files_with_junk(tmp_path):
@@ -148,7 +149,7 @@ def test_directory_of_eml_files_with_junk(tmp_path):
         "empty.eml": "empty file",
         ".DS_Store": "hidden file",
         ".git": "hidden directory not scanned",
-        "dangling": "not a regular file",
+        "dangling": "broken symbolic link",
     }
     assert count_messages(d) == 5
 

@@ -191,8 +191,21 @@ def test_wrong_password_is_plain_words_and_recorded(imap_account, tmp_path):
 
 
 def test_failing_password_command_is_reported(imap_account, tmp_path):
-    res = sync_account(open_store(tmp_path / "db"), account(imap_account, password_cmd="echo nope >&2; exit 3"))
-    assert res.error == "could not get the password: mail: password_cmd exited with status 3: nope"
+    store = open_store(tmp_path / "db")
+    res = sync_account(store, account(imap_account, password_cmd="echo gpg-said-PLANTED >&2; exit 3"))
+    assert res.error == ("could not get the password: mail: password_cmd exited with status 3 "
+                         "(run it yourself to see why)")
+    # The command's stderr (gpg, pass) is never shown nor stored (issue 14, item 11).
+    stored = " ".join(str(r[0]) for r in store.db.execute("SELECT last_error FROM sync_state"))
+    assert "PLANTED" not in stored and "PLANTED" not in res.error
+
+
+def test_a_multi_line_password_command_logs_in_with_its_first_line(imap_account, tmp_path):
+    """``pass show`` prints the password, then more fields: only the first line is sent."""
+    imap_account.append("INBOX", mail(1))
+    cmd = f"printf '%s\\nlogin: {imap_account.user}\\nurl: imap.example\\n' '{imap_account.password}'"
+    res = sync_account(open_store(tmp_path / "db"), account(imap_account, password_cmd=cmd))
+    assert res.ok, res.error
 
 
 def test_messages_vanishing_on_the_server_stay_local(imap_account, tmp_path):
@@ -287,7 +300,8 @@ def test_xoauth2_uses_the_token_command_and_says_why_it_failed(imap_account, tmp
     assert "ya29" not in res.error
     res = sync_account(open_store(tmp_path / "db2"), account(imap_account, password_cmd=None,
                                                               token_cmd="exit 4"))
-    assert res.error == "could not get the access token: mail: token_cmd exited with status 4"
+    assert res.error == ("could not get the access token: mail: token_cmd exited with status 4 "
+                         "(run it yourself to see why)")
 
 
 def test_reply_being_sent_elsewhere_counts_once_confirmed(imap_account, tmp_path):

@@ -441,11 +441,13 @@ def test_naive_now_counts_as_utc():
 
 
 def test_big_base64_attachment_is_sized_without_parsing_it():
-    """Over 8 MB, long base64 runs are cut out before the stdlib parser (memory); the
-    attachment keeps its real size and a big encoded text part is reported, not decoded."""
+    """Over 2 MB, big leaves are cut out before the stdlib parser (memory, bounded.py); the
+    attachment keeps its real size and a big encoded text part is cut, with a problem."""
     import base64 as b64
 
-    from owner_tui.mail.parse import elide_big_base64, parse_message
+    from owner_tui.mail.bounded import reduce_for_parsing
+    from owner_tui.mail.decode import Problems
+    from owner_tui.mail.parse import parse_message
 
     blob = b64.encodebytes(bytes(range(256)) * 40000).replace(b"\n", b"\r\n")  # 10,240,000 bytes
     raw = (b"From: a@example.com\r\nMessage-ID: <big@x>\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n"
@@ -453,10 +455,10 @@ def test_big_base64_attachment_is_sized_without_parsing_it():
            b"--z\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
            + blob + b"--z\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n"
            + blob + b"--z--\r\n")
-    small, sizes = elide_big_base64(raw)
-    assert len(small) < 2000 and list(sizes.values()) == [10_240_000, 10_240_000]
+    small, sizes = reduce_for_parsing(raw, Problems())
+    assert len(small) < 2_200_000 and list(sizes.values()) == [10_240_000]
     rec = parse_message(raw)
     assert rec.text.startswith("hello")
     assert [a.size for a in rec.attachments if a.filename == "a.pdf"] == [10_240_000]
-    assert any("too large to decode" in p for p in rec.problems)
-    assert elide_big_base64(b"x" * 100) == (b"x" * 100, {})
+    assert any("text part was cut" in p for p in rec.problems)
+    assert reduce_for_parsing(b"x" * 100, Problems()) == (b"x" * 100, {})

@@ -195,11 +195,42 @@ def test_connection_lost_after_data_is_left_for_the_owner(imap_account, smtp, tm
     smtp.drop_after(0)  # the server takes the message and hangs up without an answer
     oid = s.queue()
     report = process(s.store, s.config)
-    assert [o for o, _ in report.failed] == [oid] and "Sent folder" in s.row(oid)["error"]
+    error = s.row(oid)["error"]
+    assert [o for o, _ in report.failed] == [oid] and "nobody can tell whether it was delivered" in error
+    assert "does not prove it went out" in error
     (flags, _), = s.sent_copies().values()
     assert PENDING in flags  # may have gone out: the copy stays, marked, as evidence
+    # ...and flagged, which every client shows (a keyword alone is invisible in most).
+    assert b"\\Flagged" in flags
     # Retried anyway? The verification after a crash would say "cannot tell", never "resend".
     assert EmailSender(s.acc, s.config).verify(_wire_reply(s.store.outgoing(oid))) is None
+    # The owner sends it again: the unconfirmed copy goes, one plain copy stays.
+    smtp.drop_after(10_000)  # accept from now on
+    assert requeue(s.store, oid)
+    assert process(s.store, s.config).sent == [oid]
+    (flags, _), = s.sent_copies().values()
+    assert PENDING not in flags and b"\\Flagged" not in flags
+
+
+def test_a_reply_cut_mid_data_leaves_no_copy_in_sent_and_can_be_sent_again(imap_account, smtp, tmp_path):
+    """Issue 14, item 5: cut in the middle of DATA, the reply is known not delivered; the
+    copy filed in Sent before SMTP (its keyword invisible in normal clients) is removed, so
+    nothing in Sent suggests it went out; the text is kept and sending again works."""
+    from tests.servers.proxy import FaultProxy
+
+    with FaultProxy(smtp.host, smtp.port) as proxy:
+        s = Setup(imap_account, smtp, tmp_path, smtp_host=proxy.host, smtp_port=proxy.port)
+        proxy.cut_after(900)
+        oid = s.queue("It ships today. " * 100)
+        report = process(s.store, s.config)
+        assert [o for o, _ in report.failed] == [oid]
+        row = s.row(oid)
+        assert "was not delivered" in row["error"] and row["body"].startswith("It ships today.")
+        assert s.sent_copies() == {} and smtp.messages == [] and s.waiting()
+        proxy.clear()
+        assert requeue(s.store, oid)
+        assert process(s.store, s.config).sent == [oid]
+    assert len(smtp.messages) == 1 and len(s.sent_copies()) == 1 and not s.waiting()
 
 
 def test_wrong_smtp_password_fails_in_plain_words(imap_account, smtp, tmp_path):

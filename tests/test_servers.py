@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import smtplib
 import socket
 import ssl
@@ -283,3 +284,33 @@ def test_no_dovecot_outlives_a_killed_test_process() -> None:
         assert not group_alive(int(pgid))
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# -- as an ordinary user (issue 14, item 14) -----------------------------------------------------
+
+def test_config_for_an_ordinary_user_names_its_own_internal_group(monkeypatch, tmp_path):
+    """Not root: every Dovecot process runs as us, and the internal group must be ours too,
+    or the master's chown of its sockets fails ("chown(.../stats-writer) failed: Operation
+    not permitted") and no IMAP test can run. CI also runs the suite once as a created user
+    (.ci/run)."""
+    import grp
+    import pwd
+
+    from tests.servers import dovecot_conf
+
+    me = pwd.getpwuid(os.getuid())
+    monkeypatch.setattr(dovecot_conf.os, "geteuid", lambda: 1000)
+    text = dovecot_conf.render_config(tmp_path, 1143)
+    assert f"default_internal_user = {me.pw_name}" in text
+    assert f"default_internal_group = {grp.getgrgid(os.getgid()).gr_name}" in text
+
+
+def test_a_dovecot_that_cannot_start_leaves_no_folder_behind(monkeypatch):
+    from tests.servers import dovecot as dovecot_mod
+
+    monkeypatch.setattr(dovecot_mod, "dovecot_binary", lambda: "/bin/false")
+    server = dovecot_mod.DovecotServer()
+    assert server.root.exists()
+    with pytest.raises(dovecot_mod.DovecotError):
+        server.start(timeout=5)
+    assert not server.root.exists(), "a failed start left its /tmp/otdc-* folder"

@@ -132,7 +132,10 @@ def test_every_export_format_is_inert(hostile_store, fmt):
     out = _export(hostile_store, fmt)
     text = assert_inert(out, sgr_only=True)
     assert "\x1b" not in out
-    # The text is still there for the owner to read, only defused.
+    # The text is still there for the owner to read, only defused (markdown backslash-escapes
+    # its punctuation: a renderer shows it as written).
+    if fmt == "markdown":
+        text = re.sub(r"\\(.)", r"\1", text)
     assert "PWN" in text and "[bold red]PWN[/]" in text
 
 
@@ -536,3 +539,32 @@ smtp_security = "none"
     for tag in ("<script", "<img"):
         assert tag not in html, f"a stranger's HTML in the digest mail: {html[html.index(tag) - 80:][:200]!r}"
     assert "&lt;img src=x" in html, "the stranger's text is missing instead of escaped"
+
+
+@pytest.mark.parametrize("payload", [
+    "![](http://PWN.example/pixel.png)",
+    "[click me](javascript:alert('PWN'))",
+    "[x][1]\n\n[1]: javascript:PWN",
+    "<javascript:PWN> <http://PWN.example/>",
+    "&#x5B;x&#x5D;(javascript:PWN)",
+])
+def test_markdown_export_and_digest_make_no_link_or_image_from_a_stranger(hostile_store, payload):
+    """Issue 14, item 8: customer text is markdown text, never a link or an image (a
+    tracking pixel the viewer loads, a javascript: link the owner clicks)."""
+    store = hostile_store
+    acc = store.ensure_account("imap", "shop", {"address": OWNER})
+    store.ingest(acc, [MessageRecord(
+        external_id="mdlink@x", sender_handle="mdlink@x.example", sender_name=payload,
+        subject=payload, text="x", sent_at=to_iso(store.now() - timedelta(minutes=3)))])
+    from owner_tui.reports.digest import build_digest
+    from owner_tui.reports.digest_render import render_markdown
+
+    outputs = [_export_all(store, "markdown"),
+               render_markdown(build_digest(store, since=store.now() - timedelta(days=30)))]
+    for out in outputs:
+        assert "PWN" in out
+        # Unescaped "[", "!" or "<", "&" would start a link, an image, an autolink or an entity.
+        for active in ("](", "![", "<javascript", "<http", "&#x5B;", "]:"):
+            for m in re.finditer(re.escape(active), out):
+                assert out[m.start() - 1] == "\\", \
+                    f"markdown syntax from a stranger: {out[max(0, m.start() - 40):m.end() + 40]!r}"

@@ -5,39 +5,32 @@ never a secret, only *how* to get it (``password_cmd``, ``password_env``, ``pass
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any, Mapping
+
+import tomli_w
 
 from owner_tui.config import ConfigError, load_config, parse_config
 from owner_tui.paths import write_private_text
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        # A JSON string is a valid TOML basic string: \" \\ \n \t \uXXXX are the same escapes.
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to config.toml")
-
-
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else json.dumps(key, ensure_ascii=False)
-
 
 def render_account(name: str, kind: str, options: Mapping[str, Any]) -> str:
-    """The ``[accounts.NAME]`` table as TOML text."""
-    lines = [f"[accounts.{_toml_key(name)}]", f"kind = {_toml_value(kind)}"]
-    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in options.items() if v is not None and v != []]
-    return "\n".join(lines) + "\n"
+    """The ``[accounts.NAME]`` table as TOML text, written by ``tomli_w`` (hand-made TOML
+    wrote a DEL character raw, which no TOML reader accepts)."""
+    table = {"kind": kind, **{k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()
+                              if v is not None and v != []}}
+    for key, value in [("name", name), *table.items()]:
+        for text in (value if isinstance(value, list) else [value]):
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ConfigError(f"{key}: not valid text (a stray surrogate character)",
+                                      key=f"accounts.{key}") from None
+    try:
+        return tomli_w.dumps({"accounts": {name: table}}, multiline_strings=False)
+    except TypeError as exc:
+        raise ConfigError(f"cannot be written to config.toml: {exc}", key=f"accounts.{name}") from None
 
 
 def add_account(config_path: Path, name: str, kind: str, options: Mapping[str, Any]) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 import click
 
 from owner_tui import __version__
-from owner_tui.paths import get_paths
 from owner_tui.cli.common import (
     Context,
     Failure,
@@ -22,6 +21,7 @@ from owner_tui.cli.common import (
     one_line_errors,
     pass_ctx,
 )
+from owner_tui.paths import get_paths
 
 #: Commands that live in their own modules, imported only when run (``sync`` from cron must
 #: not pay for the others' imports).
@@ -67,6 +67,14 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            from owner_tui.cli.common import quiet_broken_pipe
+
+            quiet_broken_pipe(ctx)
 
 
 @click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -292,4 +300,6 @@ def doctor(obj: Context) -> None:
 
 
 def main() -> None:
-    cli(prog_name="owner-tui")
+    from owner_tui.cli.common import run_main
+
+    run_main(cli, prog_name="owner-tui")

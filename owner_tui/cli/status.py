@@ -15,7 +15,13 @@ from datetime import datetime
 
 import click
 
-from owner_tui.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Failure, one_line_errors
+from owner_tui.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Failure,
+    one_line_errors,
+)
 
 
 def read_health(obj, config, *, app_open: bool = False):

@@ -186,7 +186,7 @@ def _cte(part: Message) -> str:
     return str(part.get("content-transfer-encoding", "")).strip().strip("\"'").lower()
 
 
-#: Big base64 runs cut out before parsing (see ``parse.elide_big_base64``): the token
+#: Big leaves cut out before parsing (see ``bounded.reduce_for_parsing``): the token
 #: that replaced each run -> the run's decoded size. Set per parse, read by the size helpers.
 ELIDED: contextvars.ContextVar[dict[bytes, int]] = contextvars.ContextVar("elided", default={})
 

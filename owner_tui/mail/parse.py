@@ -24,7 +24,15 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
-from owner_tui.mail.body import ELIDED, MAX_DEPTH, clean_text, payload_bytes, read_body
+from owner_tui.mail.body import (
+    ELIDED,
+    MAX_DEPTH,
+    TEXT_LIMIT,
+    clean_text,
+    payload_bytes,
+    read_body,
+)
+from owner_tui.mail.bounded import REDUCE_AT, reduce_for_parsing
 from owner_tui.mail.decode import (
     FIELD_LIMIT,
     Problems,
@@ -84,8 +92,9 @@ def parse_message(
         return replace(rec, arrived_at=arrival) if arrival != rec.arrived_at else rec
     except Exception as exc:  # noqa: BLE001 -- the contract is "never raises": keep the message
         problems.add(f"parser failure ({type(exc).__name__}); message kept as raw text")
-        text = clean_text(decode_bytes(raw.partition(b"\n\n")[2] or raw, None, problems, "body"),
-                          problems)
+        body = raw.partition(b"\n\n")[2] or raw
+        # Bounded: this path also serves a message that ran out of memory in the parser.
+        text = clean_text(decode_bytes(body[:2 * TEXT_LIMIT], None, problems, "body"), problems)
         return MessageRecord(
             external_id=_synthetic_id(raw),
             sent_at=_fallback_iso(fallback_time, now) or "",
@@ -106,45 +115,12 @@ def _as_bytes(raw: object) -> bytes:
     raise TypeError(type(raw).__name__)  # bytes(12345) would be 12,345 NULs, not a message
 
 
-#: Above this size, base64 runs of at least ELIDE_RUN bytes are cut out before the stdlib
-#: parser sees them: it keeps every line of a body in lists and peaked at ~700 MB for one
-#: 50 MB attachment. Attachments are recorded, not stored, so only their size is needed.
-BIG_MESSAGE = 8 * 1024 * 1024
-ELIDE_RUN = 1024 * 1024
-# Possessive repetition (Python 3.11+): a plain {256,} keeps a backtracking record per line,
-# which alone peaked at ~285 MB for a 50 MB attachment; this keeps none and runs in ~0.1 s.
-# Anchored at line starts with possessive parts, so a 20 MB line with no newline is one
-# linear scan rather than a retry from every position.
-_B64_RUN = re.compile(rb"(?m)^(?:[A-Za-z0-9+/]{40,1000}+={0,2}+[ \t]*+\r?\n){256,}+"
-                      rb"(?:[A-Za-z0-9+/]{1,39}+={0,2}+[ \t]*+\r?\n)?+")
-
-
-def elide_big_base64(raw: bytes) -> tuple[bytes, dict[bytes, int]]:
-    """Replace each base64 run of ``ELIDE_RUN`` bytes or more with a short token; return the
-    new bytes and token -> decoded size (counted from the encoded length, without copying)."""
-    sizes: dict[bytes, int] = {}
-    parts: list[bytes] = []
-    pos = 0
-    for m in _B64_RUN.finditer(raw):
-        start, end = m.span()
-        if end - start < ELIDE_RUN:
-            continue
-        chars = (end - start) - sum(raw.count(c, start, end) for c in (b"\n", b"\r", b" ", b"\t", b"="))
-        token = b"OwnerTuiElided%06d" % len(sizes)
-        sizes[token] = chars * 3 // 4
-        parts.extend((raw[pos:start], token, b"\r\n"))
-        pos = end
-    if not sizes:
-        return raw, sizes
-    parts.append(raw[pos:])
-    return b"".join(parts), sizes
-
-
 def _parse(raw, problems, folder, keep_raw_limit, fallback_time, now) -> MessageRecord:
     elided: dict[bytes, int] = {}
-    to_parse = raw
-    if len(raw) > BIG_MESSAGE:
-        to_parse, elided = elide_big_base64(raw)
+    to_parse = _fix_obsolete_names(raw, problems)
+    if len(raw) > REDUCE_AT:
+        # Bounded memory whatever the shape: the parser sees a cut-down copy (see bounded.py).
+        to_parse, elided = reduce_for_parsing(to_parse, problems)
     token = ELIDED.set(elided)
     try:
         return _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time, now)
@@ -164,8 +140,9 @@ def _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time
     hdr = _collect_headers(msg, problems)
     if not msg.keys():
         problems.add("no headers")
-    external_id = _message_id(hdr.get("message-id"), raw, problems)
-    name, handle = _sender(hdr, problems)
+    external_id = _guard(problems, "Message-ID", lambda: _message_id(hdr.get("message-id"), raw, problems),
+                         lambda: _synthetic_id(raw))
+    name, handle = _guard(problems, "From", lambda: _sender(hdr, problems), lambda: ("", ""))
     returned: list[str] = []
     if deep:
         text = clean_text(decode_bytes(payload_bytes(msg), None, problems, "body"), problems)
@@ -185,17 +162,20 @@ def _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time
                         if normalize_msgid(r)), "")
     if returned_id and returned_id != external_id:
         extra["returned_id"] = returned_id  # a bounce: the Message-ID of the mail that came back
+    # Each header on its own: one that breaks the stdlib (a To: with thousands of ":" recursed
+    # until RecursionError) costs only itself, never the From, Subject, Date or Message-ID.
     return MessageRecord(
         external_id=external_id,
-        sent_at=_sent_at(hdr, fallback_time, now, problems),
+        sent_at=_guard(problems, "Date", lambda: _sent_at(hdr, fallback_time, now, problems),
+                       lambda: _fallback_iso(fallback_time, now) or ""),
         sender_handle=handle,
         sender_name=name,
-        recipients=_recipients(hdr, problems),
-        subject=one_line(decode_words(hdr.get("subject", ""), problems, "Subject"),
-                         problems, "Subject"),
+        recipients=_guard(problems, "To/Cc", lambda: _recipients(hdr, problems), tuple),
+        subject=_guard(problems, "Subject", lambda: one_line(decode_words(hdr.get("subject", ""), problems,
+                                                                          "Subject"), problems, "Subject"), str),
         text=text,
-        in_reply_to=_first_id(hdr.get("in-reply-to")),
-        references=_references(hdr.get("references"), problems),
+        in_reply_to=_guard(problems, "In-Reply-To", lambda: _first_id(hdr.get("in-reply-to")), lambda: None),
+        references=_guard(problems, "References", lambda: _references(hdr.get("references"), problems), tuple),
         headers={k: v[:FIELD_LIMIT] for k, v in hdr.items() if k in NOISE_HEADERS},
         raw=keep,
         problems=tuple(problems),
@@ -207,6 +187,34 @@ def _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time
 
 
 # -- headers ---------------------------------------------------------------------------------
+
+#: Characters of an address header given to the stdlib address parser (pure Python, recursive
+#: on groups): 500 recipients fit in far less.
+ADDRESS_LIMIT = 32 * 1024
+
+
+def _guard(problems: Problems, what: str, fn, default):
+    try:
+        return fn()
+    except RecursionError:
+        problems.add(f"{what} header too deeply nested to read; left out")
+    except Exception as exc:  # noqa: BLE001 -- one header never costs the message
+        problems.add(f"{what} header unreadable ({type(exc).__name__}); left out")
+    return default()
+
+
+#: An obsolete header with space before its colon (RFC 5322 4.5, "From  : x"): the stdlib
+#: parser takes a first line "From  :" for an mbox envelope line and loses the header.
+_OBS_NAME = re.compile(rb"(?m)^([!-9;-~]+)[ \t]+:")
+
+
+def _fix_obsolete_names(raw: bytes, problems: Problems) -> bytes:
+    end = min((i for i in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if i >= 0), default=len(raw))
+    head = raw[:end]
+    if not _OBS_NAME.search(head):
+        return raw
+    problems.add("obsolete header names with space before the colon read")
+    return _OBS_NAME.sub(rb"\1:", head) + raw[end:]
 
 def _collect_headers(msg: Message, problems: Problems) -> dict[str, str]:
     """First value of each header we use, unfolded and turned into real text."""
@@ -286,6 +294,7 @@ def _parse_address(value: str) -> tuple[str, str]:
 
 
 def _parse_addresses(value: str) -> list[tuple[str, str]]:
+    value = value[:ADDRESS_LIMIT]
     if not any(c in value for c in '"(:;\\'):
         out = []
         for piece in value.split(","):

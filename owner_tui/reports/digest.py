@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING
 from owner_tui import aging
 from owner_tui.reports import metrics
 from owner_tui.sanitize import one_line
-from owner_tui.store.queries import ListFilter
-
 from owner_tui.store.health import Health
+from owner_tui.store.queries import ListFilter
 
 if TYPE_CHECKING:
     from owner_tui.store import Store
@@ -77,25 +76,18 @@ class Digest:
 
 # -- last digest time -------------------------------------------------------------------------
 
-_STATE_TABLE = ("CREATE TABLE IF NOT EXISTS digest_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, "
-                "updated_at TEXT NOT NULL)")
-
-
 def state_key(mail_to: str | None) -> str:
     return f"last_digest_at:mail:{mail_to.strip().lower()}" if mail_to else "last_digest_at:terminal"
 
 
 def get_state(store: "Store", key: str) -> str | None:
-    """A value from ``digest_state``; reading never creates the table."""
-    if not store.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'digest_state'").fetchone():
-        return None
+    """A value from ``digest_state`` (a table of the schema, migration m005)."""
     row = store.db.execute("SELECT value FROM digest_state WHERE key = ?", [key]).fetchone()
     return row[0] if row else None
 
 
 def set_state(store: "Store", key: str, value: str) -> None:
     with store.write():
-        store.db.execute(_STATE_TABLE)
         store.db.execute("INSERT INTO digest_state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) "
                          "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                          [key, value, store.now_iso()])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -19,7 +18,7 @@ from zoneinfo import ZoneInfo
 from owner_tui import aging
 from owner_tui.reports import metrics
 from owner_tui.reports.digest import Digest, Item
-from owner_tui.sanitize import one_line
+from owner_tui.sanitize import markdown_text, one_line
 
 BAR = "█"
 BAR_WIDTH = 30
@@ -225,11 +224,8 @@ def render_text(d: Digest) -> str:
     return "\n".join(lines) + "\n"
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
-
-
 def _md(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return markdown_text(text)
 
 
 def render_markdown(d: Digest) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from owner_tui import aging
-from owner_tui.sanitize import one_line, spreadsheet_safe
+from owner_tui.sanitize import markdown_text, one_line, spreadsheet_safe
 from owner_tui.store.queries import ListFilter
 
 FORMATS = ("csv", "json", "jsonl", "markdown", "ics")
@@ -55,9 +55,9 @@ def export_rows(store, f: ListFilter, now: datetime) -> Iterator[dict]:
 
 
 def _md_cell(value) -> str:
-    # "<" as an entity: most markdown renderers pass raw HTML through, so a stranger's
-    # "<img onerror=...>" in a subject would otherwise run in the owner's viewer.
-    return "" if value is None else str(value).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    # Every markdown-active character escaped (sanitize.markdown_text): a stranger's
+    # "<img onerror=...>", "![](http://tracker)" or "[x](javascript:...)" stays text.
+    return markdown_text(value)
 
 
 def _ics_text(value: str) -> str:

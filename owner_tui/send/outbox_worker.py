@@ -34,8 +34,10 @@ from owner_tui.send.sender import Sender, SendError
 SendersFactory = Callable[[AccountConfig], "Sender | None"]
 STALE_AFTER = 300.0  # longer than any SMTP/HTTP timeout: a row this old in `sending` is orphaned
 
-UNKNOWN_OUTCOME = ("sending was interrupted and it cannot be checked whether the reply went out. Look "
-                   "whether it arrived (your Sent folder, or the review page), then send it again or cancel it")
+UNKNOWN_OUTCOME = ("sending was interrupted and it cannot be checked whether the reply went out. For a "
+                   "review, look at the review page; for an email, a flagged copy in your Sent folder does "
+                   "not prove it went out: ask the customer or watch for a bounce. Then send it again or "
+                   "cancel it")
 
 
 @dataclass
@@ -139,6 +141,9 @@ class EmailSender:
             if not witness.keywords:  # classic order: send, then file the copy
                 return self._smtp(now, append_to_sent=lambda data: witness.file(data, pending=False)).send(reply)
             try:
+                # A copy left pending by an earlier attempt whose outcome was unknown: the owner
+                # chose to send again, so that copy goes (only pending copies of this id).
+                witness.discard(reply.message_id)
                 witness.file(raw, pending=True)
             except Exception as exc:
                 from owner_tui.sources.imap.errors import describe_error
@@ -148,11 +153,13 @@ class EmailSender:
             try:
                 result = self._smtp(now).send(reply)
             except SendError as exc:
-                if not _ambiguous(exc):
-                    try:
+                try:
+                    if _ambiguous(exc):
+                        witness.flag_unconfirmed(reply.message_id)
+                    else:  # certainly not sent: no copy may suggest it was
                         witness.discard(reply.message_id)
-                    except Exception:
-                        pass  # a stale pending copy only makes a later check say "cannot tell"
+                except Exception:
+                    pass  # a stale pending copy only makes a later check say "cannot tell"
                 raise
             try:
                 witness.confirm(reply.message_id)

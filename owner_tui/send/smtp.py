@@ -5,11 +5,14 @@ Implements the ``Sender`` protocol of ``owner_tui.send.sender``. Every failure b
 refused", "certificate problem: ...") that never contains the password or token.
 
 ``retryable`` follows SMTP's own split: 4xx replies, timeouts and lost connections may
-work later; 5xx replies, bad credentials and certificate problems will not. One case is
-neither: the connection dies after the whole message (ending in CRLF.CRLF) was handed
-over but before the server's answer. The server may have delivered it (RFC 5321 §4.1.1.4
-has no way to ask), so that is reported as not retryable, to be checked in the Sent folder
-rather than risk a second copy at the customer.
+work later; 5xx replies, bad credentials and certificate problems will not.
+
+Three outcomes of a cut connection, told apart as far as the protocol allows: the end-of-data
+dot goes out on its own, only after the body reached the server and the server is still
+there (``_peer_gone``). Cut before the dot: **not delivered** (RFC 5321 §4.1.1.4: without the
+dot a server delivers nothing), safe to send again. Cut after the dot and before the answer:
+**unknown** (SMTP has no way to ask), reported as not retryable with what to check, rather
+than risk a second copy at the customer. An answer: delivered or refused.
 """
 
 from __future__ import annotations
@@ -36,8 +39,20 @@ SECURITY_MODES = ("starttls", "tls", "none")
 DEFAULT_EHLO_NAME = "[127.0.0.1]"
 
 
+#: After the message body and before the end-of-data dot: how long to wait for the body to
+#: reach the server (its TCP acknowledged every byte) and for a hang-up to show.
+DOT_GRACE = 0.25
+
+
+class CutBeforeDot(smtplib.SMTPServerDisconnected):
+    """The connection died before the end-of-data dot went out: the server cannot have
+    delivered the message (RFC 5321 4.1.1.4: no final dot, no message)."""
+
+
 class _TrackingMixin:
-    """Remembers whether the end-of-data marker went out (the ambiguous-delivery case)."""
+    """Sends the end-of-data dot on its own, only to a server still there, and remembers
+    whether it went out: before it, the outcome is known (not delivered); after it and
+    before the server's answer, it cannot be known (the ambiguous case)."""
 
     dot_sent = False
     _in_data = False
@@ -50,10 +65,61 @@ class _TrackingMixin:
             self._in_data = False
 
     def send(self, s: Any) -> None:
-        super().send(s)  # type: ignore[misc]
-        # smtplib sends the dot-stuffed message and the "\r\n.\r\n" in one sendall().
-        if self._in_data and isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
-            self.dot_sent = True
+        # smtplib hands over the dot-stuffed message and the "\r\n.\r\n" in one piece.
+        if not (self._in_data and isinstance(s, bytes) and s.endswith(b"\r\n.\r\n")):
+            super().send(s)  # type: ignore[misc]
+            return
+        try:
+            super().send(s[:-3])  # type: ignore[misc]  # the body, up to its last CRLF
+        except (OSError, smtplib.SMTPServerDisconnected):
+            self.close()  # type: ignore[attr-defined]
+            raise CutBeforeDot("connection lost while the message was being sent") from None
+        if _peer_gone(self.sock, DOT_GRACE):  # type: ignore[attr-defined]
+            self.close()  # type: ignore[attr-defined]
+            raise CutBeforeDot("connection lost before the end of the message was sent")
+        super().send(b".\r\n")  # type: ignore[misc]
+        self.dot_sent = True
+
+
+def _peer_gone(sock: socket.socket | None, grace: float) -> bool:
+    """Whether the server hung up (or reset, or spoke) while we sent the body. Waits until
+    the kernel has the body acknowledged, then ``grace`` seconds more for a hang-up to
+    arrive. A server in DATA says nothing until the dot: anything readable means it is
+    closing. Not knowing (no TIOCOUTQ) counts as still there."""
+    import fcntl
+    import select
+    import struct
+    import termios
+    import time
+
+    if sock is None:
+        return True
+    deadline = None
+    give_up = time.monotonic() + max(grace * 8, 2.0)
+    while True:
+        try:
+            readable, _, broken = select.select([sock], [], [sock], 0.005)
+        except (OSError, ValueError):
+            return True
+        if readable or broken:
+            try:  # the raw TCP socket: peeking works under TLS too
+                got = socket.socket.recv(sock, 1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                got = None
+            except OSError:
+                return True
+            if got is not None:
+                return True  # EOF (b"") or the server speaking before our dot (421...)
+        now = time.monotonic()
+        if deadline is None:
+            try:
+                unacked = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+            except OSError:
+                unacked = 0
+            if unacked == 0 or now > give_up:
+                deadline = now + grace
+        elif now >= deadline:
+            return False
 
 
 class _SMTP(_TrackingMixin, smtplib.SMTP):
@@ -308,10 +374,16 @@ class SmtpSender:
         if isinstance(exc, smtplib.SMTPResponseException):
             return SendError(f"the server said {exc.smtp_code} {_text(exc.smtp_error)}{enhanced_words(exc.smtp_error)}",
                              retryable=_temporary(exc.smtp_code))
+        if isinstance(exc, CutBeforeDot):
+            return SendError(f"the connection to {where} was lost before the whole reply was sent: "
+                             "it was not delivered (a server delivers nothing without the end of the "
+                             "message); it can be sent again", retryable=True)
         if dot_sent and isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)):
             return SendError(
-                "the connection was lost right after the whole message was handed over; it may "
-                "have been delivered, so check the Sent folder before sending it again",
+                f"the connection to {where} was lost after the whole reply was handed over and before "
+                "the server answered: nobody can tell whether it was delivered. A copy in your Sent "
+                "folder does not prove it went out; ask the customer or watch for a bounce, then "
+                "send it again or cancel it",
                 maybe_delivered=True,
             )
         if isinstance(exc, ssl.SSLCertVerificationError):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +37,103 @@ class StoreError(Exception):
     """A store problem worth a plain message (a locked, missing or corrupt database)."""
 
 
+
+class NewerDatabaseError(StoreError):
+    """The file was written by a newer owner-tui: its schema has migrations this one lacks."""
+
+
+def describe_error(exc: BaseException, path: Path | str | None = None) -> str:
+    """One line for a database or file error, saying which it is (not "is not a database"
+    for a full disk or a read-only folder)."""
+    where = f"the database {path}" if path else "the database"
+    if isinstance(exc, OSError):
+        import errno as _errno
+
+        if exc.errno == _errno.ENOSPC or exc.errno == _errno.EDQUOT:
+            return f"the disk is full: cannot write {exc.filename or where}"
+        if exc.errno in (_errno.EROFS,):
+            return f"{exc.filename or where} is on a read-only file system"
+        if exc.errno in (_errno.EACCES, _errno.EPERM):
+            return f"permission denied: {exc.filename or where}"
+        if exc.errno == _errno.EISDIR:
+            return f"{exc.filename or where} is a folder, not a file"
+        return f"cannot use {exc.filename or where}: {exc.strerror or exc}"
+    text = str(exc)
+    low = text.lower()
+    folder = Path(path).parent if path else None
+    if "database or disk is full" in low or "disk is full" in low:
+        return f"the disk holding {where} is full: free some space and run again"
+    folder_ro = folder is not None and folder.is_dir() and not os.access(folder, os.W_OK)
+    if folder_ro and ("readonly" in low or "read-only" in low or "unable to open" in low):
+        return f"cannot write in {folder}: owner-tui keeps {Path(path).name}-wal beside the database"
+    if "readonly database" in low or "read-only" in low:
+        return f"{where} is read-only: owner-tui needs to write to it"
+    if "locked" in low or "busy" in low:
+        return f"{where} is locked by another program (still locked after {BUSY_TIMEOUT_MS // 1000} s)"
+    if "unable to open" in low:
+        return f"cannot open {where} ({text})"
+    if "disk i/o error" in low:
+        return f"{where}: the disk reported an I/O error (full, removed or failing?)"
+    if "not a database" in low or "malformed" in low or "encrypted" in low:
+        return f"{path or 'the file'} is not an owner-tui database, or it is damaged ({text})"
+    return f"{where}: {text}"
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the file owner-only, or check the existing one; never make a file writable."""
+    try:
+        ensure_private_dir(path.parent)
+        if path.is_dir():
+            raise StoreError(f"{path} is a folder, not a database file")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            os.close(fd)
+            return
+        if not os.access(path, os.R_OK):
+            raise StoreError(f"permission denied: cannot read the database {path}")
+        if not os.access(path, os.W_OK):
+            # Opening it read-write would need a chmod the owner did not ask for (a backup, a
+            # file made read-only on purpose): refuse, and say how to allow it.
+            raise StoreError(f"the database {path} is read-only: owner-tui needs to write to it "
+                             f"(chmod u+w to allow)")
+        make_private(path)
+    except OSError as exc:
+        raise StoreError(describe_error(exc, path)) from None
+
+
+def _wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL. The switch needs a moment alone with the file, and SQLite answers
+    "locked" at once rather than waiting (no busy handler for it): several connections
+    opening a new file together retry until the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            low = str(exc).lower()
+            if ("locked" not in low and "busy" not in low) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def _refuse_newer(db: Database, path: Path) -> None:
+    """A database with schema changes this version does not know came from a newer owner-tui:
+    using it would fail half-way (or worse, write rows it cannot read back)."""
+    known = {m.name for m in migrations._migrations}
+    unknown = [m.name for m in migrations.applied(db) if m.name not in known]
+    if unknown:
+        newest = max(known)
+        raise NewerDatabaseError(
+            f"{path} was written by a newer owner-tui (schema {unknown[-1]}; this version knows "
+            f"up to {newest}): upgrade owner-tui to use it")
+
+
 class Store(ActionsMixin, HealthMixin, OutboxMixin, QueriesMixin):
     def __init__(self, db: Database, path: Path | None, config: Config | None = None,
                  clock=utcnow) -> None:
@@ -50,50 +149,48 @@ class Store(ActionsMixin, HealthMixin, OutboxMixin, QueriesMixin):
 
     @classmethod
     def open(cls, path: Path | str, *, config: Config | None = None, clock=utcnow) -> "Store":
-        """Open (creating and migrating) the database at ``path``, owner-only permissions."""
+        """Open (creating and migrating) the database at ``path``, owner-only permissions.
+
+        Every way this can fail is a ``StoreError`` in one line that says which: a file from a
+        newer owner-tui, a read-only file or folder, a full disk, a file that is not SQLite."""
         path = Path(path)
         if str(path) != ":memory:":
-            ensure_private_dir(path.parent)
-            fresh = not path.exists()
-            if fresh:
-                path.touch(mode=0o600)
-            make_private(path)
+            _prepare_file(path)
         try:
             conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the database {path}: {exc}") from None
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path} is not an owner-tui database ({exc})") from None
-        conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash loses no committed data
-        # Reads through a mapping of the file rather than copies (helps search), capped small:
-        # mapped pages count towards RSS, and 256 MiB made a 100k-row export 291 MB and the TUI
-        # on a 1M-message store 180 MB (bench, same machine).
-        conn.execute("PRAGMA mmap_size = 33554432")
-        db = Database(conn)
-        store = cls(db, path, config, clock)
-        if migrations.pending(db):
-            # Migrate under the write lock, and look again once it is held: two connections
-            # opening a new database at once (the TUI's reader and writer threads, a cron sync)
-            # otherwise both create the tables. Inside the transaction each migration's own
-            # atomic() becomes a savepoint, so the whole upgrade commits or rolls back as one.
-            with store.write():
-                if migrations.pending(db):
-                    migrations.apply(db)
-        if store._rederive_pending():
-            from owner_tui.store.rederive import rederive
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            _wal(conn)
+            conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash loses no committed data
+            # Reads through a mapping of the file rather than copies (helps search), capped small:
+            # mapped pages count towards RSS, and 256 MiB made a 100k-row export 291 MB and the TUI
+            # on a 1M-message store 180 MB (bench, same machine).
+            conn.execute("PRAGMA mmap_size = 33554432")
+            # execute_plugins=False: installed sqlite-utils plugins must not run on the owner's mail.
+            db = Database(conn, execute_plugins=False)
+            store = cls(db, path, config, clock)
+            _refuse_newer(db, path)
+            if migrations.pending(db):
+                # Migrate under the write lock, and look again once it is held: two connections
+                # opening a new database at once (the TUI's reader and writer threads, a cron sync)
+                # otherwise both create the tables. Inside the transaction each migration's own
+                # atomic() becomes a savepoint, so the whole upgrade commits or rolls back as one.
+                with store.write():
+                    if migrations.pending(db):
+                        migrations.apply(db)
+            if store._rederive_pending():
+                from owner_tui.store.rederive import rederive
 
-            n = store.message_count()
-            if n > 5000:  # a minute or two on a big store: say so before the screen is taken
-                logging.getLogger("owner_tui").warning(
-                    "owner-tui: reading %s stored messages again with the new rules (once, after an upgrade)...",
-                    f"{n:,}")
-            with store.write():
-                if store._rederive_pending():
-                    rederive(store)
+                n = store.message_count()
+                if n > 5000:  # a minute or two on a big store: say so before the screen is taken
+                    logging.getLogger("owner_tui").warning(
+                        "owner-tui: reading %s stored messages again with the new rules (once, after an upgrade)...",
+                        f"{n:,}")
+                with store.write():
+                    if store._rederive_pending():
+                        rederive(store)
+        except sqlite3.Error as exc:
+            raise StoreError(describe_error(exc, path)) from None
         for suffix in ("-wal", "-shm"):
             make_private(Path(str(path) + suffix))
         return store
@@ -273,4 +370,4 @@ class Store(ActionsMixin, HealthMixin, OutboxMixin, QueriesMixin):
     def message_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM messages").fetchone()[0]
 
-__all__ = ["Store", "StoreError"]
+__all__ = ["NewerDatabaseError", "Store", "StoreError", "describe_error"]

@@ -13,6 +13,7 @@ from datetime import datetime
 from owner_tui import aging
 from owner_tui.classify import noise_reason
 from owner_tui.records import Attachment, MessageRecord
+from owner_tui.store.queries import escape_like
 
 _STATE_COLS = ("status", "status_at", "snoozed_until", "replied_elsewhere")
 
@@ -113,7 +114,8 @@ class ActionsMixin:
                "m.attachments, m.sender_name, m.recipients "
                "FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.direction = 'in' AND ")
         if pattern.startswith("@"):
-            rows = self.db.execute(sql + "m.sender_handle LIKE ?", ["%" + pattern]).fetchall()
+            rows = self.db.execute(sql + "m.sender_handle LIKE ? ESCAPE '\\'",
+                                   ["%" + escape_like(pattern)]).fetchall()
         else:
             rows = self.db.execute(sql + "m.sender_handle = ?", [pattern]).fetchall()
         touched: set[int] = set()

@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING
 
 from owner_tui import aging
 from owner_tui.classify import direction as classify_direction
-from owner_tui.classify import is_short_thanks, noise_reason, outbound_noise_reason, via_group
+from owner_tui.classify import (
+    is_short_thanks,
+    noise_reason,
+    outbound_noise_reason,
+    via_group,
+)
 from owner_tui.mail.leads import find_lead
 from owner_tui.records import MessageRecord, normalize_msgid
 from owner_tui.threader import (

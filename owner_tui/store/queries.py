@@ -23,6 +23,11 @@ _COLUMNS = """c.id, c.account_id, c.contact_id, c.channel, c.subject, c.excerpt,
         ORDER BY i.channel = 'email' DESC, i.id LIMIT 1) AS contact_handle"""
 
 
+def escape_like(text: str) -> str:
+    """``text`` for a ``LIKE ... ESCAPE '\\'`` pattern: its own "%" and "_" match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 @dataclass(frozen=True)
 class ListFilter:
     """What the list shows. Every field is optional; the view decides the order."""
@@ -98,7 +103,7 @@ class QueriesMixin:
                                 (SELECT id FROM contacts WHERE name LIKE ? ESCAPE '\\'))""")
             term = f.search.strip()
             args.append(self.db.quote_fts(term))
-            args.append("%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            args.append("%" + escape_like(term) + "%")
         return (" WHERE " + " AND ".join(where)) if where else "", args, order
 
     def page(self, f: ListFilter = ListFilter(), offset: int = 0, limit: int = 200,
@@ -168,9 +173,11 @@ class QueriesMixin:
                WHERE c.contact_id = ? ORDER BY m.sent_at, m.direction = 'out', m.id""", [contact_id]))
 
     def find_contacts(self, text: str, limit: int = 20) -> list[dict]:
-        like = "%" + text.strip().lower() + "%"
+        # "%" and "_" typed by the owner are literal characters, not wildcards.
+        like = "%" + escape_like(text.strip().lower()) + "%"
         return list(self.db.query(
             """SELECT ct.id, ct.name, min(i.handle) AS handle FROM contacts ct
                JOIN identities i ON i.contact_id = ct.id
-               WHERE ct.merged_into IS NULL AND (lower(ct.name) LIKE ? OR i.handle LIKE ?)
+               WHERE ct.merged_into IS NULL
+                 AND (lower(ct.name) LIKE ? ESCAPE '\\' OR i.handle LIKE ? ESCAPE '\\')
                GROUP BY ct.id ORDER BY ct.name LIMIT ?""", [like, like, limit]))

@@ -5,16 +5,34 @@ Add a new migration function at the end to change it; never edit one that has sh
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlite_utils import Database, Migrations
 
 migrations = Migrations("owner_tui")
 
 
+def statements(script: str) -> list[str]:
+    """The complete SQL statements of ``script``, in order.
+
+    Split where SQLite says a statement is complete (``sqlite3.complete_statement``), not on
+    every ";": a trigger body or a string literal holds ";" of its own."""
+    out, current = [], ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \t\r\n;"):
+                out.append(current.strip())
+            current = ""
+    if current.strip(" \t\r\n;"):
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {current.strip()[:80]!r}")
+    return out
+
+
 def _run(db: Database, script: str) -> None:
     # Not executescript(): it COMMITs first, which would break the migration's transaction.
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
+    for statement in statements(script):
+        db.execute(statement)
 
 
 @migrations()
@@ -226,4 +244,18 @@ def m004_account_health(db: Database) -> None:
                       AND s2.last_error IS NOT NULL ORDER BY s2.last_error_at DESC LIMIT 1),
                    max(last_error_at)
             FROM sync_state s GROUP BY account_id
+    """)
+
+
+@migrations()
+def m005_digest_state(db: Database) -> None:
+    """When each digest destination last got its digest: created here, with the rest of the
+    schema, instead of on the first ``owner-tui digest`` (issue 14). ``IF NOT EXISTS``: stores
+    that already ran a digest have it."""
+    _run(db, """
+        CREATE TABLE IF NOT EXISTS digest_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
     """)

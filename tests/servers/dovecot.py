@@ -128,6 +128,7 @@ class DovecotServer:
         self.tls_port = 0
         self.cert: TestCert | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._started_once = False
         self.base_dir = self.root / "run"
         self.state_dir = self.root / "state"
         self.homes = self.root / "homes"
@@ -138,7 +139,18 @@ class DovecotServer:
     # ----------------------------------------------------------------- life cycle
 
     def start(self, timeout: float = 15.0) -> DovecotServer:
-        """Write the config (first time), start Dovecot and wait until it greets."""
+        """Write the config (first time), start Dovecot and wait until it greets.
+
+        A first start that fails removes the instance directory it made: a run where Dovecot
+        cannot start (as an ordinary user, say) must not leave ``/tmp/otdc-*`` behind."""
+        try:
+            return self._start(timeout)
+        except BaseException:
+            if not self._started_once:
+                self.close()
+            raise
+
+    def _start(self, timeout: float) -> DovecotServer:
         binary = dovecot_binary()
         if binary is None:
             raise DovecotError(INSTALL_HINT)
@@ -163,6 +175,7 @@ class DovecotServer:
                 self.stop()
                 raise DovecotError(f"dovecot exited at start-up: {err}\n{self._log_tail(log_offset)}")
             if all(self._greets(p) for p in ports):
+                self._started_once = True
                 return self
             if time.monotonic() > deadline:
                 self.stop()

@@ -22,17 +22,16 @@ def render_config(root: Path, port: int, tls_port: int = 0, cert: TestCert | Non
     loopback connections as secured, so plain login on ``port`` still works there.
     """
     if os.geteuid() == 0:
-        internal, login = "dovecot", "dovenull"
+        internal, login, internal_group = "dovecot", "dovenull", "dovecot"
         mail_uid, mail_gid = "nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
-        internal_group = "dovecot"
         chroot = ""
-    else:  # one unprivileged user for everything; chroot needs root
+    else:  # one unprivileged user for everything; chroot needs root (CI runs this once as nobody)
         me = pwd.getpwuid(os.getuid())
         internal = login = me.pw_name
+        # The internal group too: its default ("dovecot") made the master chown its sockets
+        # (stats-writer) to a group we are not in: "Operation not permitted", no start.
+        internal_group = grp.getgrgid(os.getgid()).gr_name
         mail_uid, mail_gid = me.pw_name, grp.getgrgid(me.pw_gid).gr_name
-        # The internal services' sockets (stats, dict, imap-hibernate) are chown'ed to this
-        # group at start-up: a user who is not in the "dovecot" group must name their own.
-        internal_group = mail_gid
         chroot = "  chroot =\n"
     if cert is not None:
         ssl = f"ssl = required\nssl_cert = <{cert.cert}\nssl_key = <{cert.key}\n"

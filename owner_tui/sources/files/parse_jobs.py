@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import stat
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 
 from owner_tui.mail.parse import parse_message
 from owner_tui.records import MessageRecord
+from owner_tui.sources.files.mbox import cr_only, strip_start
 
 MAX_FILE = 200 * 1024 * 1024  # one message file larger than this is skipped, not read
 POOL_MIN = 2000  # messages from which a worker pool pays for its start-up (~0.2 s)
@@ -65,27 +67,83 @@ class Job:
     arrived: str | None = None
     #: Another client marked it answered (Maildir flag R).
     answered: bool = False
+    #: What the reader noticed before parsing (an mbox "From " line kept in the text).
+    notes: tuple[str, ...] = ()
+
+
+class NotRegular(Exception):
+    """The path is not a regular file (a FIFO, a socket, a device, a link): never read."""
+
+
+def kind_of_file(mode: int) -> str | None:
+    """Why a file of this mode is not read, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a file: not read"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a file: not read"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a file: not read"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link: not followed"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a regular file: not read"
+
+
+def open_regular(path: str):
+    """Open ``path`` for reading only if it is a regular file, without following a final
+    symbolic link and without blocking (a FIFO would make ``open`` wait for a writer for
+    ever). The check is on the opened descriptor, so a file swapped after the scan is caught."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno == getattr(__import__("errno"), "ELOOP", -1):
+            raise NotRegular("a symbolic link: not followed") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        why = kind_of_file(st.st_mode)
+        if why:
+            raise NotRegular(why)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb"), st
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def run(job: Job) -> Result:
     """Parse one job; a file that cannot be read comes back as ``(path, reason)``."""
     data, fallback = job.raw, job.fallback
+    notes = list(job.notes)
     if job.path is not None:
         try:
-            st = os.stat(job.path)
-            if st.st_size > MAX_FILE:
-                return job.path, f"message file over {MAX_FILE // (1024 * 1024)} MB"
-            with open(job.path, "rb") as f:
-                data = f.read()
+            f, st = open_regular(job.path)
+            with f:
+                if st.st_size > MAX_FILE:
+                    return job.path, f"message file over {MAX_FILE // (1024 * 1024)} MB"
+                data = f.read(MAX_FILE + 1)  # bounded even if the file grows meanwhile
+        except NotRegular as exc:
+            return job.path, str(exc)
         except OSError as exc:
             return job.path, f"cannot read: {exc.strerror or exc}"
         if not data.strip():
             return job.path, "empty file"
-        data, fallback = data.removeprefix(BOM), mtime(st)
+        fallback = mtime(st)
+        start = strip_start(data)
+        if len(start) != len(data.removeprefix(BOM)):
+            notes.append("blank lines before the headers skipped")
+        data = start
+        if cr_only(data[:65536]):
+            notes.append("CR-only line endings read as line breaks")
+            data = data.replace(b"\r", b"\n")
     rec = parse_message(data or b"", folder=job.folder, keep_raw_limit=job.keep_raw_limit,
                         fallback_time=fallback, arrived_at=job.arrived)
     answered = job.answered or "a" in rec.headers.get("x-status", "").lower()  # mbox (mutt): X-Status: A
-    return replace(rec, extra={**rec.extra, **job.extra}, answered=answered)
+    problems = rec.problems + tuple(n for n in notes if n not in rec.problems)
+    return replace(rec, extra={**rec.extra, **job.extra}, answered=answered, problems=problems)
 
 
 def run_batch(jobs: list[Job]) -> list[Result]:

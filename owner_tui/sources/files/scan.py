@@ -11,7 +11,6 @@ the reason, so the owner can see exactly what was left out.
 
 from __future__ import annotations
 
-import mailbox
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -22,7 +21,16 @@ from pathlib import Path
 from typing import NamedTuple
 
 from owner_tui.records import MessageRecord
-from owner_tui.sources.files.parse_jobs import BOM, Job, auto_workers, execute, mtime
+from owner_tui.sources.files import mbox as mboxes
+from owner_tui.sources.files.parse_jobs import (
+    Job,
+    NotRegular,
+    auto_workers,
+    execute,
+    kind_of_file,
+    mtime,
+    open_regular,
+)
 
 #: Folder names (last path component, case-folded) that hold the owner's sent mail.
 #: Localised names are what Thunderbird, Outlook and Apple Mail create in those languages.
@@ -35,10 +43,10 @@ PROGRESS_EVERY = 200
 _MAILDIR_INFO = re.compile(r"[:!]2,")
 _HEAD = 8192
 # A header line: printable ASCII name without ":" (RFC 5322 ftext), then ":".
-_HEADER_LINE = re.compile(rb"[!-9;-~]+:")
+_HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")  # "From  :" is an obsolete but real header
 # One of these in the first block means it is mail, not any "Key: value" text file.
 _MAIL_HEADERS = re.compile(
-    rb"^(?:from|date|message-id|received|return-path|delivered-to|mime-version|subject):",
+    rb"^(?:from|date|message-id|received|return-path|delivered-to|mime-version|subject)[ \t]*:",
     re.I | re.M,
 )
 
@@ -101,7 +109,7 @@ def _scan(root: Path, on_progress: Progress | None, stats: ScanStats, keep_raw_l
     if workers is None:
         workers = auto_workers(total)
     done = 0
-    for result in execute(_jobs(root, stats, keep_raw_limit), workers):
+    for result in execute(_jobs(root, stats, keep_raw_limit, _base(root)), workers):
         if isinstance(result, tuple):
             stats.skip(*result)
             continue
@@ -131,8 +139,53 @@ def _is_maildir(d: Path) -> bool:
     return (d / "cur").is_dir() and (d / "new").is_dir()
 
 
-def _discover(root: Path, stats: ScanStats) -> Iterator[tuple[str, Path, str | None]]:
+def _base(root: Path) -> Path:
+    """The folder links may point into: the given folder, or a given file's folder."""
+    real = root.resolve()
+    return real if real.is_dir() else real.parent
+
+
+def _inside(base: Path, target: Path) -> bool:
+    return target == base or base in target.parents
+
+
+def _entry_kind(e: os.DirEntry, base: Path) -> tuple[str, Path | None, str]:
+    """("dir" | "file" | "skip", the path to read, why skipped) for one directory entry.
+
+    Only regular files are read; a symbolic link is followed only to a regular file inside
+    the folder the owner gave (a link to /dev/zero or to another user's mail is not)."""
+    p = Path(e.path)
+    try:
+        if e.is_symlink():
+            try:
+                target = p.resolve(strict=True)
+            except (OSError, RuntimeError):
+                return "skip", None, "broken symbolic link"
+            if not _inside(base, target):
+                return "skip", None, "symbolic link out of the imported folder: not followed"
+            if target.is_dir():
+                return "skip", None, "symbolic link to a directory not followed"
+            why = kind_of_file(os.stat(target).st_mode)
+            return ("skip", None, why) if why else ("file", target, "")
+        if e.is_dir(follow_symlinks=False):
+            return "dir", p, ""
+        why = kind_of_file(e.stat(follow_symlinks=False).st_mode)
+    except OSError as exc:
+        return "skip", None, f"cannot read: {exc.strerror or exc}"
+    return ("skip", None, why) if why else ("file", p, "")
+
+
+def _discover(root: Path, stats: ScanStats,
+              base: Path | None = None) -> Iterator[tuple[str, Path, str | None]]:
     """(kind, path, folder) for every mailbox under ``root``; kind is maildir, mbox or eml."""
+    base = base or _base(root)
+    if not root.is_dir() and not root.is_file():
+        try:
+            why = kind_of_file(os.stat(root).st_mode) or "not a regular file: not read"
+        except OSError as exc:
+            why = f"cannot read: {exc.strerror or exc}"
+        stats.skip(root, why)
+        return
     if root.is_file():
         kind = _sniff(root, stats)
         if kind == "mbox":
@@ -142,7 +195,7 @@ def _discover(root: Path, stats: ScanStats) -> Iterator[tuple[str, Path, str | N
             yield "eml", root, "Sent" if _is_sent(parent.name) else None
         return
     # The root's own name matters only when it says "Sent" (scanning ~/Maildir/.Sent).
-    yield from _walk(root, (root.name.lstrip("."),) if _is_sent(root.name) else (), stats)
+    yield from _walk(root, (root.name.lstrip("."),) if _is_sent(root.name) else (), stats, base)
 
 
 def _is_sent(name: str) -> bool:
@@ -150,7 +203,7 @@ def _is_sent(name: str) -> bool:
 
 
 def _walk(
-    d: Path, parts: tuple[str, ...], stats: ScanStats
+    d: Path, parts: tuple[str, ...], stats: ScanStats, base: Path
 ) -> Iterator[tuple[str, Path, str | None]]:
     try:
         entries = sorted(os.scandir(d), key=lambda e: e.name)
@@ -170,27 +223,26 @@ def _walk(
                 else:
                     stats.skip(sub, "hidden directory in a Maildir that is not a Maildir folder")
             else:
-                yield from _walk(sub, parts + (e.name,), stats)
+                yield from _walk(sub, parts + (e.name,), stats, base)
         return
     for e in entries:
         p = Path(e.path)
-        if e.is_symlink() and e.is_dir():
-            stats.skip(p, "symbolic link to a directory not followed")
-        elif e.is_dir():
+        kind, target, why = _entry_kind(e, base)
+        if kind == "skip":
+            stats.skip(p, why)
+        elif kind == "dir":
             if not e.name.startswith(".") or _is_maildir(p):
-                yield from _walk(p, parts + (e.name.lstrip("."),), stats)
+                yield from _walk(p, parts + (e.name.lstrip("."),), stats, base)
             else:
                 stats.skip(p, "hidden directory not scanned")
-        elif not e.is_file():
-            stats.skip(p, "not a regular file")
         elif e.name.startswith("."):
             stats.skip(p, "hidden file")
         else:
-            kind = _sniff(p, stats)
+            kind = _sniff(target, stats, shown=p)
             if kind == "mbox":
-                yield "mbox", p, _folder(parts + (_mbox_name(p),))
+                yield "mbox", target, _folder(parts + (_mbox_name(p),))
             elif kind == "eml":
-                yield "eml", p, _folder(parts)
+                yield "eml", target, _folder(parts)
 
 
 def _mbox_name(p: Path) -> str:
@@ -201,26 +253,35 @@ def _mbox_name(p: Path) -> str:
     return name
 
 
-def _sniff(p: Path, stats: ScanStats) -> str | None:
+def _sniff(p: Path, stats: ScanStats, shown: Path | None = None) -> str | None:
     """"mbox", "eml" or None (recorded as skipped with the reason)."""
+    shown = shown or p
     try:
-        with open(p, "rb") as f:
+        f, _st = open_regular(str(p))
+        with f:
             head = f.read(_HEAD)
+    except NotRegular as exc:
+        stats.skip(shown, str(exc))
+        return None
     except OSError as exc:
-        stats.skip(p, f"cannot read: {exc.strerror or exc}")
+        stats.skip(shown, f"cannot read: {exc.strerror or exc}")
         return None
     kind, reason = _kind_of(head)
     if kind is None:
-        stats.skip(p, reason)
+        stats.skip(shown, reason)
     return kind
 
 
 def _kind_of(head: bytes) -> tuple[str | None, str]:
     if not head.strip():
         return None, "empty file"
-    head = head.removeprefix(BOM).lstrip(b"\r\n")
-    if head.startswith(b"From "):
-        return "mbox", ""
+    # A BOM, blank or space-only lines first (iPhone, Exchange samples), CR-only line ends.
+    head = mboxes.strip_start(head)
+    if mboxes.cr_only(head):
+        head = head.replace(b"\r", b"\n")
+    first_line = head.split(b"\n", 1)[0]
+    if mboxes.is_envelope(first_line):
+        return "mbox", ""  # "From sender date"; an obsolete "From  :" header is not one
     if _looks_like_message(head):
         return "eml", ""
     return None, "not an email message or mbox (no mail headers at the start)"
@@ -233,27 +294,33 @@ def _looks_like_message(head: bytes) -> bool:
 
 # -- readers ---------------------------------------------------------------------------------
 
-def _jobs(root: Path, stats: ScanStats, keep_raw_limit: int) -> Iterator[Job]:
-    for kind, where, folder in _discover(root, stats):
+def _jobs(root: Path, stats: ScanStats, keep_raw_limit: int, base: Path) -> Iterator[Job]:
+    for kind, where, folder in _discover(root, stats, base):
         if kind == "mbox":
             yield from _mbox_jobs(where, folder, stats, keep_raw_limit)
         elif kind == "eml":
             stats.files += 1
             yield Job(folder, {"file": str(where)}, keep_raw_limit, path=str(where))
         else:
-            yield from _maildir_jobs(where, folder, stats, keep_raw_limit)
+            yield from _maildir_jobs(where, folder, stats, keep_raw_limit, base)
 
 
 def _maildir_jobs(d: Path, folder: str | None, stats: ScanStats,
-                  keep_raw_limit: int) -> Iterator[Job]:
+                  keep_raw_limit: int, base: Path) -> Iterator[Job]:
     stats.mailboxes += 1
     for sub in ("new", "cur"):  # tmp/ holds deliveries in progress: never read (Maildir spec)
         try:
-            names = sorted(e.name for e in os.scandir(d / sub) if not e.name.startswith("."))
+            entries = sorted((e for e in os.scandir(d / sub) if not e.name.startswith(".")),
+                             key=lambda e: e.name)
         except OSError as exc:
             stats.skip(d / sub, f"cannot list directory: {exc.strerror or exc}")
             continue
-        for name in names:
+        for e in entries:
+            name = e.name
+            kind, target, why = _entry_kind(e, base)
+            if kind != "file":
+                stats.skip(e.path, why or "a folder inside a Maildir's cur/new: not read")
+                continue
             extra: dict = {"file": str(d / sub / name)}
             # "unique:2,FLAGS" (":" or "!" on filesystems without ":"); R = replied.
             info = _MAILDIR_INFO.split(name, maxsplit=1)
@@ -261,40 +328,34 @@ def _maildir_jobs(d: Path, folder: str | None, stats: ScanStats,
             if len(info) == 2:
                 extra["maildir_flags"] = info[1]
             stats.files += 1
-            yield Job(folder, extra, keep_raw_limit, path=extra["file"], arrived=_delivered_at(name),
+            yield Job(folder, extra, keep_raw_limit, path=str(target), arrived=_delivered_at(name),
                       answered="R" in flags)
 
 
 def _mbox_jobs(p: Path, folder: str | None, stats: ScanStats,
                keep_raw_limit: int) -> Iterator[Job]:
     try:
-        fallback = mtime(p.stat())
-        box = mailbox.mbox(p, create=False)
-        keys = box.keys()  # one pass over the file to find the "From " lines
-    except (OSError, mailbox.Error) as exc:
-        stats.skip(p, f"cannot read mbox: {getattr(exc, 'strerror', None) or exc}")
+        f, st = open_regular(str(p))
+    except NotRegular as exc:
+        stats.skip(p, str(exc))
         return
+    except OSError as exc:
+        stats.skip(p, f"cannot read mbox: {exc.strerror or exc}")
+        return
+    fallback = mtime(st)
     stats.mailboxes += 1
-    try:
-        for n, key in enumerate(keys):
-            try:
-                with box.get_file(key, from_=True) as f:
-                    data = f.read()
-            except (OSError, KeyError) as exc:
-                stats.skip(f"{p} #{n + 1}", f"cannot read message: {exc}")
-                continue
-            from_line, _, raw = data.partition(b"\n")
-            if not _looks_like_message(raw.lstrip(b"\r\n")):
-                # Usually a body line starting "From " that the writer did not escape as
-                # ">From ": the text went to the previous message, nothing is lost.
-                stats.skip(f"{p} #{n + 1}",
-                           "mbox entry without mail headers (unescaped From line?)")
-                continue
-            delivered = _from_line_time(from_line)
-            yield Job(folder, {"file": str(p), "mbox_index": n}, keep_raw_limit, raw=raw,
-                      fallback=delivered or fallback, arrived=delivered)
-    finally:
-        box.close()
+    with f:
+        try:
+            for entry in mboxes.read_mbox(f):
+                raw = entry.raw
+                if not raw.strip():
+                    stats.skip(f"{p} #{entry.index + 1}", "empty mbox entry")
+                    continue
+                delivered = _from_line_time(entry.from_line)
+                yield Job(folder, {"file": str(p), "mbox_index": entry.index}, keep_raw_limit, raw=raw,
+                          fallback=delivered or fallback, arrived=delivered, notes=entry.notes)
+        except OSError as exc:
+            stats.skip(p, f"cannot read mbox: {exc.strerror or exc}")
 
 
 _DELIVERED = re.compile(r"^(\d{9,11})(?:\.|_)")
@@ -335,7 +396,7 @@ def count_messages(path: str | os.PathLike[str]) -> int | None:
         return None
     total = 0
     try:
-        for kind, where, _folder_name in _discover(root, ScanStats()):
+        for kind, where, _folder_name in _discover(root, ScanStats(), _base(root)):
             if kind == "maildir":
                 for sub in ("new", "cur"):
                     try:
@@ -353,9 +414,13 @@ def count_messages(path: str | os.PathLike[str]) -> int | None:
 
 
 def _count_from_lines(p: Path, chunk: int = 1 << 20) -> int:
-    """Lines starting with "From " (the mbox separator, as ``mailbox.mbox`` reads it)."""
+    """Lines starting with "From " (an estimate of the messages, for a progress bar)."""
     count, tail, first = 0, b"", True
-    with open(p, "rb") as f:
+    try:
+        f, _st = open_regular(str(p))
+    except (NotRegular, OSError):
+        return 0
+    with f:
         while block := f.read(chunk):
             data = tail + block
             if first:

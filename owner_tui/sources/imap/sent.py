@@ -7,6 +7,9 @@ refused it, the copy is deleted again. So after a crash the Sent folder tells ex
 * no copy with the reply's Message-ID: SMTP never started, sending again is safe;
 * a copy without the keyword: the reply went out;
 * a copy still marked ``$OwnerTuiSending``: it may or may not have gone out; the owner decides.
+  When the send itself ends that way (the connection lost between the end of the message and
+  the server's answer), the copy is also ``\\Flagged``, which every client shows; sending the
+  reply again first removes such a copy, so Sent never holds it twice.
 
 The sync skips marked copies (the outbox records the reply itself). A server that does not
 allow keywords (no ``\\*`` in PERMANENTFLAGS) gets the classic order instead: send, then
@@ -93,6 +96,14 @@ class SentWitness:
         if uids:
             assert self.client is not None
             self.client.remove_flags(uids, [PENDING], silent=True)
+
+    def flag_unconfirmed(self, message_id: str) -> None:
+        """The outcome cannot be known: flag the pending copy (``\\Flagged`` shows as a star or
+        flag in every client), so it does not pass for a reply that surely went out."""
+        uids = [u for u, st in self._copies(message_id).items() if st]
+        if uids:
+            assert self.client is not None
+            self.client.add_flags(uids, [b"\\Flagged"], silent=True)
 
     def discard(self, message_id: str) -> None:
         """The server refused the reply: remove the pending copy (and only it)."""
