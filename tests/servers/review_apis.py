@@ -19,7 +19,7 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -391,6 +391,8 @@ class FakeTime:
     def __init__(self) -> None:
         self.now = 1000.0
         self.sleeps: list[float] = []
+        #: The wall clock moves with the fake one (token expiry is kept on the wall clock).
+        self.start = datetime.now(UTC)
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
@@ -401,7 +403,10 @@ class FakeTime:
 
     def runtime(self):
         from owner_tui.sources.reviews.common import Runtime
-        return Runtime(sleep=self.sleep, clock=self.clock)
+        return Runtime(sleep=self.sleep, clock=self.clock, wallclock=self.wallclock)
+
+    def wallclock(self) -> datetime:
+        return self.start + timedelta(seconds=self.now - 1000.0)
 
 
 # -- pytest fixtures (import them into a test module to use them) -----------------------------
