@@ -14,9 +14,9 @@ and an empty page always ends it. Absolute ``href``s are never followed: the tok
 go to the configured base URL.
 
 Incremental: newest ``createdAt`` first, stop at the saved high water minus
-``lookback_days`` (default 30): a reply or an edit on an older review is only seen within that
-window, as ``updatedat`` ordering is UNCONFIRMED for this endpoint. ``owner-tui sync --full``
-re-reads everything.
+``lookback_days`` (default 30); ``updatedat`` ordering is UNCONFIRMED for this endpoint. A
+reply or an edit on an older review, and a deleted review, are caught by the periodic full
+pass (``sources/reviews/sync.py``, at most daily), which reads every page and reconciles.
 """
 
 from __future__ import annotations
@@ -194,9 +194,13 @@ def review_records(review: Any, folder: str, report: PullReport) -> list[Message
         return []
     url = review.get("url") if isinstance(review.get("url"), str) else REVIEW_PAGE_URL.format(id=rid)
     extra: dict[str, Any] = {"business_unit": folder, "updated_at": review.get("updatedAt")}
-    for key, label in (("email", "consumer_email"),):  # private reviews only; field name UNCONFIRMED
-        if isinstance(consumer.get(key), str):
-            extra[label] = consumer[key]
+    # The private API documents ``referenceEmail`` (top level); ``consumer.email`` is what
+    # some clients read (UNCONFIRMED), kept only as a fallback.
+    email = review.get("referenceEmail") if isinstance(review.get("referenceEmail"), str) else None
+    if email is None and isinstance(consumer.get("email"), str):
+        email = consumer["email"]
+    if email and "@" in email:
+        extra["consumer_email"] = email.strip()[:320]
     if isinstance(review.get("referenceId"), str):
         extra["reference_id"] = review["referenceId"]
     common = dict(channel="trustpilot", thread_key=rid, folder=folder, url=url)
@@ -248,7 +252,12 @@ def pull(options: Mapping[str, Any], secrets_getter: SecretsGetter, cursor_by_fo
                 reviews = data.get("reviews") if isinstance(data.get("reviews"), list) else []
                 records: list[MessageRecord] = []
                 reached_old = False
+                seen = report.seen.setdefault(folder, set())
                 for review in reviews:
+                    if isinstance(as_dict(review).get("id"), str):
+                        seen.add(review["id"])
+                        reply = as_dict(review.get("companyReply"))
+                        report.replied[review["id"]] = isinstance(reply.get("text"), str) and bool(reply["text"])
                     created = parse_time(as_dict(review).get("createdAt"))
                     if stop_at is not None and created is not None and created < stop_at:
                         reached_old = True
@@ -257,6 +266,8 @@ def pull(options: Mapping[str, Any], secrets_getter: SecretsGetter, cursor_by_fo
                     newest = newer(newest, created)
                 more = _has_next_link(data.get("links")) or len(reviews) >= per_page
                 done = reached_old or not reviews or not more
+                if done and not reached_old and stop_at is None:
+                    report.complete.add(folder)
                 high = newest if done else previous
                 yield records, Cursor(folder=folder, high_water=iso(high) if high else None)
                 if done:
