@@ -52,6 +52,9 @@ def load_conversation(store, conversation_id: int) -> dict | None:
     out = store.db.execute("SELECT status, error FROM outbox WHERE conversation_id = ? AND status IN "
                             "('queued', 'sending', 'failed') ORDER BY id DESC LIMIT 1", [conversation_id]).fetchone()
     conv["outbox_status"], conv["outbox_error"] = out if out else (None, None)
+    from owner_tui.store.reviews import review_facts
+
+    conv["review_facts"] = review_facts(store, conversation_id)  # media, the feed's totals (issue 15)
     return {"conv": conv, "history": history[-MAX_MESSAGES:], "hidden": max(0, len(history) - MAX_MESSAGES)}
 
 
@@ -132,6 +135,8 @@ def header_text(conv: dict, now: datetime, tz: tzinfo) -> Text:
     elif conv.get("outbox_status") == "failed":
         text.append(f"\n✗ your reply was not sent: {one_line(conv.get('outbox_error') or '', limit=120)} "
                     "(r to edit and send again)", style="bold #ff5252")
+    for fact in conv.get("review_facts") or ():
+        text.append(f"\nⓘ {one_line(fact, limit=200)}", style="dim")  # untrusted links: inert text
     url = safe_url(conv.get("url"))
     if url:
         text.append("\n↗ ")

@@ -30,6 +30,11 @@ class OutboxMixin:
         conv = self.conversation(conversation_id)
         if conv is None:
             raise KeyError(f"no conversation {conversation_id}")
+        from owner_tui.reply_limits import reply_problem
+
+        too_long = reply_problem(conv["channel"], body)
+        if too_long:  # said before anything is queued: the text stays in the editor
+            raise ValueError(too_long)
         acc = account_id or conv["account_id"]
         if message_id is None:
             settings = json.loads(self.db.execute("SELECT settings FROM accounts WHERE id = ?",

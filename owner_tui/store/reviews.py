@@ -192,3 +192,13 @@ def review_facts(store: "Store", conversation_id: int) -> list[str]:
         if s["folder"] == folder:
             lines.append(stats_line(s))
     return lines
+
+
+def mark_reply_deleted(store: "Store", conversation_id: int, when: str) -> None:
+    """The owner deleted the published reply from owner-tui: kept, marked, the review awaits again."""
+    with store.write():
+        rows = store.db.execute("SELECT id FROM messages WHERE conversation_id = ? AND direction = 'out' "
+                                "AND noise IS NULL", [conversation_id]).fetchall()
+        for (mid,) in rows:
+            _set(store, mid, REPLY_REMOVED, f"{REPLY_REMOVED}: you deleted it ({when[:16]} UTC)", {"removed_at": when})
+        _rebuild(store, [conversation_id])
