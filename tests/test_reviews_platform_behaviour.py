@@ -299,3 +299,17 @@ def test_media_and_location_rating_and_count_are_shown(store, api, ft):
     facts = review_facts(store, conv(store, "p")["id"])
     assert any(f.startswith("2 photo/videos") and "https://lh3.example/p1.jpg" in f for f in facts)
     assert any("Main St: 4.5 stars, 1 reviews" in f for f in facts)
+
+
+def test_a_location_that_keeps_failing_does_not_force_a_full_pass_every_sync(store, api, ft, clock):
+    api.locations["accounts/1"].append({"name": "locations/20", "title": "New shop"})
+    api.reviews["accounts/1/locations/20"] = []
+    api.unverified.add("accounts/1/locations/20")
+    api.reviews[LOC] = [google_review(f"r{i}", create=day(1 + i)) for i in range(6)]
+    g_sync(store, api, ft, page_size=1)
+    first = len(api.requests("GET", f"/v4/{LOC}/reviews"))
+    assert first == 6  # the first sync reads everything
+    clock.advance(hours=1)
+    g_sync(store, api, ft, page_size=1)
+    # incremental: down to the high water (two pages), not all six again
+    assert len(api.requests("GET", f"/v4/{LOC}/reviews")) - first == 2

@@ -281,7 +281,7 @@ class HealthMixin:
         rows = {r["account_id"]: r for r in self.db.query("SELECT * FROM account_health")}
         feeds: dict[int, list[FeedHealth]] = {}
         for r in self.db.query("SELECT account_id, folder, last_success, last_error, last_error_at FROM sync_state "
-                               "WHERE folder != '' ORDER BY account_id, folder"):
+                               "WHERE folder != '' AND folder NOT LIKE 'reconcile:%' ORDER BY account_id, folder"):
             feeds.setdefault(r["account_id"], []).append(
                 FeedHealth(r["folder"], r["last_success"], r["last_error"], r["last_error_at"]))
         out = []

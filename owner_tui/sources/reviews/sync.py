@@ -139,8 +139,10 @@ def sync_account(store: Any, account_cfg: Any, *, secrets_getter: SecretsGetter 
         summary.error_kind = exc.kind
     else:  # every feed answered: an error from an earlier run (e.g. at sign-in, folder "") is over
         store.clear_sync_errors(account_id)
-        if full_pass:
-            store.save_cursor(account_id, Cursor(folder=RECONCILE_FOLDER, high_water=store.now_iso()))
+    # The pass counts as done when any feed was listed in full: an account with one location
+    # that keeps failing (unverified) must not re-read everything on every sync.
+    if full_pass and (report.complete or summary.error is None):
+        store.save_cursor(account_id, Cursor(folder=RECONCILE_FOLDER, high_water=store.now_iso()))
     # Feeds listed in full are reconciled even when another feed failed.
     if full_pass and report.complete:
         summary.removed = reconcile(store, account_id, report.seen, report.complete, report.replied,

@@ -129,7 +129,9 @@ class TrustpilotToken:
         except SourceError as exc:
             if form["grant_type"] == "password" and exc.status in (400, 401, 403):
                 raise NeedsReauth(f"Trustpilot refused the business login (API key/secret or username/password): "
-                                  f"{exc}", status=exc.status, code=exc.code) from None
+                                  f"{exc}. Check them in Trustpilot Business (Integrations > API; "
+                                  "https://developers.trustpilot.com/authentication) and where owner-tui reads "
+                                  "them.", status=exc.status, code=exc.code) from None
             raise
         tokens = token_response(resp.data, PLATFORM, self.http.clock)
         self.http.hide(tokens.access_token, tokens.refresh_token)
