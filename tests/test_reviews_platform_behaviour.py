@@ -313,3 +313,16 @@ def test_a_location_that_keeps_failing_does_not_force_a_full_pass_every_sync(sto
     g_sync(store, api, ft, page_size=1)
     # incremental: down to the high water (two pages), not all six again
     assert len(api.requests("GET", f"/v4/{LOC}/reviews")) - first == 2
+
+
+def test_a_new_reply_after_deleting_the_old_one_closes_the_wait_at_once(store, api, ft):
+    api.reviews[LOC] = [google_review("w", create=day(1), reply=("Old answer", day(2)))]
+    g_sync(store, api, ft)
+    sender = GoogleSender(api.google_options(), GOOGLE_SECRETS.__getitem__, ft.runtime())
+    delete_published_reply(store, None, conv(store, "w")["id"], sender=sender)
+    assert awaiting(store, "w")
+    api.reply_time = day(21)
+    send(store, api, ft, "w", "A better answer")
+    assert not awaiting(store, "w")  # without waiting for the next sync
+    text, noise = store.db.execute("SELECT text, noise FROM messages WHERE external_id = 'w:reply'").fetchone()
+    assert (text, noise) == ("A better answer", None)

@@ -90,6 +90,10 @@ class OutboxMixin:
                 thread_key=conv["external_key"] if conv["channel"] != "email" else None,
                 in_reply_to=conv["external_key"] if conv["channel"] == "email" else None,
                 extra={"outbox_id": outbox_id, "note": result.note}))
+            if conv["channel"] != "email":  # a reply rewritten after a rejection or a removal
+                from owner_tui.store.reviews import reply_sent_again
+
+                reply_sent_again(self, row[1], result.external_id or row[3], result.sent_at)
             if result.note and "replied elsewhere" in result.note:
                 self.db.execute("UPDATE conversations SET replied_elsewhere = 1 WHERE id = ?", [row[0]])
 

@@ -202,3 +202,16 @@ def mark_reply_deleted(store: "Store", conversation_id: int, when: str) -> None:
         for (mid,) in rows:
             _set(store, mid, REPLY_REMOVED, f"{REPLY_REMOVED}: you deleted it ({when[:16]} UTC)", {"removed_at": when})
         _rebuild(store, [conversation_id])
+
+
+def reply_sent_again(store: "Store", account_id: int, external_id: str, sent_at: str) -> None:
+    """A new reply went out under the id of one marked rejected or removed (Google's PUT and
+    Trustpilot's reply keep one reply per review): it is live again at ``sent_at``, so the wait
+    closes now rather than at the next sync. Call inside ``store.write()``."""
+    row = store.db.execute("SELECT id, conversation_id, noise FROM messages WHERE account_id = ? AND external_id = ?",
+                           [account_id, external_id]).fetchone()
+    if row is None or not (row[2] or "").startswith(OURS):
+        return
+    _set(store, row[0], None, None, {"reply_state": None})
+    store.db.execute("UPDATE messages SET sent_at = ? WHERE id = ?", [sent_at, row[0]])
+    _rebuild(store, [row[1]])
