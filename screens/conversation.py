@@ -16,15 +16,17 @@ from typing import TYPE_CHECKING
 
 from owner_tui.screens.actions import ConversationActions, safe_url
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
 
 from owner_tui import aging
 from owner_tui.mail.html_text import html_to_text
 from owner_tui.sanitize import clean, one_line
-from owner_tui.tui import keys
+from owner_tui.tui import jobs, keys
 from owner_tui.tui.widgets.health_bar import HealthBar
 from owner_tui.tui.widgets.rows import badge_text, star_style, star_text
 
@@ -52,6 +54,9 @@ def load_conversation(store, conversation_id: int) -> dict | None:
     out = store.db.execute("SELECT status, error FROM outbox WHERE conversation_id = ? AND status IN "
                             "('queued', 'sending', 'failed') ORDER BY id DESC LIMIT 1", [conversation_id]).fetchone()
     conv["outbox_status"], conv["outbox_error"] = out if out else (None, None)
+    from owner_tui.store.reviews import review_facts
+
+    conv["review_facts"] = review_facts(store, conversation_id)  # media, the feed's totals (issue 15)
     return {"conv": conv, "history": history[-MAX_MESSAGES:], "hidden": max(0, len(history) - MAX_MESSAGES)}
 
 
@@ -132,6 +137,8 @@ def header_text(conv: dict, now: datetime, tz: tzinfo) -> Text:
     elif conv.get("outbox_status") == "failed":
         text.append(f"\n✗ your reply was not sent: {one_line(conv.get('outbox_error') or '', limit=120)} "
                     "(r to edit and send again)", style="bold #ff5252")
+    for fact in conv.get("review_facts") or ():
+        text.append(f"\nⓘ {one_line(fact, limit=200)}", style="dim")  # untrusted links: inert text
     url = safe_url(conv.get("url"))
     if url:
         text.append("\n↗ ")
@@ -218,6 +225,40 @@ class ConversationScreen(ConversationActions, Screen[None]):
 
     def after_undo(self) -> None:
         if self.is_attached:
+            self.app.run_worker(partial(self.load, self.conversation_id), group="conversation", exclusive=True,
+                                exit_on_error=False)
+
+    def action_delete_reply(self) -> None:
+        """Delete the published reply on the platform, after one confirmation (issue 15)."""
+        from owner_tui.screens.pickers import PickDialog
+        from owner_tui.send.reply_actions import DELETABLE
+
+        row = self.row
+        if row is None or row.get("channel") not in DELETABLE or self.app.demo:
+            self.app.notify("Only a reply published on Google or Trustpilot can be deleted from here.",
+                            markup=False)
+            return
+        platform, cid = DELETABLE[row["channel"]], row["id"]
+
+        def chosen(value: str | None) -> None:
+            if value != "delete":
+                return
+            # The screen's own worker: its StateChanged comes back here.
+            self.run_worker(partial(jobs.delete_reply, self.app.store_path, self.app.config, self.app.clock, cid),
+                                thread=True, group="delete-reply", exclusive=True, exit_on_error=False)
+
+        self.app.push_screen(PickDialog(Text(f"Delete your reply on {platform}?", style="bold"), [
+            ("delete", Text(f"Delete it on {platform} (the review awaits a reply again)")),
+            ("keep", Text("Keep it"))]), chosen)
+
+    @on(Worker.StateChanged)
+    def _reply_deleted(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "delete-reply" or event.state != WorkerState.SUCCESS:
+            return
+        done, line = event.worker.result
+        self.app.notify(line, severity="information" if done else "error", markup=False, timeout=10)
+        self.app.refresh_inbox()
+        if done:
             self.app.run_worker(partial(self.load, self.conversation_id), group="conversation", exclusive=True,
                                 exit_on_error=False)
 

@@ -45,6 +45,8 @@ class DashboardData:
     digest: "Digest"
     days: list[metrics.DayPoint]
     weeks: int
+    #: One line per review feed: "Yelp shows 3 of 41 reviews", a location's rating and count.
+    review_feeds: tuple[str, ...] = ()
 
 
 def compute(store: "Store", weeks: int) -> DashboardData:
@@ -53,7 +55,10 @@ def compute(store: "Store", weeks: int) -> DashboardData:
 
     now = store.now()
     d = build_digest(store, now=now, period=timedelta(weeks=weeks))
-    return DashboardData(d, metrics.daily_series(store, weeks * 7, now), weeks)
+    from owner_tui.store.reviews import feed_stats, stats_line
+
+    feeds = tuple(f"{s['account']}: {stats_line(s)}" for s in feed_stats(store))
+    return DashboardData(d, metrics.daily_series(store, weeks * 7, now), weeks, feeds)
 
 
 # -- drawing (pure: Rich renderables from data) ------------------------------------------------
@@ -193,6 +198,7 @@ class DashboardScreen(Screen):
             yield Static(id="dash-volume-chart", classes="dash-panel")
             yield Static(id="dash-channels", classes="dash-panel")
             yield Static(id="dash-oldest", classes="dash-panel")
+            yield Static(id="dash-reviews", classes="dash-panel")
         yield HealthBar(id="health-bar")
         yield Footer()
 
@@ -276,3 +282,7 @@ class DashboardScreen(Screen):
         oldest = self.query_one("#dash-oldest", Static)
         oldest.border_title = "Waiting longest"
         oldest.update(oldest_table(d))
+        reviews = self.query_one("#dash-reviews", Static)
+        reviews.display = bool(data.review_feeds)
+        reviews.border_title = "Review platforms"
+        reviews.update(Text("\n".join(one_line(line, limit=160) for line in data.review_feeds)))

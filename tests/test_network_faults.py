@@ -144,7 +144,7 @@ def test_review_sync_survives_http_faults(reviews, which, fault):
     assert summary.retryable or fault in ("huge-body",), summary.error
     row = store.db.execute("SELECT last_error FROM sync_state WHERE account_id = ? AND last_error IS NOT NULL",
                            [summary.account_id]).fetchone()
-    assert row and row[0] == summary.error
+    assert row and row[0] in summary.error  # the feed keeps its own error; the account line names it
     ids = _stored(store, which if which == "google" else "trustpilot")
     assert len(ids) == len(set(ids))
 

@@ -28,6 +28,9 @@ COMMANDS = [
     ["accounts", "test", "shop"],
     ["accounts", "add", "imap", "shop2", "--host", "127.0.0.1", "--user", "a@b.example",
      "--password-env", "X_PW", "--smtp-host", ""],
+    ["accounts", "add", "trustpilot", "tp"],  # stdin closed: the first question aborts in one line
+    ["accounts", "add", "yelp", "yelp"],
+    ["accounts", "add", "facebook", "fb"],
     ["contacts", "find", "ann"],
     ["contacts", "merge", "1", "2"],
     ["digest"],

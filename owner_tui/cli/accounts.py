@@ -1,4 +1,5 @@
-"""``owner-tui accounts``: list them, add an IMAP account or a Google Business Profile, test one.
+"""``owner-tui accounts``: list them, add an IMAP account, a Google Business Profile, Trustpilot,
+Yelp or Facebook, test one.
 
 ``add`` asks for what it needs (or takes it as options, for scripts) and writes an
 ``[accounts.NAME]`` table through ``accounts.add``; ``test`` prints ``accounts.check``'s lines.
@@ -248,6 +249,8 @@ def add_google(obj, name, client_id, client_secret_cmd, client_secret_env, locat
             found = google.locations(http, options, report)
     except (SecretError, SourceError) as exc:
         raise click.ClickException(str(exc)) from None
+    if not found and report.failures:
+        raise click.ClickException(str(report.failures[0]))
     if not found:
         raise click.ClickException("signed in, but this Google account manages no business locations")
     chosen = choose_locations(found, locations_opt)
@@ -260,3 +263,96 @@ def add_google(obj, name, client_id, client_secret_cmd, client_secret_env, locat
         raise UsageFailure(str(exc)) from None
     where = "all locations" if chosen is None else f"{len(chosen)} of {len(found)} locations"
     click.echo(f"added [accounts.{name}] to {obj.config_path} ({where}); run `owner-tui sync` to pull reviews")
+
+
+# -- Trustpilot, Yelp, Facebook -----------------------------------------------------------------
+
+def _add_review_platform(obj, kind: str, name: str | None, given: dict[str, str | None],
+                         secret_flags: dict[str, tuple[str | None, str | None]], base_url: str | None,
+                         runtime: Any = None) -> None:
+    from owner_tui.accounts.reviews import PLATFORMS, test_call
+    from owner_tui.sources.reviews.http import SourceError
+
+    platform = PLATFORMS[kind]
+    _config(obj, may_be_new=True)
+    name = name or click.prompt("Account name", default=kind)
+    options: dict[str, Any] = dict(platform.fixed or {})
+    for q in platform.settings:
+        value = given.get(q.key)
+        if value is None:
+            value = click.prompt(q.prompt, default="" if not q.required else None, show_default=False)
+        value = (value or "").strip()
+        if value:
+            options[q.key] = value
+        elif q.required:
+            raise UsageFailure(f"{q.key} is needed for a {platform.title} account")
+    for secret, what in platform.secrets:
+        cmd, env = secret_flags.get(secret, (None, None))
+        if env:
+            options[f"{secret}_env"] = env
+        else:
+            options[f"{secret}_cmd"] = cmd or click.prompt(f"Command that prints the {what} "
+                                                           f"(e.g. pass show {kind}/{secret})")
+    if base_url:
+        options["base_url"] = base_url
+    try:
+        values = {s: resolve_secret(options, s, name) for s, _ in platform.secrets}
+        line = test_call(kind, options, values.__getitem__, runtime)
+    except (SecretError, SourceError) as exc:
+        raise click.ClickException(f"{exc} (nothing was written; see {platform.help_url})") from None
+    click.echo(line)
+    try:
+        add_account(obj.config_path, name, kind, options)
+    except ConfigError as exc:
+        raise UsageFailure(str(exc)) from None
+    click.echo(f"added [accounts.{name}] to {obj.config_path}; run `owner-tui sync` to pull reviews")
+
+
+def _secret_options(*names: str):
+    def wrap(fn):
+        for n in reversed(names):
+            flag = n.replace("_", "-")
+            fn = click.option(f"--{flag}-env", f"{n}_env", help=f"Environment variable holding the {n}")(fn)
+            fn = click.option(f"--{flag}-cmd", f"{n}_cmd", help=f"Command that prints the {n}")(fn)
+        return fn
+    return wrap
+
+
+@add_group.command("trustpilot")
+@click.argument("name", required=False)
+@click.option("--business-unit-id")
+@click.option("--username", help="Trustpilot Business login (email)")
+@click.option("--author-business-user-id", help="Business user id that signs replies")
+@_secret_options("api_key", "api_secret", "password")
+@click.option("--base-url", hidden=True)
+@click.pass_obj
+def add_trustpilot(obj, name, business_unit_id, username, author_business_user_id, base_url, **secret) -> None:
+    """Add Trustpilot service reviews: questions, one test call, no secret in the config."""
+    _add_review_platform(obj, "trustpilot", name, {"business_unit_id": business_unit_id, "username": username,
+                                                   "author_business_user_id": author_business_user_id},
+                         {n: (secret[f"{n}_cmd"], secret[f"{n}_env"]) for n in ("api_key", "api_secret", "password")},
+                         base_url)
+
+
+@add_group.command("yelp")
+@click.argument("name", required=False)
+@click.option("--business-id")
+@_secret_options("api_key")
+@click.option("--base-url", hidden=True)
+@click.pass_obj
+def add_yelp(obj, name, business_id, base_url, **secret) -> None:
+    """Add a Yelp business (three review excerpts, read only): questions, one test call."""
+    _add_review_platform(obj, "yelp", name, {"business_id": business_id},
+                         {"api_key": (secret["api_key_cmd"], secret["api_key_env"])}, base_url)
+
+
+@add_group.command("facebook")
+@click.argument("name", required=False)
+@click.option("--page-id")
+@_secret_options("token")
+@click.option("--base-url", hidden=True)
+@click.pass_obj
+def add_facebook(obj, name, page_id, base_url, **secret) -> None:
+    """Add a Facebook Page's recommendations (deprecated by Meta from Graph API v22): one test call."""
+    _add_review_platform(obj, "facebook", name, {"page_id": page_id},
+                         {"token": (secret["token_cmd"], secret["token_env"])}, base_url)

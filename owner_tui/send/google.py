@@ -12,15 +12,16 @@ from __future__ import annotations
 import re
 
 from owner_tui.records import OutgoingReply, SendResult
+from owner_tui.reply_limits import reply_problem
 from owner_tui.send.review_api import ApiReviewSender, same_text
 from owner_tui.send.sender import SendError
 from owner_tui.sources.reviews.common import PullReport, as_dict, iso, parse_time
 from owner_tui.sources.reviews.google import connect, locations, reply_id, reviews_base
 from owner_tui.sources.reviews.http import NeedsReauth, SourceError
 
-#: ReviewReply.comment maximum; characters or bytes is UNCONFIRMED, so only the character
-#: count is checked here and a byte-count refusal comes back as Google's own message.
-MAX_CHARS = 4096
+#: ReviewReply.comment maximum: 4096 bytes of UTF-8 (``reply_limits``), checked again here for
+#: a row queued before the check existed.
+MAX_BYTES = 4096
 _REJECTED_RE = re.compile(r"REJECT|VIOLAT|FAIL|BLOCK", re.I)
 
 
@@ -58,9 +59,9 @@ class GoogleSender(ApiReviewSender):
         body = reply.body.strip()
         if not body:
             raise SendError("The reply is empty; nothing was sent.")
-        if len(body) > MAX_CHARS:
-            raise SendError(f"Google takes at most {MAX_CHARS} characters in a reply; this one has {len(body)}. "
-                            "Shorten it; nothing was sent.")
+        too_long = reply_problem("google", body)
+        if too_long:
+            raise SendError(too_long)
         name = self.resource(reply)
         try:
             resp = self._conn().request("PUT", f"{reviews_base(self.options)}/{name}/reply",
@@ -89,6 +90,15 @@ class GoogleSender(ApiReviewSender):
         except SourceError:
             pass  # the reply is out; the next sync settles the id
         return SendResult(external_id=external_id, sent_at=iso(when), note=note)
+
+    def delete_reply(self, reply: OutgoingReply) -> None:
+        """Delete the published reply (``DELETE .../reply``; the answer's body is UNCONFIRMED and
+        not read). The next sync sees the review without a reply and it awaits again."""
+        name = self.resource(reply)
+        try:
+            self._conn().request("DELETE", f"{reviews_base(self.options)}/{name}/reply")
+        except SourceError as exc:
+            raise SendError(f"Google did not delete the reply: {exc}", retryable=exc.retryable) from None
 
     def verify(self, reply: OutgoingReply) -> bool | None:
         try:

@@ -51,6 +51,17 @@ class TrustpilotSender(ApiReviewSender):
             pass  # the reply is out; the next sync settles the id
         return SendResult(external_id=external_id, sent_at=iso(when), note="Reply posted on Trustpilot.")
 
+    def delete_reply(self, reply: OutgoingReply) -> None:
+        """``DELETE /v1/private/reviews/{id}/reply`` (UNCONFIRMED in the docs: a 404 or 405 says
+        so in plain words and nothing changes locally)."""
+        try:
+            self._conn().request("DELETE", self._review_url(reply) + "/reply")
+        except SourceError as exc:
+            if exc.status in (404, 405):
+                raise SendError("Trustpilot did not accept deleting the reply through its API (HTTP "
+                                f"{exc.status}); delete it in Trustpilot Business instead.") from None
+            raise SendError(f"Trustpilot did not delete the reply: {exc}", retryable=exc.retryable) from None
+
     def verify(self, reply: OutgoingReply) -> bool | None:
         try:
             data = self._conn().get_json(self._review_url(reply))

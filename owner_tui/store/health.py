@@ -43,6 +43,8 @@ SHORT = {
     "limit": "rate limited", "overquota": "mailbox full", "reauth": "sign in again",
     "permission": "no permission", "rate": "rate limited", "server": "server error",
     "notfound": "not found", "protocol": "server refused",
+    "quota0": "API not approved", "api_disabled": "API disabled", "unverified": "not verified",
+    "trial_key": "trial key",
 }
 
 #: What the owner can do, per error kind (the error text says what happened).
@@ -76,6 +78,14 @@ ADVICE = {
     "server": "The platform is having trouble; it is retried on the next sync.",
     "notfound": "Check the location / business id in config.toml.",
     "protocol": "See the server's words above; sync again, and if it persists check the account.",
+    "quota0": "File Google's 'Application for Basic API Access' form for your Cloud project "
+              "(https://developers.google.com/my-business/content/prereqs#request-access).",
+    "api_disabled": "Enable the Business Profile APIs in your Google Cloud project "
+                    "(https://developers.google.com/my-business/content/basic-setup#enable-api).",
+    "unverified": "Verify the location in Google Business Profile "
+                  "(https://support.google.com/business/answer/7107242); the other locations still sync.",
+    "trial_key": "Yelp's trial key does not include review excerpts: upgrade the plan "
+                 "(https://docs.developer.yelp.com/docs/places-rate-limiting) or remove this account.",
 }
 NEVER_ADVICE = "Press g in the app or run `owner-tui sync`; check it with `owner-tui accounts test NAME`."
 STALE_ADVICE = "Sync now (g in the app, or `owner-tui sync`); if you rely on cron, check that it runs."
@@ -271,7 +281,7 @@ class HealthMixin:
         rows = {r["account_id"]: r for r in self.db.query("SELECT * FROM account_health")}
         feeds: dict[int, list[FeedHealth]] = {}
         for r in self.db.query("SELECT account_id, folder, last_success, last_error, last_error_at FROM sync_state "
-                               "WHERE folder != '' ORDER BY account_id, folder"):
+                               "WHERE folder != '' AND folder NOT LIKE 'reconcile:%' ORDER BY account_id, folder"):
             feeds.setdefault(r["account_id"], []).append(
                 FeedHealth(r["folder"], r["last_success"], r["last_error"], r["last_error_at"]))
         out = []

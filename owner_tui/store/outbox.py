@@ -30,6 +30,11 @@ class OutboxMixin:
         conv = self.conversation(conversation_id)
         if conv is None:
             raise KeyError(f"no conversation {conversation_id}")
+        from owner_tui.reply_limits import reply_problem
+
+        too_long = reply_problem(conv["channel"], body)
+        if too_long:  # said before anything is queued: the text stays in the editor
+            raise ValueError(too_long)
         acc = account_id or conv["account_id"]
         if message_id is None:
             settings = json.loads(self.db.execute("SELECT settings FROM accounts WHERE id = ?",
@@ -85,6 +90,10 @@ class OutboxMixin:
                 thread_key=conv["external_key"] if conv["channel"] != "email" else None,
                 in_reply_to=conv["external_key"] if conv["channel"] == "email" else None,
                 extra={"outbox_id": outbox_id, "note": result.note}))
+            if conv["channel"] != "email":  # a reply rewritten after a rejection or a removal
+                from owner_tui.store.reviews import reply_sent_again
+
+                reply_sent_again(self, row[1], result.external_id or row[3], result.sent_at)
             if result.note and "replied elsewhere" in result.note:
                 self.db.execute("UPDATE conversations SET replied_elsewhere = 1 WHERE id = ?", [row[0]])
 

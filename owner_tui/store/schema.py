@@ -259,3 +259,11 @@ def m005_digest_state(db: Database) -> None:
             updated_at TEXT NOT NULL
         )
     """)
+
+
+@migrations()
+def m007_review_feed_stats(db: Database) -> None:
+    """What a review platform says about a feed as a whole (issue 15): Yelp's ``total`` (it
+    shows only 3 excerpts), a Google location's average rating and review count. JSON per
+    ``sync_state`` row; reply moderation and removals live on the messages themselves."""
+    _run(db, "ALTER TABLE sync_state ADD COLUMN stats TEXT")

@@ -134,3 +134,16 @@ def undo(store: Store) -> dict | None:
 def plain_error(exc: BaseException | None) -> str:
     text = one_line(str(exc) if exc else "", limit=300)
     return text or type(exc).__name__
+
+
+def delete_reply(store_path: Path, config, clock, conversation_id: int) -> tuple[bool, str]:
+    """Delete the published review reply (a thread worker: network, then its own store
+    connection). Returns (done, a line for the owner); never raises for a platform answer."""
+    from owner_tui.send.reply_actions import delete_published_reply
+    from owner_tui.send.sender import SendError
+
+    with Store.open(store_path, config=config, clock=clock) as store:
+        try:
+            return True, delete_published_reply(store, config, conversation_id)
+        except SendError as exc:
+            return False, f"The reply was not deleted: {exc}"

@@ -86,6 +86,8 @@ CONVERSATION = [
     _b("o", "reopen", "Reopen", "reopen", "Put it back in the list"),
     _b("u", "undo", "Undo", "undo", "Undo your last change", show=True),
     _b("l", "open_link", "Open link", "open_link", "Open the review page in the browser"),
+    _b("X", "delete_reply", "Delete reply", "delete_reply",
+       "Delete your published reply on Google or Trustpilot (r writes a new one instead)"),
     _b("space", "next", "Next", "next", "Triage: skip to the next conversation", show=True),
 ]
 

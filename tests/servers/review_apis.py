@@ -19,7 +19,7 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -54,8 +54,8 @@ def tp_review(rid: str, *, stars: int = 5, text: str = "Good shop", created: str
               name: str = "Bo", reply: tuple[str, str] | None = None) -> dict:
     r: dict[str, Any] = {"id": rid, "stars": stars, "title": f"Title {rid}", "text": text, "language": "en",
                          "createdAt": created, "updatedAt": updated, "isVerified": True,
-                         "consumer": {"id": f"c-{rid}", "displayName": name, "numberOfReviews": 3,
-                                      "email": f"{name.lower()}@example.org"}, **UNKNOWN}
+                         "consumer": {"id": f"c-{rid}", "displayName": name, "numberOfReviews": 3},
+                         "referenceEmail": f"{name.lower()}@example.org", "referenceId": f"order-{rid}", **UNKNOWN}
     r["companyReply"] = {"text": reply[0], "createdAt": reply[1]} if reply else None
     return r
 
@@ -99,14 +99,23 @@ class ReviewAPIServer:
         self.reviews: dict[str, list[dict]] = {"accounts/1/locations/10": []}
         self.reject_word = "forbidden"
         self.reply_time: str | None = None  # fixed updateTime for replies, else now
+        # Issue 15: how Google behaves over days of real use
+        self.quota_zero = False  # a Cloud project not yet approved: every call 429, quota_limit_value 0
+        self.disabled_api: str | None = None  # a service name: its calls answer 403 SERVICE_DISABLED
+        self.unverified: set[str] = set()  # location parents whose reviews answer FAILED_PRECONDITION
+        self.broken_accounts: set[str] = set()  # accounts whose location listing is refused
+        self.moderation: str | None = None  # a state new replies get ("PENDING"), else none
         # Trustpilot
         self.tp_refresh_tokens: set[str] = set()
         self.tp_refresh_works = True
         self.tp_grants: list[str] = []
         self.tp_reviews: dict[str, list[dict]] = {"bu-1": []}
         self.tp_links = True
+        self.tp_deleted_replies: list[str] = []
         # Yelp, Facebook
         self.yelp_reviews: dict[str, list[dict]] = {"biz-1": []}
+        self.yelp_total: int | None = None  # Yelp's "total" (all reviews on Yelp), else len(reviews)
+        self.yelp_trial = False  # a trial (Starter) key: 404 on the reviews endpoint
         self.fb_ratings: dict[str, list[dict]] = {"page-1": []}
         self.fb_refuse: str | None = None  # "permission" | "token"
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -131,6 +140,18 @@ class ReviewAPIServer:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         with self.lock:
             self.faults.append(Fault(method, prefix, status, raw, headers or {}, count, truncate))
+
+    def moderate(self, parent: str, rid: str, state: str, reason: str | None = None) -> None:
+        """Google's moderation decides on a reply (PENDING -> PUBLISHED or REJECTED)."""
+        with self.lock:
+            review = next(r for r in self.reviews[parent] if r["reviewId"] == rid)
+            review["reviewReply"]["state"] = state
+            if reason:
+                review["reviewReply"]["policyViolation"] = {"type": "POLICY_VIOLATION", "description": reason}
+
+    def delete_review(self, parent: str, rid: str) -> None:
+        with self.lock:
+            self.reviews[parent] = [r for r in self.reviews[parent] if r["reviewId"] != rid]
 
     def expire_access_tokens(self) -> None:
         with self.lock:
@@ -232,14 +253,36 @@ class ReviewAPIServer:
                     body: bytes) -> tuple[int, dict, Any]:
         if not self._authed(headers, "google"):
             return _gerror(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
+        service = "mybusinessaccountmanagement.googleapis.com" if path.startswith("/v1/accounts") and \
+            not path.endswith("/locations") else "mybusinessbusinessinformation.googleapis.com" \
+            if path.startswith("/v1/") else "mybusiness.googleapis.com"
+        if self.quota_zero:
+            return 429, {}, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": (
+                f"Quota exceeded for quota metric 'Requests' and limit 'Requests per minute' of service "
+                f"'{service}' for consumer 'project_number:1234'."), "details": [{
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED",
+                    "domain": "googleapis.com", "metadata": {"quota_limit_value": "0", "service": service,
+                                                              "consumer": "projects/1234"}}]}}
+        if self.disabled_api == service:
+            url = f"https://console.developers.google.com/apis/api/{service}/overview?project=1234"
+            return 403, {}, {"error": {"code": 403, "status": "PERMISSION_DENIED", "message": (
+                f"{service} has not been used in project 1234 before or it is disabled. Enable it by visiting "
+                f"{url} then retry."), "details": [{
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED",
+                    "domain": "googleapis.com", "metadata": {"service": service, "activationUrl": url,
+                                                              "consumer": "projects/1234"}}]}}
         parts = path.strip("/").split("/")
         if path == "/v1/accounts":
             return self._page(self.accounts, q, "accounts", 20)
         if parts[:1] == ["v1"] and parts[-1] == "locations":
             if not q.get("readMask"):
                 return _gerror(400, "INVALID_ARGUMENT", "Request contains an invalid argument: readMask is required.")
+            if "/".join(parts[1:3]) in self.broken_accounts:
+                return _gerror(403, "PERMISSION_DENIED", "The caller does not have permission")
             return self._page(self.locations.get("/".join(parts[1:3]), []), q, "locations", 100)
         parent = "/".join(parts[1:5])
+        if parent in self.unverified:
+            return _gerror(400, "FAILED_PRECONDITION", "Precondition check failed: the location is not verified.")
         if parts[-1] == "reviews" and method == "GET":
             if int(q.get("pageSize", 50)) > 50:
                 return _gerror(400, "INVALID_ARGUMENT", "pageSize must be at most 50.")
@@ -257,7 +300,12 @@ class ReviewAPIServer:
             if self.reject_word in comment:
                 return _gerror(400, "INVALID_ARGUMENT", "The reply contains content that is not allowed.")
             review["reviewReply"] = {"comment": comment, "updateTime": self.reply_time or now_iso()}
+            if self.moderation:
+                review["reviewReply"]["state"] = self.moderation
             return 200, {}, {**review["reviewReply"], **UNKNOWN}
+        if parts[-1] == "reply" and method == "DELETE":
+            review.pop("reviewReply", None)
+            return 200, {}, {}
         if method == "GET" and len(parts) == 7:
             return 200, {}, review
         return _gerror(405, "INVALID_ARGUMENT", "method not allowed")
@@ -319,6 +367,10 @@ class ReviewAPIServer:
                 return 400, {}, {"message": "message and authorBusinessUserId are required"}
             review["companyReply"] = {"text": payload["message"], "createdAt": now_iso()}
             return 201, {}, b""
+        if method == "DELETE" and parts[-1] == "reply":
+            review["companyReply"] = None
+            self.tp_deleted_replies.append(parts[3])
+            return 204, {}, b""
         if method == "GET" and len(parts) == 4:
             return 200, {}, review
         return 405, {}, {"message": "method not allowed"}
@@ -331,7 +383,10 @@ class ReviewAPIServer:
         items = self.yelp_reviews.get(path.split("/")[3])
         if items is None:
             return 404, {}, {"error": {"code": "BUSINESS_NOT_FOUND", "description": "Business not found."}}
-        return 200, {}, {"total": len(items), "possible_languages": ["en"], "reviews": items[:3], **UNKNOWN}
+        if self.yelp_trial:
+            return 404, {}, {"error": {"code": "NOT_FOUND", "description": "Resource could not be found."}}
+        total = self.yelp_total if self.yelp_total is not None else len(items)
+        return 200, {}, {"total": total, "possible_languages": ["en"], "reviews": items[:3], **UNKNOWN}
 
     def _facebook(self, path: str, q: dict[str, str], headers: dict[str, str]) -> tuple[int, dict, Any]:
         version, page_id = path.split("/")[1], path.split("/")[2]
@@ -391,6 +446,8 @@ class FakeTime:
     def __init__(self) -> None:
         self.now = 1000.0
         self.sleeps: list[float] = []
+        #: The wall clock moves with the fake one (token expiry is kept on the wall clock).
+        self.start = datetime.now(UTC)
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
@@ -401,7 +458,10 @@ class FakeTime:
 
     def runtime(self):
         from owner_tui.sources.reviews.common import Runtime
-        return Runtime(sleep=self.sleep, clock=self.clock)
+        return Runtime(sleep=self.sleep, clock=self.clock, wallclock=self.wallclock)
+
+    def wallclock(self) -> datetime:
+        return self.start + timedelta(seconds=self.now - 1000.0)
 
 
 # -- pytest fixtures (import them into a test module to use them) -----------------------------

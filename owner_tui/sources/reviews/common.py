@@ -46,6 +46,15 @@ class PullReport:
     problems: list[str] = field(default_factory=list)
     #: Feeds (locations...) that failed while others went on; the pull raises at the end.
     failures: list[SourceError] = field(default_factory=list)
+    #: Per feed: what the platform says about it as a whole (Yelp's ``total``; a Google
+    #: location's ``averageRating`` and ``totalReviewCount``), saved in ``sync_state.stats``.
+    stats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Per feed read in full this time (no early stop): every review id the platform listed,
+    #: for reconciliation (a review missing from a complete listing was removed).
+    seen: dict[str, set[str]] = field(default_factory=dict)
+    complete: set[str] = field(default_factory=set)
+    #: Per review id listed: whether the platform shows an owner reply on it.
+    replied: dict[str, bool] = field(default_factory=dict)
 
     def skip(self, why: str) -> None:
         self.skipped += 1

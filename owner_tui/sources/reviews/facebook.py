@@ -54,11 +54,13 @@ def explain(exc: SourceError, version: str) -> SourceError:
                            "it lasts, or remove this account.", False, status=exc.status, code=code)
     if code in PERMISSION:
         return SourceError("Facebook refused to show the Page's ratings: the Page token needs the "
-                           f"pages_read_user_content permission from someone who moderates the Page ({exc})",
+                           f"pages_read_user_content permission from someone who moderates the Page; see "
+                           f"https://developers.facebook.com/docs/permissions/ ({exc})",
                            False, status=exc.status, code=code)
     if code == 190:
         return NeedsReauth("Facebook no longer accepts the saved Page access token (expired or revoked); "
-                           "create a new one and save it again.", status=exc.status, code=code)
+                           "create a new one (https://developers.facebook.com/docs/pages-api/getting-started/) "
+                           "and save it again.", status=exc.status, code=code)
     if code in THROTTLED:
         return SourceError("Facebook is limiting how often this app may call it; try again later.", True,
                            status=exc.status, code=code)

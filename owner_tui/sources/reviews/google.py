@@ -42,7 +42,7 @@ from owner_tui.sources.reviews.common import (
     stored_high_water,
     text_field,
 )
-from owner_tui.sources.reviews.http import Http, NeedsReauth, SourceError
+from owner_tui.sources.reviews.http import Http, NeedsReauth, SourceError, clean_text
 from owner_tui.sources.reviews.oauth import GOOGLE_TOKEN_URL, RefreshingToken
 
 PLATFORM = "Google"
@@ -57,10 +57,70 @@ _PARENT_RE = re.compile(r"^accounts/[^/]+/locations/[^/]+$")
 _REJECTED_RE = re.compile(r"REJECT|VIOLAT|FAIL|BLOCK", re.I)
 
 
+#: Where the owner fixes each state Google reports (the documented pages).
+ACCESS_FORM_URL = "https://developers.google.com/my-business/content/prereqs#request-access"
+ENABLE_API_URL = "https://developers.google.com/my-business/content/basic-setup#enable-api"
+VERIFY_URL = "https://support.google.com/business/answer/7107242"
+_CONSOLE = ("https://console.developers.google.com/", "https://console.cloud.google.com/")
+
+QUOTA_HINT = (" If this happens on every sync, the Cloud project may not be approved yet (quota 0): see "
+              f"{ACCESS_FORM_URL}.")
+QUOTA_ZERO = ("Google has not approved this Cloud project for the Business Profile APIs yet: its quota is 0, "
+              "so every call is refused (HTTP 429). Nothing to retry: file Google's 'Application for Basic "
+              f"API Access' form ({ACCESS_FORM_URL}) and sync again once it is approved.")
+
+
+def _error_info(details: list) -> tuple[set[str], dict[str, str]]:
+    """Reasons and metadata of ``google.rpc.ErrorInfo`` details (which ones GBP sends is UNCONFIRMED)."""
+    reasons: set[str] = set()
+    meta: dict[str, str] = {}
+    for d in details:
+        if isinstance(d, dict) and str(d.get("@type", "")).endswith("google.rpc.ErrorInfo"):
+            if isinstance(d.get("reason"), str):
+                reasons.add(d["reason"])
+            if isinstance(d.get("metadata"), dict):
+                meta.update({str(k): str(v) for k, v in d["metadata"].items()})
+    return reasons, meta
+
+
+def classify_error(status: int, code: Any, details: list, message: str) -> SourceError | None:
+    """Google answers that need the owner, not a retry: each with what to do and the link.
+
+    Quota 0 (a project not yet approved) is a 429 like any rate limit; it is told apart by
+    ErrorInfo ``quota_limit_value: "0"`` or a message saying the limit is 0 (the GBP shape is
+    UNCONFIRMED: a 429 without it is retried, and the give-up message names quota 0 as the
+    likely cause). A disabled API is a 403 with reason ``SERVICE_DISABLED`` or Google's
+    standard "has not been used in project ... or it is disabled" text. An unverified location
+    is reported as ``FAILED_PRECONDITION`` or words about verification (UNCONFIRMED).
+    """
+    reasons, meta = _error_info(details)
+    lower = message.lower()
+    said = f" (Google said: {clean_text(message, limit=200)})" if message else ""
+    if status == 429 and (meta.get("quota_limit_value") == "0" or "limit of 0" in lower
+                          or "quota_limit_value: 0" in lower):
+        return SourceError(QUOTA_ZERO, False, status=status, code=code, kind="quota0")
+    if status == 403 and ("SERVICE_DISABLED" in reasons or "accessNotConfigured" in reasons
+                          or "has not been used in project" in lower or "it is disabled" in lower):
+        service = meta.get("service") or meta.get("serviceTitle") or "a Business Profile API"
+        link = meta.get("activationUrl", "")
+        link = link if link.startswith(_CONSOLE) else ENABLE_API_URL
+        return SourceError(clean_text(f"{service} is not enabled in your Google Cloud project. Enable it at {link} "
+                                      "(and the other Business Profile APIs: see "
+                                      f"{ENABLE_API_URL}), wait a few minutes, then sync again.", limit=500) + said,
+                           False, status=status, code=code, kind="api_disabled")
+    if status in (400, 403, 412) and (code == "FAILED_PRECONDITION" or ("verif" in lower and "location" in lower)):
+        return SourceError("This location is not verified on Google, and Google gives reviews only for verified "
+                           f"locations. Verify it in your Business Profile ({VERIFY_URL}); it stays marked failing "
+                           f"until then while the other locations sync.{said}", False, status=status, code=code,
+                           kind="unverified")
+    return None
+
+
 def connect(options: Mapping[str, Any], secrets_getter: SecretsGetter, runtime: Runtime | None = None) -> Http:
     """An ``Http`` for Google with a refreshing token (paced to about 300 requests a minute)."""
     rt = runtime or Runtime()
     http = rt.http(PLATFORM, options, qpm=300)
+    http.classify = classify_error
     http.auth = RefreshingToken(
         http, token_url=base_url(options, "token_url", GOOGLE_TOKEN_URL),
         client_id=opt_str(options, "client_id", PLATFORM),
@@ -103,27 +163,81 @@ def locations(http: Http, options: Mapping[str, Any], report: PullReport) -> lis
                     if isinstance(a, dict) and isinstance(a.get("name"), str)]
     found: list[tuple[str, str]] = []
     for account in accounts:
-        loc_url = f"{base_url(options, 'locations_url', LOCATIONS_URL)}/v1/{account}/locations"
-        params = {"readMask": "name,title,storeCode", "pageSize": 100}  # readMask is required
-        for loc in _paged(http, loc_url, params, "locations", report):
-            name = as_dict(loc).get("name")
-            # v1 names look like "locations/{id}" (UNCONFIRMED); v4 wants accounts/{a}/locations/{id}.
-            if isinstance(name, str) and re.fullmatch(r"locations/[^/]+", name):
-                found.append((f"{account}/{name}", str(loc.get("title") or "")))
-            elif isinstance(name, str) and _PARENT_RE.match(name):
-                found.append((name, str(loc.get("title") or "")))
-            else:
-                report.skip(f"Google listed a location with an unexpected name {str(name)[:80]!r}; skipped")
+        try:
+            found += _account_locations(http, options, account, report)
+        except NeedsReauth:
+            raise
+        except SourceError as exc:
+            # One account that cannot list its locations must not hide every other account's.
+            exc.folder = account
+            report.failures.append(exc)
     return found
 
 
-def _reply_rejected(reply: Mapping[str, Any]) -> str | None:
-    # ReviewReplyState's JSON name and values are UNCONFIRMED: look for any *state* field
-    # whose value says rejected, rather than trusting one guessed name.
+def _account_locations(http: Http, options: Mapping[str, Any], account: str,
+                       report: PullReport) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    loc_url = f"{base_url(options, 'locations_url', LOCATIONS_URL)}/v1/{account}/locations"
+    params = {"readMask": "name,title,storeCode", "pageSize": 100}  # readMask is required
+    for loc in _paged(http, loc_url, params, "locations", report):
+        name = as_dict(loc).get("name")
+        # v1 names look like "locations/{id}" (UNCONFIRMED); v4 wants accounts/{a}/locations/{id}.
+        if isinstance(name, str) and re.fullmatch(r"locations/[^/]+", name):
+            found.append((f"{account}/{name}", str(loc.get("title") or "")))
+        elif isinstance(name, str) and _PARENT_RE.match(name):
+            found.append((name, str(loc.get("title") or "")))
+        else:
+            report.skip(f"Google listed a location with an unexpected name {str(name)[:80]!r}; skipped")
+    return found
+
+
+def reply_state(reply: Mapping[str, Any]) -> tuple[str | None, str]:
+    """(moderation state, why) of a ``reviewReply``.
+
+    ReviewReplyState's JSON name and values, and PolicyViolation's shape, are UNCONFIRMED: any
+    field whose name holds "state" gives the state, any holding "polic" or "violation" the reason
+    (its text values joined), rather than trusting one guessed name.
+    """
+    state = None
+    why: list[str] = []
     for key, value in reply.items():
-        if "state" in key.lower() and isinstance(value, str) and _REJECTED_RE.search(value):
-            return value
-    return None
+        low = key.lower()
+        if "state" in low and isinstance(value, str) and state is None:
+            state = value.strip().upper()[:40] or None
+        elif "polic" in low or "violation" in low:
+            if isinstance(value, str):
+                why.append(value)
+            elif isinstance(value, dict):
+                why += [str(v) for v in value.values() if isinstance(v, (str, int))]
+            elif isinstance(value, list):
+                why += [str(v) for v in value if isinstance(v, (str, int))]
+    return state, clean_text("; ".join(why), limit=300)
+
+
+def is_rejected(state: str | None) -> bool:
+    return bool(state and _REJECTED_RE.search(state))
+
+
+def is_pending(state: str | None) -> bool:
+    return bool(state and re.search(r"PENDING|REVIEW|HOLD|MODERAT", state) and not is_rejected(state))
+
+
+def media_items(review: Mapping[str, Any]) -> list[str]:
+    """Links of ``reviewMediaItems`` (photos and videos, added 2026-04; field names of an item
+    UNCONFIRMED beyond the thumbnail/video URLs): the first http(s) URL of each item."""
+    items = review.get("reviewMediaItems")
+    links: list[str] = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        for key in ("googleUrl", "thumbnailUrl", "videoUrl", "sourceUrl", "url"):
+            value = item.get(key)
+            if isinstance(value, str) and value.startswith(("https://", "http://")):
+                links.append(value[:500])
+                break
+        else:
+            links.append("")
+    return links
 
 
 def reply_id(review: Mapping[str, Any], rid: str) -> str:
@@ -164,6 +278,9 @@ def review_records(review: Any, parent: str, report: PullReport, title: str = ""
         return []
     extra = {"name": name, "location": parent, "update_time": review.get("updateTime"),
              "anonymous": anonymous, "rating_only": not comment}
+    media = media_items(review)
+    if media:
+        extra["media"] = media
     if title:
         extra["location_title"] = title
     url = review.get("reviewReplyUrl") if isinstance(review.get("reviewReplyUrl"), str) else None
@@ -177,17 +294,24 @@ def review_records(review: Any, parent: str, report: PullReport, title: str = ""
 
     reply = review.get("reviewReply")
     if isinstance(reply, dict) and isinstance(reply.get("comment"), str) and reply["comment"]:
-        rejected = _reply_rejected(reply)
+        state, why = reply_state(reply)
         reply_time = parse_time(reply.get("updateTime"))
-        if rejected:
-            # Not published: the customer never saw it, so the review still awaits.
-            report.problems.append(f"Google did not publish the reply to review {rid} (state {rejected})")
+        reply_problems = () if reply_time else ("reply updateTime missing or malformed",)
+        # Stored whatever its state, with the state: a REJECTED reply is kept for the owner to
+        # read but never closes the wait (store.reviews.apply_reply_states), as the customer
+        # never saw it; a PENDING one is shown as held by Google.
+        reply_extra: dict[str, Any] = {"name": name, "location": parent}
+        if state:
+            reply_extra["reply_state"] = state
+        if why:
+            reply_extra["reply_policy"] = why
+        records.append(MessageRecord(
+            external_id=reply_id(review, rid), direction="out",
+            sent_at=iso(reply_time or updated or when), text=reply["comment"], problems=reply_problems,
+            extra=reply_extra, **common))
+        if is_rejected(state):
+            report.problems.append(f"Google did not publish the reply to review {rid} (state {state})")
         else:
-            reply_problems = () if reply_time else ("reply updateTime missing or malformed",)
-            records.append(MessageRecord(
-                external_id=reply_id(review, rid), direction="out",
-                sent_at=iso(reply_time or updated or when), text=reply["comment"], problems=reply_problems,
-                extra={"name": name, "location": parent}, **common))
             if edited_after_reply(updated, reply_time):
                 records.append(MessageRecord(
                     external_id=f"{rid}:edit:{review.get('updateTime')}", direction="in", sent_at=iso(updated),
@@ -209,7 +333,13 @@ def pull(options: Mapping[str, Any], secrets_getter: SecretsGetter, cursor_by_fo
     report = report if report is not None else PullReport()
     page_size = min(opt_int(options, "page_size", MAX_PAGE, 1, 200), MAX_PAGE)
     with connect(options, secrets_getter, runtime) as http:
-        parents = locations(http, options, report)
+        try:
+            parents = locations(http, options, report)
+        except SourceError as exc:  # the account list itself (quota 0, API disabled, sign-in)
+            if exc.status == 429 and exc.kind == "rate":
+                exc.message = exc.args[0] + QUOTA_HINT
+                exc.args = (exc.message,)
+            raise
         for parent, title in parents:
             try:
                 yield from _pull_location(http, options, parent, title, cursor_by_folder, page_size, report)
@@ -217,12 +347,16 @@ def pull(options: Mapping[str, Any], secrets_getter: SecretsGetter, cursor_by_fo
                 raise
             except SourceError as exc:
                 exc.folder = parent
+                if exc.status == 429 and exc.kind == "rate":
+                    exc.message = exc.args[0] + QUOTA_HINT
+                    exc.args = (exc.message,)
                 report.failures.append(exc)
     if report.failures:
         first = report.failures[0]
-        raise SourceError(f"{len(report.failures)} of {len(parents)} Google locations could not be read; "
+        feeds = len(parents) + sum(1 for f in report.failures if f.folder and "/locations/" not in f.folder)
+        raise SourceError(f"{len(report.failures)} of {feeds} Google locations or accounts could not be read; "
                           f"first, {first.folder}: {first}", first.retryable, status=first.status,
-                          code=first.code, folder=first.folder)
+                          code=first.code, folder=first.folder, kind=first.kind)
 
 
 def _pull_location(http: Http, options: Mapping[str, Any], parent: str, title: str,
@@ -242,9 +376,20 @@ def _pull_location(http: Http, options: Mapping[str, Any], parent: str, title: s
         if not isinstance(data, dict):
             raise SourceError(f"Google sent an unexpected reply for {parent}'s reviews (not a JSON object)", True)
         reviews = data.get("reviews") if isinstance(data.get("reviews"), list) else []
+        stats = {k: data[k] for k in ("averageRating", "totalReviewCount")
+                 if isinstance(data.get(k), (int, float)) and not isinstance(data.get(k), bool)}
+        if stats:
+            report.stats[parent] = {"platform": "google", "average_rating": stats.get("averageRating"),
+                                    "total_reviews": stats.get("totalReviewCount"), "title": title}
         records: list[MessageRecord] = []
         reached_old = False
+        seen = report.seen.setdefault(parent, set())
         for review in reviews:
+            rid = as_dict(review).get("reviewId")
+            if isinstance(rid, str):
+                seen.add(rid)
+                reply = as_dict(as_dict(review).get("reviewReply"))
+                report.replied[rid] = isinstance(reply.get("comment"), str) and bool(reply["comment"])
             updated = parse_time(as_dict(review).get("updateTime"))
             if stop_at is not None and updated is not None and updated < stop_at:
                 reached_old = True  # everything after this is older still: updateTime desc
@@ -256,6 +401,8 @@ def _pull_location(http: Http, options: Mapping[str, Any], parent: str, title: s
             report.problems.append(f"Google repeated a page token for {parent}; stopped there")
             token = None
         done = reached_old or not token
+        if done and not reached_old and stop_at is None:
+            report.complete.add(parent)  # every review of the location was listed
         high = newest if done else previous
         yield records, Cursor(folder=parent, high_water=iso(high) if high else None)
         if done:

@@ -56,6 +56,11 @@ class SourceError(Exception):
         self.folder = folder
         #: For the account-health model: ``reauth``, ``permission``, ``rate``, ``server``...
         self.kind = kind or error_kind(status, code, retryable)
+        #: Seconds the platform asked us to wait (``Retry-After``), when it said.
+        self.retry_after: float | None = None
+        #: The platform's structured error details (Google ``error.details``), for the clients
+        #: that tell quota 0 or a disabled API apart from an ordinary refusal.
+        self.details: list[Any] = []
 
 
 class NeedsReauth(SourceError):
@@ -260,6 +265,9 @@ class Http:
         self.wallclock = wallclock or (lambda: datetime.now(UTC))
         #: Platform error codes never retried inline (e.g. Yelp's daily ACCESS_LIMIT_REACHED).
         self.fatal_codes = set(fatal_codes)
+        #: A platform's own reading of an error answer: ``(status, code, details, message)`` ->
+        #: a ``SourceError`` to raise at once (quota 0, API not enabled...), or None.
+        self.classify: Callable[[int, Any, list, str], SourceError | None] | None = None
         self.pacer = Pacer(60.0 / qpm if qpm > 0 else 0.0, self.clock, self.sleep)
         self._secrets: set[str] = set()
         self.requests = 0  # how many went on the wire: for tests and `doctor`
@@ -293,9 +301,12 @@ class Http:
     def request(self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
                 json_body: Any = None, data: Mapping[str, Any] | None = None,
                 headers: Mapping[str, str] | None = None, use_auth: bool = True,
-                idempotent: bool | None = None) -> Response:
+                idempotent: bool | None = None, attempts: int | None = None,
+                retry_429: bool = True) -> Response:
         """Send one request, with retries; return the parsed response or raise ``SourceError``.
 
+        ``retry_429=False`` hands a 429 straight back (with ``retry_after``) to a caller that
+        waits it out itself (the token endpoints: ``oauth.grant_with_cooloff``).
         ``idempotent`` defaults to true for GET/PUT/DELETE. A non-idempotent request (a POST
         that creates a reply) is retried only when the platform certainly did not act on it
         (429, or the connection never opened); otherwise the error is ``retryable`` and the
@@ -303,6 +314,18 @@ class Http:
         """
         if idempotent is None:
             idempotent = method.upper() in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
+        try:
+            return self._request(method, url, params, json_body, data, headers, use_auth, idempotent,
+                                 attempts or self.max_attempts, retry_429)
+        except SourceError as exc:
+            if exc.status is not None and not exc.details:
+                exc.details = getattr(self, "_last_details", [])
+            raise
+
+    def _request(self, method: str, url: str, params: Any, json_body: Any, data: Any,
+                 headers: Mapping[str, str] | None, use_auth: bool, idempotent: bool,
+                 max_attempts: int, retry_429: bool = True) -> Response:
+        self._last_details: list[Any] = []
         attempt = 0
         refreshed = False
         while True:
@@ -318,7 +341,7 @@ class Http:
             except httpx.TimeoutException as exc:
                 # A read timeout on a POST may mean the platform did act: do not resend.
                 not_sent = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
-                if (idempotent or not_sent) and attempt + 1 < self.max_attempts:
+                if (idempotent or not_sent) and attempt + 1 < max_attempts:
                     self.sleep(self._backoff(attempt))
                     attempt += 1
                     continue
@@ -326,7 +349,7 @@ class Http:
                                   True) from None
             except httpx.TransportError as exc:
                 not_sent = isinstance(exc, httpx.ConnectError)
-                if (idempotent or not_sent) and attempt + 1 < self.max_attempts:
+                if (idempotent or not_sent) and attempt + 1 < max_attempts:
                     self.sleep(self._backoff(attempt))
                     attempt += 1
                     continue
@@ -339,6 +362,14 @@ class Http:
 
             parsed = _try_json(body)
             pmsg, pcode = platform_error(parsed)
+            err = parsed.get("error") if isinstance(parsed, dict) else None
+            self._last_details = [d for d in err.get("details", []) if isinstance(d, dict)] \
+                if isinstance(err, dict) and isinstance(err.get("details"), list) else []
+            if self.classify is not None:
+                special = self.classify(status, pcode, self._last_details, pmsg or "")
+                if special is not None:
+                    special.details = self._last_details
+                    raise special
             detail = f": {self._clean(pmsg)}" if pmsg else ""
             if status == 401 and use_auth and self.auth is not None and not refreshed:
                 refreshed = True
@@ -355,15 +386,19 @@ class Http:
             if retryable and (idempotent or status == 429):  # a 429 was certainly not acted on
                 wait = parse_retry_after(resp_headers.get("retry-after"), self.wallclock())
                 if wait is not None and wait > self.max_wait:
-                    raise SourceError(f"{self.platform} asks us to wait {_human(wait)} before trying again "
+                    exc = SourceError(f"{self.platform} asks us to wait {_human(wait)} before trying again "
                                       f"(HTTP {status}){detail}", True, status=status, code=pcode)
-                if attempt + 1 < self.max_attempts:
+                    exc.retry_after = wait
+                    raise exc
+                if attempt + 1 < max_attempts and (retry_429 or status != 429):
                     self.sleep(wait if wait is not None else self._backoff(attempt))
                     attempt += 1
                     continue
                 what = "is limiting how fast we may call it" if status == 429 else "is having trouble"
-                raise SourceError(f"{self.platform} {what} (HTTP {status}, gave up after {attempt + 1} tries)"
+                exc = SourceError(f"{self.platform} {what} (HTTP {status}, gave up after {attempt + 1} tries)"
                                   f"{detail}; try again later.", True, status=status, code=pcode)
+                exc.retry_after = wait
+                raise exc
             if retryable:
                 raise SourceError(f"{self.platform} had a problem (HTTP {status}){detail}; it may or may not "
                                   "have acted on the request.", True, status=status, code=pcode)

@@ -2,8 +2,10 @@
 
 The refresh token is the only long-lived secret; it lives wherever the owner keeps secrets
 (command, environment, keyring), never in the config file or the database. Access tokens are
-kept in memory only, in a per-process cache, so the TUI does not hit the token endpoint on
-every sync (Google allows it; Trustpilot answers 429 to over-eager refreshing).
+kept across runs (``tokens.TokenStore``: the keyring, or an owner-only file), so neither the
+TUI nor a cron ``owner-tui sync`` hits the token endpoint more than the token's lifetime asks.
+A 429 from a token endpoint is waited out (``grant_with_cooloff``): inline when the wait is
+short, otherwise remembered so later runs do not ask again before it is over.
 
 Consent (RFC 8252, native apps): open the browser at the consent page with
 ``access_type=offline`` and ``prompt=consent`` (without them Google returns a refresh token
@@ -24,6 +26,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from owner_tui.sources.reviews.http import Http, NeedsReauth, SourceError
+from owner_tui.sources.reviews.tokens import TokenStore, forget_process_memory
 
 GOOGLE_AUTH_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
@@ -52,6 +55,74 @@ def cache_key(*parts: str) -> str:
 def clear_token_cache() -> None:
     with _CACHE_LOCK:
         _CACHE.clear()
+    forget_process_memory()
+
+
+#: Wait this long after a token endpoint's 429 that gave no Retry-After (Trustpilot documents
+#: the 429 but not how long it lasts: UNCONFIRMED; a quarter of an hour is a guess that errs long).
+AUTH_COOLOFF = 900.0
+
+
+def _hhmm(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def grant_with_cooloff(http: Http, store: TokenStore, key: str, platform: str,
+                       grant: Callable[[], "TokenSet"]) -> "TokenSet":
+    """Run a token grant, waiting out a 429 instead of retrying at once.
+
+    A short Retry-After (up to ``http.max_wait``) is slept through once, inline. A longer one,
+    or a 429 without Retry-After, is remembered as ``not_before`` in the token store: until
+    then no run asks the endpoint again, and the sync says when it will.
+    """
+    now = http.wallclock().timestamp()
+    entry = store.get(key) or {}
+    not_before = entry.get("not_before")
+    if isinstance(not_before, (int, float)) and not_before > now:
+        raise SourceError(f"{platform} asked owner-tui to sign in less often; it waits until {_hhmm(not_before)} "
+                          "before asking for a new token (nothing to change on your side).", True, status=429,
+                          kind="rate")
+    for attempt in (0, 1):
+        try:
+            tokens = grant()
+        except SourceError as exc:
+            if exc.status != 429:
+                raise
+            wait = exc.retry_after
+            if attempt == 0 and wait is not None and wait <= http.max_wait:
+                http.sleep(wait)
+                continue
+            until = http.wallclock().timestamp() + (wait if wait is not None else AUTH_COOLOFF)
+            store.update(key, not_before=until)
+            raise SourceError(f"{platform} refused a new sign-in because owner-tui signed in too often (HTTP 429); "
+                              f"it waits until {_hhmm(until)} before trying again (nothing to change on your "
+                              "side).", True, status=429, kind="rate") from None
+        if entry.get("not_before") is not None:
+            store.update(key, not_before=None)
+        return tokens
+    raise AssertionError("unreachable")
+
+
+def save_tokens(store: TokenStore, key: str, tokens: "TokenSet", http: Http) -> None:
+    """Persist a token set with its expiry on the wall clock (the monotonic one dies with the process)."""
+    left = tokens.expires_at - http.clock()
+    store.put(key, {"access_token": tokens.access_token, "expires_at": http.wallclock().timestamp() + left,
+                    "refresh_token": tokens.refresh_token, "scope": tokens.scope})
+
+
+def load_tokens(store: TokenStore, key: str, http: Http) -> "TokenSet | None":
+    """A stored token set, its expiry moved onto this process's monotonic clock; None if none."""
+    entry = store.get(key)
+    if not entry or not isinstance(entry.get("access_token"), str) or not entry["access_token"]:
+        return None
+    expires = entry.get("expires_at")
+    if not isinstance(expires, (int, float)):
+        return None
+    left = expires - http.wallclock().timestamp()
+    refresh = entry.get("refresh_token") if isinstance(entry.get("refresh_token"), str) else None
+    return TokenSet(entry["access_token"], http.clock() + left, refresh, str(entry.get("scope") or ""))
 
 
 def expires_in(value: Any, default: float = 3600.0) -> float:
@@ -75,8 +146,9 @@ class RefreshingToken:
     """A ``TokenSource`` that renews Google access tokens with the stored refresh token."""
 
     def __init__(self, http: Http, *, token_url: str, client_id: str, client_secret: str,
-                 refresh_token: str, platform: str = "Google") -> None:
+                 refresh_token: str, platform: str = "Google", store: TokenStore | None = None) -> None:
         self.http = http
+        self.store = store or TokenStore()
         self.token_url = token_url
         self.client_id = client_id
         self.client_secret = client_secret
@@ -88,21 +160,29 @@ class RefreshingToken:
     def token(self) -> str:
         with _CACHE_LOCK:
             cached = _CACHE.get(self.key)
+        if cached is None:
+            cached = load_tokens(self.store, self.key, self.http)
         if cached and cached.expires_at - EXPIRY_MARGIN > self.http.clock():
             self.http.hide(cached.access_token)
             return cached.access_token
         return self.refresh()
 
     def refresh(self) -> str:
+        return grant_with_cooloff(self.http, self.store, self.key, self.platform, self._refresh).access_token
+
+    def _refresh(self) -> TokenSet:
         try:
-            resp = self.http.request("POST", self.token_url, use_auth=False, idempotent=True, data={
+            resp = self.http.request("POST", self.token_url, use_auth=False, idempotent=True, retry_429=False, data={
                 "grant_type": "refresh_token", "refresh_token": self.refresh_token,
                 "client_id": self.client_id, "client_secret": self.client_secret})
         except SourceError as exc:
             if exc.code == "invalid_grant":
-                raise NeedsReauth(f"{self.platform} no longer accepts the saved sign-in (the refresh token was "
-                                  "revoked or has expired). Sign in again with `owner-tui accounts auth`.",
-                                  status=exc.status, code=exc.code) from None
+                self.store.drop(self.key)
+                raise NeedsReauth(f"{self.platform} no longer accepts the saved sign-in: the consent was revoked "
+                                  "or has expired (unused for 6 months, a password change, or an app still in "
+                                  "'Testing' whose tokens last 7 days). Sign in again with `owner-tui accounts "
+                                  "add google`; see https://myaccount.google.com/permissions for the apps you "
+                                  "allowed.", status=exc.status, code=exc.code) from None
             if exc.code in ("invalid_client", "unauthorized_client"):
                 raise NeedsReauth(f"{self.platform} refused this app's client id or secret ({exc.code}); "
                                   "check client_id and the client_secret setting.",
@@ -114,7 +194,11 @@ class RefreshingToken:
         self.http.hide(tokens.access_token, tokens.refresh_token)
         with _CACHE_LOCK:
             _CACHE[self.key] = tokens
-        return tokens.access_token
+        # The refresh token itself stays where the owner keeps secrets: only the access token
+        # and its expiry go to the token store.
+        save_tokens(self.store, self.key, TokenSet(tokens.access_token, tokens.expires_at, None, tokens.scope),
+                    self.http)
+        return tokens
 
 
 # -- installed-app consent flow ------------------------------------------------------------------

@@ -14,8 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from owner_tui.sources.reviews.common import PullReport, Runtime, SecretsGetter
+from owner_tui.records import Cursor
+from owner_tui.sources.reviews.common import (
+    PullReport,
+    Runtime,
+    SecretsGetter,
+    opt_int,
+    parse_time,
+)
 from owner_tui.sources.reviews.http import NeedsReauth, SourceError
+from owner_tui.store.reviews import apply_reply_states, reconcile, save_feed_stats
 
 CLIENTS = {
     "google": "owner_tui.sources.reviews.google",
@@ -42,7 +50,28 @@ class SyncSummary:
     retryable: bool = False
     needs_reauth: bool = False
     error_kind: str | None = None
+    #: Conversations whose review or reply was found removed on the platform this time.
+    removed: int = 0
 
+
+#: The ``sync_state`` row whose ``high_water`` is the last complete reconciling pass.
+RECONCILE_FOLDER = "reconcile:full-pass"
+
+
+def reconcile_due(store: Any, account_id: int, options: Mapping[str, Any]) -> bool:
+    """A full pass is due when none ran within ``reconcile_hours`` (default 24; 0 turns it off).
+    Yelp's three excerpts cannot be reconciled (an excerpt that drops out was not removed)."""
+    from datetime import timedelta
+
+    hours = opt_int(options, "reconcile_hours", 24, 0, 24 * 30)
+    if hours == 0:
+        return False
+    state = store.sync_state(account_id, RECONCILE_FOLDER)
+    last = parse_time(state.get("high_water")) if state else None
+    if last is None:
+        # Never reconciled: the first sync of an account is a full read anyway; mark it then.
+        return True
+    return store.now() - last >= timedelta(hours=hours)
 
 
 class StoreCursors(Mapping):
@@ -92,21 +121,39 @@ def sync_account(store: Any, account_cfg: Any, *, secrets_getter: SecretsGetter 
 
     summary = SyncSummary(account_id)
     report = PullReport()
-    cursors: Mapping[str, Any] = {} if full else StoreCursors(store, account_id)
+    # At most daily (``reconcile_hours``), a full pass reads every review again: replies and
+    # edits on reviews older than the look-back, and reviews or replies removed on the platform.
+    full_pass = full or reconcile_due(store, account_id, options)
+    cursors: Mapping[str, Any] = {} if full_pass else StoreCursors(store, account_id)
     try:
         for batch, cursor in client.pull(options, secrets_getter, cursors, report=report, runtime=runtime):
             result = store.ingest(account_id, batch, cursor)
+            apply_reply_states(store, account_id, batch)
             summary.batches += 1
             for key in ("new", "duplicate", "noise", "problems", "updated"):
                 setattr(summary, key, getattr(summary, key) + int(getattr(result, key, 0) or 0))
     except SourceError as exc:
-        store.set_sync_error(account_id, exc.folder or "", str(exc))
+        # Each feed (location, account, business unit) that failed keeps its own error in
+        # sync_state; the ones that answered saved their cursor, which cleared theirs.
+        for failure in report.failures:
+            store.set_sync_error(account_id, failure.folder or "", str(failure))
+        if not any(f.folder == exc.folder for f in report.failures):
+            store.set_sync_error(account_id, exc.folder or "", str(exc))
         summary.error = str(exc)
         summary.retryable = exc.retryable
         summary.needs_reauth = isinstance(exc, NeedsReauth)
         summary.error_kind = exc.kind
     else:  # every feed answered: an error from an earlier run (e.g. at sign-in, folder "") is over
         store.clear_sync_errors(account_id)
+    # The pass counts as done when any feed was listed in full: an account with one location
+    # that keeps failing (unverified) must not re-read everything on every sync.
+    if full_pass and (report.complete or summary.error is None):
+        store.save_cursor(account_id, Cursor(folder=RECONCILE_FOLDER, high_water=store.now_iso()))
+    # Feeds listed in full are reconciled even when another feed failed.
+    if full_pass and report.complete:
+        summary.removed = reconcile(store, account_id, report.seen, report.complete, report.replied,
+                                    store.now_iso())
+    save_feed_stats(store, account_id, report.stats)
     summary.skipped = report.skipped
     summary.notes = list(report.problems)
     return summary

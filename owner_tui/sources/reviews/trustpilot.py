@@ -2,9 +2,11 @@
 
 Auth is the password grant with ``Authorization: Basic base64(key:secret)``; ``expires_in``
 arrives as a string. Access tokens last 100 hours and Trustpilot answers 429 to over-eager
-refreshing, so tokens are cached in memory per process and renewed only when expired or
-refused. The refresh path (``.../refresh``) is UNCONFIRMED: when it fails for any reason but a
-network error, the password grant is run again, which the docs give as the fallback.
+authentication, so tokens (access and refresh) are kept across runs in the token store
+(``tokens.py``: keyring or an owner-only file) and renewed only when expired or refused; a 429
+from the token endpoint is waited out (``oauth.grant_with_cooloff``). The refresh path
+(``.../refresh``) is UNCONFIRMED: when it fails for any reason but a network error or a 429,
+the password grant is run again, which the docs give as the fallback.
 
 Paging is by ``page`` (1-based); the envelope's ``links`` (``rel: "next-page"``) shape is
 partly UNCONFIRMED, so the loop continues while there is a next-page link *or* a full page,
@@ -12,9 +14,9 @@ and an empty page always ends it. Absolute ``href``s are never followed: the tok
 go to the configured base URL.
 
 Incremental: newest ``createdAt`` first, stop at the saved high water minus
-``lookback_days`` (default 30): a reply or an edit on an older review is only seen within that
-window, as ``updatedat`` ordering is UNCONFIRMED for this endpoint. ``owner-tui sync --full``
-re-reads everything.
+``lookback_days`` (default 30); ``updatedat`` ordering is UNCONFIRMED for this endpoint. A
+reply or an edit on an older review, and a deleted review, are caught by the periodic full
+pass (``sources/reviews/sync.py``, at most daily), which reads every page and reconciles.
 """
 
 from __future__ import annotations
@@ -49,8 +51,12 @@ from owner_tui.sources.reviews.oauth import (
     EXPIRY_MARGIN,
     TokenSet,
     cache_key,
+    grant_with_cooloff,
+    load_tokens,
+    save_tokens,
     token_response,
 )
+from owner_tui.sources.reviews.tokens import TokenStore, forget_process_memory
 
 PLATFORM = "Trustpilot"
 API_URL = "https://api.trustpilot.com"
@@ -67,8 +73,9 @@ class TrustpilotToken:
     """``TokenSource`` for the business-user token: cached, refreshed, password grant as fallback."""
 
     def __init__(self, http: Http, *, token_url: str, refresh_url: str, api_key: str, api_secret: str,
-                 username: str, password: str) -> None:
+                 username: str, password: str, store: TokenStore | None = None) -> None:
         self.http = http
+        self.store = store or TokenStore()
         self.token_url = token_url
         self.refresh_url = refresh_url
         self.username = username
@@ -77,41 +84,54 @@ class TrustpilotToken:
         self.key = cache_key(token_url, api_key, username)
         http.hide(api_key, api_secret, password, self.basic.split()[1])
 
-    def token(self) -> str:
+    def _cached(self) -> TokenSet | None:
         with _LOCK:
             cached = _CACHE.get(self.key)
+        if cached is None:
+            cached = load_tokens(self.store, self.key, self.http)
+            if cached is not None:
+                self.http.hide(cached.access_token, cached.refresh_token)
+                with _LOCK:
+                    _CACHE[self.key] = cached
+        return cached
+
+    def token(self) -> str:
+        cached = self._cached()
         if cached and cached.expires_at - EXPIRY_MARGIN > self.http.clock():
             self.http.hide(cached.access_token)
             return cached.access_token
         return self.refresh()
 
     def refresh(self) -> str:
-        with _LOCK:
-            cached = _CACHE.get(self.key)
-        tokens = None
-        if cached and cached.refresh_token:
-            try:
-                tokens = self._grant(self.refresh_url, {"grant_type": "refresh_token",
-                                                        "refresh_token": cached.refresh_token})
-            except SourceError as exc:
-                if exc.status is None:  # the network, not the path: no point in a second grant now
-                    raise
-                tokens = None  # refresh path missing or token refused: fall back to the password grant
-        if tokens is None:
-            tokens = self._grant(self.token_url, {"grant_type": "password", "username": self.username,
-                                                  "password": self.password})
+        tokens = grant_with_cooloff(self.http, self.store, self.key, PLATFORM, self._renew)
         with _LOCK:
             _CACHE[self.key] = tokens
+        save_tokens(self.store, self.key, tokens, self.http)
         return tokens.access_token
+
+    def _renew(self) -> TokenSet:
+        cached = self._cached()
+        if cached and cached.refresh_token:
+            try:
+                return self._grant(self.refresh_url, {"grant_type": "refresh_token",
+                                                      "refresh_token": cached.refresh_token})
+            except SourceError as exc:
+                if exc.status is None or exc.status == 429:  # the network, or too often: not the path
+                    raise
+                # refresh path missing or token refused: fall back to the password grant
+        return self._grant(self.token_url, {"grant_type": "password", "username": self.username,
+                                            "password": self.password})
 
     def _grant(self, url: str, form: dict[str, str]) -> TokenSet:
         try:
-            resp = self.http.request("POST", url, data=form, use_auth=False, idempotent=True,
+            resp = self.http.request("POST", url, data=form, use_auth=False, idempotent=True, retry_429=False,
                                      headers={"Authorization": self.basic})
         except SourceError as exc:
             if form["grant_type"] == "password" and exc.status in (400, 401, 403):
                 raise NeedsReauth(f"Trustpilot refused the business login (API key/secret or username/password): "
-                                  f"{exc}", status=exc.status, code=exc.code) from None
+                                  f"{exc}. Check them in Trustpilot Business (Integrations > API; "
+                                  "https://developers.trustpilot.com/authentication) and where owner-tui reads "
+                                  "them.", status=exc.status, code=exc.code) from None
             raise
         tokens = token_response(resp.data, PLATFORM, self.http.clock)
         self.http.hide(tokens.access_token, tokens.refresh_token)
@@ -121,6 +141,7 @@ class TrustpilotToken:
 def clear_token_cache() -> None:
     with _LOCK:
         _CACHE.clear()
+    forget_process_memory()
 
 
 def connect(options: Mapping[str, Any], secrets_getter: SecretsGetter, runtime: Runtime | None = None) -> Http:
@@ -175,9 +196,13 @@ def review_records(review: Any, folder: str, report: PullReport) -> list[Message
         return []
     url = review.get("url") if isinstance(review.get("url"), str) else REVIEW_PAGE_URL.format(id=rid)
     extra: dict[str, Any] = {"business_unit": folder, "updated_at": review.get("updatedAt")}
-    for key, label in (("email", "consumer_email"),):  # private reviews only; field name UNCONFIRMED
-        if isinstance(consumer.get(key), str):
-            extra[label] = consumer[key]
+    # The private API documents ``referenceEmail`` (top level); ``consumer.email`` is what
+    # some clients read (UNCONFIRMED), kept only as a fallback.
+    email = review.get("referenceEmail") if isinstance(review.get("referenceEmail"), str) else None
+    if email is None and isinstance(consumer.get("email"), str):
+        email = consumer["email"]
+    if email and "@" in email:
+        extra["consumer_email"] = email.strip()[:320]
     if isinstance(review.get("referenceId"), str):
         extra["reference_id"] = review["referenceId"]
     common = dict(channel="trustpilot", thread_key=rid, folder=folder, url=url)
@@ -229,7 +254,12 @@ def pull(options: Mapping[str, Any], secrets_getter: SecretsGetter, cursor_by_fo
                 reviews = data.get("reviews") if isinstance(data.get("reviews"), list) else []
                 records: list[MessageRecord] = []
                 reached_old = False
+                seen = report.seen.setdefault(folder, set())
                 for review in reviews:
+                    if isinstance(as_dict(review).get("id"), str):
+                        seen.add(review["id"])
+                        reply = as_dict(review.get("companyReply"))
+                        report.replied[review["id"]] = isinstance(reply.get("text"), str) and bool(reply["text"])
                     created = parse_time(as_dict(review).get("createdAt"))
                     if stop_at is not None and created is not None and created < stop_at:
                         reached_old = True
@@ -238,6 +268,8 @@ def pull(options: Mapping[str, Any], secrets_getter: SecretsGetter, cursor_by_fo
                     newest = newer(newest, created)
                 more = _has_next_link(data.get("links")) or len(reviews) >= per_page
                 done = reached_old or not reviews or not more
+                if done and not reached_old and stop_at is None:
+                    report.complete.add(folder)
                 high = newest if done else previous
                 yield records, Cursor(folder=folder, high_water=iso(high) if high else None)
                 if done:

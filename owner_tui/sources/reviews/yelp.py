@@ -4,14 +4,24 @@ The Fusion/Places API returns at most three review *excerpts* in Yelp's own orde
 no owner-reply endpoint. So Yelp is a hint, not a full feed: each record carries the review
 page ``url`` so the owner can read it whole and reply on Yelp (``send/manual.py``).
 
-``time_created`` has no zone (``"YYYY-MM-DD HH:MM:SS"``, likely business-local: UNCONFIRMED);
-it is read in the account's ``timezone`` option (default UTC).
+``time_created`` has no zone (``"YYYY-MM-DD HH:MM:SS"``); Yelp gives it in Pacific time
+(issue 15; external-apis.md had it as UNCONFIRMED), so it is read as ``America/Los_Angeles``
+(daylight saving included) unless the account's ``timezone`` option says otherwise. A time
+that would lie in the future is a sign the zone is wrong: it is clamped to now, with a problem.
+
+The response's ``total`` is kept as the feed's stats (``PullReport.stats``), so the owner sees
+"Yelp shows 3 of 41 reviews" in the conversation and the dashboard: the rest are only on Yelp.
+
+A trial (Starter) key is answered 404 on the reviews endpoint (issue 15). Yelp's body for it is
+UNCONFIRMED, so a 404 whose code is not ``BUSINESS_NOT_FOUND`` is reported as "this key may
+not include reviews" with the plan page, and ``BUSINESS_NOT_FOUND`` as a wrong business id.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +43,12 @@ from owner_tui.sources.reviews.http import SourceError, StaticToken
 
 PLATFORM = "Yelp"
 API_URL = "https://api.yelp.com"
+#: Yelp's time zone for ``time_created`` (Pacific, where Yelp is).
+YELP_TZ = "America/Los_Angeles"
+PLANS_URL = "https://docs.developer.yelp.com/docs/places-rate-limiting"
+TRIAL_404 = ("Yelp answered 404 for this business's reviews although the business id is accepted elsewhere: "
+             "a trial (Starter) API key does not include review excerpts. Upgrade the plan "
+             f"({PLANS_URL}) or remove this account; nothing else is wrong.")
 #: The daily cap (300 calls/24 h on the trial) resets at midnight UTC: no use retrying now.
 FATAL_CODES = ("ACCESS_LIMIT_REACHED",)
 
@@ -86,7 +102,7 @@ def pull(options: Mapping[str, Any], secrets_getter: SecretsGetter, cursor_by_fo
     business = opt_str(options, "business_id", PLATFORM)
     folder = f"businesses/{business}"
     try:
-        tz = ZoneInfo(str(options.get("timezone", "UTC")))
+        tz = ZoneInfo(str(options.get("timezone", YELP_TZ)))
     except (ZoneInfoNotFoundError, ValueError):
         raise SourceError(f"Yelp: timezone {options.get('timezone')!r} is not a known time zone", False) from None
     rt = runtime or Runtime()
@@ -101,11 +117,30 @@ def pull(options: Mapping[str, Any], secrets_getter: SecretsGetter, cursor_by_fo
             if exc.code == "ACCESS_LIMIT_REACHED":
                 exc.message = "Yelp's daily call limit for this API key is used up; it resets at midnight UTC."
                 exc.args = (exc.message,)
+            elif exc.status == 404 and exc.code in ("BUSINESS_NOT_FOUND", "BUSINESS_UNAVAILABLE"):
+                exc.message = (f"Yelp has no business {business!r}: check business_id in config.toml "
+                               "(the part after /biz/ in the business's Yelp address).")
+                exc.args = (exc.message,)
+            elif exc.status == 404:
+                exc.message, exc.kind = TRIAL_404, "trial_key"
+                exc.args = (exc.message,)
             raise
     reviews = as_dict(data).get("reviews")
     if not isinstance(reviews, list):
         raise SourceError("Yelp sent an unexpected reply (no reviews list)", True, folder=folder)
-    records = [r for r in (review_record(x, folder, tz, report) for x in reviews) if r is not None]
+    now = rt.wallclock()
+    records = []
+    for x in reviews:
+        r = review_record(x, folder, tz, report)
+        if r is None:
+            continue
+        if datetime.fromisoformat(r.sent_at) > now + timedelta(minutes=5):
+            r = replace(r, sent_at=iso(now), problems=(*r.problems, f"time_created {x.get('time_created')!r} "
+                                                       f"read in {tz} lies in the future; the time of sync is used"))
+        records.append(r)
+    total = as_dict(data).get("total")
+    if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+        report.stats[folder] = {"platform": "yelp", "total_reviews": total, "shown": len(reviews)}
     high = stored_high_water(cursor_by_folder, folder)
     for r in records:
         high = newer(high, datetime.fromisoformat(r.sent_at))
