@@ -190,21 +190,30 @@ def email_sender(account: AccountConfig, config: Config) -> Sender:
 
 
 def default_senders(config: Config) -> SendersFactory:
-    """The built-in factory: email, Google, Trustpilot. Other kinds (Yelp, Facebook: no reply
-    API) return None; the TUI's copy-and-open flow handles them."""
+    """The built-in factory: email, Google, Trustpilot, and Yelp with partner access. Other
+    kinds (Facebook, Yelp without partner access) return None; the TUI's copy-and-open flow
+    handles them."""
 
     def factory(account: AccountConfig) -> Sender | None:
         if account.kind == "imap":
             return email_sender(account, config)
-        if account.kind in ("google", "trustpilot"):
+        if account.kind in ("google", "trustpilot") or (account.kind == "yelp" and _yelp_partner(account)):
             from owner_tui.secrets import resolve_secret
 
             module = __import__(f"owner_tui.send.{account.kind}", fromlist=["x"])
-            cls = getattr(module, "GoogleSender" if account.kind == "google" else "TrustpilotSender")
+            cls = getattr(module, {"google": "GoogleSender", "trustpilot": "TrustpilotSender",
+                                   "yelp": "YelpPartnerSender"}[account.kind])
             return cls(account.options, lambda name: resolve_secret(account.options, name, account.name))
         return None
 
     return factory
+
+
+def _yelp_partner(account: AccountConfig) -> bool:
+    """A Yelp account with partner access replies through Yelp's Respond to Reviews API."""
+    from owner_tui.send.yelp import has_partner_access
+
+    return has_partner_access(account.options)
 
 
 def sender_for(store, account_id: int, config: Config) -> Sender | None:

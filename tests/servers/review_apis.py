@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 GOOGLE_CLIENT = ("client-123.apps.example", "client-secret-xyz")
 TP_KEY, TP_SECRET, TP_USER, TP_PASSWORD = "tp-key-1", "tp-secret-1", "owner@example.com", "tp-pass-1"
 YELP_KEY = "yelp-key-1"
+YELP_PARTNER_TOKEN = "yelp-partner-token-1"
 FB_TOKEN = "fb-page-token-1"
 UNKNOWN = {"newField2026": {"nested": [1, 2, 3]}, "reviewMediaItems": []}
 
@@ -116,6 +117,9 @@ class ReviewAPIServer:
         self.yelp_reviews: dict[str, list[dict]] = {"biz-1": []}
         self.yelp_total: int | None = None  # Yelp's "total" (all reviews on Yelp), else len(reviews)
         self.yelp_trial = False  # a trial (Starter) key: 404 on the reviews endpoint
+        # Yelp's partner Respond to Reviews API (docs.developer.yelp.com, "Respond to Reviews API")
+        self.yelp_responses: dict[str, list[dict]] = {}  # review id -> responses posted
+        self.yelp_r2r_error: str | None = None  # an R2R error id every response gets, e.g. R2R_PROBLEM_WITH_USER_PHOTO
         self.fb_ratings: dict[str, list[dict]] = {"page-1": []}
         self.fb_refuse: str | None = None  # "permission" | "token"
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -193,6 +197,8 @@ class ReviewAPIServer:
             return (*self._tp_api(method, path, query, headers, body), None)
         if path.startswith("/v3/businesses/"):
             return (*self._yelp(path, headers), None)
+        if path.startswith("/reviews/v1/"):
+            return (*self._yelp_r2r(method, path, headers, body), None)
         if path.split("/")[1].startswith("v") and path.endswith("/ratings"):
             return (*self._facebook(path, query, headers), None)
         return 404, {}, {"error": {"code": 404, "message": f"no route {path}", "status": "NOT_FOUND"}}, None
@@ -376,6 +382,38 @@ class ReviewAPIServer:
         return 405, {}, {"message": "method not allowed"}
 
     # -- Yelp and Facebook ---------------------------------------------------------------------
+
+    def _yelp_r2r(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, Any]:
+        """``POST /reviews/v1/{review_id}`` as documented: a Bearer business-owner token, a JSON
+        body ``{"response_text", "response_type": "public_comment"}``, errors as
+        ``{"error": {"id", "description", "http_code"}}``."""
+
+        def error(status: int, eid: str, text: str) -> tuple[int, dict, Any]:
+            return status, {}, {"error": {"id": eid, "description": text, "http_code": status}}
+
+        if method != "POST":
+            return error(400, "INVALID_REQUEST", "Unsupported method.")
+        if headers.get("authorization") != f"Bearer {YELP_PARTNER_TOKEN}":
+            return error(401, "INVALID_TOKEN", "The access token provided is expired, revoked, malformed, or invalid.")
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            return error(400, "INVALID_REQUEST", "Body is not JSON.")
+        if set(data) != {"response_text", "response_type"}:
+            return error(400, "INVALID_REQUEST", "Missing a required parameter or includes an unsupported one.")
+        if data["response_type"] != "public_comment":
+            return error(400, "R2R_INVALID_RESPONSE_TYPE", "Invalid response type.")
+        text = data["response_text"]
+        if not isinstance(text, str) or not text.strip() or len(text) > 5000:
+            return error(400, "R2R_INVALID_RESPONSE_TEXT", "Invalid response text.")
+        rid = path.rsplit("/", 1)[-1]
+        with self.lock:
+            if self.yelp_r2r_error:
+                return error(400, self.yelp_r2r_error, "Refused by the test server.")
+            if not any(r.get("id") == rid for items in self.yelp_reviews.values() for r in items):
+                return error(400, "R2R_REVIEW_DOES_NOT_EXIST", "Review does not exist.")
+            self.yelp_responses.setdefault(rid, []).append({"response_text": text})
+        return 200, {}, {}
 
     def _yelp(self, path: str, headers: dict[str, str]) -> tuple[int, dict, Any]:
         if not self._authed(headers, "yelp"):

@@ -181,7 +181,8 @@ def platform_error(data: Any) -> tuple[str | None, str | int | None]:
     """Pull (message, code) out of the error bodies these platforms send.
 
     Google ``{"error": {"code", "message", "status"}}``; OAuth ``{"error": "invalid_grant",
-    "error_description"}``; Yelp ``{"error": {"code", "description"}}``; Graph API
+    "error_description"}``; Yelp ``{"error": {"code", "description"}}`` (its partner APIs:
+    ``{"error": {"id", "description", "http_code"}}``); Graph API
     ``{"error": {"message", "code"}}``; Trustpilot's shape is UNCONFIRMED, so ``message`` /
     ``error`` / ``details`` / ``errors`` are all read defensively.
     """
@@ -193,6 +194,8 @@ def platform_error(data: Any) -> tuple[str | None, str | int | None]:
         code = err.get("status") if isinstance(err.get("status"), str) else None
         if code is None:
             code = err.get("code")  # Yelp's string code, Graph API's number
+        if code is None and isinstance(err.get("id"), str):
+            code = err["id"]  # Yelp's partner APIs: {"error": {"id", "description", "http_code"}}
         return (str(msg) if msg else None), code
     if isinstance(err, str):
         desc = data.get("error_description")
