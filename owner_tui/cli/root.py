@@ -28,6 +28,9 @@ LAZY_COMMANDS = {
     "sync": ("owner_tui.cli.sync", "sync_command"),
     "accounts": ("owner_tui.cli.accounts", "accounts_group"),
     "digest": ("owner_tui.cli.digest", "digest_command"),
+    "feedback": ("owner_tui.cli.feedback", "feedback_group"),
+    "report": ("owner_tui.cli.report", "report_command"),
+    "schedule": ("owner_tui.cli.report", "schedule_command"),
 }
 
 
