@@ -36,6 +36,12 @@ class OnSiteWatch:
     def start_onsite(self) -> None:
         if self.demo:
             return
+
+        async def baseline() -> None:  # at once, not on the first tick: nothing sent after start is missed
+            if self._onsite_last is None:
+                self._onsite_last = await self.reader(last_message_id)
+
+        self.run_worker(baseline, group="store", exit_on_error=False)
         self.set_interval(POLL_SECONDS, self._onsite_poll, name="onsite-watch")
         if self.config.feedback.serve_in_tui:
             self._serve_feedback()
@@ -51,8 +57,7 @@ class OnSiteWatch:
         self._onsite_busy = True
         try:
             if self._onsite_last is None:
-                self._onsite_last = await self.reader(last_message_id)
-                return
+                return  # the baseline is still being read
             rows = await self.reader(onsite_since, self._onsite_last)
         except Exception:  # a locked or closing store: try again on the next tick
             return

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from owner_tui import aging
 from owner_tui.records import MessageRecord
+from owner_tui.sanitize import clean
 
 CHANNEL = "on-site"
 ACCOUNT_KIND = "onsite"
@@ -50,10 +51,9 @@ class Invalid(Exception):
 
 
 def _field(form: dict[str, str], key: str) -> str:
-    # Line endings normalised; NUL and other C0 controls (but tab/newline) dropped here, the
-    # rest is made inert at display (sanitize) and on the page (html.escape).
-    value = form.get(key, "").replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 0x20).strip()
+    # Escape sequences removed whole and other controls made visible (``sanitize.clean``)
+    # before anything is stored; display cleans again, and the page escapes for HTML.
+    return clean(form.get(key, "")).strip()
 
 
 def refill(form: dict[str, str]) -> dict[str, str]:
@@ -138,4 +138,5 @@ def onsite_since(store, after_id: int, limit: int = 20) -> list[dict]:
 
 
 def last_message_id(store) -> int:
-    return store.db.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
+    # fetchall: a statement left unfinished would hold this connection's read snapshot open.
+    return store.db.execute("SELECT coalesce(max(id), 0) FROM messages").fetchall()[0][0]

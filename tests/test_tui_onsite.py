@@ -1,0 +1,111 @@
+"""On-site feedback in the open TUI (Pilot, 80x24): a low rating posted to the real feedback
+server rings and shows the table and the text within 2 seconds, as inert text; a good one
+only refreshes the list; the page can run inside the TUI."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+
+from owner_tui.config import FeedbackConfig
+from owner_tui.sources.feedback.server import BackgroundServer
+from owner_tui.tui.app import OwnerApp
+from tests.feedback_support import TOKEN
+from tests.tui_support import FrozenClock, build_store, config, screen_text, settle
+
+HOSTILE = "Soup cold [bold red]AGAIN[/] \x1b]0;pwned\x07\x1b[31m"
+
+
+def onsite_config(**fb):
+    return replace(config(), feedback=replace(FeedbackConfig(), port=0, rate_per_minute=1000, **fb))
+
+
+async def post(port: int, **fields) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
+        page = await c.get("/")
+        data = {"token": TOKEN.search(page.text).group(1), "lang": "en", **{k: str(v) for k, v in fields.items()}}
+        return await c.post("/", data=data)
+
+
+async def wait_for(pilot, cond, timeout: float) -> float:
+    start = time.monotonic()
+    while not cond():
+        if time.monotonic() - start > timeout:
+            break
+        await pilot.pause(0.02)
+    return time.monotonic() - start
+
+
+def make_app(tmp_path: Path, cfg, clock) -> tuple[OwnerApp, list]:
+    app = OwnerApp(tmp_path / "t.db", cfg, clock=clock, exports_dir=tmp_path / "exports", live_mail=False)
+    bells: list[float] = []
+    app.bell = lambda: bells.append(time.monotonic())  # type: ignore[method-assign]
+    return app, bells
+
+
+async def test_a_low_rating_rings_with_table_and_text_within_two_seconds(tmp_path):
+    clock = FrozenClock()
+    build_store(tmp_path / "t.db", clock)
+    cfg = onsite_config(alert_rating=3)
+    app, bells = make_app(tmp_path, cfg, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        srv = BackgroundServer(tmp_path / "t.db", cfg, port=0, clock=clock)
+        await asyncio.to_thread(srv.start)
+        try:
+            sent = time.monotonic()
+            r = await post(srv.port, rating=2, comment=HOSTILE, table="12", name="Ann")
+            assert r.status_code == 200
+            await wait_for(pilot, lambda: any("On-site" in n for n in app.notices), 5)
+            assert time.monotonic() - sent < 2.0, f"notice after {time.monotonic() - sent:.2f} s"
+            [notice] = [n for n in app.notices if "On-site" in n]
+            assert "★★☆☆☆" in notice and "table 12" in notice and "Ann" in notice
+            assert "[bold red]AGAIN[/]" in notice and "\x1b" not in notice and "pwned" not in notice
+            assert bells, "the terminal bell did not ring"
+            await settle(pilot)
+            await wait_for(pilot, lambda: "onsite" in screen_text(app), 3)
+            shown = screen_text(app)  # also checks no escape reaches the screen
+            assert "6 awaiting" in shown and "onsite" in shown and "Soup cold [bold red]AGAIN[/]" in shown, shown
+            assert "pwned" not in shown  # the escape sequence was removed whole before it was stored
+            shots = os.environ.get("OWNER_TUI_SHOTS")
+            if shots:
+                app.save_screenshot(filename="tui-onsite-notice-80x24.svg", path=shots)
+        finally:
+            await asyncio.to_thread(srv.stop)
+
+
+async def test_a_good_rating_refreshes_the_list_without_ringing(tmp_path):
+    clock = FrozenClock()
+    build_store(tmp_path / "t.db", clock)
+    cfg = onsite_config(alert_rating=3)
+    app, bells = make_app(tmp_path, cfg, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        srv = BackgroundServer(tmp_path / "t.db", cfg, port=0, clock=clock)
+        await asyncio.to_thread(srv.start)
+        try:
+            assert (await post(srv.port, rating=5, comment="Lovely lunch")).status_code == 200
+            await wait_for(pilot, lambda: any("On-site" in n for n in app.notices), 3)
+            assert any("★★★★★" in n for n in app.notices) and not bells
+        finally:
+            await asyncio.to_thread(srv.stop)
+
+
+async def test_the_tui_can_run_the_page_itself(tmp_path):
+    clock = FrozenClock()
+    build_store(tmp_path / "t.db", clock)
+    cfg = onsite_config(serve_in_tui=True)
+    app, bells = make_app(tmp_path, cfg, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: any("Feedback page at" in n for n in app.notices), 10)
+        srv = app.feedback_server
+        assert srv is not None and any("Feedback page at" in n for n in app.notices)
+        assert (await post(srv.port, rating=1, comment="Rude", table="3")).status_code == 200
+        await wait_for(pilot, lambda: bool(bells), 3)
+        assert bells
+    assert app.feedback_server is None  # stopped on quit
