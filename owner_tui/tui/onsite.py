@@ -16,6 +16,7 @@ from owner_tui.sanitize import one_line
 from owner_tui.sources.feedback.submission import last_message_id, onsite_since
 
 POLL_SECONDS = 0.5
+SHOWN = 3  # notices per poll before the rest are summed up in one line
 
 
 def notice_text(row: dict) -> str:
@@ -58,7 +59,7 @@ class OnSiteWatch:
         try:
             if self._onsite_last is None:
                 return  # the baseline is still being read
-            rows = await self.reader(onsite_since, self._onsite_last)
+            rows = await self.reader(onsite_since, self._onsite_last, 500)
         except Exception:  # a locked or closing store: try again on the next tick
             return
         finally:
@@ -68,13 +69,20 @@ class OnSiteWatch:
         self._onsite_last = rows[-1]["id"]
         self.refresh_inbox()
         threshold = self.config.feedback.alert_rating
-        for row in rows:
-            if row["rating"] is not None and row["rating"] <= threshold:
-                self.bell()
-                self.notify(notice_text(row), title="On-site feedback", severity="error", timeout=60,
-                            markup=False)
-            else:
-                self.notify(notice_text(row), title="On-site feedback", timeout=8, markup=False)
+        low = [r for r in rows if r["rating"] is not None and r["rating"] <= threshold]
+        if low:
+            self.bell()
+        # A burst (a busy lunch) shows a few, low ratings first, and one line for the rest.
+        shown = low[:SHOWN] if low else rows[:SHOWN]
+        for row in shown:
+            self.notify(notice_text(row), title="On-site feedback", severity="error" if low else "information",
+                        timeout=60 if low else 8, markup=False)
+        rest = len(rows) - len(shown)
+        if rest > 0:
+            hidden_low = len(low) - len(shown) if low else 0
+            self.notify(f"{rest} more on-site message{'s' if rest != 1 else ''} in the list"
+                        + (f", {hidden_low} of them at or below {threshold}★" if hidden_low > 0 else "") + ".",
+                        title="On-site feedback", timeout=10, markup=False)
 
     @work(thread=True, group="feedback", exit_on_error=False)
     def _serve_feedback(self) -> None:

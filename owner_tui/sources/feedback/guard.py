@@ -51,7 +51,8 @@ class RateLimiter:
     def __init__(self, per_minute: int, burst: int | None = None, clock=time.monotonic,
                  max_clients: int = 10_000) -> None:
         self.rate = per_minute / 60.0
-        self.burst = float(burst if burst is not None else max(1, min(per_minute, 5)))
+        # Bursts of up to 5 (a table of friends on one phone), or a tenth of a minute's allowance.
+        self.burst = float(burst if burst is not None else max(min(per_minute, 5), per_minute // 10))
         self.clock = clock
         self.max_clients = max_clients
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
