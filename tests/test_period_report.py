@@ -169,3 +169,45 @@ def test_report_and_schedule_commands(store, tmp_path):
     assert any(ln.startswith("30 7 1 1,4,7,10 * ") and "--period quarter" in ln for ln in lines)
     assert any(ln.startswith("30 7 * * 1 ") and "--period week" in ln for ln in lines)
     assert any(ln.startswith("30 7 * * * ") and "digest --mail-to" in ln for ln in lines)
+
+
+async def test_the_dashboard_shows_reports_by_period(store, tmp_path):
+    from textual.app import App
+
+    from owner_tui.screens.dashboard import DashboardScreen
+    from owner_tui.screens.report import ReportScreen
+
+    store.close()
+    opener = lambda: Store.open(tmp_path / "r.db", config=CFG, clock=FrozenClock(NOW))  # noqa: E731
+
+    class Host(App):
+        def on_mount(self) -> None:
+            self.push_screen(DashboardScreen(opener))
+
+    def shown(app) -> str:
+        from rich.console import Console
+
+        console = Console(width=160, record=True, file=open("/dev/null", "w"))
+        console.print(app.screen.query_one("#report-text").content)
+        return console.export_text()
+
+    async with Host().run_test(size=(120, 50)) as pilot:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press("p")
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, ReportScreen)
+        text = shown(pilot.app)
+        assert "monthly report: October 2026" in text and "21.6h" in text and "cold soup" in text
+        await pilot.press("q")  # the quarter holding October
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "quarterly report: Q4 2026, so far" in shown(pilot.app)
+        await pilot.press("left_square_bracket")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "quarterly report: Q3 2026" in shown(pilot.app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, DashboardScreen)
