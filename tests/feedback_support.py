@@ -4,7 +4,10 @@ page's token and cookie)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+import time
 from dataclasses import replace
 
 import httpx
@@ -32,3 +35,34 @@ def fill(client: httpx.Client, **fields) -> httpx.Response:
     token = TOKEN.search(page.text).group(1)
     data = {"token": token, "lang": "en", "website": "", **{k: str(v) for k, v in fields.items()}}
     return client.post("/", data=data)
+
+
+@contextlib.asynccontextmanager
+async def tui_with_page(tmp_path, cfg: Config, **site):
+    """The open TUI (Pilot, 80x24, a frozen clock, the small fixture store) and the real
+    feedback server writing to the same store; yields ``(pilot, server, bells)``."""
+    from tests.tui_support import FrozenClock, build_store, settle
+    from owner_tui.tui.app import OwnerApp
+
+    clock = FrozenClock()
+    path = tmp_path / "t.db"
+    build_store(path, clock)
+    app = OwnerApp(path, cfg, clock=clock, exports_dir=tmp_path / "exports", live_mail=False)
+    bells: list[float] = []
+    app.bell = lambda: bells.append(time.monotonic())  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        srv = BackgroundServer(path, cfg, port=0, clock=clock, **site)
+        await asyncio.to_thread(srv.start)
+        try:
+            yield pilot, srv, bells
+        finally:
+            await asyncio.to_thread(srv.stop)
+
+
+async def wait_for(pilot, cond, timeout: float) -> float:
+    """Let the app run until ``cond()`` or ``timeout`` seconds; returns the time taken."""
+    start = time.monotonic()
+    while not cond() and time.monotonic() - start < timeout:
+        await pilot.pause(0.02)
+    return time.monotonic() - start

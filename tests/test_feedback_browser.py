@@ -13,16 +13,14 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import time
 from dataclasses import replace
 
 import pytest
 
 from owner_tui.config import FeedbackConfig
-from owner_tui.sources.feedback.server import BackgroundServer
 from owner_tui.store import Store
-from owner_tui.tui.app import OwnerApp
-from tests.tui_support import FrozenClock, build_store, config, settle
+from tests.feedback_support import tui_with_page, wait_for
+from tests.tui_support import config
 
 INSTALL_HINT = "needs Debian's chromium and chromium-driver: apt-get install chromium chromium-driver"
 
@@ -84,27 +82,14 @@ def fill_in_browser(chrome: str, driver: str, url: str, shots: str) -> dict:
 async def test_a_phone_sends_feedback_and_the_tui_shows_it(tmp_path):
     chrome, driver = browser_paths()
     shots = os.environ.get("OWNER_TUI_SHOTS") or str(tmp_path)
-    clock = FrozenClock()
-    path = tmp_path / "t.db"
-    build_store(path, clock)
     cfg = replace(config(), feedback=replace(FeedbackConfig(), port=0, alert_rating=3))
-    app = OwnerApp(path, cfg, clock=clock, exports_dir=tmp_path / "exports", live_mail=False)
-    app.bell = lambda: None  # type: ignore[method-assign]
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        srv = BackgroundServer(path, cfg, port=0, clock=clock, business="Corner Café")
-        await asyncio.to_thread(srv.start)
-        try:
-            got = await asyncio.to_thread(fill_in_browser, chrome, driver, f"http://127.0.0.1:{srv.port}/", shots)
-            start = time.monotonic()
-            while not any("On-site" in n for n in app.notices) and time.monotonic() - start < 3:
-                await pilot.pause(0.05)
-        finally:
-            await asyncio.to_thread(srv.stop)
+    async with tui_with_page(tmp_path, cfg, business="Corner Café") as (pilot, srv, bells):
+        got = await asyncio.to_thread(fill_in_browser, chrome, driver, f"http://127.0.0.1:{srv.port}/", shots)
+        await wait_for(pilot, lambda: any("On-site" in n for n in pilot.app.notices), 3)
         assert got["width"] == 390 and "The team has your message now" in got["thanks"]
-        [notice] = [n for n in app.notices if "On-site" in n]
-        assert "table 7" in notice and "Priya" in notice and "soup was cold" in notice
-    with Store.open(path) as s:
+        [notice] = [n for n in pilot.app.notices if "On-site" in n]
+        assert "table 7" in notice and "Priya" in notice and "soup was cold" in notice and bells
+    with Store.open(tmp_path / "t.db") as s:
         [row] = list(s.db.query("SELECT m.sender_handle, m.rating, m.text, c.channel, c.waiting_since FROM messages m "
                                 "JOIN conversations c ON c.id = m.conversation_id WHERE c.channel = 'on-site'"))
     assert row["sender_handle"] == "priya@example.net" and row["rating"] == 2 and row["waiting_since"]

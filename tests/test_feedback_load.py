@@ -15,11 +15,9 @@ from dataclasses import replace
 import httpx
 
 from owner_tui.config import FeedbackConfig
-from owner_tui.sources.feedback.server import BackgroundServer
 from owner_tui.store import Store
-from owner_tui.tui.app import OwnerApp
-from tests.feedback_support import TOKEN
-from tests.tui_support import FrozenClock, build_store, config, settle
+from tests.feedback_support import TOKEN, tui_with_page
+from tests.tui_support import config, settle
 
 CLIENTS, EACH, BUDGET = 20, 10, 10.0
 
@@ -50,15 +48,9 @@ def run_load(port: int, out: dict) -> None:
 
 
 async def test_200_submissions_from_20_clients_none_lost_or_doubled_tui_responsive(tmp_path):
-    clock = FrozenClock()
-    path = tmp_path / "t.db"
-    build_store(path, clock)
     cfg = replace(config(), feedback=replace(FeedbackConfig(), port=0, rate_per_minute=10_000))
-    app = OwnerApp(path, cfg, clock=clock, exports_dir=tmp_path / "exports", live_mail=False)
-    app.bell = lambda: None  # type: ignore[method-assign]
     gaps: list[float] = []
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with tui_with_page(tmp_path, cfg) as (pilot, srv, _bells):
         last = [time.monotonic()]
 
         def tick() -> None:
@@ -66,23 +58,19 @@ async def test_200_submissions_from_20_clients_none_lost_or_doubled_tui_responsi
             gaps.append(now - last[0])
             last[0] = now
 
-        app.set_interval(0.05, tick)
-        srv = BackgroundServer(path, cfg, port=0, clock=clock)
-        await asyncio.to_thread(srv.start)
+        pilot.app.set_interval(0.05, tick)
         out: dict = {}
         loader = threading.Thread(target=run_load, args=(srv.port, out))
-        try:
-            loader.start()
-            keys = 0
-            while loader.is_alive():
-                await pilot.press("down" if keys % 2 else "up")  # the owner scrolls meanwhile
-                keys += 1
-                await pilot.pause(0.1)
-            loader.join()
-        finally:
-            await asyncio.to_thread(srv.stop)
+        loader.start()
+        keys = 0
+        while loader.is_alive():
+            await pilot.press("down" if keys % 2 else "up")  # the owner scrolls meanwhile
+            keys += 1
+            await pilot.pause(0.1)
+        loader.join()
         await pilot.pause(1.0)  # the watch's next tick
         await settle(pilot)
+    path = tmp_path / "t.db"
     codes = out["codes"]
     assert out["elapsed"] < BUDGET, f"{out['elapsed']:.1f} s for {CLIENTS * EACH}"
     assert codes.count(200) == len(codes) and len(codes) == CLIENTS * EACH + CLIENTS * 4

@@ -4,18 +4,15 @@ only refreshes the list; the page can run inside the TUI."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import httpx
 
 from owner_tui.config import FeedbackConfig
-from owner_tui.sources.feedback.server import BackgroundServer
 from owner_tui.tui.app import OwnerApp
-from tests.feedback_support import TOKEN
+from tests.feedback_support import TOKEN, tui_with_page, wait_for
 from tests.tui_support import FrozenClock, build_store, config, screen_text, settle
 
 HOSTILE = "Soup cold [bold red]AGAIN[/] \x1b]0;pwned\x07\x1b[31m"
@@ -32,75 +29,42 @@ async def post(port: int, **fields) -> httpx.Response:
         return await c.post("/", data=data)
 
 
-async def wait_for(pilot, cond, timeout: float) -> float:
-    start = time.monotonic()
-    while not cond():
-        if time.monotonic() - start > timeout:
-            break
-        await pilot.pause(0.02)
-    return time.monotonic() - start
-
-
-def make_app(tmp_path: Path, cfg, clock) -> tuple[OwnerApp, list]:
-    app = OwnerApp(tmp_path / "t.db", cfg, clock=clock, exports_dir=tmp_path / "exports", live_mail=False)
-    bells: list[float] = []
-    app.bell = lambda: bells.append(time.monotonic())  # type: ignore[method-assign]
-    return app, bells
-
-
 async def test_a_low_rating_rings_with_table_and_text_within_two_seconds(tmp_path):
-    clock = FrozenClock()
-    build_store(tmp_path / "t.db", clock)
-    cfg = onsite_config(alert_rating=3)
-    app, bells = make_app(tmp_path, cfg, clock)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with tui_with_page(tmp_path, onsite_config(alert_rating=3)) as (pilot, srv, bells):
+        app = pilot.app
+        sent = time.monotonic()
+        r = await post(srv.port, rating=2, comment=HOSTILE, table="12", name="Ann")
+        assert r.status_code == 200
+        await wait_for(pilot, lambda: any("On-site" in n for n in app.notices), 5)
+        assert time.monotonic() - sent < 2.0, f"notice after {time.monotonic() - sent:.2f} s"
+        [notice] = [n for n in app.notices if "On-site" in n]
+        assert "★★☆☆☆" in notice and "table 12" in notice and "Ann" in notice
+        assert "[bold red]AGAIN[/]" in notice and "\x1b" not in notice and "pwned" not in notice
+        assert bells, "the terminal bell did not ring"
         await settle(pilot)
-        srv = BackgroundServer(tmp_path / "t.db", cfg, port=0, clock=clock)
-        await asyncio.to_thread(srv.start)
-        try:
-            sent = time.monotonic()
-            r = await post(srv.port, rating=2, comment=HOSTILE, table="12", name="Ann")
-            assert r.status_code == 200
-            await wait_for(pilot, lambda: any("On-site" in n for n in app.notices), 5)
-            assert time.monotonic() - sent < 2.0, f"notice after {time.monotonic() - sent:.2f} s"
-            [notice] = [n for n in app.notices if "On-site" in n]
-            assert "★★☆☆☆" in notice and "table 12" in notice and "Ann" in notice
-            assert "[bold red]AGAIN[/]" in notice and "\x1b" not in notice and "pwned" not in notice
-            assert bells, "the terminal bell did not ring"
-            await settle(pilot)
-            await wait_for(pilot, lambda: "onsite" in screen_text(app), 3)
-            shown = screen_text(app)  # also checks no escape reaches the screen
-            assert "6 awaiting" in shown and "onsite" in shown and "Soup cold [bold red]AGAIN[/]" in shown, shown
-            assert "pwned" not in shown  # the escape sequence was removed whole before it was stored
-            shots = os.environ.get("OWNER_TUI_SHOTS")
-            if shots:
-                app.save_screenshot(filename="tui-onsite-notice-80x24.svg", path=shots)
-        finally:
-            await asyncio.to_thread(srv.stop)
+        await wait_for(pilot, lambda: "onsite" in screen_text(app), 3)
+        shown = screen_text(app)  # also checks no escape reaches the screen
+        assert "6 awaiting" in shown and "onsite" in shown and "Soup cold [bold red]AGAIN[/]" in shown, shown
+        assert "pwned" not in shown  # the escape sequence was removed whole before it was stored
+        shots = os.environ.get("OWNER_TUI_SHOTS")
+        if shots:
+            app.save_screenshot(filename="tui-onsite-notice-80x24.svg", path=shots)
 
 
 async def test_a_good_rating_refreshes_the_list_without_ringing(tmp_path):
-    clock = FrozenClock()
-    build_store(tmp_path / "t.db", clock)
-    cfg = onsite_config(alert_rating=3)
-    app, bells = make_app(tmp_path, cfg, clock)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        srv = BackgroundServer(tmp_path / "t.db", cfg, port=0, clock=clock)
-        await asyncio.to_thread(srv.start)
-        try:
-            assert (await post(srv.port, rating=5, comment="Lovely lunch")).status_code == 200
-            await wait_for(pilot, lambda: any("On-site" in n for n in app.notices), 3)
-            assert any("★★★★★" in n for n in app.notices) and not bells
-        finally:
-            await asyncio.to_thread(srv.stop)
+    async with tui_with_page(tmp_path, onsite_config(alert_rating=3)) as (pilot, srv, bells):
+        assert (await post(srv.port, rating=5, comment="Lovely lunch")).status_code == 200
+        await wait_for(pilot, lambda: any("On-site" in n for n in pilot.app.notices), 3)
+        assert any("★★★★★" in n for n in pilot.app.notices) and not bells
 
 
 async def test_the_tui_can_run_the_page_itself(tmp_path):
     clock = FrozenClock()
     build_store(tmp_path / "t.db", clock)
-    cfg = onsite_config(serve_in_tui=True)
-    app, bells = make_app(tmp_path, cfg, clock)
+    app = OwnerApp(tmp_path / "t.db", onsite_config(serve_in_tui=True), clock=clock,
+                   exports_dir=tmp_path / "exports", live_mail=False)
+    bells: list = []
+    app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: any("Feedback page at" in n for n in app.notices), 10)
         srv = app.feedback_server

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from owner_tui.cli.common import Failure, UsageFailure, one_line_errors
+from owner_tui.cli.common import UsageFailure, one_line_errors
 from owner_tui.reports.period import FORMATS, PERIODS
 
 
@@ -33,7 +33,6 @@ def report_command(obj, period: str, at: str | None, fmt: str | None, mail_to: s
     def run() -> None:
         from owner_tui.reports import period_render
         from owner_tui.reports.period import build_report, parse_at
-        from owner_tui.send.sender import SendError
 
         store = obj.store()
         try:
@@ -42,19 +41,13 @@ def report_command(obj, period: str, at: str | None, fmt: str | None, mail_to: s
             except ValueError as exc:
                 raise UsageFailure(str(exc)) from None
             if mail_to:
-                from owner_tui.reports.digest_mail import compose_mail, send_mail, smtp_sender_for
+                from owner_tui.cli.digest import mail_it
+                from owner_tui.reports.digest_mail import compose_mail
 
-                sender, from_addr = smtp_sender_for(obj.config, account)
-                try:
-                    msg = compose_mail(period_render.subject_line(report), period_render.render_text(report),
-                                       period_render.render_html(report), report.generated_at, mail_to, from_addr)
-                except ValueError as exc:
-                    raise UsageFailure(f"--mail-to: {exc}") from None
-                try:
-                    send_mail(sender, msg)
-                except SendError as exc:
-                    raise Failure(f"report not sent: {exc}") from None
-                click.echo(f"{period}ly report sent to {mail_to}", err=True)
+                mail_it(obj.config, account, mail_to, lambda from_addr: compose_mail(
+                    period_render.subject_line(report), period_render.render_text(report),
+                    period_render.render_html(report), report.generated_at, mail_to, from_addr),
+                    f"{period}ly report")
             if fmt or not mail_to:
                 if fmt is None and sys.stdout.isatty():
                     from rich.console import Console
