@@ -72,7 +72,12 @@ def fill_in_browser(chrome: str, driver: str, url: str, shots: str) -> dict:
         b.find_element(By.ID, "contact").send_keys("priya@example.net")
         b.save_screenshot(os.path.join(shots, "feedback-form-phone.png"))
         b.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        out["thanks"] = b.find_element(By.CSS_SELECTOR, "[role=status]").text
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        # The click returns once the POST is sent; the thank-you page may still be loading.
+        out["thanks"] = WebDriverWait(b, 15).until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, "[role=status]"))).text
         b.save_screenshot(os.path.join(shots, "feedback-thanks-phone.png"))
         return out
     finally:
