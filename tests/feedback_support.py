@@ -38,9 +38,10 @@ def fill(client: httpx.Client, **fields) -> httpx.Response:
 
 
 @contextlib.asynccontextmanager
-async def tui_with_page(tmp_path, cfg: Config, **site):
+async def tui_with_page(tmp_path, cfg: Config, *, toasts: bool = False, **site):
     """The open TUI (Pilot, 80x24, a frozen clock, the small fixture store) and the real
-    feedback server writing to the same store; yields ``(pilot, server, bells)``."""
+    feedback server writing to the same store; yields ``(pilot, server, bells)``. ``toasts``
+    draws notifications on screen (off by default in Textual's tests)."""
     from tests.tui_support import FrozenClock, build_store, settle
     from owner_tui.tui.app import OwnerApp
 
@@ -50,7 +51,7 @@ async def tui_with_page(tmp_path, cfg: Config, **site):
     app = OwnerApp(path, cfg, clock=clock, exports_dir=tmp_path / "exports", live_mail=False)
     bells: list[float] = []
     app.bell = lambda: bells.append(time.monotonic())  # type: ignore[method-assign]
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=toasts) as pilot:
         await settle(pilot)
         srv = BackgroundServer(path, cfg, port=0, clock=clock, **site)
         await asyncio.to_thread(srv.start)

@@ -40,6 +40,7 @@ def test_the_form_is_small_accessible_and_needs_no_script(client):
     r = client.get("/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert len(r.content) < 50_000  # the whole page: no other resources are loaded
+    print(f"\nthe form page: {len(r.content)} bytes, no other resource")
     body = r.text
     assert "<script" not in body.lower() and "javascript:" not in body.lower()
     for field in ("comment", "table", "name", "contact"):
@@ -72,6 +73,7 @@ def test_a_submission_lands_within_a_second_and_awaits_a_reply(client, tmp_path)
     r = fill(client, rating=2, comment="Soup was cold.\nWaited 20 min.", table="4", name="Ann",
              contact="Ann@Example.com")
     took = time.monotonic() - started
+    print(f"\nform fetched, posted and stored in {took * 1000:.0f} ms")
     assert r.status_code == 200 and "Thank you" in r.text and took < 1.0
     [conv] = rows(tmp_path)
     assert conv["channel"] == "on-site" and conv["status"] == "open" and conv["waiting_since"]
