@@ -337,7 +337,9 @@ def _parse_feedback(d: Mapping[str, Any], text: str, path: Path | None) -> Feedb
     if d.get("rate_per_minute", 6) < 1:
         raise bad("rate_per_minute", "must be at least 1")
     if bool(d.get("tls_cert")) != bool(d.get("tls_key")):
-        raise bad("tls_cert" if not d.get("tls_cert") else "tls_key", "and its partner (tls_cert, tls_key) go together")
+        missing, given = ("tls_cert", "tls_key") if not d.get("tls_cert") else ("tls_key", "tls_cert")
+        raise ConfigError(f"feedback.{given} needs feedback.{missing} too (the certificate and its key)",
+                          key=f"feedback.{missing}", line=_line_of(text, "feedback", given), path=path)
     return FeedbackConfig(
         host=d.get("host", "127.0.0.1"), port=port, public=d.get("public", False), url=d.get("url", ""),
         languages=tuple(dict.fromkeys(langs)), alert_rating=alert, alert_email=d.get("alert_email", ""),
