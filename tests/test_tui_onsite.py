@@ -76,3 +76,31 @@ async def test_the_tui_can_run_the_page_itself(tmp_path):
         await wait_for(pilot, lambda: bool(bells), 3)
         assert bells
     assert app.feedback_server is None  # stopped on quit
+
+
+async def test_replying_to_on_site_feedback_goes_by_email_or_says_how(tmp_path):
+    from datetime import timedelta
+
+    from owner_tui.sources.feedback.submission import ACCOUNT_KIND, ACCOUNT_NAME, Submission, to_record
+    from owner_tui.store import Store
+
+    clock = FrozenClock()
+    with Store.open(tmp_path / "t.db", config=config(), clock=clock) as s:
+        acc = s.ensure_account(ACCOUNT_KIND, ACCOUNT_NAME, {})
+        s.ingest(acc, [
+            to_record(Submission("p1", 1, "Rude waiter", name="Tom", phone="+44 7700 900123", table="7"),
+                      clock.now - timedelta(hours=2)),
+            to_record(Submission("e1", 2, "Cold soup", name="Ann", email="ann@example.net", table="4"),
+                      clock.now - timedelta(hours=1))])
+    app = OwnerApp(tmp_path / "t.db", config(), clock=clock, exports_dir=tmp_path / "exports", live_mail=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")  # Tom, the oldest wait: no address
+        await settle(pilot)
+        assert "left no email address" in screen_text(app) and "Public reply" not in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("down", "r")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Reply to Ann <ann@example.net>" in text and "on-site" in text and "Hi Ann," in text
