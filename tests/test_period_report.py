@@ -211,3 +211,37 @@ async def test_the_dashboard_shows_reports_by_period(store, tmp_path):
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(pilot.app.screen, DashboardScreen)
+
+
+def test_report_mail_to(store, tmp_path, smtp_server):
+    import email
+    from email import policy
+
+    from owner_tui.cli.root import cli
+
+    store.close()
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'''[owner]
+addresses = ["{OWNER}"]
+[aging]
+timezone = "Europe/London"
+[accounts.shop]
+kind = "imap"
+host = "127.0.0.1"
+user = "owner@example.com"
+address = "owner@example.com"
+password_cmd = "printf %s secret"
+smtp_host = "{smtp_server.host}"
+smtp_port = {smtp_server.port}
+smtp_security = "none"
+''')
+    res = CliRunner().invoke(cli, ["--config", str(cfg), "--db", str(tmp_path / "r.db"), "report", "--period",
+                                   "month", "--at", "2026-10-01", "--mail-to", "sam@example.org"])
+    assert res.exit_code == 0, res.output
+    assert "monthly report sent to sam@example.org" in res.output
+    [got] = smtp_server.messages
+    msg = email.message_from_bytes(got.content, policy=policy.default)
+    assert msg["Subject"] == "owner-tui monthly report, October 2026: 5 messages in, 4 answered, 2 unanswered"
+    assert msg["Auto-Submitted"] == "auto-generated"
+    html = msg.get_body(("html",)).get_content()
+    assert "bgcolor=" in html and "<script" not in html and "cold soup" in msg.get_body(("plain",)).get_content()
