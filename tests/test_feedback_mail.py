@@ -66,3 +66,20 @@ def test_a_low_rating_is_mailed_to_the_owner_at_once(tmp_path, smtp_server):
     assert got.rcpt_tos == ("sam@example.org",) and msg["Auto-Submitted"] == "auto-generated"
     assert msg["Subject"] == "On-site feedback: 1★ at table Terrace 2: Waited 40 minutes for a cold coffee"
     assert "for a cold coffee" in msg.get_content()
+
+
+def test_an_on_site_customer_with_an_address_is_that_email_contact(tmp_path):
+    from datetime import datetime, timezone
+
+    from owner_tui.records import MessageRecord
+    from owner_tui.sources.feedback.submission import Submission, store_submission
+
+    with Store.open(tmp_path / "s.db") as s:
+        mail = s.ensure_account("imap", "shop", {"address": OWNER})
+        s.ingest(mail, [MessageRecord(external_id="m1@x", sender_handle="ann@example.net", sender_name="Ann",
+                                      recipients=(OWNER,), subject="Booking", text="Table for 4?",
+                                      sent_at=datetime(2026, 11, 1, tzinfo=timezone.utc).isoformat())])
+        assert store_submission(s, Submission("t1", 2, "Cold soup", name="Ann", email="ann@example.net"))
+        assert not store_submission(s, Submission("t1", 2, "Cold soup", name="Ann", email="ann@example.net"))
+        contacts = {r[0] for r in s.db.execute("SELECT contact_id FROM conversations")}
+        assert len(contacts) == 1  # the booking and the feedback: one person, one history
