@@ -15,6 +15,7 @@ period still running is measured up to now ("so far").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -152,7 +153,8 @@ def figures(store: "Store", period: str, start: date, now: datetime) -> Figures:
            WHERE m.direction = 'in' AND m.noise IS NULL AND c.status != 'noise'
              AND m.sent_at >= ? AND m.sent_at < ? AND (m.rating IS NULL OR m.rating <= ?)
            ORDER BY m.sent_at, m.id""", [lo, hi, LOW_RATING])]
-    complaints = [t for t, r in texts if r is not None or phrases.is_complaint(t)]
+    # The contact line an on-site customer left is for the owner, not for a report's examples.
+    complaints = [re.sub(r"(?m)^Phone: .*$", "", t).strip() for t, r in texts if r is not None or phrases.is_complaint(t)]
     return Figures(label(period, start), since, until, as_of, as_of >= until, pm, answered, unanswered, ratings,
                    len(complaints), phrases.said(complaints))
 
