@@ -135,6 +135,8 @@ def test_hostile_text_is_stored_as_text(client, tmp_path):
 def test_every_field_has_a_limit(client, tmp_path, field, size):
     r = fill(client, rating=3, **{field: "a" * size})
     assert r.status_code in (400, 413) and messages(tmp_path) == []
+    if field == "comment":
+        assert "Your message is too long (at most 2000 characters)." in r.text
 
 
 def test_body_size_content_type_and_unknown_fields(client, tmp_path):

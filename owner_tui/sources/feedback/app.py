@@ -214,7 +214,7 @@ def create_app(site: FeedbackSite):
         try:
             sub = parse_form(form_data, token=nonce, lang=lang)
         except Invalid as exc:
-            errors = [strings.text(lang, key, **{**kw, **({"field": strings.text(lang, kw["field"]).split(" (")[0]}
+            errors = [strings.text(lang, key, **{**kw, **({"field": strings.text(lang, "f_" + kw["field"])}
                                                             if "field" in kw else {})})
                       for key, kw in exc.problems]
             return with_form(lang, 400, values=refill(form_data), errors=errors)

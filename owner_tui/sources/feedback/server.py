@@ -11,7 +11,6 @@ import ipaddress
 import socket
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from owner_tui.config import Config
@@ -113,8 +112,7 @@ class BackgroundServer:
 
     @property
     def url(self) -> str:
-        return page_url(replace(self.config, feedback=replace(self.config.feedback, url="")), self.host, self.port) \
-            if not self.config.feedback.url else self.config.feedback.url
+        return page_url(self.config, self.host, self.port)
 
     def start(self, timeout: float = 10.0) -> "BackgroundServer":
         if not self.thread.is_alive() and not self.server.started:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
+        "f_comment": "Your message", "f_name": "Your name", "f_contact": "Email or phone", "f_table": "Table or area",
         "title": "How was your visit?",
         "intro": "Tell us now, and we can put it right before you leave.",
         "rating": "Your rating",
@@ -32,6 +33,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "lang": "Language",
     },
     "fr": {
+        "f_comment": "Votre message", "f_name": "Votre nom", "f_contact": "E-mail ou téléphone", "f_table": "Table ou espace",
         "title": "Comment s'est passée votre visite ?",
         "intro": "Dites-le-nous maintenant : nous pouvons corriger avant votre départ.",
         "rating": "Votre note", "star": "étoile", "stars": "étoiles",
@@ -58,6 +60,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "lang": "Langue",
     },
     "de": {
+        "f_comment": "Ihre Nachricht", "f_name": "Ihr Name", "f_contact": "E-Mail oder Telefon", "f_table": "Tisch oder Bereich",
         "title": "Wie war Ihr Besuch?",
         "intro": "Sagen Sie es uns jetzt, dann können wir es richten, bevor Sie gehen.",
         "rating": "Ihre Bewertung", "star": "Stern", "stars": "Sterne",
@@ -84,6 +87,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "lang": "Sprache",
     },
     "es": {
+        "f_comment": "Su mensaje", "f_name": "Su nombre", "f_contact": "Correo o teléfono", "f_table": "Mesa o zona",
         "title": "¿Qué tal su visita?",
         "intro": "Díganoslo ahora y podremos arreglarlo antes de que se vaya.",
         "rating": "Su valoración", "star": "estrella", "stars": "estrellas",
