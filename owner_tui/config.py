@@ -91,10 +91,38 @@ class AccountConfig:
 
 
 @dataclass(frozen=True)
+class FeedbackConfig:
+    """``[feedback]``: the on-site feedback page (``owner-tui feedback serve``)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    #: Listening beyond localhost (the shop's Wi-Fi) must be asked for, here or with --public.
+    public: bool = False
+    #: The address printed in the QR code (e.g. http://192.168.1.20:8765/); default host:port.
+    url: str = ""
+    languages: tuple[str, ...] = ("en",)
+    #: At or below this many stars the open TUI rings and the owner is told at once.
+    alert_rating: int = 3
+    alert_email: str = ""
+    #: The IMAP account whose SMTP settings send alerts and email replies (default: the only
+    #: account with smtp_host).
+    reply_account: str = ""
+    tables: tuple[str, ...] = ()
+    #: Public review pages offered on the thank-you page, to every customer alike.
+    review_links: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    rate_per_minute: int = 6
+    tls_cert: str = ""
+    tls_key: str = ""
+    #: The open TUI starts the page in a worker.
+    serve_in_tui: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     owner: OwnerConfig = OwnerConfig()
     aging: AgingConfig = AgingConfig()
     health: HealthConfig = HealthConfig()
+    feedback: FeedbackConfig = FeedbackConfig()
     accounts: tuple[AccountConfig, ...] = ()
     keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     path: Path | None = None
@@ -130,7 +158,12 @@ _AGING_KEYS = {
     "subject_window_days": int,
 }
 _HEALTH_KEYS = {"stale_after_hours": (int, float), "stale_after_hours_open": (int, float)}
-_TOP_KEYS = ("owner", "aging", "health", "accounts", "keys")
+_TOP_KEYS = ("owner", "aging", "health", "accounts", "keys", "feedback")
+_FEEDBACK_KEYS = {"host": str, "port": int, "public": bool, "url": str, "languages": list, "alert_rating": int,
+                  "alert_email": str, "reply_account": str, "tables": list, "review_links": dict,
+                  "rate_per_minute": int, "tls_cert": str, "tls_key": str, "serve_in_tui": bool}
+#: Languages the feedback page speaks (owner_tui/sources/feedback/strings.py).
+FEEDBACK_LANGUAGES = ("en", "fr", "de", "es")
 
 
 def _line_of(text: str, table: str | None, key: str) -> int | None:
@@ -292,7 +325,47 @@ def parse_config(text: str, path: Path | None = None) -> Config:
         if not isinstance(key, str) or not key:
             raise ConfigError(f"keys.{action} must be a key name such as \"r\" or \"ctrl+r\"",
                               key=f"keys.{action}", line=_line_of(text, "keys", action), path=path)
-    return Config(owner=owner, aging=aging, health=health, accounts=tuple(accounts), keys=MappingProxyType(dict(keys)), path=path)
+    feedback = _parse_feedback(data.get("feedback", {}), text, path)
+    return Config(owner=owner, aging=aging, health=health, accounts=tuple(accounts),
+                  keys=MappingProxyType(dict(keys)), feedback=feedback, path=path)
+
+
+def _parse_feedback(d: Mapping[str, Any], text: str, path: Path | None) -> FeedbackConfig:
+    _check_table(d, _FEEDBACK_KEYS, "feedback", text, path)
+
+    def bad(key: str, message: str) -> ConfigError:
+        return ConfigError(f"feedback.{key} {message}", key=f"feedback.{key}", line=_line_of(text, "feedback", key),
+                           path=path)
+
+    port = d.get("port", 8765)
+    if not 0 < port < 65536:
+        raise bad("port", "must be between 1 and 65535")
+    langs = d.get("languages", ["en"])
+    if not langs or not all(isinstance(x, str) and x in FEEDBACK_LANGUAGES for x in langs):
+        raise bad("languages", f"must list languages from {', '.join(FEEDBACK_LANGUAGES)}, not {langs!r}")
+    alert = d.get("alert_rating", 3)
+    if not 0 <= alert <= 5:
+        raise bad("alert_rating", "must be 0 (never) to 5 (always)")
+    if d.get("alert_email") and "@" not in d["alert_email"]:
+        raise bad("alert_email", "must be an email address")
+    links = d.get("review_links", {})
+    if not all(isinstance(v, str) and v.startswith("https://") for v in links.values()):
+        raise bad("review_links", "must map a name to an https:// address")
+    tables = d.get("tables", [])
+    if not all(isinstance(t, str) and 0 < len(t) <= 40 for t in tables):
+        raise bad("tables", "must be a list of short names (40 characters at most)")
+    if d.get("rate_per_minute", 6) < 1:
+        raise bad("rate_per_minute", "must be at least 1")
+    if bool(d.get("tls_cert")) != bool(d.get("tls_key")):
+        missing, given = ("tls_cert", "tls_key") if not d.get("tls_cert") else ("tls_key", "tls_cert")
+        raise ConfigError(f"feedback.{given} needs feedback.{missing} too (the certificate and its key)",
+                          key=f"feedback.{missing}", line=_line_of(text, "feedback", given), path=path)
+    return FeedbackConfig(
+        host=d.get("host", "127.0.0.1"), port=port, public=d.get("public", False), url=d.get("url", ""),
+        languages=tuple(dict.fromkeys(langs)), alert_rating=alert, alert_email=d.get("alert_email", ""),
+        reply_account=d.get("reply_account", ""), tables=tuple(tables), review_links=MappingProxyType(dict(links)),
+        rate_per_minute=d.get("rate_per_minute", 6), tls_cert=d.get("tls_cert", ""), tls_key=d.get("tls_key", ""),
+        serve_in_tui=d.get("serve_in_tui", False))
 
 
 def load_config(path: Path) -> Config:

@@ -9,6 +9,7 @@ and from a fixed seed so every run shows the same shop.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from owner_tui.aging import to_iso
@@ -83,6 +84,34 @@ _REVIEWS = {
 
 def _iso(now: datetime, minutes_ago: float) -> str:
     return to_iso(now - timedelta(minutes=minutes_ago))
+
+
+#: On-site feedback from the QR code on the tables (minutes ago, stars, table, comment, name, contact).
+_ONSITE = [
+    (25, 2, "4", "The soup was cold and we waited 20 minutes for it.", "Priya", "priya@example.net"),
+    (190, 5, "Terrace 2", "Best cinnamon buns in town, and so friendly!", "", ""),
+    (2900, 1, "7", "Cold soup again and the waiter was rude when we said so.", "Tom", "+44 7700 900123"),
+    (9000, 4, "Bar", "Lovely coffee, a bit loud at lunchtime.", "", ""),
+    (26000, 2, "3", "Cold soup, and the bread was stale.", "Mina", "mina@example.org"),
+    (41000, 3, "Terrace 1", "Slow service on a busy Saturday.", "", ""),
+]
+
+
+def _onsite(store, now: datetime) -> int:
+    from owner_tui.sources.feedback.submission import (
+        ACCOUNT_KIND,
+        ACCOUNT_NAME,
+        Submission,
+        to_record,
+    )
+
+    acc = store.ensure_account(ACCOUNT_KIND, ACCOUNT_NAME, {"demo": True})
+    recs = []
+    for n, (minutes, stars, table, comment, name, contact) in enumerate(_ONSITE):
+        sub = Submission(token=f"demo{n}", rating=stars, comment=comment, name=name, table=table,
+                         email=contact if "@" in contact else "", phone=contact if contact.startswith("+") else "")
+        recs.append(replace(to_record(sub, now), sent_at=_iso(now, minutes)))
+    return store.ingest(acc, recs).new
 
 
 def build_demo(store, now: datetime, seed: int = 7) -> dict[str, int]:
@@ -175,6 +204,7 @@ def build_demo(store, now: datetime, seed: int = 7) -> dict[str, int]:
                                           sender_handle=OWNER, sender_name=BUSINESS, thread_key=rid,
                                           text="Thank you for taking the time to write — see you soon!"))
         counts[channel] = store.ingest(acc, recs).new
+    counts["on-site"] = _onsite(store, now)
     store.save_template("thanks", "Hi {first_name},\n\nThank you so much for your message!\n\n{signature}")
     store.save_template("sorry", "Hi {first_name},\n\nI'm really sorry about this. I'd like to put it right: "
                                  "could you reply with your order number?\n\n{signature}")

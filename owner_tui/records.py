@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Channels a conversation can live on.
-CHANNELS = ("email", "google", "trustpilot", "yelp", "facebook")
+CHANNELS = ("email", "google", "trustpilot", "yelp", "facebook", "on-site")
 
 #: Headers kept with a message for reading it (lower-case names): noise and auto-replies,
 #: lists and group aliases, the person behind a form or a group (Reply-To, X-Original-From),

@@ -175,6 +175,8 @@ class DashboardScreen(Screen):
         Binding("escape", "close", "Back", id="dashboard.close", tooltip="Back to the inbox"),
         Binding("r", "refresh", "Refresh", id="dashboard.refresh", tooltip="Read the numbers again"),
         Binding("w", "weeks", "Weeks", id="dashboard.weeks", tooltip="Chart 2, 4, 8 or 12 weeks"),
+        Binding("p", "reports", "By period", id="dashboard.reports",
+                tooltip="Reports by week, month, quarter and year"),
     ]
 
     @dataclass
@@ -207,6 +209,11 @@ class DashboardScreen(Screen):
 
     def action_close(self) -> None:
         self.dismiss()
+
+    def action_reports(self) -> None:
+        from owner_tui.screens.report import ReportScreen
+
+        self.app.push_screen(ReportScreen(self._open_store))
 
     def action_refresh(self) -> None:
         self.query_one("#dash-status", Static).update(Text("Reading the numbers…", style="dim"))

@@ -126,7 +126,7 @@ class ReplyScreen(Screen[str | None]):
         name = one_line(row.get("contact_name") or "", limit=60)
         handle = one_line(info["sender_handle"] or row.get("contact_handle") or "", limit=80)
         channel = row.get("channel") or "email"
-        if channel == "email":
+        if channel in ("email", "on-site"):  # on-site feedback is answered privately, by email
             header = Text.assemble(("Reply to ", "bold"), (name or handle, "bold"),
                                    (f" <{handle}>" if name and "@" in handle else "", "dim"),
                                    f" · {channel} · ", one_line(row.get("subject") or "", limit=80))
@@ -136,6 +136,9 @@ class ReplyScreen(Screen[str | None]):
                                    f"review on {channel}")
         self.query_one("#reply-to", Static).update(header)
         note = await app.delivery_note(info["account_id"], info["account_name"], channel)
+        if channel == "on-site" and "@" not in handle:
+            note = ("This customer left no email address (a phone number, if any, is in their message): "
+                    "answer in person or by phone, then mark it replied elsewhere (e).")
         pending = info["pending"]
         if pending and pending["status"] == "failed":
             note = (f"Your earlier reply was not sent ({one_line(pending['error'] or 'no reason given', limit=120)}). "

@@ -43,8 +43,6 @@ def digest_command(obj, since: str | None, period: str, fmt: str | None, mail_to
     """
     @one_line_errors
     def run() -> None:
-        from owner_tui.send.sender import SendError
-
         try:
             span = parse_span(period)
         except ValueError as exc:
@@ -59,16 +57,7 @@ def digest_command(obj, since: str | None, period: str, fmt: str | None, mail_to
             key = state_key(mail_to)
             d = build_digest(store, now=now, since=start, period=span, key=key)
             if mail_to:
-                sender, from_addr = smtp_sender_for(obj.config, account)
-                try:
-                    msg = build_mail(d, mail_to, from_addr)
-                except ValueError as exc:
-                    raise UsageFailure(f"--mail-to: {exc}") from None
-                try:
-                    send_mail(sender, msg)
-                except SendError as exc:
-                    raise Failure(f"digest not sent: {exc}") from None
-                click.echo(f"digest sent to {mail_to}", err=True)
+                mail_it(obj.config, account, mail_to, lambda from_addr: build_mail(d, mail_to, from_addr), "digest")
             if fmt or not mail_to:
                 _print(d, fmt)
             if start is None:
@@ -77,6 +66,23 @@ def digest_command(obj, since: str | None, period: str, fmt: str | None, mail_to
             store.close()
 
     run()
+
+
+def mail_it(config, account: str | None, mail_to: str, build, what: str) -> None:
+    """Send ``build(from_addr)`` through the account's SMTP settings (the digest, a report),
+    with the command's exit codes: a bad address is a usage error, a refused send a failure."""
+    from owner_tui.send.sender import SendError
+
+    sender, from_addr = smtp_sender_for(config, account)
+    try:
+        msg = build(from_addr)
+    except ValueError as exc:
+        raise UsageFailure(f"--mail-to: {exc}") from None
+    try:
+        send_mail(sender, msg)
+    except SendError as exc:
+        raise Failure(f"{what} not sent: {exc}") from None
+    click.echo(f"{what} sent to {mail_to}", err=True)
 
 
 def _print(d: Digest, fmt: str | None) -> None:

@@ -34,6 +34,14 @@ LAZY_COMMANDS = {
                "follow-ups with no answer yet, and this week against last week."),
     "status": ("owner_tui.cli.status", "status_command",
                "Each account's last sync and state, and the outbox, for a person or a monitoring check."),
+    "feedback": ("owner_tui.cli.feedback", "feedback_group", "On-site feedback: a page customers open from a QR code on the table."),
+    "report": ("owner_tui.cli.report", "report_command",
+               "Messages in, conversations answered, reply and first-response times, the share within the "
+               "target, ratings per platform, the unanswered at the end, and what customers said most often in "
+               "low ratings and complaints: per channel and overall, against the period before."),
+    "schedule": ("owner_tui.cli.report", "schedule_command",
+                 "Print the crontab lines for the daily digest and the weekly, monthly, quarterly and yearly "
+                 "reports."),
 }
 
 

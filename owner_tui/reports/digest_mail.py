@@ -46,26 +46,32 @@ def subject_line(d: Digest) -> str:
 
 
 def build_mail(d: Digest, to: str, from_addr: str):
-    """The digest as a text + HTML ``EmailMessage``. ``Auto-Submitted: auto-generated``
-    (RFC 3834) keeps vacation responders quiet and marks it as noise if it lands in a
-    mailbox owner-tui syncs."""
+    """The digest as a text + HTML ``EmailMessage``."""
+    from owner_tui.reports.digest_render import render_html, render_text
+
+    return compose_mail(subject_line(d), render_text(d), render_html(d), d.generated_at, to, from_addr)
+
+
+def compose_mail(subject: str, text: str, html: str, date, to: str, from_addr: str):
+    """A report as a text + HTML ``EmailMessage`` (the digest, the period reports).
+    ``Auto-Submitted: auto-generated`` (RFC 3834) keeps vacation responders quiet and marks
+    it as noise if it lands in a mailbox owner-tui syncs."""
     from email import policy
     from email.message import EmailMessage
     from email.utils import format_datetime
 
-    from owner_tui.reports.digest_render import render_html, render_text
     from owner_tui.send.compose import make_message_id, parse_recipient
 
     sender, rcpt = parse_recipient(from_addr), parse_recipient(to)  # ValueError on a bad address
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = sender
     msg["To"] = rcpt
-    msg["Subject"] = subject_line(d)
-    msg["Date"] = format_datetime(d.generated_at)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date)
     msg["Message-ID"] = make_message_id(sender.domain or "owner-tui.local")
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(render_text(d), charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(render_html(d), subtype="html", charset="utf-8", cte="quoted-printable")
+    msg.set_content(text, charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     return msg
 
 

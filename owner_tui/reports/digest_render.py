@@ -42,6 +42,13 @@ class Table:
 @dataclass
 class Bars:
     rows: list[tuple[str, int, str]]  # (label, value, style key)
+    #: Column headings for the formats that show them (markdown); the value's own text, when
+    #: it is not the bare number (``4.2★``, ``3.5h``), in ``shown``.
+    headers: tuple[str, str] = ("age", "waiting")
+    shown: list[str] | None = None
+
+    def value_text(self, i: int) -> str:
+        return self.shown[i] if self.shown else str(self.rows[i][1])
 
 
 @dataclass
@@ -202,7 +209,11 @@ def _bar(value: int, top: int) -> str:
 
 def render_text(d: Digest) -> str:
     """Plain text: for pipes, cron mail and the text part of the mailed digest."""
-    title, sections = layout(d)
+    return text_of(*layout(d))
+
+
+def text_of(title: str, sections: list[Section]) -> str:
+    """Plain text of any laid-out report (the digest, the period report)."""
     lines = [title, "=" * len(title)]
     for s in sections:
         lines += ["", s.title, "-" * len(s.title)]
@@ -212,7 +223,8 @@ def render_text(d: Digest) -> str:
             elif isinstance(b, Bars):
                 top = max((v for _, v, _ in b.rows), default=0)
                 width = max(len(label) for label, _, _ in b.rows)
-                lines += [f"  {label.ljust(width)} {str(v).rjust(4)} {_bar(v, top)}".rstrip() for label, v, _ in b.rows]
+                lines += [f"  {label.ljust(width)} {b.value_text(i).rjust(4)} {_bar(v, top)}".rstrip()
+                          for i, (label, v, _) in enumerate(b.rows)]
             else:
                 widths = [max(len(h), *(len(r[i][0]) for r in b.rows)) for i, h in enumerate(b.headers)]
 
@@ -229,7 +241,10 @@ def _md(text: str) -> str:
 
 
 def render_markdown(d: Digest) -> str:
-    title, sections = layout(d)
+    return markdown_of(*layout(d))
+
+
+def markdown_of(title: str, sections: list[Section]) -> str:
     out = [f"# {_md(title)}"]
     for s in sections:
         out += ["", f"## {_md(s.title)}", ""]
@@ -238,8 +253,9 @@ def render_markdown(d: Digest) -> str:
                 out += [_md(b), ""]
             elif isinstance(b, Bars):
                 top = max((v for _, v, _ in b.rows), default=0)
-                out += ["| age | waiting | |", "|---|--:|---|"]
-                out += [f"| {_md(label)} | {v} | {_bar(v, top)} |" for label, v, _ in b.rows] + [""]
+                out += [f"| {_md(b.headers[0])} | {_md(b.headers[1])} | |", "|---|--:|---|"]
+                out += [f"| {_md(label)} | {_md(b.value_text(i))} | {_bar(v, top)} |"
+                        for i, (label, v, _) in enumerate(b.rows)] + [""]
             else:
                 out.append("| " + " | ".join(_md(h) for h in b.headers) + " |")
                 out.append("|" + "|".join("--:" if i in b.right else "---" for i in range(len(b.headers))) + "|")
@@ -249,7 +265,12 @@ def render_markdown(d: Digest) -> str:
 
 def render_html(d: Digest) -> str:
     """A small standalone page with inline styles (mail clients drop <style> blocks)."""
-    title, sections = layout(d)
+    return html_of(*layout(d))
+
+
+def html_of(title: str, sections: list[Section]) -> str:
+    """Inline styles only, and charts as table cells with a background colour and a width:
+    no script, no image, nothing a mail client strips (Outlook ignores a div's width)."""
     e = html.escape
     out = ['<!DOCTYPE html>', '<html><head><meta charset="utf-8">', f"<title>{e(title)}</title></head>",
            '<body style="font-family:system-ui,sans-serif;font-size:14px;color:#222">', f"<h1>{e(title)}</h1>"]
@@ -262,10 +283,14 @@ def render_html(d: Digest) -> str:
             elif isinstance(b, Bars):
                 top = max((v for _, v, _ in b.rows), default=0) or 1
                 out.append("<table>")
-                for label, v, key in b.rows:
+                for i, (label, v, key) in enumerate(b.rows):
+                    px = round(v / top * 200) if v > 0 else 0
+                    bar = (f'<table role="presentation" cellpadding="0" cellspacing="0" border="0"><tr>'
+                           f'<td width="{px}" height="10" bgcolor="{HTML_COLOURS[key]}" style="width:{px}px;'
+                           f'height:10px;background:{HTML_COLOURS[key]};font-size:1px;line-height:1px">&nbsp;</td>'
+                           f'</tr></table>') if px else ""
                     out.append(f"<tr><td {cell.format('left', 'inherit')}>{e(label)}</td>"
-                               f"<td {cell.format('right', 'inherit')}>{v}</td><td><div style=\"background:"
-                               f"{HTML_COLOURS[key]};height:10px;width:{round(v / top * 200)}px\"></div></td></tr>")
+                               f"<td {cell.format('right', 'inherit')}>{e(b.value_text(i))}</td><td>{bar}</td></tr>")
                 out.append("</table>")
             else:
                 out.append('<table style="border-collapse:collapse">')
@@ -282,12 +307,16 @@ def render_html(d: Digest) -> str:
 
 def render_rich(d: Digest):
     """A Rich renderable; every cell is a ``Text`` so customer text is never read as markup."""
+    return rich_of(*layout(d))
+
+
+def rich_of(title: str, sections: list[Section]):
+    """A Rich renderable of any laid-out report; every cell a ``Text`` (never markup)."""
     from rich import box
     from rich.console import Group
     from rich.table import Table as RichTable
     from rich.text import Text
 
-    title, sections = layout(d)
     parts: list = [Text(title, style="bold")]
     for s in sections:
         parts += [Text(""), Text(s.title, style="bold underline")]
@@ -297,8 +326,8 @@ def render_rich(d: Digest):
             elif isinstance(b, Bars):
                 top = max((v for _, v, _ in b.rows), default=0)
                 width = max(len(label) for label, _, _ in b.rows)
-                for label, v, key in b.rows:
-                    line = Text(f"  {label.ljust(width)} {str(v).rjust(4)} ")
+                for i, (label, v, key) in enumerate(b.rows):
+                    line = Text(f"  {label.ljust(width)} {b.value_text(i).rjust(4)} ")
                     line.append(_bar(v, top), style=COLOURS[key])
                     parts.append(line)
             else:

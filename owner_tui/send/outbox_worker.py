@@ -244,10 +244,19 @@ def requeue(store, outbox_id: int, *, from_status: Iterable[str] = ("failed",), 
         return store.db.execute(sql, args).rowcount == 1
 
 
+#: Channels whose replies go out as email (on-site feedback left an address).
+EMAIL_REPLY_CHANNELS = ("email", "on-site")
+
+
 def _account_config(store, config: Config, account_id: int) -> AccountConfig | None:
     row = store.db.execute("SELECT kind, name FROM accounts WHERE id = ?", [account_id]).fetchone()
     if row is None:
         return None
+    if row[0] == "onsite":  # on-site feedback is answered by email, from [feedback] reply_account
+        wanted = config.feedback.reply_account
+        mail = [a for a in config.accounts if a.kind == "imap" and a.options.get("smtp_host")
+                and (not wanted or a.name == wanted)]
+        return mail[0] if len(mail) == 1 else None
     for acc in config.accounts:
         if acc.name == row[1] and acc.kind == row[0]:
             return acc
@@ -256,7 +265,7 @@ def _account_config(store, config: Config, account_id: int) -> AccountConfig | N
 
 def _wire_reply(reply: OutgoingReply) -> OutgoingReply:
     """The store keeps Message-IDs bare; on the wire an email's id is ``<id>``."""
-    if reply.channel == "email" and reply.message_id and not reply.message_id.startswith("<"):
+    if reply.channel in EMAIL_REPLY_CHANNELS and reply.message_id and not reply.message_id.startswith("<"):
         return replace(reply, message_id=f"<{reply.message_id}>")
     return reply
 
@@ -341,7 +350,7 @@ def _recover(store, senders: _Senders, report: OutboxReport, stale_after: float,
             found = verified(reply) if callable(verified) else None
             store.outbox_finish(oid, SendResult(
                 external_id=found.external_id if found else
-                (normalize_msgid(reply.message_id) if reply.channel == "email" else reply.message_id),
+                (normalize_msgid(reply.message_id) if reply.channel in EMAIL_REPLY_CHANNELS else reply.message_id),
                 sent_at=found.sent_at if found else (row["updated_at"] or store.now_iso()),
                 note="the send was interrupted, but the reply had gone out; not sent again"))
             report.recovered_sent.append(oid)

@@ -86,7 +86,8 @@ class Ingester:
 
     def contact_for(self, channel: str, handle: str, name: str) -> int | None:
         handle = (handle or "").strip().lower()
-        ident_channel = "email" if channel == "email" else channel
+        # An on-site customer who left an email address is that address's contact: one history.
+        ident_channel = "email" if channel == "email" or (channel == "on-site" and "@" in handle) else channel
         if not handle:
             if not name:
                 return None

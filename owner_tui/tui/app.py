@@ -35,6 +35,7 @@ from owner_tui.store import Store
 from owner_tui.store.queries import ListFilter
 from owner_tui.tui import jobs, keys
 from owner_tui.tui.live_mail import LiveMail
+from owner_tui.tui.onsite import OnSiteWatch
 from owner_tui.tui.store_thread import StoreThread
 
 FAILURES = {
@@ -50,6 +51,7 @@ FAILURES = {
     "conversation": "Could not read the conversation",
     "reply": "Could not open the reply editor",
     "idle": "Live mail stopped (g still syncs)",
+    "feedback": "The feedback page did not start",
 }
 
 
@@ -93,7 +95,7 @@ def _inbox_commands():
     return InboxCommands
 
 
-class OwnerApp(LiveMail, App[None]):
+class OwnerApp(LiveMail, OnSiteWatch, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "owner-tui"
     BINDINGS = keys.APP
@@ -127,6 +129,7 @@ class OwnerApp(LiveMail, App[None]):
         self.syncing = False
         self.health_key = keys.display_keys(keys.HEALTH, self.keymap).split(",")[0]
         self._live_init(enabled=live_mail)
+        self._onsite_init()
 
     def _demo_business(self) -> str:
         if not self.demo:
@@ -146,6 +149,7 @@ class OwnerApp(LiveMail, App[None]):
         self.start_live_mail()
         if not self.demo and self.config.accounts:
             self.set_interval(AUTO_SYNC_SECONDS, self._auto_sync)
+        self.start_onsite()
         if self.unknown_keys:
             self.notify("Unknown ids in [keys] of config.toml: " + ", ".join(self.unknown_keys)
                         + ". Press ? for the list of ids.", severity="warning", timeout=10, markup=False)
@@ -157,6 +161,7 @@ class OwnerApp(LiveMail, App[None]):
 
     def on_unmount(self) -> None:
         self.stop_live_mail()
+        self.stop_onsite()
         self.reader.close()
         self.writer.close()
 

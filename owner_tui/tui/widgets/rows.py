@@ -28,7 +28,7 @@ BUCKET_STYLES = {
     "gt3d": Style(color="#ffffff", bgcolor="#c62828", bold=True),
 }
 NEUTRAL_BADGE = Style(color="#e0e0e0", bgcolor="#455a64")
-CHANNELS = {"email": "email", "google": "google", "trustpilot": "trustp", "yelp": "yelp", "facebook": "fb"}
+CHANNELS = {"email": "email", "google": "google", "trustpilot": "trustp", "yelp": "yelp", "facebook": "fb", "on-site": "onsite"}
 CHANNEL_STYLE = Style(color="#80cbc4")
 CONTACT_STYLE = Style(bold=True)
 SUBJECT_STYLE = Style()
