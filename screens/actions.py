@@ -52,8 +52,13 @@ class ConversationActions:
             self.app.notify("No conversation selected.", severity="warning")
         return row
 
+    def step_past(self, conversation_id: int) -> None:
+        """Called at once, before the change is saved: the inbox moves its cursor on, so the
+        next key of a burst (``d d d``) acts on the next conversation, not this one again."""
+
     def _change(self, kind: str, row: dict, fn, notice: str) -> None:
         cid = row["id"]
+        self.step_past(cid)
         self.app.run_change(fn, notice=notice, then=lambda _result: self.after_action(kind, cid))
 
     def action_done(self) -> None:

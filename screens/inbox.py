@@ -230,6 +230,9 @@ class InboxScreen(ConversationActions, Screen[None]):
     def current_row(self) -> dict | None:
         return self.aging_list.selected_row
 
+    def step_past(self, conversation_id: int) -> None:
+        self.aging_list.step_past(conversation_id)
+
     @on(AgingList.Activated)
     def _activated(self) -> None:
         self.action_open()

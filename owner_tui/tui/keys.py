@@ -37,6 +37,7 @@ APP = [
 #: On the inbox (the aging list).
 INBOX = [
     _b("enter", "open", "Open", "open", "Read the whole history with this contact", show=True),
+    _b("q", "app.quit", "Quit", "quit_list", "Quit (drafts are saved), as in mutt, lazygit and k9s"),
     _b("r", "reply", "Reply", "reply", "Write a reply (prefilled for the channel)", show=True),
     _b("d", "done", "Done", "done", "Close: nobody needs an answer", show=True),
     _b("s", "snooze", "Snooze", "snooze", "Hide until a time (1 h, this evening, tomorrow, next week, typed)",
@@ -76,7 +77,7 @@ LIST = [
 
 #: In the conversation view.
 CONVERSATION = [
-    _b("escape", "back", "Back", "back", "Back to the list", show=True),
+    _b("escape,q", "back", "Back", "back", "Back to the list", show=True, key_display="esc"),
     _b("r", "reply", "Reply", "reply", "Write a reply (prefilled for the channel)", show=True),
     _b("d", "done", "Done", "done", "Close: nobody needs an answer", show=True),
     _b("s", "snooze", "Snooze", "snooze", "Hide until a time", show=True),
@@ -104,6 +105,9 @@ DIALOG = [
     _b("escape", "cancel", "Cancel", "cancel", "Close without changing anything", show=True),
 ]
 
+#: In dialogs with no text box (q would type there): q closes them too.
+DIALOG_Q = [_b("q", "cancel", "Cancel", "cancel_q", "Close without changing anything")]
+
 #: In the snooze dialog (the list has focus; t moves to the typed time).
 SNOOZE_DIALOG = [
     *(_b(str(i), f"preset({i - 1})", label, f"snooze_preset_{i}", "Snooze with this preset")
@@ -127,6 +131,7 @@ HELP_SCREEN = [
 
 TRIAGE_SUMMARY = [
     _b("enter", "cancel", "Close", "triage_close", "Back to the list"),
+    _b("q", "cancel", "Close", "triage_close_q", "Back to the list"),
 ]
 
 ACCOUNT_ADD_DIALOG = [
@@ -148,6 +153,7 @@ SCOPES: tuple[tuple[str, list[Binding]], ...] = (
     ("Help", HELP_SCREEN),
     ("Triage summary", TRIAGE_SUMMARY),
     ("Dialogs", DIALOG),
+    ("Dialogs without a text box", DIALOG_Q),
     ("Add-account form", ACCOUNT_ADD_DIALOG),
 )
 

@@ -226,6 +226,13 @@ class AgingList(ScrollView, can_focus=True):
         if self.total:
             self.cursor = max(0, min(self.total - 1, self.cursor + delta))
 
+    def step_past(self, conversation_id: int) -> None:
+        """Move off a conversation the owner just closed, before the store says so: down to
+        the next one (up at the bottom), so a burst of keys walks the list as mutt's ``d``."""
+        if self.selected_id != conversation_id or self.total < 2:
+            return
+        self.cursor = self.cursor + 1 if self.cursor + 1 < self.total else self.cursor - 1
+
     def action_cursor_up(self) -> None:
         self._move(-1)
 
