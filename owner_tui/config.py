@@ -84,6 +84,14 @@ class HealthConfig:
 
 
 @dataclass(frozen=True)
+class SendConfig:
+    """Every reply waits this long in the outbox before it goes out, so ``u`` can take it back
+    (aerc's postpone, Gmail's undo send); 0 sends at once."""
+
+    undo_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
 class AccountConfig:
     name: str
     kind: str
@@ -95,6 +103,7 @@ class Config:
     owner: OwnerConfig = OwnerConfig()
     aging: AgingConfig = AgingConfig()
     health: HealthConfig = HealthConfig()
+    send: SendConfig = SendConfig()
     accounts: tuple[AccountConfig, ...] = ()
     keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     path: Path | None = None
@@ -130,7 +139,8 @@ _AGING_KEYS = {
     "subject_window_days": int,
 }
 _HEALTH_KEYS = {"stale_after_hours": (int, float), "stale_after_hours_open": (int, float)}
-_TOP_KEYS = ("owner", "aging", "health", "accounts", "keys")
+_SEND_KEYS = {"undo_seconds": (int, float)}
+_TOP_KEYS = ("owner", "aging", "health", "send", "accounts", "keys")
 
 
 def _line_of(text: str, table: str | None, key: str) -> int | None:
@@ -266,6 +276,13 @@ def parse_config(text: str, path: Path | None = None) -> Config:
                               line=_line_of(text, "health", key), path=path)
     health = HealthConfig(**{k: float(v) for k, v in health_d.items()})
 
+    send_d = data.get("send", {})
+    _check_table(send_d, _SEND_KEYS, "send", text, path)
+    if not 0 <= send_d.get("undo_seconds", 10) <= 600:
+        raise ConfigError("send.undo_seconds must be between 0 and 600", key="send.undo_seconds",
+                          line=_line_of(text, "send", "undo_seconds"), path=path)
+    send = SendConfig(**{k: float(v) for k, v in send_d.items()})
+
     accounts = []
     for name, opts in data.get("accounts", {}).items():
         table = f"accounts.{name}"
@@ -292,7 +309,7 @@ def parse_config(text: str, path: Path | None = None) -> Config:
         if not isinstance(key, str) or not key:
             raise ConfigError(f"keys.{action} must be a key name such as \"r\" or \"ctrl+r\"",
                               key=f"keys.{action}", line=_line_of(text, "keys", action), path=path)
-    return Config(owner=owner, aging=aging, health=health, accounts=tuple(accounts), keys=MappingProxyType(dict(keys)), path=path)
+    return Config(owner=owner, aging=aging, health=health, send=send, accounts=tuple(accounts), keys=MappingProxyType(dict(keys)), path=path)
 
 
 def load_config(path: Path) -> Config:

@@ -20,6 +20,7 @@ from typing import Mapping
 from rich.text import Text
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.screen import Screen
+from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static, TextArea
 
 from owner_tui import templates
@@ -56,7 +57,7 @@ def edit_externally(text: str, folder: Path, env: Mapping[str, str] | None = Non
     fd, name = tempfile.mkstemp(prefix="reply-", suffix=".txt", dir=folder)  # mkstemp: mode 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.write(text if text.endswith("\n") else text + "\n")  # a final newline, as editors expect
         try:
             rc = subprocess.run([*cmd, name], check=False).returncode
         except FileNotFoundError:
@@ -69,7 +70,7 @@ def edit_externally(text: str, folder: Path, env: Mapping[str, str] | None = Non
             os.unlink(name)
         except FileNotFoundError:
             pass
-    return clean(body).rstrip("\n") + ("\n" if body.endswith("\n\n") else "")
+    return clean(body).rstrip("\n")
 
 
 def reply_context(store, conversation_id: int) -> dict:
@@ -77,6 +78,13 @@ def reply_context(store, conversation_id: int) -> dict:
     conv = store.conversation(conversation_id) or {}
     msgs = store.messages(conversation_id)
     last_in = next((m for m in reversed(msgs) if m["direction"] == "in" and not m["noise"]), None)
+    # The whole unanswered question: every inbound message since the owner last wrote.
+    unanswered: list[str] = []
+    for m in reversed(msgs):
+        if m["direction"] == "out":
+            break
+        if not m["noise"] and m.get("text"):
+            unanswered.insert(0, m["text"])
     handle = last_in["sender_handle"] if last_in else ""
     pending = store.db.execute("SELECT id, status, error, body FROM outbox WHERE conversation_id = ? AND status IN "
                                "('queued', 'sending', 'failed') ORDER BY id DESC LIMIT 1", [conversation_id]).fetchone()
@@ -85,6 +93,7 @@ def reply_context(store, conversation_id: int) -> dict:
         "draft": store.draft(conversation_id),
         "templates": [(t["name"], t["body"]) for t in store.templates()],
         "last_in": (last_in or {}).get("text") or "",
+        "unanswered": unanswered,
         "sender_handle": handle,
         "account_name": conv.get("account_name", ""),
         "account_id": conv.get("account_id"),
@@ -110,7 +119,8 @@ class ReplyScreen(Screen[str | None]):
     def compose(self) -> ComposeResult:
         yield Static(id="reply-to")
         yield Static(id="reply-note")
-        yield Static(id="quoted")
+        with VerticalScroll(id="quoted-box"):
+            yield Static(id="quoted")
         yield TextArea(id="editor", soft_wrap=True, show_line_numbers=False)
         yield Static(id="reply-status")
         yield HealthBar(show_key=False, id="health-bar")
@@ -145,13 +155,18 @@ class ReplyScreen(Screen[str | None]):
         note_widget = self.query_one("#reply-note", Static)
         note_widget.update(Text(note, style="italic"))
         note_widget.display = bool(note)
-        quoted = info["last_in"]
-        if "<" in quoted[:200] and ">" in quoted and quoted.lstrip()[:1] == "<":
-            quoted = html_to_text(quoted)
-        lines = [ln for ln in clean(quoted, limit=600).splitlines() if ln.strip()][:3]
+        lines: list[str] = []
+        for quoted in info["unanswered"] or [info["last_in"]]:
+            if "<" in quoted[:200] and ">" in quoted and quoted.lstrip()[:1] == "<":
+                quoted = html_to_text(quoted)
+            if lines:
+                lines.append("")
+            # Their question, without the history they quoted back at us.
+            lines += [ln for ln in clean(quoted, limit=4000).splitlines()
+                      if ln.strip() and not ln.lstrip().startswith(">")]
         quoted_widget = self.query_one("#quoted", Static)
         quoted_widget.update(Text("\n".join("> " + ln for ln in lines), style="dim"))
-        quoted_widget.display = bool(lines)
+        self.query_one("#quoted-box").display = bool(lines)
         cfg = app.config.owner
         self._placeholders = templates.context_for(row.get("contact_name") or "", handle, owner_name=cfg.name,
                                               signature=cfg.signature, business=app.business_name)
@@ -227,7 +242,31 @@ class ReplyScreen(Screen[str | None]):
             return
         # exclusive and ``ready`` cleared first: a double ctrl+s queues one reply, not two.
         self.ready = False
-        self.app.run_worker(partial(self._send, self.body), group="queue", exclusive=True, exit_on_error=False)
+        body = self.body
+        channel = self.row.get("channel") or "email"
+        if channel == "email":
+            self.app.run_worker(partial(self._send, body), group="queue", exclusive=True, exit_on_error=False)
+            return
+        from owner_tui.screens.confirm import ConfirmDialog
+
+        # A review reply is public and cannot be unsent once the platform has it: show the
+        # exact text and where it appears, and take a second key.
+        name = one_line(self.row.get("contact_name") or "the reviewer", limit=60)
+        where = Text.assemble("Publish this reply ", ("publicly", "bold"), f" on {channel.capitalize()}, under ",
+                              (name, "bold"), "'s ", (star_text(self.row.get("rating")) + " " if self.row.get("rating")
+                                                      else "", "yellow"), "review?")
+        url = one_line(self.row.get("url") or "", limit=200)
+        preview = Text(clean(body, limit=5000))
+        if url:
+            preview.append(f"\n\n{url}", style="dim")
+
+        def decided(ok: bool | None) -> None:
+            if ok:
+                self.app.run_worker(partial(self._send, body), group="queue", exclusive=True, exit_on_error=False)
+            else:
+                self.ready = True
+
+        self.app.push_screen(ConfirmDialog(where, preview, yes="publish"), decided)
 
     async def _send(self, body: str) -> None:
         cid = self.conversation_id
@@ -249,7 +288,10 @@ class ReplyScreen(Screen[str | None]):
 
         def chosen(body: str | None) -> None:
             if body:
-                self.query_one("#editor", TextArea).insert(templates.render(body, self._placeholders))
+                editor = self.query_one("#editor", TextArea)
+                text, start = templates.into_draft(editor.text, body, self._placeholders, editor.cursor_location)
+                editor.load_text(text)
+                editor.move_cursor(start)
 
         self.app.push_screen(TemplatePicker(self._templates), chosen)
 

@@ -8,7 +8,7 @@ from textual import events
 
 from owner_tui.store import Store
 from owner_tui.tui.app import OwnerApp
-from tests.tui_support import FrozenClock, build_store, config, settle
+from tests.tui_support import FrozenClock, build_store, config, screen_text, settle
 
 
 @pytest.fixture
@@ -60,3 +60,140 @@ async def test_q_quits_from_the_list_and_closes_a_screen_elsewhere(env):
         await pilot.press("escape", "q")
         await settle(pilot)
         assert not app.is_running
+
+
+def outbox(env) -> list[dict]:
+    app, clock, ids, tmp = env
+    with Store.open(tmp / "t.db", clock=clock) as store:
+        return store.outbox()
+
+
+def make(env, **kw) -> OwnerApp:
+    app, clock, ids, tmp = env
+    return OwnerApp(tmp / "t.db", config(undo_seconds=kw.pop("undo_seconds", 0)), clock=clock,
+                    exports_dir=tmp / "exports", live_mail=False, **kw)
+
+
+async def test_a_send_waits_with_a_countdown_and_u_takes_it_back(env):
+    app = make(env, undo_seconds=30)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press(*"We do!", "ctrl+s")
+        await settle(pilot)
+        assert app.screen is app.inbox
+        assert [r["status"] for r in outbox(env)] == ["queued"]
+        assert "✉ to Ann Archer in 30s · u undo" in screen_text(app)
+        await pilot.press("u")
+        await settle(pilot)
+        assert [r["status"] for r in outbox(env)] == ["cancelled"]
+        assert app.pending_sends == {}
+        assert "✉ to" not in screen_text(app)
+        await pilot.press("enter", "r")  # the text is back in the draft
+        await settle(pilot)
+        assert "We do!" in app.screen.query_one("#editor").text
+
+
+async def test_after_the_window_the_demo_delivers_and_the_wait_closes(env):
+    import asyncio
+
+    app = make(env, undo_seconds=0.3, demo=True)
+    app_, clock, ids, tmp = env
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press(*"We do!", "ctrl+s")
+        await settle(pilot)
+        assert [r["status"] for r in outbox(env)] == ["queued"]  # not before the window ends
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            await settle(pilot)
+            if outbox(env)[0]["status"] == "sent":
+                break
+        assert outbox(env)[0]["status"] == "sent"
+        assert ids["ann"] not in [app.inbox.aging_list.row_at(i)["id"] for i in range(app.inbox.aging_list.total)]
+        assert statuses(env)["ann"] == "open"
+
+
+async def test_a_public_review_reply_shows_the_exact_text_and_needs_a_second_key(env):
+    app = make(env)
+    app_, clock, ids, tmp = env
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("end", "r")
+        await settle(pilot)
+        app.screen.query_one("#editor").load_text("Gail, sorry [b]about[/b] the cake.")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Publish this reply publicly on Google, under Gail's ★★☆☆☆ review?" in text
+        assert "Gail, sorry [b]about[/b] the cake." in text  # exactly as typed, never markup
+        assert "https://reviews.example/google/g-1" in text
+        assert outbox(env) == []
+        await pilot.press("escape")  # back to the editor, nothing queued
+        await settle(pilot)
+        assert type(app.screen).__name__ == "ReplyScreen" and outbox(env) == []
+        await pilot.press("ctrl+s", "y")
+        await settle(pilot)
+        assert [r["body"] for r in outbox(env)] == ["Gail, sorry [b]about[/b] the cake."]
+
+
+async def test_a_domain_rule_asks_once_with_the_count_and_no_changes_nothing(env):
+    app = make(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("n", "2")
+        await settle(pilot)
+        assert "Hide 5 conversations from @example.com?" in screen_text(app)
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.screen is app.inbox and app.inbox.aging_list.total == 5
+        await pilot.press("n", "1")  # one sender, one conversation: no question
+        await settle(pilot)
+        assert statuses(env)["ann"] == "noise"
+
+
+def test_saved_reply_fills_the_body_only():
+    from owner_tui import templates
+
+    ctx = templates.context_for("Ann Archer", "ann@x", owner_name="Sam", signature="Sam, Corner Shop")
+    draft, row = templates.prefill("email", None, ctx)
+    text, cursor = templates.into_draft(draft, "Hi {first_name},\n\nThanks, {name}!\n\n{signature}", ctx, (row, 0))
+    assert text == "Hi Ann,\n\nThanks, Ann Archer!\n\nSam, Corner Shop"
+    assert text.count("Hi Ann") == 1 and text.count("Sam, Corner Shop") == 1
+    assert text.split("\n")[cursor[0]] == "Thanks, Ann Archer!"
+    # into an empty draft a template keeps its own greeting and signature
+    assert templates.into_draft("", "Hi {first_name},\n\nX\n\n{signature}", ctx, (0, 0))[0].startswith("Hi Ann,")
+
+
+def test_editor_file_ends_with_a_newline_so_an_added_line_stays_apart(tmp_path):
+    import sys
+
+    from owner_tui.screens.reply import edit_externally
+
+    script = tmp_path / "ed.py"
+    script.write_text("import sys\nopen(sys.argv[1], 'a').write('P.S. see you\\n')\n")
+    out = edit_externally("Hi Ann,\n\nSam, Corner Shop", tmp_path / "drafts", env={"EDITOR": f"{sys.executable} {script}"})
+    assert out == "Hi Ann,\n\nSam, Corner Shop\nP.S. see you"
+
+
+async def test_the_reply_screen_shows_the_whole_unanswered_question(env):
+    app_, clock, ids, tmp = env
+    from tests.tui_support import email, iso
+
+    with Store.open(tmp / "t.db", clock=clock) as store:
+        mail = store.ensure_account("imap", "shop-mail", {})
+        store.ingest(mail, [email("a2@x", "ann@example.com", "Ann Archer", "Re: Wedding cake?",
+                                  "Also: three tiers?\nAnd gluten free?\nFor 80 people.\nIn June.\n> old quote",
+                                  iso(clock, days=4), in_reply_to="a1@x")])
+    app = make(env)
+    async with app.run_test(size=(100, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        text = screen_text(app)
+        for line in ("> Do you make wedding cakes?", "> Also: three tiers?", "> In June."):
+            assert line in text
+        assert "old quote" not in text

@@ -13,6 +13,8 @@ Threads, and why (style.md: no I/O on the UI thread; one SQLite connection per t
 
 from __future__ import annotations
 
+import math
+import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,6 +129,9 @@ class OwnerApp(LiveMail, App[None]):
         self.syncing = False
         self.health_key = keys.display_keys(keys.HEALTH, self.keymap).split(",")[0]
         self._live_init(enabled=live_mail)
+        #: Replies inside their undo window: outbox id -> (monotonic deadline, who).
+        self.pending_sends: dict[int, tuple[float, str]] = {}
+        self._send_ticker = None
 
     def _demo_business(self) -> str:
         if not self.demo:
@@ -224,6 +229,9 @@ class OwnerApp(LiveMail, App[None]):
             extra = ""
             if event["kind"] == "queue":
                 extra = " (back in the draft)" if event.get("cancelled") else " (too late: it is sent or sending)"
+            if event.get("cancelled"):
+                self.pending_sends.pop(event.get("outbox_id"), None)
+                self.update_health_bars()
             self.notify(f"Undone: {what}{extra}", markup=False)
             self.refresh_inbox()
             if then is not None:
@@ -251,14 +259,49 @@ class OwnerApp(LiveMail, App[None]):
                 "the reply will wait in the local outbox.")
 
     def reply_queued(self, outbox_id: int, row: dict) -> None:
+        """A reply is in the outbox: it waits ``[send] undo_seconds`` (the status line counts
+        down, ``u`` takes it back into the draft), then goes to its sender."""
         from owner_tui.screens.actions import who
 
-        if self.demo:
-            self.notify(f"Reply to {who(row)} queued in the demo's local outbox; nothing was sent.",
-                        markup=False, timeout=6)
+        delay = self.config.send.undo_seconds
+        if delay <= 0:
+            self._release(outbox_id, who(row))
         else:
-            self._deliver(outbox_id, who(row))
+            self.pending_sends[outbox_id] = (time.monotonic() + delay, who(row))
+            if self._send_ticker is None:
+                self._send_ticker = self.set_interval(0.25, self._tick_sends)
+            self.update_health_bars()
         self.refresh_inbox()
+
+    def send_countdown(self) -> list[tuple[str, int]]:
+        """``(who, seconds left)`` for every reply still inside its undo window."""
+        now = time.monotonic()
+        return [(name, max(0, math.ceil(deadline - now))) for deadline, name in self.pending_sends.values()]
+
+    def _tick_sends(self) -> None:
+        now = time.monotonic()
+        for outbox_id, (deadline, name) in list(self.pending_sends.items()):
+            if deadline <= now:
+                del self.pending_sends[outbox_id]
+                self._release(outbox_id, name)
+        if not self.pending_sends and self._send_ticker is not None:
+            self._send_ticker.stop()
+            self._send_ticker = None
+        self.update_health_bars()
+
+    def _release(self, outbox_id: int, name: str) -> None:
+        if self.demo:
+            self._deliver_demo(outbox_id, name)
+        else:
+            self._deliver(outbox_id, name)
+
+    @work(thread=True, group="send", exit_on_error=False)
+    def _deliver_demo(self, outbox_id: int, name: str) -> None:
+        # The demo simulates delivery: the reply becomes an outbound message exactly as a real
+        # send would record it, so the wait closes; nothing leaves the machine.
+        with Store.open(self.store_path, config=self.config, clock=self.clock) as store:
+            result = jobs.deliver_demo(store, outbox_id)
+        self.post_message(ReplyDelivered(outbox_id, name, result.status, result.note))
 
     @work(thread=True, group="send", exit_on_error=False)
     def _deliver(self, outbox_id: int, name: str) -> None:

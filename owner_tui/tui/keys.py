@@ -105,6 +105,12 @@ DIALOG = [
     _b("escape", "cancel", "Cancel", "cancel", "Close without changing anything", show=True),
 ]
 
+#: In a confirmation (more than one conversation touched, or a public reply): a second key.
+CONFIRM_DIALOG = [
+    _b("y,enter", "confirm", "Yes", "confirm", "Go ahead", show=True, key_display="y"),
+    _b("n", "cancel", "No", "confirm_no", "Change nothing"),
+]
+
 #: In dialogs with no text box (q would type there): q closes them too.
 DIALOG_Q = [_b("q", "cancel", "Cancel", "cancel_q", "Close without changing anything")]
 
@@ -153,6 +159,7 @@ SCOPES: tuple[tuple[str, list[Binding]], ...] = (
     ("Help", HELP_SCREEN),
     ("Triage summary", TRIAGE_SUMMARY),
     ("Dialogs", DIALOG),
+    ("Confirmations", CONFIRM_DIALOG),
     ("Dialogs without a text box", DIALOG_Q),
     ("Add-account form", ACCOUNT_ADD_DIALOG),
 )
