@@ -17,14 +17,17 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, Tab, Tabs
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Static, Tab, Tabs
 
 from owner_tui.sanitize import one_line
 from owner_tui.store.queries import VIEWS, ListFilter
 from owner_tui.tui import keys
-from owner_tui.tui.widgets.aging_list import AgingList
+from owner_tui.screens.preview import MIN_WIDTH, PreviewPane
+from owner_tui.tui.widgets.aging_list import AgingList, ListHeader
 from owner_tui.tui.widgets.bucket_bar import SHORT_LABELS, BucketBar
 from owner_tui.tui.widgets.health_bar import HealthBar
+from owner_tui.tui.widgets.key_footer import KeyFooter
 
 REFRESH_SECONDS = 30
 
@@ -106,22 +109,29 @@ class InboxScreen(ConversationActions, Screen[None]):
         self.contact_label: str | None = None
         self.summary: dict = {}
         self._reset_next = True
+        #: The owner's choice (p); the pane also needs MIN_WIDTH columns.
+        self.preview_on = True
 
     def compose(self) -> ComposeResult:
         yield BucketBar(id="buckets")
         yield ViewTabs(*(Tab(VIEW_LABELS[v], id=f"view-{v}") for v in VIEWS), id="views")
         yield Static(id="filterbar")
         yield Static(id="status")
-        yield AgingList(self._fetch, clock=self.app.clock, aging_cfg=self.app.config.aging, id="list")
+        with Horizontal(id="main"):
+            with Vertical(id="list-col"):
+                yield ListHeader(id="list-header")
+                yield AgingList(self._fetch, clock=self.app.clock, aging_cfg=self.app.config.aging, id="list")
+            yield PreviewPane(id="preview-pane")
         yield Input(placeholder="Search subjects, messages and names; enter applies, esc cancels", id="search")
         yield HealthBar(id="health-bar")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#search", Input).display = False
         self.query_one("#filterbar", Static).display = False
         self.query_one("#status", Static).display = False
         self.query_one(AgingList).focus()
+        self._layout_preview()
         self.reload(wake=True)
         self.set_interval(REFRESH_SECONDS, lambda: self.reload(wake=True))
 
@@ -164,6 +174,7 @@ class InboxScreen(ConversationActions, Screen[None]):
         else:
             lst.empty_text = EMPTY_TEXT[f.view]
         await lst.reload(f, total, keep_id=None if reset else lst.selected_id, reset_cursor=reset)
+        self.query_one(ListHeader).view = f.view
         self.query_one(BucketBar).show(buckets, oldest, now, active=f.bucket, demo=app.demo)
         views = await app.reader(lambda s: s.view_counts(now))
         self.summary = {"total": total, "buckets": buckets, "oldest": oldest, "views": views}
@@ -232,6 +243,27 @@ class InboxScreen(ConversationActions, Screen[None]):
 
     def step_past(self, conversation_id: int) -> None:
         self.aging_list.step_past(conversation_id)
+
+    def on_resize(self) -> None:
+        self._layout_preview()
+
+    def _layout_preview(self) -> None:
+        pane = self.query_one(PreviewPane)
+        show = self.preview_on and self.app.size.width >= MIN_WIDTH
+        if pane.display != show:
+            pane.display = show
+            if show:
+                pane.show(self.aging_list.selected_id)
+
+    @on(AgingList.Highlighted)
+    def _highlighted(self, event: AgingList.Highlighted) -> None:
+        self.query_one(PreviewPane).show(event.conversation_id)
+
+    def action_preview(self) -> None:
+        self.preview_on = not self.preview_on
+        self._layout_preview()
+        if self.app.size.width < MIN_WIDTH:
+            self.app.notify(f"The preview needs {MIN_WIDTH} columns; enter opens the conversation.")
 
     @on(AgingList.Activated)
     def _activated(self) -> None:

@@ -21,7 +21,7 @@ from rich.text import Text
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.screen import Screen
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Static, TextArea
 
 from owner_tui import templates
 from owner_tui.mail.html_text import html_to_text
@@ -29,6 +29,7 @@ from owner_tui.paths import ensure_private_dir
 from owner_tui.sanitize import clean, one_line
 from owner_tui.tui import jobs, keys
 from owner_tui.tui.widgets.health_bar import HealthBar
+from owner_tui.tui.widgets.key_footer import KeyFooter
 from owner_tui.tui.widgets.rows import star_text
 
 AUTOSAVE_SECONDS = 2.0
@@ -124,7 +125,7 @@ class ReplyScreen(Screen[str | None]):
         yield TextArea(id="editor", soft_wrap=True, show_line_numbers=False)
         yield Static(id="reply-status")
         yield HealthBar(show_key=False, id="health-bar")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.app.run_worker(self._prepare, group="reply", exclusive=True, exit_on_error=False)

@@ -55,6 +55,7 @@ INBOX = [
     _b("x", "export", "Export", "export", "Export the current view (csv, json, jsonl, markdown, ics)"),
     _b("g", "sync", "Sync", "sync", "Fetch new mail and reviews now"),
     _b("l", "open_link", "Open link", "open_link", "Open the review page in the browser"),
+    _b("p", "preview", "Preview", "preview", "Show or hide the preview of the selected conversation (110+ columns)"),
     _b("m", "app.dashboard", "Summary", "dashboard",
        "Morning summary: waits by age, reply times, this week against last"),
     _b("1", "view('awaiting')", "Awaiting", "view_awaiting", "Conversations that await your reply"),
@@ -88,6 +89,7 @@ CONVERSATION = [
     _b("u", "undo", "Undo", "undo", "Undo your last change", show=True),
     _b("l", "open_link", "Open link", "open_link", "Open the review page in the browser"),
     _b("space", "next", "Next", "next", "Triage: skip to the next conversation", show=True),
+    _b("z", "unfold", "Quotes", "unfold_quotes", "Unfold or fold the quoted history (folded: one line per block)"),
 ]
 
 #: In the reply editor (plain letters type text here, so these are all control keys).
@@ -146,6 +148,15 @@ ACCOUNT_ADD_DIALOG = [
     Binding("ctrl+t", "save(True)", "Save and test", id="account_save_test",
             tooltip="Write the account, then check DNS, TLS, login, folders and SMTP", show=True, priority=True),
 ]
+
+#: The footer's order, most useful first; it shows as many as fit the width (``?`` lists all).
+FOOTER_ORDER: tuple[str, ...] = (
+    "open", "reply", "done", "snooze", "undo", "search", "help", "quit_list", "back", "close", "cancel",
+    "confirm", "send", "template", "editor", "mark", "mark_all", "preview", "triage", "filter", "replied_elsewhere",
+    "noise", "merge", "unfold_quotes", "next", "export", "dashboard", "sync", "health", "quit",
+)
+#: An item left out of the footer when the other is there (q already says Quit).
+FOOTER_SUPERSEDED = {"quit": "quit_list"}
 
 SCOPES: tuple[tuple[str, list[Binding]], ...] = (
     ("Everywhere", APP),

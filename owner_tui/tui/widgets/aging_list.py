@@ -27,11 +27,12 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from owner_tui.config import AgingConfig
 from owner_tui.store.queries import ListFilter
 from owner_tui.tui import keys
-from owner_tui.tui.widgets.rows import row_segments
+from owner_tui.tui.widgets.rows import header_segments, row_segments
 
 #: Rows per fetch. The store pages with OFFSET, whose cost grows with the offset, so fewer,
 #: larger pages scroll deep lists faster; 200 rows take a few ms near the top.
@@ -260,6 +261,18 @@ class AgingList(ScrollView, can_focus=True):
             if index == self.cursor and event.chain >= 2 and self.selected_id is not None:
                 self.post_message(self.Activated(self, self.selected_id))
             self.cursor = index
+
+
+class ListHeader(Widget):
+    """One line over the list naming its columns, drawn with the list's own widths."""
+
+    DEFAULT_CSS = "ListHeader { height: 1; }"
+    view: reactive[str] = reactive("awaiting")
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        # The list's scrollbar takes one column: the header's columns line up with its rows.
+        return Strip(header_segments(self.view, max(0, width - 1)), max(0, width - 1)).adjust_cell_length(width)
 
 
 @lru_cache(maxsize=16)

@@ -145,3 +145,30 @@ def row_segments(view: str, row: dict, now: datetime, width: int, cfg: AgingConf
 def badge_text(view: str, row: dict, now: datetime) -> Text:
     age, style = badge(view, row, now)
     return Text(f" {age} ", style=style)
+
+
+#: What the age column means in each view (it is not always a wait).
+AGE_HEADINGS = {"awaiting": "Waits", "followup": "Silent", "snoozed": "Wakes", "done": "Closed",
+                "noise": "Last", "all": "Age"}
+HEADER_STYLE = Style(bold=True, underline=True, color="#b0bec5")
+
+
+def header_segments(view: str, width: int) -> list[Segment]:
+    """The column header over the list, with the same widths as ``row_segments``: what the
+    age means in this view, ``!`` past the reply target, stars or (messages)."""
+    if width <= 0:
+        return []
+    rest_w = width - BADGE_WIDTH - 2 - CHANNEL_WIDTH - STARS_WIDTH
+    contact_w = max(8, min(26, int(rest_w * 0.3)))
+    subject_w = max(0, rest_w - contact_w - 1)
+    flag = "! " if view in ("awaiting", "all") else "  "
+    segs = [
+        Segment(_cell(" " + AGE_HEADINGS.get(view, "Age"), BADGE_WIDTH - 1) + " ", HEADER_STYLE),
+        Segment(flag, HEADER_STYLE),
+        Segment(_cell("Via", CHANNEL_WIDTH), HEADER_STYLE),
+        Segment(_cell("From", contact_w) + " ", HEADER_STYLE),
+        Segment(_cell("★/(n)", STARS_WIDTH), HEADER_STYLE),
+        Segment(_cell("Subject or review" + ("  (! past your reply target)" if flag.strip() and subject_w >= 48
+                                             else ""), subject_w), HEADER_STYLE),
+    ]
+    return Segment.adjust_line_length(segs, width, style=Style())
