@@ -13,6 +13,7 @@ from functools import partial
 
 from owner_tui.screens.actions import ConversationActions
 from owner_tui.screens.filters import RATINGS, rating_key
+from owner_tui.screens.marks import MarksMixin
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -99,7 +100,7 @@ class ViewTabs(Tabs, can_focus=False):
     """The six views as clickable tabs; keys 1-6 switch them too."""
 
 
-class InboxScreen(ConversationActions, Screen[None]):
+class InboxScreen(MarksMixin, ConversationActions, Screen[None]):
     CSS_PATH = "inbox.tcss"
     BINDINGS = keys.INBOX
 
@@ -197,7 +198,7 @@ class InboxScreen(ConversationActions, Screen[None]):
         if tabs.active != f"view-{self.filter.view}":
             tabs.active = f"view-{self.filter.view}"
         bar = self.query_one("#filterbar", Static)
-        bar.display = self._has_filters()
+        bar.display = self._has_filters() or bool(self.aging_list.marked)
         bar.update(self._filter_text())
 
     def show_status(self, text: str | None) -> None:
@@ -213,8 +214,10 @@ class InboxScreen(ConversationActions, Screen[None]):
 
     def _filter_text(self) -> Text:
         f = self.filter
-        text = Text("Filtered: ", style="bold")
+        text = Text("Filtered: " if self._has_filters() else "", style="bold")
         parts: list[Text] = []
+        if n := len(self.aging_list.marked):
+            parts.append(Text.assemble((f"{n} marked", "bold"), " (d s e n act on all)"))
         if f.contact_id is not None:
             parts.append(Text.assemble("contact ", (self.contact_label or f"#{f.contact_id}", "bold")))
         if f.channel:
@@ -312,6 +315,8 @@ class InboxScreen(ConversationActions, Screen[None]):
     def action_clear_filters(self) -> None:
         if self.query_one("#search", Input).has_focus:
             self._hide_search()
+        elif self.clear_marks():
+            return
         elif self._has_filters():
             self.set_filter(ListFilter(view=self.filter.view if self.filter.contact_id is None else "awaiting"))
 

@@ -197,3 +197,58 @@ async def test_the_reply_screen_shows_the_whole_unanswered_question(env):
         for line in ("> Do you make wedding cakes?", "> Also: three tiers?", "> In June."):
             assert line in text
         assert "old quote" not in text
+
+
+async def test_space_marks_then_done_applies_to_all_marked_as_one_undoable_step(env):
+    app = make(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "space", "space")
+        await settle(pilot)
+        assert len(app.inbox.aging_list.marked) == 3
+        assert "3 marked" in screen_text(app)
+        await pilot.press("d")
+        await settle(pilot)
+        assert "Close 3 marked conversations?" in screen_text(app)
+        await pilot.press("y")
+        await settle(pilot)
+        assert sorted(statuses(env).values()).count("done") == 3
+        assert app.inbox.aging_list.total == 2 and app.inbox.aging_list.marked == set()
+        await pilot.press("u")  # one step undoes all three
+        await settle(pilot)
+        assert "done" not in statuses(env).values()
+        assert app.inbox.aging_list.total == 5
+
+
+async def test_star_marks_everything_matching_and_snooze_applies_to_all(env):
+    app = make(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("asterisk")
+        await settle(pilot)
+        assert len(app.inbox.aging_list.marked) == 5
+        await pilot.press("s")
+        await settle(pilot)
+        assert "5 marked conversations" in screen_text(app)
+        await pilot.press("3")  # tomorrow morning
+        await settle(pilot)
+        assert "Snooze 5 marked conversations" in screen_text(app)
+        await pilot.press("y")
+        await settle(pilot)
+        assert list(statuses(env).values()).count("snoozed") == 5
+        assert app.inbox.aging_list.total == 0
+
+
+async def test_esc_clears_marks_and_no_keeps_them(env):
+    app = make(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "space", "e")
+        await settle(pilot)
+        await pilot.press("n")  # no: nothing changes, the marks stay
+        await settle(pilot)
+        assert len(app.inbox.aging_list.marked) == 2 and "done" not in statuses(env).values()
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.inbox.aging_list.marked == set()
+        assert "marked" not in screen_text(app)

@@ -34,7 +34,9 @@ class ActionsMixin:
                         [*changes.values(), conv_id])
         return self.db.execute(
             "INSERT INTO events (at, conversation_id, kind, before, after) VALUES (?, ?, ?, ?, ?)",
-            [self.now_iso(), conv_id, kind, json.dumps(before), json.dumps({**after, **(extra or {})})]).lastrowid
+            [self.now_iso(), conv_id, kind, json.dumps(before),
+             json.dumps({**after, **(extra or {}), **({"batch": batch} if (batch := getattr(self, "_batch", None))
+                                                      else {})})]).lastrowid
 
     # -- state changes ---------------------------------------------------------------------
 
@@ -135,33 +137,75 @@ class ActionsMixin:
         return touched
 
     def undo(self) -> dict | None:
-        """Undo the owner's latest change; returns the event undone, or None."""
-        from owner_tui.store.ingest import rebuild_conversation
-
+        """Undo the owner's latest change; returns the event undone, or None. A bulk change
+        (``bulk``) is one step: every event of its batch is undone together."""
         with self.write():
             row = self.db.execute("SELECT id, conversation_id, kind, before, after FROM events "
                                   "WHERE undone = 0 AND kind != 'wake' ORDER BY id DESC LIMIT 1").fetchone()
             if row is None:
                 return None
-            eid, conv_id, kind, before, after = row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4])
-            if kind == "rule":
-                self.db.execute("DELETE FROM rules WHERE pattern = ?", [after["pattern"]])
-                self._invalidate()
-                touched = self._reclassify(after["pattern"])
-                if conv_id and before:
-                    touched.add(conv_id)
-                for cid in touched:
-                    rebuild_conversation(self, cid)
-            if kind == "replied_elsewhere" and after.get("message"):
-                self.db.execute("DELETE FROM messages WHERE account_id = (SELECT account_id FROM conversations "
-                                "WHERE id = ?) AND external_id = ?", [conv_id, after["message"]])
-                rebuild_conversation(self, conv_id)
+            batch = (json.loads(row[4]) or {}).get("batch") if row[4] else None
+            rows = [row]
+            if batch:
+                rows = self.db.execute("SELECT id, conversation_id, kind, before, after FROM events WHERE undone = 0 "
+                                       "AND kind != 'wake' AND json_extract(after, '$.batch') = ? ORDER BY id DESC",
+                                       [batch]).fetchall()
+            for r in rows:
+                self._undo_event(r)
+            event = {"id": row[0], "conversation_id": row[1], "kind": row[2]}
+            if batch:
+                event["count"] = len(rows)
+            return event
+
+    def _undo_event(self, row) -> None:
+        from owner_tui.store.ingest import rebuild_conversation
+
+        eid, conv_id, kind, before, after = row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4])
+        if kind == "rule":
+            self.db.execute("DELETE FROM rules WHERE pattern = ?", [after["pattern"]])
+            self._invalidate()
+            touched = self._reclassify(after["pattern"])
             if conv_id and before:
-                cols = [c for c in _STATE_COLS if c in before]
-                self.db.execute(f"UPDATE conversations SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
-                                [*(before[c] for c in cols), conv_id])
-            self.db.execute("UPDATE events SET undone = 1 WHERE id = ?", [eid])
-            return {"id": eid, "conversation_id": conv_id, "kind": kind}
+                touched.add(conv_id)
+            for cid in touched:
+                rebuild_conversation(self, cid)
+        if kind == "replied_elsewhere" and after.get("message"):
+            self.db.execute("DELETE FROM messages WHERE account_id = (SELECT account_id FROM conversations "
+                            "WHERE id = ?) AND external_id = ?", [conv_id, after["message"]])
+            rebuild_conversation(self, conv_id)
+        if conv_id and before:
+            cols = [c for c in _STATE_COLS if c in before]
+            self.db.execute(f"UPDATE conversations SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
+                            [*(before[c] for c in cols), conv_id])
+        self.db.execute("UPDATE events SET undone = 1 WHERE id = ?", [eid])
+
+    def bulk(self, kind: str, ids, until: datetime | None = None) -> int:
+        """Apply ``done``, ``snooze`` (until), ``replied_elsewhere`` or ``noise`` to many
+        conversations as one undoable step (their events share a batch); returns how many."""
+        import uuid
+
+        ids = list(dict.fromkeys(ids))
+        if kind == "snooze" and (until is None or aging.to_iso(until) <= self.now_iso()):
+            raise ValueError("a snooze must end in the future")
+        self._batch = uuid.uuid4().hex
+        try:
+            with self.write():
+                now = self.now_iso()
+                for cid in ids:
+                    if kind == "done":
+                        self._set_state(cid, "done", {"status": "done", "status_at": now, "snoozed_until": None})
+                    elif kind == "snooze":
+                        self._set_state(cid, "snooze", {"status": "snoozed", "status_at": now,
+                                                        "snoozed_until": aging.to_iso(until)})
+                    elif kind == "noise":
+                        self._set_state(cid, "noise", {"status": "noise", "status_at": now, "snoozed_until": None})
+                    elif kind == "replied_elsewhere":
+                        self.mark_replied_elsewhere(cid)
+                    else:
+                        raise ValueError(f"no bulk action {kind!r}")
+        finally:
+            self._batch = None
+        return len(ids)
 
     # -- contacts, drafts, templates -------------------------------------------------------
 

@@ -112,6 +112,11 @@ class QueriesMixin:
                f"ORDER BY {order}")
         return list(self.db.query(sql, [*args, limit, offset]))
 
+    def ids(self, f: ListFilter = ListFilter(), now: datetime | None = None) -> list[int]:
+        """Every conversation id in the view (marking all that match a filter)."""
+        where, args, _ = self._where(f, now or self.now())
+        return [r[0] for r in self.db.execute(f"SELECT c.id FROM conversations c{where}", args)]
+
     def count(self, f: ListFilter = ListFilter(), now: datetime | None = None) -> int:
         where, args, _ = self._where(f, now or self.now())
         return self.db.execute(f"SELECT count(*) FROM conversations c{where}", args).fetchone()[0]

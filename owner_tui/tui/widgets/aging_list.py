@@ -87,6 +87,8 @@ class AgingList(ScrollView, can_focus=True):
         self._pages: OrderedDict[int, list[dict]] = OrderedDict()
         self._pending: set[tuple[int, int]] = set()
         self._generation = 0
+        #: Conversation ids the owner marked (space, *): drawn with a ✓, acted on together.
+        self.marked: set[int] = set()
         #: True once rows for the current filter have arrived (tests and the benchmark wait on it).
         self.loaded = False
 
@@ -198,7 +200,9 @@ class AgingList(ScrollView, can_focus=True):
         cursor: Style | None = None
         if index == self.cursor:
             cursor = self.get_component_rich_style("aging-list--cursor")
-        segments = row_segments(self.filter.view, rows[offset], self._clock(), width, self._aging, cursor)
+        row = rows[offset]
+        segments = row_segments(self.filter.view, row, self._clock(), width, self._aging, cursor,
+                                marked=bool(self.marked) and row["id"] in self.marked)
         return Strip(segments, width)
 
     def on_resize(self, event: events.Resize) -> None:

@@ -35,6 +35,7 @@ SUBJECT_STYLE = Style()
 DIM = Style(dim=True)
 OVERDUE_STYLE = Style(color="#ff5252", bold=True)
 STATUS_STYLE = Style(color="#b0bec5", italic=True)
+MARK_STYLE = Style(color="#40c4ff", bold=True)
 QUEUED_STYLE = Style(color="#fdd835")
 FAILED_STYLE = Style(color="#ff5252", bold=True)
 
@@ -97,12 +98,14 @@ def _cell(text: str, width: int) -> str:
 
 
 def row_segments(view: str, row: dict, now: datetime, width: int, cfg: AgingConfig,
-                 cursor: Style | None = None) -> list[Segment]:
-    """One list line, exactly ``width`` cells wide."""
+                 cursor: Style | None = None, *, marked: bool = False) -> list[Segment]:
+    """One list line, exactly ``width`` cells wide; ``marked`` shows a ✓ in the flag column."""
     if width <= 0:
         return []
     age, age_style = badge(view, row, now)
     flag = "! " if view in ("awaiting", "all") and overdue(row, now, cfg) else "  "
+    if marked:
+        flag = "✓" + flag[0].strip()[:1] if flag.strip() else "✓ "
     contact = one_line(row.get("contact_name") or row.get("contact_handle") or "(unknown)", limit=120)
     rest_w = width - BADGE_WIDTH - 2 - CHANNEL_WIDTH - STARS_WIDTH
     contact_w = max(8, min(26, int(rest_w * 0.3)))
@@ -127,7 +130,7 @@ def row_segments(view: str, row: dict, now: datetime, width: int, cfg: AgingConf
 
     segs = [
         Segment(_cell(" " + age, BADGE_WIDTH - 1) + " ", age_style),
-        Segment(flag, s(OVERDUE_STYLE)),
+        Segment(flag, s(MARK_STYLE if marked else OVERDUE_STYLE)),
         Segment(_cell(CHANNELS.get(row.get("channel") or "", row.get("channel") or "?"), CHANNEL_WIDTH),
                 s(CHANNEL_STYLE)),
         Segment(_cell(contact, contact_w) + " ", s(CONTACT_STYLE)),
