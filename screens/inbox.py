@@ -14,6 +14,7 @@ from functools import partial
 from owner_tui.screens.actions import ConversationActions
 from owner_tui.screens.filters import RATINGS, rating_key
 from owner_tui.screens.marks import MarksMixin
+from owner_tui.screens.search import LiveSearchMixin
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -100,7 +101,7 @@ class ViewTabs(Tabs, can_focus=False):
     """The six views as clickable tabs; keys 1-6 switch them too."""
 
 
-class InboxScreen(MarksMixin, ConversationActions, Screen[None]):
+class InboxScreen(LiveSearchMixin, MarksMixin, ConversationActions, Screen[None]):
     CSS_PATH = "inbox.tcss"
     BINDINGS = keys.INBOX
 
@@ -110,6 +111,8 @@ class InboxScreen(MarksMixin, ConversationActions, Screen[None]):
         self.contact_label: str | None = None
         self.summary: dict = {}
         self._reset_next = True
+        #: Select this conversation at the next refresh (esc after a search).
+        self.restore_id: int | None = None
         #: The owner's choice (p); the pane also needs MIN_WIDTH columns.
         self.preview_on = True
 
@@ -123,7 +126,7 @@ class InboxScreen(MarksMixin, ConversationActions, Screen[None]):
                 yield ListHeader(id="list-header")
                 yield AgingList(self._fetch, clock=self.app.clock, aging_cfg=self.app.config.aging, id="list")
             yield PreviewPane(id="preview-pane")
-        yield Input(placeholder="Search subjects, messages and names; enter applies, esc cancels", id="search")
+        yield Input(placeholder="Search every view as you type; enter keeps the results, esc goes back", id="search")
         yield HealthBar(id="health-bar")
         yield KeyFooter()
 
@@ -165,6 +168,8 @@ class InboxScreen(MarksMixin, ConversationActions, Screen[None]):
         app.set_health(health)
         reset, self._reset_next = self._reset_next, False
         lst = self.aging_list
+        keep, self.restore_id = (self.restore_id if self.restore_id is not None else
+                                 None if reset else lst.selected_id), None
         warning = untrusted_list_text(health, now, self._key("sync"), app.health_key)
         if self._has_filters():
             lst.empty_text = "Nothing matches these filters (esc clears)."
@@ -174,10 +179,12 @@ class InboxScreen(MarksMixin, ConversationActions, Screen[None]):
             lst.empty_text = warning  # never "Nice work" when the list may be wrong
         else:
             lst.empty_text = EMPTY_TEXT[f.view]
-        await lst.reload(f, total, keep_id=None if reset else lst.selected_id, reset_cursor=reset)
+        await lst.reload(f, total, keep_id=keep, reset_cursor=reset and keep is None)
         self.query_one(ListHeader).view = f.view
         self.query_one(BucketBar).show(buckets, oldest, now, active=f.bucket, demo=app.demo)
-        views = await app.reader(lambda s: s.view_counts(now))
+        # Counts for the search when one is on (they would be stale above the results otherwise).
+        views = await app.reader(lambda s: {v: s.count(ListFilter(view=v, search=f.search), now) for v in VIEWS}
+                                 if f.search else s.view_counts(now))
         self.summary = {"total": total, "buckets": buckets, "oldest": oldest, "views": views}
         tabs = self.query_one(ViewTabs)
         for view, n in views.items():
@@ -283,11 +290,6 @@ class InboxScreen(MarksMixin, ConversationActions, Screen[None]):
         if view != self.filter.view:
             self.action_view(view)
 
-    @on(Input.Submitted, "#search")
-    def _search(self, event: Input.Submitted) -> None:
-        self._hide_search()
-        self.set_filter(self.filter.with_(search=event.value.strip() or None))
-
     def _hide_search(self) -> None:
         self.query_one("#search", Input).display = False
         self.aging_list.focus()
@@ -306,13 +308,9 @@ class InboxScreen(MarksMixin, ConversationActions, Screen[None]):
         if view in VIEWS:
             self.set_filter(self.filter.with_(view=view))
 
-    def action_search(self) -> None:
-        box = self.query_one("#search", Input)
-        box.value = self.filter.search or ""
-        box.display = True
-        box.focus()
-
     def action_clear_filters(self) -> None:
+        if self.end_search():
+            return
         if self.query_one("#search", Input).has_focus:
             self._hide_search()
         elif self.clear_marks():

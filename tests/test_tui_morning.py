@@ -252,3 +252,47 @@ async def test_esc_clears_marks_and_no_keeps_them(env):
         await settle(pilot)
         assert app.inbox.aging_list.marked == set()
         assert "marked" not in screen_text(app)
+
+
+async def test_live_search_across_views_with_counts_highlights_and_esc_restores(env):
+    app = make(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "down")  # Cat Cole? the third oldest wait
+        before = app.inbox.aging_list.selected_id
+        await pilot.press("slash", *"quo")  # a prefix of "Quote", in the No answer yet view
+        await pilot.pause(0.3)
+        await settle(pilot)
+        lst = app.inbox.aging_list
+        assert lst.filter.view == "all" and lst.total == 1
+        assert lst.row_at(0)["contact_name"] == "Quinn Quill"
+        tabs = screen_text(app)
+        assert "No answer yet 1" in tabs and "Awaiting 0" in tabs and "All 1" in tabs
+        from owner_tui.tui.widgets.rows import MATCH_STYLE
+
+        strip = lst.render_line(0)
+        assert any(seg.text.lower() == "quo" and seg.style and seg.style.bgcolor == MATCH_STYLE.bgcolor
+                   for seg in strip)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert lst.filter.view == "awaiting" and lst.filter.search is None and lst.total == 5
+        assert lst.selected_id == before
+
+
+async def test_search_keystrokes_are_debounced_into_one_query(env):
+    app = make(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        inbox = app.inbox
+        searched: list[str] = []
+        real = inbox._run_search
+        inbox._run_search = lambda value: (searched.append(value), real(value))
+        await pilot.press("slash")
+        burst(app, *"wedding")
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert app.inbox.filter.search == "wedding"
+        assert app.inbox.aging_list.total == 1
+        # every letter reached the box, in order, and the store was asked once
+        assert app.inbox.query_one("#search").value == "wedding"
+        assert searched == ["wedding"]

@@ -97,7 +97,10 @@ class QueriesMixin:
                              UNION ALL SELECT cc.id FROM conversations cc WHERE cc.contact_id IN
                                 (SELECT id FROM contacts WHERE name LIKE ? ESCAPE '\\'))""")
             term = f.search.strip()
-            args.append(self.db.quote_fts(term))
+            fts = self.db.quote_fts(term)
+            if fts.endswith('"') and len(term.split()[-1]) >= 3:
+                fts += "*"  # the last word as typed so far is a prefix: live search finds "wedd…"
+            args.append(fts)
             args.append("%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         return (" WHERE " + " AND ".join(where)) if where else "", args, order
 

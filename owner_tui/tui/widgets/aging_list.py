@@ -202,7 +202,7 @@ class AgingList(ScrollView, can_focus=True):
             cursor = self.get_component_rich_style("aging-list--cursor")
         row = rows[offset]
         segments = row_segments(self.filter.view, row, self._clock(), width, self._aging, cursor,
-                                marked=bool(self.marked) and row["id"] in self.marked)
+                                marked=bool(self.marked) and row["id"] in self.marked, highlight=self.filter.search)
         return Strip(segments, width)
 
     def on_resize(self, event: events.Resize) -> None:

@@ -98,7 +98,7 @@ def _cell(text: str, width: int) -> str:
 
 
 def row_segments(view: str, row: dict, now: datetime, width: int, cfg: AgingConfig,
-                 cursor: Style | None = None, *, marked: bool = False) -> list[Segment]:
+                 cursor: Style | None = None, *, marked: bool = False, highlight: str | None = None) -> list[Segment]:
     """One list line, exactly ``width`` cells wide; ``marked`` shows a ✓ in the flag column."""
     if width <= 0:
         return []
@@ -142,7 +142,38 @@ def row_segments(view: str, row: dict, now: datetime, width: int, cfg: AgingConf
         segs.append(Segment(piece, s(style)))
         left -= cell_len(piece)
     segs.append(Segment(_cell(subject, max(0, left)), s(SUBJECT_STYLE)))
+    if highlight:
+        segs = segs[:3] + mark_matches(segs[3:], highlight)
     return Segment.adjust_line_length(segs, width, style=cursor or Style())
+
+
+MATCH_STYLE = Style(color="#000000", bgcolor="#ffd54f", bold=True)
+
+
+def mark_matches(segs: list[Segment], term: str, style: Style = MATCH_STYLE) -> list[Segment]:
+    """Search matches (each word of ``term``, case-insensitive) drawn highlighted. The text
+    is already inert; this only splits segments and adds a style."""
+    words = sorted({w.lower() for w in term.split() if len(w) >= 2}, key=len, reverse=True)
+    if not words:
+        return segs
+    out: list[Segment] = []
+    for seg in segs:
+        text, st = seg.text, seg.style or Style()
+        low = text.lower()
+        if len(low) != len(text):  # a case mapping that changes length: leave the line alone
+            out.append(seg)
+            continue
+        pos = 0
+        while True:
+            hits = [(i, w) for w in words if (i := low.find(w, pos)) >= 0]
+            if not hits:
+                break
+            i, w = min(hits)
+            out.append(Segment(text[pos:i], st))
+            out.append(Segment(text[i:i + len(w)], st + style))
+            pos = i + len(w)
+        out.append(Segment(text[pos:], st))
+    return [seg for seg in out if seg.text]
 
 
 def badge_text(view: str, row: dict, now: datetime) -> Text:
