@@ -160,6 +160,12 @@ class ConversationActions:
 
         self.app.push_screen(ReplyScreen(row), closed)
 
+    def action_merge(self) -> None:
+        from owner_tui.screens.merge import start_merge
+
+        if row := self._row():
+            start_merge(self, row)
+
     def action_undo(self) -> None:
         self.app.undo(then=lambda _event: self.after_undo())
 

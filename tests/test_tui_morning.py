@@ -296,3 +296,74 @@ async def test_search_keystrokes_are_debounced_into_one_query(env):
         # every letter reached the box, in order, and the store was asked once
         assert app.inbox.query_one("#search").value == "wedding"
         assert searched == ["wedding"]
+
+
+def add_mail(env, *records) -> None:
+    app_, clock, ids, tmp = env
+    with Store.open(tmp / "t.db", clock=clock) as store:
+        mail = store.ensure_account("imap", "shop-mail", {})
+        store.ingest(mail, list(records))
+
+
+def contact_of(env, name: str) -> int:
+    app_, clock, ids, tmp = env
+    with Store.open(tmp / "t.db", clock=clock) as store:
+        return store.conversation(ids[name])["contact_id"]
+
+
+async def test_merge_from_the_tui_with_a_suggestion_then_undo(env):
+    from tests.tui_support import email, iso
+
+    app_, clock, ids, tmp = env
+    add_mail(env, email("g2@x", "gail@example.org", "Gail", "About my review", "The cake was dry, again.",
+                        iso(clock, hours=1)))
+    app = make(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("end", "M")  # Gail's Google review is the newest wait
+        await settle(pilot)
+        assert "Same person as Gail?" in screen_text(app)
+        assert "email gail@example.org" in screen_text(app)
+        await pilot.press("1")
+        await settle(pilot)
+        assert "Merge Gail into Gail?" in screen_text(app)
+        await pilot.press("y")
+        await settle(pilot)
+        with Store.open(tmp / "t.db", clock=clock) as store:
+            g = store.conversation(ids["gail"])
+            hist = store.history(g["contact_id"], ids["gail"])
+            assert {m["channel"] for m in hist} == {"google", "email"}  # one history
+        await pilot.press("u")
+        await settle(pilot)
+        with Store.open(tmp / "t.db", clock=clock) as store:
+            g = store.conversation(ids["gail"])
+            assert {m["channel"] for m in store.history(g["contact_id"], ids["gail"])} == {"google"}
+
+
+def test_two_email_addresses_merged_keep_their_own_address_and_unmerge_from_the_cli(env, tmp_path):
+    from click.testing import CliRunner
+
+    from owner_tui.cli.root import cli
+    from tests.tui_support import email, iso
+
+    app_, clock, ids, tmp = env
+    add_mail(env, email("w1@x", "ann.archer@work.example", "Ann Archer", "Invoice", "Invoice please.",
+                        iso(clock, hours=3)))
+    with Store.open(tmp / "t.db", clock=clock) as store:
+        work = store.db.execute("SELECT contact_id FROM identities WHERE handle = 'ann.archer@work.example'").fetchone()[0]
+        home = store.conversation(ids["ann"])["contact_id"]
+        assert [s["id"] for s in store.merge_suggestions(home)] == [work]
+        store.merge_contacts(home, work)
+        rows = {r["subject"]: r["contact_handle"] for r in store.page()}
+        assert rows["Wedding cake?"] == "ann@example.com" and rows["Invoice"] == "ann.archer@work.example"
+        wid = store.db.execute("SELECT id FROM conversations WHERE subject = 'Invoice'").fetchone()[0]
+        assert store.outgoing(store.queue_reply(wid, "Sent.")).to == ("ann.archer@work.example",)
+    result = CliRunner().invoke(cli, ["--db", str(tmp / "t.db"), "contacts", "unmerge", str(work)])
+    assert result.exit_code == 0, result.output
+    assert "apart from" in result.output
+    with Store.open(tmp / "t.db", clock=clock) as store:
+        wid = store.db.execute("SELECT id FROM conversations WHERE subject = 'Invoice'").fetchone()[0]
+        assert store.conversation(wid)["contact_id"] == work
+        assert store.conversation(ids["ann"])["contact_id"] == home
+    again = CliRunner().invoke(cli, ["--db", str(tmp / "t.db"), "contacts", "unmerge", str(work)])
+    assert again.exit_code != 0 and "is not merged" in again.output

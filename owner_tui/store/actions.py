@@ -169,6 +169,8 @@ class ActionsMixin:
                 touched.add(conv_id)
             for cid in touched:
                 rebuild_conversation(self, cid)
+        if kind == "merge":
+            self._reverse_merge(before, after or {})
         if kind == "replied_elsewhere" and after.get("message"):
             self.db.execute("DELETE FROM messages WHERE account_id = (SELECT account_id FROM conversations "
                             "WHERE id = ?) AND external_id = ?", [conv_id, after["message"]])
@@ -210,15 +212,73 @@ class ActionsMixin:
     # -- contacts, drafts, templates -------------------------------------------------------
 
     def merge_contacts(self, keep: int, merge: int) -> None:
-        """Make ``merge`` (e.g. a reviewer) the same person as ``keep`` (e.g. an email contact)."""
+        """Make ``merge`` (e.g. a reviewer) the same person as ``keep`` (e.g. an email contact).
+
+        The event records exactly what moved (identities, conversations, earlier merges), so
+        ``unmerge_contact`` or undo can put each back; a conversation keeps its own messages'
+        address, so replies and exports still go where it came from."""
         if keep == merge:
             return
         with self.write():
+            moved = {
+                "identities": [r[0] for r in self.db.execute("SELECT id FROM identities WHERE contact_id = ?", [merge])],
+                "conversations": [r[0] for r in self.db.execute("SELECT id FROM conversations WHERE contact_id = ?",
+                                                                [merge])],
+                "earlier": [r[0] for r in self.db.execute("SELECT id FROM contacts WHERE merged_into = ?", [merge])],
+            }
             self.db.execute("UPDATE identities SET contact_id = ? WHERE contact_id = ?", [keep, merge])
             self.db.execute("UPDATE conversations SET contact_id = ? WHERE contact_id = ?", [keep, merge])
             self.db.execute("UPDATE contacts SET merged_into = ? WHERE id = ? OR merged_into = ?", [keep, merge, merge])
-            self.db.execute("INSERT INTO events (at, kind, before, after) VALUES (?, 'merge', ?, '{}')",
-                            [self.now_iso(), json.dumps({"keep": keep, "merge": merge})])
+            self.db.execute("INSERT INTO events (at, kind, before, after) VALUES (?, 'merge', ?, ?)",
+                            [self.now_iso(), json.dumps({"keep": keep, "merge": merge}), json.dumps(moved)])
+
+    def _reverse_merge(self, before: dict, after: dict) -> None:
+        keep, merge = before["keep"], before["merge"]
+        for table, key in (("identities", "identities"), ("conversations", "conversations")):
+            ids = after.get(key) or []
+            if ids:
+                self.db.execute(f"UPDATE {table} SET contact_id = ? WHERE contact_id = ? AND id IN "
+                                f"({','.join('?' * len(ids))})", [merge, keep, *ids])
+        self.db.execute("UPDATE contacts SET merged_into = NULL WHERE id = ? AND merged_into = ?", [merge, keep])
+        earlier = after.get("earlier") or []
+        if earlier:
+            self.db.execute(f"UPDATE contacts SET merged_into = ? WHERE id IN ({','.join('?' * len(earlier))})",
+                            [merge, *earlier])
+
+    def unmerge_contact(self, merged: int) -> dict | None:
+        """Undo the latest merge of contact ``merged`` into another (CLI: contacts unmerge);
+        returns ``{"keep", "merge"}`` or None when it was not merged."""
+        with self.write():
+            for eid, before, after in self.db.execute(
+                    "SELECT id, before, after FROM events WHERE kind = 'merge' AND undone = 0 ORDER BY id DESC").fetchall():
+                b = json.loads(before)
+                if b.get("merge") == merged:
+                    self._reverse_merge(b, json.loads(after or "{}"))
+                    self.db.execute("UPDATE events SET undone = 1 WHERE id = ?", [eid])
+                    return b
+        return None
+
+    def merge_suggestions(self, contact_id: int, limit: int = 9) -> list[dict]:
+        """Contacts that may be the same person: the same name (any channel), or a reviewer
+        name equal to an email address's name part. Never the contact itself."""
+        row = self.db.execute("SELECT name FROM contacts WHERE id = ?", [contact_id]).fetchone()
+        name = (row[0] or "").strip().lower() if row else ""
+        handles = [r[0].lower() for r in self.db.execute("SELECT handle FROM identities WHERE contact_id = ?",
+                                                         [contact_id])]
+        locals_ = {h.split("@")[0] for h in handles if "@" in h} | {h.split(":", 1)[1] for h in handles if ":" in h}
+        out = []
+        for r in self.db.query(
+                """SELECT ct.id, ct.name, group_concat(i.channel || ' ' || i.handle, ', ') AS handles,
+                          (SELECT count(*) FROM conversations c WHERE c.contact_id = ct.id) AS conversations
+                   FROM contacts ct JOIN identities i ON i.contact_id = ct.id
+                   WHERE ct.merged_into IS NULL AND ct.id != ? GROUP BY ct.id ORDER BY ct.name""", [contact_id]):
+            other = (r["name"] or "").strip().lower()
+            their = {h.split(" ", 1)[1].split("@")[0].split(":", 1)[-1] for h in (r["handles"] or "").split(", ") if " " in h}
+            if (name and other == name) or (name and name.replace(" ", "") in their) or (other and other.replace(" ", "") in locals_):
+                out.append(r)
+            if len(out) >= limit:
+                break
+        return out
 
     def save_draft(self, conv_id: int, body: str) -> None:
         with self.write():

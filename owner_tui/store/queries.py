@@ -19,8 +19,14 @@ _COLUMNS = """c.id, c.account_id, c.contact_id, c.channel, c.subject, c.excerpt,
     c.status_at, c.waiting_since, c.last_inbound_at, c.last_outbound_at, c.last_message_at,
     c.snoozed_until, c.replied_elsewhere, c.url, c.message_count, c.external_key, c.last_activity_at,
     COALESCE(ct.name, '') AS contact_name,
-    (SELECT handle FROM identities i WHERE i.contact_id = c.contact_id
-        ORDER BY i.channel = 'email' DESC, i.id LIMIT 1) AS contact_handle"""
+    CASE WHEN (SELECT count(*) FROM identities i WHERE i.contact_id = c.contact_id AND i.channel = c.channel) > 1
+         -- a merged contact with two addresses on this channel: the one this conversation came from
+         THEN COALESCE((SELECT m.sender_handle FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in'
+                        AND m.sender_handle IS NOT NULL ORDER BY m.sent_at DESC LIMIT 1),
+                       (SELECT handle FROM identities i WHERE i.contact_id = c.contact_id
+                        ORDER BY i.channel = 'email' DESC, i.id LIMIT 1))
+         ELSE (SELECT handle FROM identities i WHERE i.contact_id = c.contact_id
+               ORDER BY i.channel = 'email' DESC, i.id LIMIT 1) END AS contact_handle"""
 
 
 @dataclass(frozen=True)
