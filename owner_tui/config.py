@@ -7,6 +7,8 @@ A missing file is not an error: everything has a default and the demo needs no c
 
 from __future__ import annotations
 
+import json
+
 import difflib
 import re
 import tomllib
@@ -92,6 +94,13 @@ class SendConfig:
 
 
 @dataclass(frozen=True)
+class UiConfig:
+    """The look: the Textual theme chosen in the command palette ("" = the default)."""
+
+    theme: str = ""
+
+
+@dataclass(frozen=True)
 class AccountConfig:
     name: str
     kind: str
@@ -104,6 +113,7 @@ class Config:
     aging: AgingConfig = AgingConfig()
     health: HealthConfig = HealthConfig()
     send: SendConfig = SendConfig()
+    ui: UiConfig = UiConfig()
     accounts: tuple[AccountConfig, ...] = ()
     keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     path: Path | None = None
@@ -140,7 +150,8 @@ _AGING_KEYS = {
 }
 _HEALTH_KEYS = {"stale_after_hours": (int, float), "stale_after_hours_open": (int, float)}
 _SEND_KEYS = {"undo_seconds": (int, float)}
-_TOP_KEYS = ("owner", "aging", "health", "send", "accounts", "keys")
+_UI_KEYS = {"theme": str}
+_TOP_KEYS = ("owner", "aging", "health", "send", "ui", "accounts", "keys")
 
 
 def _line_of(text: str, table: str | None, key: str) -> int | None:
@@ -282,6 +293,9 @@ def parse_config(text: str, path: Path | None = None) -> Config:
         raise ConfigError("send.undo_seconds must be between 0 and 600", key="send.undo_seconds",
                           line=_line_of(text, "send", "undo_seconds"), path=path)
     send = SendConfig(**{k: float(v) for k, v in send_d.items()})
+    ui_d = data.get("ui", {})
+    _check_table(ui_d, _UI_KEYS, "ui", text, path)
+    ui = UiConfig(theme=ui_d.get("theme", ""))
 
     accounts = []
     for name, opts in data.get("accounts", {}).items():
@@ -309,7 +323,7 @@ def parse_config(text: str, path: Path | None = None) -> Config:
         if not isinstance(key, str) or not key:
             raise ConfigError(f"keys.{action} must be a key name such as \"r\" or \"ctrl+r\"",
                               key=f"keys.{action}", line=_line_of(text, "keys", action), path=path)
-    return Config(owner=owner, aging=aging, health=health, send=send, accounts=tuple(accounts), keys=MappingProxyType(dict(keys)), path=path)
+    return Config(owner=owner, aging=aging, health=health, send=send, ui=ui, accounts=tuple(accounts), keys=MappingProxyType(dict(keys)), path=path)
 
 
 def load_config(path: Path) -> Config:
@@ -321,3 +335,20 @@ def load_config(path: Path) -> Config:
     except UnicodeDecodeError:
         raise ConfigError("is not UTF-8 text", path=path) from None
     return parse_config(text, path)
+
+
+def with_ui_theme(text: str, theme: str) -> str:
+    """``config.toml`` text with ``[ui] theme`` set (the table added if missing); the rest of
+    the file, comments included, is kept as written."""
+    line = f"theme = {json.dumps(theme, ensure_ascii=False)}"
+    lines = text.split("\n")
+    start = next((i for i, ln in enumerate(lines) if re.match(r"^\s*\[\s*ui\s*\]\s*(#.*)?$", ln)), None)
+    if start is None:
+        return text.rstrip("\n") + ("\n\n" if text.strip() else "") + f"[ui]\n{line}\n"
+    end = next((i for i in range(start + 1, len(lines)) if re.match(r"^\s*\[", lines[i])), len(lines))
+    for i in range(start + 1, end):
+        if re.match(r"^\s*theme\s*=", lines[i]):
+            lines[i] = line
+            return "\n".join(lines)
+    lines.insert(start + 1, line)
+    return "\n".join(lines)

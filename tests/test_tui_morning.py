@@ -367,3 +367,35 @@ def test_two_email_addresses_merged_keep_their_own_address_and_unmerge_from_the_
         assert store.conversation(ids["ann"])["contact_id"] == home
     again = CliRunner().invoke(cli, ["--db", str(tmp / "t.db"), "contacts", "unmerge", str(work)])
     assert again.exit_code != 0 and "is not merged" in again.output
+
+
+async def test_the_theme_chosen_persists_in_the_config(tmp_path):
+    from owner_tui.config import load_config
+
+    clock = FrozenClock()
+    build_store(tmp_path / "t.db", clock)
+    path = tmp_path / "config.toml"
+    path.write_text('# mine\n[owner]\nname = "Sam"\n', encoding="utf-8")
+    app = OwnerApp(tmp_path / "t.db", load_config(path), clock=clock, live_mail=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.theme = "nord"
+        await settle(pilot)
+    cfg = load_config(path)
+    assert cfg.ui.theme == "nord" and cfg.owner.name == "Sam"
+    assert path.read_text().startswith("# mine\n")
+    app = OwnerApp(tmp_path / "t.db", cfg, clock=clock, live_mail=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert app.theme == "nord"
+
+
+async def test_a_short_notice_shows_on_the_status_line_not_over_the_rows(env):
+    app = make(env)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        bar = str(app.inbox.query_one("#health-bar").render())
+        assert "Done: Ann Archer (u to undo)" in bar  # one line: runs of spaces fold
+        assert list(app._notifications) == []  # no toast over the list

@@ -52,8 +52,12 @@ FAILURES = {
     "conversation": "Could not read the conversation",
     "reply": "Could not open the reply editor",
     "idle": "Live mail stopped (g still syncs)",
+    "theme": "Could not save the theme in config.toml",
 }
 
+
+#: How long a notice stays on the status line unless the caller says otherwise.
+NOTICE_SECONDS = 5.0
 
 #: While the app is open it syncs every account this often by itself, so "stale after 2 hours
 #: with the app open" ([health] stale_after_hours_open) means several missed syncs.
@@ -131,6 +135,8 @@ class OwnerApp(LiveMail, App[None]):
         self._live_init(enabled=live_mail)
         #: Replies inside their undo window: outbox id -> (monotonic deadline, who).
         self.pending_sends: dict[int, tuple[float, str]] = {}
+        #: The latest short notice and until when the status line shows it (monotonic).
+        self.notice_line: tuple[str, float] | None = None
         self._send_ticker = None
 
     def _demo_business(self) -> str:
@@ -147,6 +153,9 @@ class OwnerApp(LiveMail, App[None]):
         return self.inbox
 
     def on_mount(self) -> None:
+        if self.config.ui.theme and self.config.ui.theme in self.available_themes:
+            self.theme = self.config.ui.theme
+        self._theme_saved = self.theme
         self.set_keymap(self.keymap)
         self.start_live_mail()
         if not self.demo and self.config.accounts:
@@ -157,8 +166,44 @@ class OwnerApp(LiveMail, App[None]):
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
+        """A short piece of news shows on the status line, where it hides no row of the list;
+        warnings, errors and long notes (a link to copy) stay Textual toasts."""
         self.notices.append(str(message))
+        text = one_line(str(message), limit=400)
+        if severity == "information" and not title and len(text) + 4 <= max(40, self.size.width - 20):
+            seconds = timeout or NOTICE_SECONDS
+            self.notice_line = (text, time.monotonic() + seconds)
+            self.set_timer(seconds + 0.05, self.update_health_bars)
+            self.update_health_bars()
+            return
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def current_notice(self) -> str | None:
+        if self.notice_line and self.notice_line[1] > time.monotonic():
+            return self.notice_line[0]
+        return None
+
+    def watch_theme(self, theme: str) -> None:
+        """A theme picked in the palette is written to ``[ui] theme`` of config.toml (in a
+        thread: no file I/O on the UI thread), so the next start looks the same."""
+        if getattr(self, "_theme_saved", None) in (None, theme) or self.demo or self.config.path is None:
+            return
+        self._theme_saved = theme
+        self._save_theme(theme)
+
+    @work(thread=True, group="theme", exit_on_error=False)
+    def _save_theme(self, theme: str) -> None:
+        from owner_tui.config import parse_config, with_ui_theme
+        from owner_tui.paths import write_private_text
+
+        path = self.config.path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = ""
+        new = with_ui_theme(text, theme)
+        parse_config(new, path)  # never write a file that would not load
+        write_private_text(path, new)
 
     def on_unmount(self) -> None:
         self.stop_live_mail()

@@ -156,9 +156,9 @@ ACCOUNT_ADD_DIALOG = [
 
 #: The footer's order, most useful first; it shows as many as fit the width (``?`` lists all).
 FOOTER_ORDER: tuple[str, ...] = (
-    "open", "reply", "done", "snooze", "undo", "search", "help", "quit_list", "back", "close", "cancel",
-    "confirm", "send", "template", "editor", "mark", "mark_all", "preview", "triage", "filter", "replied_elsewhere",
-    "noise", "merge", "unfold_quotes", "next", "export", "dashboard", "sync", "health", "quit",
+    "open", "reply", "done", "snooze", "undo", "search", "help", "quit_list", "back", "next", "close", "cancel",
+    "confirm", "send", "template", "editor", "triage", "mark", "preview", "filter", "replied_elsewhere", "noise",
+    "mark_all", "merge", "unfold_quotes", "export", "dashboard", "sync", "health", "quit",
 )
 #: An item left out of the footer when the other is there (q already says Quit).
 FOOTER_SUPERSEDED = {"quit": "quit_list"}

@@ -145,11 +145,34 @@ class HealthBar(Static):
             return Text("")
         width = self.size.width or 80
         countdown = sending_text(app.send_countdown() if hasattr(app, "send_countdown") else [], width)
-        rest = status_text(getattr(app, "health", None), app.clock(), width=max(10, width - countdown.cell_len),
-                           syncing=getattr(app, "syncing", False), idle=getattr(app, "idle_status", {}),
-                           live_enabled=getattr(app, "live_mail_on", False),
-                           key=getattr(app, "health_key", "h") if self.show_key else "")
+        # A short notice (already one safe line: the app passed it through sanitize.one_line)
+        # takes the free end of the line; only when there is no room does the status shorten.
+        notice = app.current_notice() if hasattr(app, "current_notice") else None
+        key = getattr(app, "health_key", "h") if self.show_key else ""
+
+        def status(cells: int, hint: str) -> Text:
+            return status_text(getattr(app, "health", None), app.clock(), width=max(10, cells),
+                               syncing=getattr(app, "syncing", False), idle=getattr(app, "idle_status", {}),
+                               live_enabled=getattr(app, "live_mail_on", False), key=hint)
+
+        if notice:
+            rest = status(width - countdown.cell_len, "")
+            rest.rstrip()
+            free = width - countdown.cell_len - rest.cell_len
+            if free < min(len(notice), 20) + 3:
+                rest = status(width - countdown.cell_len - min(len(notice), 20) - 3, "")
+                rest.rstrip()
+                free = width - countdown.cell_len - rest.cell_len
+            shown = Text(f" {notice}", no_wrap=True, overflow="ellipsis")
+            shown.truncate(max(1, free - 2), overflow="ellipsis")
+            shown.append(" ")
+            shown.stylize("bold #000000 on #80cbc4")
+            rest.append(" " * max(1, free - shown.cell_len))
+            rest.append_text(shown)
+        else:
+            rest = status(width - countdown.cell_len, key)
         if not countdown:
+            rest.truncate(width, overflow="ellipsis")
             return rest
         countdown.append_text(rest)
         countdown.truncate(width, overflow="ellipsis")
