@@ -399,3 +399,102 @@ async def test_a_short_notice_shows_on_the_status_line_not_over_the_rows(env):
         bar = str(app.inbox.query_one("#health-bar").render())
         assert "Done: Ann Archer (u to undo)" in bar  # one line: runs of spaces fold
         assert list(app._notifications) == []  # no toast over the list
+
+
+async def test_preview_follows_the_cursor_at_120_columns_and_p_toggles_it(env):
+    from owner_tui.screens.preview import PreviewPane
+
+    app = make(env)
+    app_, clock, ids, tmp = env
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.pause(0.2)
+        await settle(pilot)
+        pane = app.inbox.query_one(PreviewPane)
+        assert pane.display and pane.shown_id == ids["ann"]
+        burst(app, "j", "j", "j")  # three moves, then rest: one read, for the last row
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert app.inbox.aging_list.cursor == 3 and pane.shown_id == ids["dan"]
+        assert "Open on Sunday?" in screen_text(app)
+        await pilot.press("p")
+        await settle(pilot)
+        assert not pane.display
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        await settle(pilot)
+        assert pane.display and pane.shown_id == ids["dan"]
+
+
+async def test_no_preview_below_110_columns(env):
+    from owner_tui.screens.preview import PreviewPane
+
+    app = make(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert not app.inbox.query_one(PreviewPane).display
+        await pilot.resize_terminal(120, 35)
+        await pilot.pause(0.2)
+        await settle(pilot)
+        assert app.inbox.query_one(PreviewPane).display
+
+
+def test_quoted_history_folds_and_wrapped_quotes_keep_their_marker():
+    from owner_tui.quotes import fold
+
+    body = "Yes, the 14th.\n\nOn Mon 9 Nov, Sam wrote:\n> Which date? " + "word " * 30 + "\n> > Do you make cakes?"
+    folded, n = fold(body)
+    assert folded == "Yes, the 14th.\n\n┆ 3 quoted lines hidden" and n == 3
+    unfolded, _ = fold(body, unfolded=True, width=40)
+    quoted = [ln for ln in unfolded.split("\n")[3:]]
+    assert len(quoted) > 3 and all(ln.startswith(">") and len(ln) <= 40 for ln in quoted)
+    assert quoted[-1] == "> > Do you make cakes?"
+
+
+async def test_z_unfolds_quoted_history_in_the_conversation(env):
+    from tests.tui_support import email, iso
+
+    app_, clock, ids, tmp = env
+    add_mail(env, email("a3@x", "ann@example.com", "Ann Archer", "Re: Wedding cake?",
+                        "June 14th please.\n\nOn Sun, Sam wrote:\n> Which date?\n> > Do you make wedding cakes?",
+                        iso(clock, days=4), in_reply_to="a1@x"))
+    app = make(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "June 14th please." in text and "┆ 3 quoted lines hidden" in text and "> Which date?" not in text
+        await pilot.press("z")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "> Which date?" in text and "> > Do you make wedding cakes?" in text
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+async def test_the_footer_fits_the_width_with_whole_items(env, width):
+    from owner_tui.tui.widgets.key_footer import KeyFooter
+
+    app = make(env)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await settle(pilot)
+        line = str(app.inbox.query_one(KeyFooter).render())
+        assert len(line) <= width
+        assert line.startswith("⏎ Open r Reply d Done s Snooze u Undo")
+        assert line.rstrip().endswith(("Search", "Help", "Quit", "Triage", "Mark", "Preview", "Filter",
+                                       "Replied elsewhere", "Noise"))
+        if width >= 60:
+            assert "? Help" in line
+
+
+async def test_the_column_header_says_what_the_age_means_per_view(env):
+    from owner_tui.tui.widgets.aging_list import ListHeader
+
+    app = make(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        header = app.inbox.query_one(ListHeader)
+        for key, word in (("1", "Waits"), ("2", "Quiet"), ("3", "Wakes"), ("4", "Done"), ("5", "Last")):
+            await pilot.press(key)
+            await settle(pilot)
+            assert header.render_line(0).text.split()[0] == word

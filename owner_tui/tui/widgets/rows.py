@@ -182,7 +182,7 @@ def badge_text(view: str, row: dict, now: datetime) -> Text:
 
 
 #: What the age column means in each view (it is not always a wait).
-AGE_HEADINGS = {"awaiting": "Waits", "followup": "Silent", "snoozed": "Wakes", "done": "Closed",
+AGE_HEADINGS = {"awaiting": "Waits", "followup": "Quiet", "snoozed": "Wakes", "done": "Done",
                 "noise": "Last", "all": "Age"}
 HEADER_STYLE = Style(bold=True, underline=True, color="#b0bec5")
 
