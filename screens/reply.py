@@ -116,6 +116,14 @@ class ReplyScreen(Screen[str | None]):
         self._autosave = None
         self._replaces: int | None = None  # a failed outbox row this reply rewrites
         self.ready = False
+        self._typed_ahead = ""
+
+    def accept_typed_ahead(self, text: str) -> None:
+        """Keys typed right after ``r``, routed to the list before this screen had focus."""
+        if self.ready:
+            self.query_one("#editor", TextArea).insert(text)
+        else:
+            self._typed_ahead += text
 
     def compose(self) -> ComposeResult:
         yield Static(id="reply-to")
@@ -128,6 +136,7 @@ class ReplyScreen(Screen[str | None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        self.set_focus(self.query_one("#editor", TextArea))  # at once: typed-ahead keys land here
         self.app.run_worker(self._prepare, group="reply", exclusive=True, exit_on_error=False)
 
     async def _prepare(self) -> None:
@@ -173,6 +182,7 @@ class ReplyScreen(Screen[str | None]):
                                               signature=cfg.signature, business=app.business_name)
         self._templates = info["templates"] or list(templates.DEFAULT_TEMPLATES)
         editor = self.query_one("#editor", TextArea)
+        typed_ahead = editor.text  # keys typed while the context was read (the editor has focus)
         if not info["draft"] and pending and pending["status"] == "failed":
             self._replaces = pending["id"]
             info["draft"] = pending["body"]
@@ -187,6 +197,10 @@ class ReplyScreen(Screen[str | None]):
             self._baseline = text
             editor.load_text(text)
             editor.move_cursor((cursor_row, len(text.split("\n")[cursor_row])))
+        typed_ahead += self._typed_ahead
+        self._typed_ahead = ""
+        if typed_ahead:
+            editor.insert(typed_ahead)
         editor.focus()
         self.ready = True
         self._status()

@@ -14,6 +14,7 @@ from functools import partial
 from textual.widgets import Input
 
 from owner_tui.store.queries import ListFilter
+from owner_tui.tui import keys
 
 #: Wait for the typing to pause this long before searching.
 DEBOUNCE = 0.15
@@ -35,7 +36,9 @@ class LiveSearchMixin:
             self._search_saved = (self.filter, self.aging_list.selected_id)
         box.value = self.filter.search or ""
         box.display = True
-        box.focus()
+        # Focus now, not after a refresh (Widget.focus defers): the next keys of a burst
+        # ("/wedd") must reach the box, never the list, where d would close a conversation.
+        self.set_focus(box)
 
     # Named handlers, not @on: a mixin's decorated handlers are not collected by Textual.
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -44,6 +47,46 @@ class LiveSearchMixin:
         if self._search_timer is not None:
             self._search_timer.stop()
         self._search_timer = self.set_timer(DEBOUNCE, partial(self._run_search, event.value))
+
+    def on_key(self, event) -> None:
+        """Keys of a burst that Textual routed before ``/`` moved the focus (``/wedd``): they
+        reach the screen, not the box; type them into the box instead of running list keys.
+        Likewise a burst after ``r`` goes to the reply editor that opened meanwhile."""
+        if self.app.screen is not self:
+            accept = getattr(self.app.screen, "accept_typed_ahead", None)
+            if accept is not None and (event.is_printable or event.key == "enter"):
+                accept("\n" if event.key == "enter" else event.character)
+                event.stop()
+                event.prevent_default()
+            return
+        box = self.query_one("#search", Input)
+        in_box = self.focused is box  # not box.has_focus: that turns true only once Focus is handled
+        if self._search_saved is None and not in_box:
+            # The keys that move the focus elsewhere act at once, here, rather than when the
+            # key reaches the app's bindings: the rest of the burst is already on its way.
+            if event.key in keys.keys_for("search", self.app.keymap):
+                self.action_search()
+            elif event.key in keys.keys_for("reply", self.app.keymap) and self.aging_list.has_focus:
+                self.action_reply()
+            else:
+                return
+            event.stop()
+            event.prevent_default()
+            return
+        if self._search_saved is None or not in_box or box.has_focus:
+            return  # once the box has handled its Focus event, it takes its own keys
+        if event.is_printable:
+            box.insert_text_at_cursor(event.character)
+        elif event.key == "backspace":
+            box.action_delete_left()
+        elif event.key == "enter":
+            box.post_message(Input.Submitted(box, box.value))
+        elif event.key == "escape":
+            self.end_search()
+        else:
+            return
+        event.stop()
+        event.prevent_default()
 
     def _run_search(self, value: str) -> None:
         if self._search_saved is None:

@@ -498,3 +498,24 @@ async def test_the_column_header_says_what_the_age_means_per_view(env):
             await pilot.press(key)
             await settle(pilot)
             assert header.render_line(0).text.split()[0] == word
+
+
+async def test_a_burst_after_slash_goes_to_the_search_box_never_to_the_list(env):
+    app = make(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        burst(app, "slash", "w", "e", "d", "d")
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert app.inbox.query_one("#search").value == "wedd"
+        assert set(statuses(env).values()) <= {"open", "noise"}  # nothing closed by the d's
+
+
+async def test_a_burst_after_r_types_into_the_reply(env):
+    app = make(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        burst(app, "r", *"Yes")
+        await settle(pilot)
+        assert "Yes" in app.screen.query_one("#editor").text
+        assert app.screen.query_one("#editor").text.startswith("Hi Ann,")

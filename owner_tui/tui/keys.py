@@ -207,3 +207,10 @@ def display_keys(binding: Binding, keymap: Mapping[str, str]) -> str:
             names.append({"question_mark": "?", "slash": "/", "space": "space", "escape": "esc",
                           "enter": "enter"}.get(key, key))
     return ", ".join(names)
+
+
+def keys_for(binding_id: str, keymap: Mapping[str, str], scope: list[Binding] | None = None) -> set[str]:
+    """The key names that trigger ``binding_id`` after remapping (``[keys]``)."""
+    binding = next((b for b in (scope or INBOX) if b.id == binding_id), None)
+    keys = keymap.get(binding_id, binding.key if binding else "")
+    return {k.strip() for k in keys.split(",") if k.strip()}

@@ -151,6 +151,8 @@ class HealthBar(Static):
         key = getattr(app, "health_key", "h") if self.show_key else ""
 
         def status(cells: int, hint: str) -> Text:
+            if getattr(app, "demo", False):  # the demo has no accounts: say so, not "reading…"
+                return Text(" demo: sample data, nothing syncs", style="dim", no_wrap=True, overflow="ellipsis")
             return status_text(getattr(app, "health", None), app.clock(), width=max(10, cells),
                                syncing=getattr(app, "syncing", False), idle=getattr(app, "idle_status", {}),
                                live_enabled=getattr(app, "live_mail_on", False), key=hint)
