@@ -8,6 +8,7 @@ A missing file is not an error: everything has a default and the demo needs no c
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -84,6 +85,21 @@ class HealthConfig:
 
 
 @dataclass(frozen=True)
+class SendConfig:
+    """Every reply waits this long in the outbox before it goes out, so ``u`` can take it back
+    (aerc's postpone, Gmail's undo send); 0 sends at once."""
+
+    undo_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    """The look: the Textual theme chosen in the command palette ("" = the default)."""
+
+    theme: str = ""
+
+
+@dataclass(frozen=True)
 class AccountConfig:
     name: str
     kind: str
@@ -123,6 +139,8 @@ class Config:
     aging: AgingConfig = AgingConfig()
     health: HealthConfig = HealthConfig()
     feedback: FeedbackConfig = FeedbackConfig()
+    send: SendConfig = SendConfig()
+    ui: UiConfig = UiConfig()
     accounts: tuple[AccountConfig, ...] = ()
     keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     path: Path | None = None
@@ -158,7 +176,9 @@ _AGING_KEYS = {
     "subject_window_days": int,
 }
 _HEALTH_KEYS = {"stale_after_hours": (int, float), "stale_after_hours_open": (int, float)}
-_TOP_KEYS = ("owner", "aging", "health", "accounts", "keys", "feedback")
+_SEND_KEYS = {"undo_seconds": (int, float)}
+_UI_KEYS = {"theme": str}
+_TOP_KEYS = ("owner", "aging", "health", "send", "ui", "accounts", "keys", "feedback")
 _FEEDBACK_KEYS = {"host": str, "port": int, "public": bool, "url": str, "languages": list, "alert_rating": int,
                   "alert_email": str, "reply_account": str, "tables": list, "review_links": dict,
                   "rate_per_minute": int, "tls_cert": str, "tls_key": str, "serve_in_tui": bool}
@@ -299,6 +319,16 @@ def parse_config(text: str, path: Path | None = None) -> Config:
                               line=_line_of(text, "health", key), path=path)
     health = HealthConfig(**{k: float(v) for k, v in health_d.items()})
 
+    send_d = data.get("send", {})
+    _check_table(send_d, _SEND_KEYS, "send", text, path)
+    if not 0 <= send_d.get("undo_seconds", 10) <= 600:
+        raise ConfigError("send.undo_seconds must be between 0 and 600", key="send.undo_seconds",
+                          line=_line_of(text, "send", "undo_seconds"), path=path)
+    send = SendConfig(**{k: float(v) for k, v in send_d.items()})
+    ui_d = data.get("ui", {})
+    _check_table(ui_d, _UI_KEYS, "ui", text, path)
+    ui = UiConfig(theme=ui_d.get("theme", ""))
+
     accounts = []
     for name, opts in data.get("accounts", {}).items():
         table = f"accounts.{name}"
@@ -326,7 +356,7 @@ def parse_config(text: str, path: Path | None = None) -> Config:
             raise ConfigError(f"keys.{action} must be a key name such as \"r\" or \"ctrl+r\"",
                               key=f"keys.{action}", line=_line_of(text, "keys", action), path=path)
     feedback = _parse_feedback(data.get("feedback", {}), text, path)
-    return Config(owner=owner, aging=aging, health=health, accounts=tuple(accounts),
+    return Config(owner=owner, aging=aging, health=health, send=send, ui=ui, accounts=tuple(accounts),
                   keys=MappingProxyType(dict(keys)), feedback=feedback, path=path)
 
 
@@ -383,3 +413,20 @@ def load_config(path: Path) -> Config:
     except OSError as exc:
         raise ConfigError(f"cannot be read ({exc.strerror or exc})", path=path) from None
     return parse_config(text, path)
+
+
+def with_ui_theme(text: str, theme: str) -> str:
+    """``config.toml`` text with ``[ui] theme`` set (the table added if missing); the rest of
+    the file, comments included, is kept as written."""
+    line = f"theme = {json.dumps(theme, ensure_ascii=False)}"
+    lines = text.split("\n")
+    start = next((i for i, ln in enumerate(lines) if re.match(r"^\s*\[\s*ui\s*\]\s*(#.*)?$", ln)), None)
+    if start is None:
+        return text.rstrip("\n") + ("\n\n" if text.strip() else "") + f"[ui]\n{line}\n"
+    end = next((i for i in range(start + 1, len(lines)) if re.match(r"^\s*\[", lines[i])), len(lines))
+    for i in range(start + 1, end):
+        if re.match(r"^\s*theme\s*=", lines[i]):
+            lines[i] = line
+            return "\n".join(lines)
+    lines.insert(start + 1, line)
+    return "\n".join(lines)

@@ -19,13 +19,14 @@ _PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 _REVIEW_CHANNELS = ("google", "trustpilot", "yelp", "facebook")
 
 #: Offered when the store has no templates of its own (``store.save_template`` adds more).
+#: Only the body: the draft already has the greeting and the signature (``into_draft``).
 DEFAULT_TEMPLATES: tuple[tuple[str, str], ...] = (
-    ("thanks", "Hi {first_name},\n\nThank you so much for your message!\n\n{signature}"),
-    ("sorry", "Hi {first_name},\n\nI'm really sorry about this. I'd like to put it right: could you "
-              "tell me a little more?\n\n{signature}"),
-    ("review-thanks", "Thank you for the lovely review, {first_name}! We hope to see you again soon. "
-                      "— {business}"),
+    ("thanks", "Thank you so much for your message!"),
+    ("sorry", "I'm really sorry about this. I'd like to put it right: could you tell me a little more?"),
+    ("review-thanks", "Thank you for the lovely review, {first_name}! We hope to see you again soon."),
 )
+
+_GREETING = re.compile(r"^[ \t]*(hi|hello|hey|dear|good (morning|afternoon|evening))\b[^\n]*\n+", re.I)
 
 
 def first_name(name: str, handle: str = "") -> str:
@@ -54,6 +55,28 @@ def render(body: str, context: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: context.get(m.group(1), ""), body)
 
 
+def into_draft(draft: str, template: str, context: Mapping[str, str],
+               cursor: tuple[int, int]) -> tuple[str, tuple[int, int]]:
+    """Insert a saved reply's *body* at ``cursor`` in ``draft``: a greeting or signature the
+    template carries is dropped when the draft has one already, so neither appears twice.
+    Returns the new text and where the cursor goes (the end of the inserted body)."""
+    body = render(template, context)
+    if _GREETING.match(draft):
+        body = _GREETING.sub("", body, count=1)
+    for sig in (context.get("signature", "").strip(), f"— {context.get('business', '')}".strip()):
+        if sig and sig not in ("—",) and sig in draft and body.rstrip().endswith(sig):
+            body = body.rstrip()[: -len(sig)].rstrip(" —\n")
+    body = body.strip("\n")
+    lines = draft.split("\n")
+    row = max(0, min(cursor[0], len(lines) - 1))
+    col = max(0, min(cursor[1], len(lines[row])))
+    before = "\n".join(lines[:row] + [lines[row][:col]])
+    after = "\n".join([lines[row][col:]] + lines[row + 1:])
+    text = before + body + after
+    end_lines = (before + body).split("\n")
+    return text, (len(end_lines) - 1, len(end_lines[-1]))
+
+
 def prefill(channel: str, rating: int | None, context: Mapping[str, str]) -> tuple[str, int]:
     """A fresh reply for ``channel`` and the (row) where the cursor should start.
 
@@ -62,7 +85,9 @@ def prefill(channel: str, rating: int | None, context: Mapping[str, str]) -> tup
     """
     if channel in _REVIEW_CHANNELS:
         if rating is not None and rating <= 3:
-            body = "Hi {first_name}, thank you for telling us. \n\n— {business}"
+            # A low rating is a complaint in public: no canned cheerfulness, just the name.
+            body = "{first_name}, \n\n— {business}" if context.get("first_name", "there") != "there" \
+                else "\n\n— {business}"
         else:
             body = "Thank you, {first_name}! \n\n— {business}"
         if not context.get("business"):

@@ -10,11 +10,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
+
 from owner_tui.sanitize import one_line
 from owner_tui.when import describe
 
 if TYPE_CHECKING:
     from owner_tui.tui.app import OwnerApp
+
+
+def rule_reach(store, pattern: str, conversation_id: int | None = None) -> int:
+    """How many conversations a noise rule would hide: those not yet noise with an inbound
+    message from that sender (``a@b``) or domain (``@b``), the current one included."""
+    like = ("%" + pattern) if pattern.startswith("@") else pattern
+    op = "LIKE" if pattern.startswith("@") else "="
+    ids = {r[0] for r in store.db.execute(
+        f"SELECT DISTINCT m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+        f"WHERE m.direction = 'in' AND lower(m.sender_handle) {op} ? AND c.status != 'noise'", [like])}
+    if conversation_id is not None:
+        ids.add(conversation_id)
+    return len(ids)
 
 
 def who(row: dict) -> str:
@@ -52,8 +67,13 @@ class ConversationActions:
             self.app.notify("No conversation selected.", severity="warning")
         return row
 
+    def step_past(self, conversation_id: int) -> None:
+        """Called at once, before the change is saved: the inbox moves its cursor on, so the
+        next key of a burst (``d d d``) acts on the next conversation, not this one again."""
+
     def _change(self, kind: str, row: dict, fn, notice: str) -> None:
         cid = row["id"]
+        self.step_past(cid)
         self.app.run_change(fn, notice=notice, then=lambda _result: self.after_action(kind, cid))
 
     def action_done(self) -> None:
@@ -103,10 +123,27 @@ class ConversationActions:
             return
         cid = row["id"]
 
+        def apply(pattern: str, n: int) -> None:
+            more = f", {n} conversations hidden" if n > 1 else ""
+            self._change("noise", row, lambda s: s.add_rule(pattern, "noise", cid),
+                         f"{pattern} is noise from now on{more}  (u to undo)")
+
+        async def chosen_async(pattern: str) -> None:
+            from owner_tui.screens.confirm import ConfirmDialog
+
+            n = await self.app.reader(rule_reach, pattern, cid)
+            if n <= 1:
+                apply(pattern, n)
+                return
+            title = Text.assemble("Hide ", (f"{n} conversations", "bold"), " from ", (pattern, "bold"), "?")
+            body = Text("They move to Noise (kept, viewable with 5) and stop awaiting a reply; "
+                        "new mail from there will too. u undoes it.")
+            self.app.push_screen(ConfirmDialog(title, body, yes=f"hide {n}"),
+                                 lambda ok: apply(pattern, n) if ok else self.app.notify("Nothing changed."))
+
         def chosen(pattern: str | None) -> None:
             if pattern:
-                self._change("noise", row, lambda s: s.add_rule(pattern, "noise", cid),
-                             f"{pattern} is noise from now on  (u to undo)")
+                self.app.run_worker(chosen_async(pattern), group="store", exit_on_error=False)
 
         self.app.push_screen(NoiseDialog(handle), chosen)
 
@@ -122,6 +159,12 @@ class ConversationActions:
                 self.after_action("replied", cid)
 
         self.app.push_screen(ReplyScreen(row), closed)
+
+    def action_merge(self) -> None:
+        from owner_tui.screens.merge import start_merge
+
+        if row := self._row():
+            start_merge(self, row)
 
     def action_undo(self) -> None:
         self.app.undo(then=lambda _event: self.after_undo())

@@ -10,6 +10,7 @@ next (see ``owner_tui.screens.triage``).
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, tzinfo
 from functools import partial
 from typing import TYPE_CHECKING
@@ -20,14 +21,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from owner_tui import aging
 from owner_tui.mail.html_text import html_to_text
+from owner_tui.quotes import fold
 from owner_tui.sanitize import clean, one_line
 from owner_tui.tui import jobs, keys
 from owner_tui.tui.widgets.health_bar import HealthBar
+from owner_tui.tui.widgets.key_footer import KeyFooter
 from owner_tui.tui.widgets.rows import badge_text, star_style, star_text
 
 if TYPE_CHECKING:
@@ -60,6 +63,10 @@ def load_conversation(store, conversation_id: int) -> dict | None:
     return {"conv": conv, "history": history[-MAX_MESSAGES:], "hidden": max(0, len(history) - MAX_MESSAGES)}
 
 
+_FOLD_LINE = re.compile(r"^┆ \d+ quoted lines? hidden$", re.M)
+_QUOTE_LINE = re.compile(r"^\s*>.*$", re.M)
+
+
 def looks_like_html(text: str) -> bool:
     head = text.lstrip()[:300].lower()
     return head.startswith("<") and any(tag in head for tag in ("<html", "<body", "<div", "<p", "<table", "<br"))
@@ -81,7 +88,10 @@ def _notes(m: dict) -> list[str]:
     return [str(n) for n in notes if n][:5] if isinstance(notes, list) else []
 
 
-def message_text(m: dict, channel: str, now: datetime, tz: tzinfo) -> Text:
+def message_text(m: dict, channel: str, now: datetime, tz: tzinfo, *, unfolded: bool = False,
+                 width: int = 0) -> Text:
+    """One message as ``Text``; quoted history folded to one line unless ``unfolded`` (then
+    wrapped at ``width`` so every piece keeps its ``>``)."""
     out = m["direction"] == "out"
     who = "You" if out else one_line(m.get("sender_name") or m.get("sender_handle") or "them", limit=60)
     text = Text()
@@ -103,9 +113,16 @@ def message_text(m: dict, channel: str, now: datetime, tz: tzinfo) -> Text:
     if looks_like_html(body):
         body = html_to_text(body)
     body = clean(body, limit=MAX_BODY).strip("\n")
+    body, quoted = fold(body, unfolded=unfolded, width=width)
     text.append("\n")
+    start = len(text)
     text.append(body or ("(rating only, no text)" if m.get("rating") else "(no text)"),
                 style="" if body else "dim italic")
+    if quoted:
+        for match in _FOLD_LINE.finditer(body):
+            text.stylize("dim italic", start + match.start(), start + match.end())
+        for match in _QUOTE_LINE.finditer(body):
+            text.stylize("dim", start + match.start(), start + match.end())
     url = safe_url(m.get("url")) if not out else None
     if url:
         text.append(f"\n↗ {url}", style="underline #80cbc4")
@@ -157,13 +174,15 @@ class ConversationScreen(ConversationActions, Screen[None]):
         self.triage = triage
         self.row: dict | None = None
         self.loaded = False
+        #: Quoted history shows folded to one line per block until z unfolds it.
+        self.unfolded = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="conv-header")
         yield Static(id="triage-banner")
         yield VerticalScroll(id="history")
         yield HealthBar(id="health-bar")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # In a worker: a failed read is reported by the app's one failure handler, and the
@@ -199,7 +218,8 @@ class ConversationScreen(ConversationActions, Screen[None]):
                 classes += " noise"
             if m["conversation_id"] != conversation_id:
                 classes += " other"
-            widgets.append(Static(message_text(m, conv["channel"], now, tz), classes=classes))
+            widgets.append(Static(message_text(m, conv["channel"], now, tz, unfolded=self.unfolded,
+                                               width=max(20, self.size.width - 6)), classes=classes))
         await history.mount_all(widgets)
         self.call_after_refresh(history.scroll_end, animate=False)
         history.focus()
@@ -231,6 +251,7 @@ class ConversationScreen(ConversationActions, Screen[None]):
     def action_delete_reply(self) -> None:
         """Delete the published reply on the platform, after one confirmation (issue 15)."""
         from owner_tui.screens.pickers import PickDialog
+
         from owner_tui.send.reply_actions import DELETABLE
 
         row = self.row
@@ -261,6 +282,12 @@ class ConversationScreen(ConversationActions, Screen[None]):
         if done:
             self.app.run_worker(partial(self.load, self.conversation_id), group="conversation", exclusive=True,
                                 exit_on_error=False)
+
+    def action_unfold(self) -> None:
+        """Show or fold the quoted history (neomutt's S)."""
+        self.unfolded = not self.unfolded
+        self.app.run_worker(partial(self.load, self.conversation_id), group="conversation", exclusive=True,
+                            exit_on_error=False)
 
     def action_next(self) -> None:
         if self.triage is not None:

@@ -172,7 +172,7 @@ class DashboardScreen(Screen):
 
     CSS_PATH = "dashboard.tcss"
     BINDINGS = [
-        Binding("escape", "close", "Back", id="dashboard.close", tooltip="Back to the inbox"),
+        Binding("escape,q", "close", "Back", id="dashboard.close", tooltip="Back to the inbox", key_display="esc"),
         Binding("r", "refresh", "Refresh", id="dashboard.refresh", tooltip="Read the numbers again"),
         Binding("w", "weeks", "Weeks", id="dashboard.weeks", tooltip="Chart 2, 4, 8 or 12 weeks"),
         Binding("p", "reports", "By period", id="dashboard.reports",

@@ -13,18 +13,23 @@ from functools import partial
 
 from owner_tui.screens.actions import ConversationActions
 from owner_tui.screens.filters import RATINGS, rating_key
+from owner_tui.screens.marks import MarksMixin
+from owner_tui.screens.preview import MIN_WIDTH, PreviewPane
+from owner_tui.screens.search import LiveSearchMixin
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, Tab, Tabs
+from textual.widgets import Input, Static, Tab, Tabs
 
 from owner_tui.sanitize import one_line
 from owner_tui.store.queries import VIEWS, ListFilter
 from owner_tui.tui import keys
-from owner_tui.tui.widgets.aging_list import AgingList
+from owner_tui.tui.widgets.aging_list import AgingList, ListHeader
 from owner_tui.tui.widgets.bucket_bar import SHORT_LABELS, BucketBar
 from owner_tui.tui.widgets.health_bar import HealthBar
+from owner_tui.tui.widgets.key_footer import KeyFooter
 
 REFRESH_SECONDS = 30
 
@@ -96,7 +101,7 @@ class ViewTabs(Tabs, can_focus=False):
     """The six views as clickable tabs; keys 1-6 switch them too."""
 
 
-class InboxScreen(ConversationActions, Screen[None]):
+class InboxScreen(LiveSearchMixin, MarksMixin, ConversationActions, Screen[None]):
     CSS_PATH = "inbox.tcss"
     BINDINGS = keys.INBOX
 
@@ -106,22 +111,31 @@ class InboxScreen(ConversationActions, Screen[None]):
         self.contact_label: str | None = None
         self.summary: dict = {}
         self._reset_next = True
+        #: Select this conversation at the next refresh (esc after a search).
+        self.restore_id: int | None = None
+        #: The owner's choice (p); the pane also needs MIN_WIDTH columns.
+        self.preview_on = True
 
     def compose(self) -> ComposeResult:
         yield BucketBar(id="buckets")
         yield ViewTabs(*(Tab(VIEW_LABELS[v], id=f"view-{v}") for v in VIEWS), id="views")
         yield Static(id="filterbar")
         yield Static(id="status")
-        yield AgingList(self._fetch, clock=self.app.clock, aging_cfg=self.app.config.aging, id="list")
-        yield Input(placeholder="Search subjects, messages and names; enter applies, esc cancels", id="search")
+        with Horizontal(id="main"):
+            with Vertical(id="list-col"):
+                yield ListHeader(id="list-header")
+                yield AgingList(self._fetch, clock=self.app.clock, aging_cfg=self.app.config.aging, id="list")
+            yield PreviewPane(id="preview-pane")
+        yield Input(placeholder="Search every view as you type; enter keeps the results, esc goes back", id="search")
         yield HealthBar(id="health-bar")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#search", Input).display = False
         self.query_one("#filterbar", Static).display = False
         self.query_one("#status", Static).display = False
         self.query_one(AgingList).focus()
+        self._layout_preview()
         self.reload(wake=True)
         self.set_interval(REFRESH_SECONDS, lambda: self.reload(wake=True))
 
@@ -154,6 +168,8 @@ class InboxScreen(ConversationActions, Screen[None]):
         app.set_health(health)
         reset, self._reset_next = self._reset_next, False
         lst = self.aging_list
+        keep, self.restore_id = (self.restore_id if self.restore_id is not None else
+                                 None if reset else lst.selected_id), None
         warning = untrusted_list_text(health, now, self._key("sync"), app.health_key)
         if self._has_filters():
             lst.empty_text = "Nothing matches these filters (esc clears)."
@@ -163,9 +179,12 @@ class InboxScreen(ConversationActions, Screen[None]):
             lst.empty_text = warning  # never "Nice work" when the list may be wrong
         else:
             lst.empty_text = EMPTY_TEXT[f.view]
-        await lst.reload(f, total, keep_id=None if reset else lst.selected_id, reset_cursor=reset)
+        await lst.reload(f, total, keep_id=keep, reset_cursor=reset and keep is None)
+        self.query_one(ListHeader).view = f.view
         self.query_one(BucketBar).show(buckets, oldest, now, active=f.bucket, demo=app.demo)
-        views = await app.reader(lambda s: s.view_counts(now))
+        # Counts for the search when one is on (they would be stale above the results otherwise).
+        views = await app.reader(lambda s: {v: s.count(ListFilter(view=v, search=f.search), now) for v in VIEWS}
+                                 if f.search else s.view_counts(now))
         self.summary = {"total": total, "buckets": buckets, "oldest": oldest, "views": views}
         tabs = self.query_one(ViewTabs)
         for view, n in views.items():
@@ -186,7 +205,7 @@ class InboxScreen(ConversationActions, Screen[None]):
         if tabs.active != f"view-{self.filter.view}":
             tabs.active = f"view-{self.filter.view}"
         bar = self.query_one("#filterbar", Static)
-        bar.display = self._has_filters()
+        bar.display = self._has_filters() or bool(self.aging_list.marked)
         bar.update(self._filter_text())
 
     def show_status(self, text: str | None) -> None:
@@ -202,8 +221,10 @@ class InboxScreen(ConversationActions, Screen[None]):
 
     def _filter_text(self) -> Text:
         f = self.filter
-        text = Text("Filtered: ", style="bold")
+        text = Text("Filtered: " if self._has_filters() else "", style="bold")
         parts: list[Text] = []
+        if n := len(self.aging_list.marked):
+            parts.append(Text.assemble((f"{n} marked", "bold"), " (d s e n act on all)"))
         if f.contact_id is not None:
             parts.append(Text.assemble("contact ", (self.contact_label or f"#{f.contact_id}", "bold")))
         if f.channel:
@@ -230,6 +251,30 @@ class InboxScreen(ConversationActions, Screen[None]):
     def current_row(self) -> dict | None:
         return self.aging_list.selected_row
 
+    def step_past(self, conversation_id: int) -> None:
+        self.aging_list.step_past(conversation_id)
+
+    def on_resize(self) -> None:
+        self._layout_preview()
+
+    def _layout_preview(self) -> None:
+        pane = self.query_one(PreviewPane)
+        show = self.preview_on and self.app.size.width >= MIN_WIDTH
+        if pane.display != show:
+            pane.display = show
+            if show:
+                pane.show(self.aging_list.selected_id)
+
+    @on(AgingList.Highlighted)
+    def _highlighted(self, event: AgingList.Highlighted) -> None:
+        self.query_one(PreviewPane).show(event.conversation_id)
+
+    def action_preview(self) -> None:
+        self.preview_on = not self.preview_on
+        self._layout_preview()
+        if self.app.size.width < MIN_WIDTH:
+            self.app.notify(f"The preview needs {MIN_WIDTH} columns; enter opens the conversation.")
+
     @on(AgingList.Activated)
     def _activated(self) -> None:
         self.action_open()
@@ -244,11 +289,6 @@ class InboxScreen(ConversationActions, Screen[None]):
         view = (event.tab.id or "view-awaiting").removeprefix("view-")
         if view != self.filter.view:
             self.action_view(view)
-
-    @on(Input.Submitted, "#search")
-    def _search(self, event: Input.Submitted) -> None:
-        self._hide_search()
-        self.set_filter(self.filter.with_(search=event.value.strip() or None))
 
     def _hide_search(self) -> None:
         self.query_one("#search", Input).display = False
@@ -268,15 +308,13 @@ class InboxScreen(ConversationActions, Screen[None]):
         if view in VIEWS:
             self.set_filter(self.filter.with_(view=view))
 
-    def action_search(self) -> None:
-        box = self.query_one("#search", Input)
-        box.value = self.filter.search or ""
-        box.display = True
-        box.focus()
-
     def action_clear_filters(self) -> None:
+        if self.end_search():
+            return
         if self.query_one("#search", Input).has_focus:
             self._hide_search()
+        elif self.clear_marks():
+            return
         elif self._has_filters():
             self.set_filter(ListFilter(view=self.filter.view if self.filter.contact_id is None else "awaiting"))
 

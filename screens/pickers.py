@@ -31,7 +31,7 @@ class PickDialog(ModalScreen[str | None]):
     """Title, options ``(value, Text)``, a hint; dismisses with the value or ``None``."""
 
     CSS_PATH = "dialogs.tcss"
-    BINDINGS = [*keys.DIALOG, *keys.PICK_DIALOG]
+    BINDINGS = [*keys.DIALOG, *keys.DIALOG_Q, *keys.PICK_DIALOG]
 
     def __init__(self, title: Text, options: list[tuple[str, Text]], hint: str = "") -> None:
         super().__init__()

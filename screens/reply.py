@@ -19,8 +19,9 @@ from typing import Mapping
 
 from rich.text import Text
 from textual.app import ComposeResult, SuspendNotSupported
+from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Static, TextArea
 
 from owner_tui import templates
 from owner_tui.mail.html_text import html_to_text
@@ -28,6 +29,7 @@ from owner_tui.paths import ensure_private_dir
 from owner_tui.sanitize import clean, one_line
 from owner_tui.tui import jobs, keys
 from owner_tui.tui.widgets.health_bar import HealthBar
+from owner_tui.tui.widgets.key_footer import KeyFooter
 from owner_tui.tui.widgets.rows import star_text
 
 AUTOSAVE_SECONDS = 2.0
@@ -56,7 +58,7 @@ def edit_externally(text: str, folder: Path, env: Mapping[str, str] | None = Non
     fd, name = tempfile.mkstemp(prefix="reply-", suffix=".txt", dir=folder)  # mkstemp: mode 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.write(text if text.endswith("\n") else text + "\n")  # a final newline, as editors expect
         try:
             rc = subprocess.run([*cmd, name], check=False).returncode
         except FileNotFoundError:
@@ -69,7 +71,7 @@ def edit_externally(text: str, folder: Path, env: Mapping[str, str] | None = Non
             os.unlink(name)
         except FileNotFoundError:
             pass
-    return clean(body).rstrip("\n") + ("\n" if body.endswith("\n\n") else "")
+    return clean(body).rstrip("\n")
 
 
 def reply_context(store, conversation_id: int) -> dict:
@@ -77,6 +79,13 @@ def reply_context(store, conversation_id: int) -> dict:
     conv = store.conversation(conversation_id) or {}
     msgs = store.messages(conversation_id)
     last_in = next((m for m in reversed(msgs) if m["direction"] == "in" and not m["noise"]), None)
+    # The whole unanswered question: every inbound message since the owner last wrote.
+    unanswered: list[str] = []
+    for m in reversed(msgs):
+        if m["direction"] == "out":
+            break
+        if not m["noise"] and m.get("text"):
+            unanswered.insert(0, m["text"])
     handle = last_in["sender_handle"] if last_in else ""
     pending = store.db.execute("SELECT id, status, error, body FROM outbox WHERE conversation_id = ? AND status IN "
                                "('queued', 'sending', 'failed') ORDER BY id DESC LIMIT 1", [conversation_id]).fetchone()
@@ -85,6 +94,7 @@ def reply_context(store, conversation_id: int) -> dict:
         "draft": store.draft(conversation_id),
         "templates": [(t["name"], t["body"]) for t in store.templates()],
         "last_in": (last_in or {}).get("text") or "",
+        "unanswered": unanswered,
         "sender_handle": handle,
         "account_name": conv.get("account_name", ""),
         "account_id": conv.get("account_id"),
@@ -106,17 +116,27 @@ class ReplyScreen(Screen[str | None]):
         self._autosave = None
         self._replaces: int | None = None  # a failed outbox row this reply rewrites
         self.ready = False
+        self._typed_ahead = ""
+
+    def accept_typed_ahead(self, text: str) -> None:
+        """Keys typed right after ``r``, routed to the list before this screen had focus."""
+        if self.ready:
+            self.query_one("#editor", TextArea).insert(text)
+        else:
+            self._typed_ahead += text
 
     def compose(self) -> ComposeResult:
         yield Static(id="reply-to")
         yield Static(id="reply-note")
-        yield Static(id="quoted")
+        with VerticalScroll(id="quoted-box"):
+            yield Static(id="quoted")
         yield TextArea(id="editor", soft_wrap=True, show_line_numbers=False)
         yield Static(id="reply-status")
         yield HealthBar(show_key=False, id="health-bar")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
+        self.set_focus(self.query_one("#editor", TextArea))  # at once: typed-ahead keys land here
         self.app.run_worker(self._prepare, group="reply", exclusive=True, exit_on_error=False)
 
     async def _prepare(self) -> None:
@@ -148,18 +168,24 @@ class ReplyScreen(Screen[str | None]):
         note_widget = self.query_one("#reply-note", Static)
         note_widget.update(Text(note, style="italic"))
         note_widget.display = bool(note)
-        quoted = info["last_in"]
-        if "<" in quoted[:200] and ">" in quoted and quoted.lstrip()[:1] == "<":
-            quoted = html_to_text(quoted)
-        lines = [ln for ln in clean(quoted, limit=600).splitlines() if ln.strip()][:3]
+        lines: list[str] = []
+        for quoted in info["unanswered"] or [info["last_in"]]:
+            if "<" in quoted[:200] and ">" in quoted and quoted.lstrip()[:1] == "<":
+                quoted = html_to_text(quoted)
+            if lines:
+                lines.append("")
+            # Their question, without the history they quoted back at us.
+            lines += [ln for ln in clean(quoted, limit=4000).splitlines()
+                      if ln.strip() and not ln.lstrip().startswith(">")]
         quoted_widget = self.query_one("#quoted", Static)
         quoted_widget.update(Text("\n".join("> " + ln for ln in lines), style="dim"))
-        quoted_widget.display = bool(lines)
+        self.query_one("#quoted-box").display = bool(lines)
         cfg = app.config.owner
         self._placeholders = templates.context_for(row.get("contact_name") or "", handle, owner_name=cfg.name,
                                               signature=cfg.signature, business=app.business_name)
         self._templates = info["templates"] or list(templates.DEFAULT_TEMPLATES)
         editor = self.query_one("#editor", TextArea)
+        typed_ahead = editor.text  # keys typed while the context was read (the editor has focus)
         if not info["draft"] and pending and pending["status"] == "failed":
             self._replaces = pending["id"]
             info["draft"] = pending["body"]
@@ -174,6 +200,10 @@ class ReplyScreen(Screen[str | None]):
             self._baseline = text
             editor.load_text(text)
             editor.move_cursor((cursor_row, len(text.split("\n")[cursor_row])))
+        typed_ahead += self._typed_ahead
+        self._typed_ahead = ""
+        if typed_ahead:
+            editor.insert(typed_ahead)
         editor.focus()
         self.ready = True
         self._status()
@@ -230,7 +260,31 @@ class ReplyScreen(Screen[str | None]):
             return
         # exclusive and ``ready`` cleared first: a double ctrl+s queues one reply, not two.
         self.ready = False
-        self.app.run_worker(partial(self._send, self.body), group="queue", exclusive=True, exit_on_error=False)
+        body = self.body
+        channel = self.row.get("channel") or "email"
+        if channel == "email":
+            self.app.run_worker(partial(self._send, body), group="queue", exclusive=True, exit_on_error=False)
+            return
+        from owner_tui.screens.confirm import ConfirmDialog
+
+        # A review reply is public and cannot be unsent once the platform has it: show the
+        # exact text and where it appears, and take a second key.
+        name = one_line(self.row.get("contact_name") or "the reviewer", limit=60)
+        where = Text.assemble("Publish this reply ", ("publicly", "bold"), f" on {channel.capitalize()}, under ",
+                              (name, "bold"), "'s ", (star_text(self.row.get("rating")) + " " if self.row.get("rating")
+                                                      else "", "yellow"), "review?")
+        url = one_line(self.row.get("url") or "", limit=200)
+        preview = Text(clean(body, limit=5000))
+        if url:
+            preview.append(f"\n\n{url}", style="dim")
+
+        def decided(ok: bool | None) -> None:
+            if ok:
+                self.app.run_worker(partial(self._send, body), group="queue", exclusive=True, exit_on_error=False)
+            else:
+                self.ready = True
+
+        self.app.push_screen(ConfirmDialog(where, preview, yes="publish"), decided)
 
     async def _send(self, body: str) -> None:
         cid = self.conversation_id
@@ -252,7 +306,10 @@ class ReplyScreen(Screen[str | None]):
 
         def chosen(body: str | None) -> None:
             if body:
-                self.query_one("#editor", TextArea).insert(templates.render(body, self._placeholders))
+                editor = self.query_one("#editor", TextArea)
+                text, start = templates.into_draft(editor.text, body, self._placeholders, editor.cursor_location)
+                editor.load_text(text)
+                editor.move_cursor(start)
 
         self.app.push_screen(TemplatePicker(self._templates), chosen)
 

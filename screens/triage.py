@@ -55,8 +55,11 @@ class TriageSession:
         self.filter = f.with_(view="awaiting")
         self.visited: list[int] = []
         self.outcomes: Counter[str] = Counter()
+        #: How many awaited a reply when triage began: the banner says "n of M".
+        self.total = 0
 
     async def first(self) -> int | None:
+        self.total = await self.app.reader(lambda st: st.count(self.filter))
         cid = await self.app.reader(next_unvisited, self.filter, frozenset())
         if cid is not None:
             self.visited.append(cid)
@@ -67,7 +70,7 @@ class TriageSession:
 
     def banner(self) -> Text:
         parts = [f"{self.outcomes[k]} {label}" for k, label in OUTCOMES if self.outcomes[k]]
-        text = Text.assemble((f" Triage #{len(self.visited)} ", "bold reverse"), "  ",
+        text = Text.assemble((f" Triage {len(self.visited)} of {max(self.total, len(self.visited))} ", "bold reverse"), "  ",
                              " · ".join(parts) or "oldest wait first",
                              ("   space next · esc end", "dim"))
         return text

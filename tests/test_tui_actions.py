@@ -12,7 +12,7 @@ import pytest
 from owner_tui import aging
 from owner_tui.store import Store
 from owner_tui.tui.app import OwnerApp
-from tests.tui_support import FrozenClock, build_store, config, settle
+from tests.tui_support import FrozenClock, build_store, config, screen_text, settle
 
 
 @pytest.fixture
@@ -136,6 +136,10 @@ async def test_noise_rule_for_sender_or_domain(env, choice, pattern):
         await settle(pilot)
         await pilot.press("n", choice)
         await settle(pilot)
+        if choice == "2":  # the domain reaches five conversations: asked once, with the count
+            assert "Hide 5 conversations from @example.com?" in screen_text(app)
+            await pilot.press("y")
+            await settle(pilot)
         with Store.open(tmp / "t.db", clock=clock) as store:
             assert [r.pattern for r in store.rules()] == [pattern]
         assert conv(env, "ann")["status"] == "noise"

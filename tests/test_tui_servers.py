@@ -9,7 +9,7 @@ import email.policy
 
 import pytest
 
-from owner_tui.config import Config, OwnerConfig
+from owner_tui.config import Config, OwnerConfig, SendConfig
 from owner_tui.records import MessageRecord
 from owner_tui.sources.imap.sync import sync_account
 from owner_tui.store import Store
@@ -17,7 +17,7 @@ from owner_tui.tui import jobs
 from owner_tui.tui.app import OwnerApp
 from tests.imap_helpers import account, mail
 from tests.servers.smtp import SmtpServer
-from tests.tui_support import FrozenClock, iso, settle
+from tests.tui_support import FrozenClock, iso, screen_text, settle
 
 
 @pytest.fixture
@@ -30,7 +30,8 @@ def smtp(imap_account):
 def mailbox(imap_account, smtp, tmp_path):
     acc = account(imap_account, smtp_host=smtp.host, smtp_port=smtp.port, smtp_security="none",
                   smtp_password_cmd="printf %s smtp-secret")
-    config = Config(owner=OwnerConfig(name="Sam Baker", addresses=(imap_account.user,)), accounts=(acc,))
+    config = Config(owner=OwnerConfig(name="Sam Baker", addresses=(imap_account.user,)), accounts=(acc,),
+                    send=SendConfig(undo_seconds=0))
     path = tmp_path / "t.db"
     imap_account.append("INBOX", mail(1, to=imap_account.user, subject="Where is my order?"))
     with Store.open(path, config=config) as store:
@@ -87,13 +88,16 @@ async def test_no_reply_api_copies_opens_and_marks_replied_elsewhere(tmp_path, m
         store.ingest(acc, [MessageRecord(external_id="y1", channel="yelp", direction="in", sender_handle="yelp:zoe",
                                          sender_name="Zoë", text="Stale croissant.", rating=2, thread_key="y1",
                                          url="https://reviews.example/yelp/y1", sent_at=iso(clock, hours=3))])
-    app = OwnerApp(path, Config(), clock=clock, exports_dir=tmp_path / "exports")
+    app = OwnerApp(path, Config(send=SendConfig(undo_seconds=0)), clock=clock, exports_dir=tmp_path / "exports")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("r")
         await settle(pilot)
         assert "Yelp has no reply API" in str(app.screen.query_one("#reply-note").render())
         await pilot.press(*"Sorry!", "ctrl+s")
+        await settle(pilot)
+        assert "Publish this reply publicly on Yelp" in screen_text(app)  # a second key for the public
+        await pilot.press("y")
         await settle(pilot, rounds=60)
         note = app.notices[-1] if "Yelp" in app.notices[-1] else next(n for n in app.notices if "Yelp" in n)
         assert "Yelp has no reply API" in note and "https://reviews.example/yelp/y1" in note

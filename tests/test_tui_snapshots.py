@@ -75,3 +75,37 @@ def test_broken_account(snap_compare, tmp_path):
                                "host name and your internet connection", "dns", temporary=True)
     app = OwnerApp(tmp_path / "t.db", cfg, clock=clock, exports_dir=tmp_path / "exports", live_mail=False)
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+async def _preview_ready(pilot):
+    await settle(pilot)
+    await pilot.pause(0.2)  # the preview waits for the cursor to rest
+    await settle(pilot)
+
+
+def test_inbox_with_preview_pane_120x35(snap_compare, app):
+    """Issue 16: at 120 columns the selected conversation shows beside the list."""
+    assert snap_compare(app, terminal_size=(120, 35), run_before=_preview_ready)
+
+
+def test_bulk_confirmation_80x24(snap_compare, app):
+    """Issue 16: marks in the list, and the one question that names how many."""
+    async def marks(pilot):
+        await settle(pilot)
+        await pilot.press("space", "space", "space", "d")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=marks)
+
+
+def test_live_search_80x24(snap_compare, app):
+    """Issue 16: search across views, counts per view on the tabs, matches highlighted."""
+    async def search(pilot):
+        await settle(pilot)
+        await pilot.press("slash", *"cake")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        pilot.app.screen.query_one("#search").cursor_blink = False
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=search)

@@ -32,7 +32,7 @@ async def test_triage_walks_oldest_first_and_ends_on_a_summary(env):
         await settle(pilot)
         assert current(app) == ids["ann"]
         text = screen_text(app)
-        assert "Triage #1" in text and "Next" in text
+        assert "Triage 1 of 5" in text and "Next" in text
         await pilot.press("d")  # done -> next
         await settle(pilot)
         assert current(app) == ids["bob"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from owner_tui.config import Config, OwnerConfig
+from owner_tui.config import Config, OwnerConfig, SendConfig
 from owner_tui.records import MessageRecord
 from owner_tui.store import Store
 
@@ -31,8 +31,10 @@ def iso(clock: FrozenClock, **ago) -> str:
     return (clock.now - timedelta(**ago)).isoformat()
 
 
-def config(**keys) -> Config:
-    return Config(owner=OwnerConfig(name="Sam", addresses=(OWNER,), signature="Sam, Corner Shop"), keys=keys)
+def config(*, undo_seconds: float = 0, **keys) -> Config:
+    """The fixture config; sends go at once unless a test asks for the undo window."""
+    return Config(owner=OwnerConfig(name="Sam", addresses=(OWNER,), signature="Sam, Corner Shop"), keys=keys,
+                  send=SendConfig(undo_seconds=undo_seconds))
 
 
 def email(ext: str, handle: str, name: str, subject: str, text: str, sent_at: str, **kw) -> MessageRecord:

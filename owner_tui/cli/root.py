@@ -295,7 +295,25 @@ def contacts_merge(obj: Context, keep: int, merge: int) -> None:
     store.merge_contacts(keep, merge)
     from owner_tui.sanitize import one_line
 
-    click.echo(f"merged {one_line(names[merge], limit=40)} into {one_line(names[keep], limit=40)}")
+    click.echo(f"merged {one_line(names[merge], limit=40)} into {one_line(names[keep], limit=40)} "
+               f"(undo: owner-tui contacts unmerge {merge})")
+
+
+@contacts.command("unmerge")
+@click.argument("merged", type=int)
+@pass_ctx
+@one_line_errors
+def contacts_unmerge(obj: Context, merged: int) -> None:
+    """Undo a merge: contact MERGED gets back its own addresses and conversations."""
+    from owner_tui.sanitize import one_line
+
+    store = obj.store()
+    undone = store.unmerge_contact(merged)
+    if undone is None:
+        raise UsageFailure(f"contact {merged} is not merged into another (see `owner-tui contacts find`)")
+    names = dict(store.db.execute("SELECT id, name FROM contacts WHERE id IN (?, ?)", [undone["keep"], merged]))
+    click.echo(f"{one_line(names.get(merged) or str(merged), limit=40)} is apart from "
+               f"{one_line(names.get(undone['keep']) or str(undone['keep']), limit=40)} again")
 
 
 @cli.command()

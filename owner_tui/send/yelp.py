@@ -30,7 +30,13 @@ from urllib.parse import quote
 from owner_tui.records import OutgoingReply, SendResult
 from owner_tui.send.review_api import ApiReviewSender
 from owner_tui.send.sender import SendError
-from owner_tui.sources.reviews.common import Runtime, SecretsGetter, base_url, get_secret, iso
+from owner_tui.sources.reviews.common import (
+    Runtime,
+    SecretsGetter,
+    base_url,
+    get_secret,
+    iso,
+)
 from owner_tui.sources.reviews.http import Http, NeedsReauth, SourceError, StaticToken
 
 PLATFORM = "Yelp"

@@ -35,7 +35,9 @@ class ActionsMixin:
                         [*changes.values(), conv_id])
         return self.db.execute(
             "INSERT INTO events (at, conversation_id, kind, before, after) VALUES (?, ?, ?, ?, ?)",
-            [self.now_iso(), conv_id, kind, json.dumps(before), json.dumps({**after, **(extra or {})})]).lastrowid
+            [self.now_iso(), conv_id, kind, json.dumps(before),
+             json.dumps({**after, **(extra or {}), **({"batch": batch} if (batch := getattr(self, "_batch", None))
+                                                      else {})})]).lastrowid
 
     # -- state changes ---------------------------------------------------------------------
 
@@ -137,46 +139,148 @@ class ActionsMixin:
         return touched
 
     def undo(self) -> dict | None:
-        """Undo the owner's latest change; returns the event undone, or None."""
-        from owner_tui.store.ingest import rebuild_conversation
-
+        """Undo the owner's latest change; returns the event undone, or None. A bulk change
+        (``bulk``) is one step: every event of its batch is undone together."""
         with self.write():
             row = self.db.execute("SELECT id, conversation_id, kind, before, after FROM events "
                                   "WHERE undone = 0 AND kind != 'wake' ORDER BY id DESC LIMIT 1").fetchone()
             if row is None:
                 return None
-            eid, conv_id, kind, before, after = row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4])
-            if kind == "rule":
-                self.db.execute("DELETE FROM rules WHERE pattern = ?", [after["pattern"]])
-                self._invalidate()
-                touched = self._reclassify(after["pattern"])
-                if conv_id and before:
-                    touched.add(conv_id)
-                for cid in touched:
-                    rebuild_conversation(self, cid)
-            if kind == "replied_elsewhere" and after.get("message"):
-                self.db.execute("DELETE FROM messages WHERE account_id = (SELECT account_id FROM conversations "
-                                "WHERE id = ?) AND external_id = ?", [conv_id, after["message"]])
-                rebuild_conversation(self, conv_id)
+            batch = (json.loads(row[4]) or {}).get("batch") if row[4] else None
+            rows = [row]
+            if batch:
+                rows = self.db.execute("SELECT id, conversation_id, kind, before, after FROM events WHERE undone = 0 "
+                                       "AND kind != 'wake' AND json_extract(after, '$.batch') = ? ORDER BY id DESC",
+                                       [batch]).fetchall()
+            for r in rows:
+                self._undo_event(r)
+            event = {"id": row[0], "conversation_id": row[1], "kind": row[2]}
+            if batch:
+                event["count"] = len(rows)
+            return event
+
+    def _undo_event(self, row) -> None:
+        from owner_tui.store.ingest import rebuild_conversation
+
+        eid, conv_id, kind, before, after = row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4])
+        if kind == "rule":
+            self.db.execute("DELETE FROM rules WHERE pattern = ?", [after["pattern"]])
+            self._invalidate()
+            touched = self._reclassify(after["pattern"])
             if conv_id and before:
-                cols = [c for c in _STATE_COLS if c in before]
-                self.db.execute(f"UPDATE conversations SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
-                                [*(before[c] for c in cols), conv_id])
-            self.db.execute("UPDATE events SET undone = 1 WHERE id = ?", [eid])
-            return {"id": eid, "conversation_id": conv_id, "kind": kind}
+                touched.add(conv_id)
+            for cid in touched:
+                rebuild_conversation(self, cid)
+        if kind == "merge":
+            self._reverse_merge(before, after or {})
+        if kind == "replied_elsewhere" and after.get("message"):
+            self.db.execute("DELETE FROM messages WHERE account_id = (SELECT account_id FROM conversations "
+                            "WHERE id = ?) AND external_id = ?", [conv_id, after["message"]])
+            rebuild_conversation(self, conv_id)
+        if conv_id and before:
+            cols = [c for c in _STATE_COLS if c in before]
+            self.db.execute(f"UPDATE conversations SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
+                            [*(before[c] for c in cols), conv_id])
+        self.db.execute("UPDATE events SET undone = 1 WHERE id = ?", [eid])
+
+    def bulk(self, kind: str, ids, until: datetime | None = None) -> int:
+        """Apply ``done``, ``snooze`` (until), ``replied_elsewhere`` or ``noise`` to many
+        conversations as one undoable step (their events share a batch); returns how many."""
+        import uuid
+
+        ids = list(dict.fromkeys(ids))
+        if kind == "snooze" and (until is None or aging.to_iso(until) <= self.now_iso()):
+            raise ValueError("a snooze must end in the future")
+        self._batch = uuid.uuid4().hex
+        try:
+            with self.write():
+                now = self.now_iso()
+                for cid in ids:
+                    if kind == "done":
+                        self._set_state(cid, "done", {"status": "done", "status_at": now, "snoozed_until": None})
+                    elif kind == "snooze":
+                        self._set_state(cid, "snooze", {"status": "snoozed", "status_at": now,
+                                                        "snoozed_until": aging.to_iso(until)})
+                    elif kind == "noise":
+                        self._set_state(cid, "noise", {"status": "noise", "status_at": now, "snoozed_until": None})
+                    elif kind == "replied_elsewhere":
+                        self.mark_replied_elsewhere(cid)
+                    else:
+                        raise ValueError(f"no bulk action {kind!r}")
+        finally:
+            self._batch = None
+        return len(ids)
 
     # -- contacts, drafts, templates -------------------------------------------------------
 
     def merge_contacts(self, keep: int, merge: int) -> None:
-        """Make ``merge`` (e.g. a reviewer) the same person as ``keep`` (e.g. an email contact)."""
+        """Make ``merge`` (e.g. a reviewer) the same person as ``keep`` (e.g. an email contact).
+
+        The event records exactly what moved (identities, conversations, earlier merges), so
+        ``unmerge_contact`` or undo can put each back; a conversation keeps its own messages'
+        address, so replies and exports still go where it came from."""
         if keep == merge:
             return
         with self.write():
+            moved = {
+                "identities": [r[0] for r in self.db.execute("SELECT id FROM identities WHERE contact_id = ?", [merge])],
+                "conversations": [r[0] for r in self.db.execute("SELECT id FROM conversations WHERE contact_id = ?",
+                                                                [merge])],
+                "earlier": [r[0] for r in self.db.execute("SELECT id FROM contacts WHERE merged_into = ?", [merge])],
+            }
             self.db.execute("UPDATE identities SET contact_id = ? WHERE contact_id = ?", [keep, merge])
             self.db.execute("UPDATE conversations SET contact_id = ? WHERE contact_id = ?", [keep, merge])
             self.db.execute("UPDATE contacts SET merged_into = ? WHERE id = ? OR merged_into = ?", [keep, merge, merge])
-            self.db.execute("INSERT INTO events (at, kind, before, after) VALUES (?, 'merge', ?, '{}')",
-                            [self.now_iso(), json.dumps({"keep": keep, "merge": merge})])
+            self.db.execute("INSERT INTO events (at, kind, before, after) VALUES (?, 'merge', ?, ?)",
+                            [self.now_iso(), json.dumps({"keep": keep, "merge": merge}), json.dumps(moved)])
+
+    def _reverse_merge(self, before: dict, after: dict) -> None:
+        keep, merge = before["keep"], before["merge"]
+        for table, key in (("identities", "identities"), ("conversations", "conversations")):
+            ids = after.get(key) or []
+            if ids:
+                self.db.execute(f"UPDATE {table} SET contact_id = ? WHERE contact_id = ? AND id IN "
+                                f"({','.join('?' * len(ids))})", [merge, keep, *ids])
+        self.db.execute("UPDATE contacts SET merged_into = NULL WHERE id = ? AND merged_into = ?", [merge, keep])
+        earlier = after.get("earlier") or []
+        if earlier:
+            self.db.execute(f"UPDATE contacts SET merged_into = ? WHERE id IN ({','.join('?' * len(earlier))})",
+                            [merge, *earlier])
+
+    def unmerge_contact(self, merged: int) -> dict | None:
+        """Undo the latest merge of contact ``merged`` into another (CLI: contacts unmerge);
+        returns ``{"keep", "merge"}`` or None when it was not merged."""
+        with self.write():
+            for eid, before, after in self.db.execute(
+                    "SELECT id, before, after FROM events WHERE kind = 'merge' AND undone = 0 ORDER BY id DESC").fetchall():
+                b = json.loads(before)
+                if b.get("merge") == merged:
+                    self._reverse_merge(b, json.loads(after or "{}"))
+                    self.db.execute("UPDATE events SET undone = 1 WHERE id = ?", [eid])
+                    return b
+        return None
+
+    def merge_suggestions(self, contact_id: int, limit: int = 9) -> list[dict]:
+        """Contacts that may be the same person: the same name (any channel), or a reviewer
+        name equal to an email address's name part. Never the contact itself."""
+        row = self.db.execute("SELECT name FROM contacts WHERE id = ?", [contact_id]).fetchone()
+        name = (row[0] or "").strip().lower() if row else ""
+        handles = [r[0].lower() for r in self.db.execute("SELECT handle FROM identities WHERE contact_id = ?",
+                                                         [contact_id])]
+        locals_ = {h.split("@")[0] for h in handles if "@" in h} | {h.split(":", 1)[1] for h in handles if ":" in h}
+        out = []
+        for r in self.db.query(
+                """SELECT ct.id, ct.name, group_concat(i.channel || ' ' || i.handle, ', ') AS handles,
+                          (SELECT count(*) FROM conversations c WHERE c.contact_id = ct.id) AS conversations
+                   FROM contacts ct JOIN identities i ON i.contact_id = ct.id
+                   WHERE ct.merged_into IS NULL AND ct.id != ? GROUP BY ct.id ORDER BY ct.name""", [contact_id]):
+            other = (r["name"] or "").strip().lower()
+            their = {h.split(" ", 1)[1].split("@")[0].split(":", 1)[-1] for h in (r["handles"] or "").split(", ") if " " in h}
+            if (name and other == name) or (name and name.replace(" ", "") in their) or (other and other.replace(" ", "") in locals_):
+                out.append(r)
+            if len(out) >= limit:
+                break
+        return out
 
     def save_draft(self, conv_id: int, body: str) -> None:
         with self.write():

@@ -19,8 +19,14 @@ _COLUMNS = """c.id, c.account_id, c.contact_id, c.channel, c.subject, c.excerpt,
     c.status_at, c.waiting_since, c.last_inbound_at, c.last_outbound_at, c.last_message_at,
     c.snoozed_until, c.replied_elsewhere, c.url, c.message_count, c.external_key, c.last_activity_at,
     COALESCE(ct.name, '') AS contact_name,
-    (SELECT handle FROM identities i WHERE i.contact_id = c.contact_id
-        ORDER BY i.channel = 'email' DESC, i.id LIMIT 1) AS contact_handle"""
+    CASE WHEN (SELECT count(*) FROM identities i WHERE i.contact_id = c.contact_id AND i.channel = c.channel) > 1
+         -- a merged contact with two addresses on this channel: the one this conversation came from
+         THEN COALESCE((SELECT m.sender_handle FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in'
+                        AND m.sender_handle IS NOT NULL ORDER BY m.sent_at DESC LIMIT 1),
+                       (SELECT handle FROM identities i WHERE i.contact_id = c.contact_id
+                        ORDER BY i.channel = 'email' DESC, i.id LIMIT 1))
+         ELSE (SELECT handle FROM identities i WHERE i.contact_id = c.contact_id
+               ORDER BY i.channel = 'email' DESC, i.id LIMIT 1) END AS contact_handle"""
 
 
 def escape_like(text: str) -> str:
@@ -102,7 +108,10 @@ class QueriesMixin:
                              UNION ALL SELECT cc.id FROM conversations cc WHERE cc.contact_id IN
                                 (SELECT id FROM contacts WHERE name LIKE ? ESCAPE '\\'))""")
             term = f.search.strip()
-            args.append(self.db.quote_fts(term))
+            fts = self.db.quote_fts(term)
+            if fts.endswith('"') and len(term.split()[-1]) >= 3:
+                fts += "*"  # the last word as typed so far is a prefix: live search finds "wedd…"
+            args.append(fts)
             args.append("%" + escape_like(term) + "%")
         return (" WHERE " + " AND ".join(where)) if where else "", args, order
 
@@ -116,6 +125,11 @@ class QueriesMixin:
                f"WHERE c.id IN (SELECT c.id FROM conversations c{where} ORDER BY {order} LIMIT ? OFFSET ?) "
                f"ORDER BY {order}")
         return list(self.db.query(sql, [*args, limit, offset]))
+
+    def ids(self, f: ListFilter = ListFilter(), now: datetime | None = None) -> list[int]:
+        """Every conversation id in the view (marking all that match a filter)."""
+        where, args, _ = self._where(f, now or self.now())
+        return [r[0] for r in self.db.execute(f"SELECT c.id FROM conversations c{where}", args)]
 
     def count(self, f: ListFilter = ListFilter(), now: datetime | None = None) -> int:
         where, args, _ = self._where(f, now or self.now())

@@ -13,6 +13,8 @@ Threads, and why (style.md: no I/O on the UI thread; one SQLite connection per t
 
 from __future__ import annotations
 
+import math
+import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,8 +54,12 @@ FAILURES = {
     "reply": "Could not open the reply editor",
     "idle": "Live mail stopped (g still syncs)",
     "feedback": "The feedback page did not start",
+    "theme": "Could not save the theme in config.toml",
 }
 
+
+#: How long a notice stays on the status line unless the caller says otherwise.
+NOTICE_SECONDS = 5.0
 
 #: While the app is open it syncs every account this often by itself, so "stale after 2 hours
 #: with the app open" ([health] stale_after_hours_open) means several missed syncs.
@@ -130,6 +136,11 @@ class OwnerApp(LiveMail, OnSiteWatch, App[None]):
         self.health_key = keys.display_keys(keys.HEALTH, self.keymap).split(",")[0]
         self._live_init(enabled=live_mail)
         self._onsite_init()
+        #: Replies inside their undo window: outbox id -> (monotonic deadline, who).
+        self.pending_sends: dict[int, tuple[float, str]] = {}
+        #: The latest short notice and until when the status line shows it (monotonic).
+        self.notice_line: tuple[str, float] | None = None
+        self._send_ticker = None
 
     def _demo_business(self) -> str:
         if not self.demo:
@@ -145,6 +156,9 @@ class OwnerApp(LiveMail, OnSiteWatch, App[None]):
         return self.inbox
 
     def on_mount(self) -> None:
+        if self.config.ui.theme and self.config.ui.theme in self.available_themes:
+            self.theme = self.config.ui.theme
+        self._theme_saved = self.theme
         self.set_keymap(self.keymap)
         self.start_live_mail()
         if not self.demo and self.config.accounts:
@@ -156,8 +170,44 @@ class OwnerApp(LiveMail, OnSiteWatch, App[None]):
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
+        """A short piece of news shows on the status line, where it hides no row of the list;
+        warnings, errors and long notes (a link to copy) stay Textual toasts."""
         self.notices.append(str(message))
+        text = one_line(str(message), limit=400)
+        if severity == "information" and not title and len(text) + 4 <= max(40, self.size.width - 20):
+            seconds = timeout or NOTICE_SECONDS
+            self.notice_line = (text, time.monotonic() + seconds)
+            self.set_timer(seconds + 0.05, self.update_health_bars)
+            self.update_health_bars()
+            return
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def current_notice(self) -> str | None:
+        if self.notice_line and self.notice_line[1] > time.monotonic():
+            return self.notice_line[0]
+        return None
+
+    def watch_theme(self, theme: str) -> None:
+        """A theme picked in the palette is written to ``[ui] theme`` of config.toml (in a
+        thread: no file I/O on the UI thread), so the next start looks the same."""
+        if getattr(self, "_theme_saved", None) in (None, theme) or self.demo or self.config.path is None:
+            return
+        self._theme_saved = theme
+        self._save_theme(theme)
+
+    @work(thread=True, group="theme", exit_on_error=False)
+    def _save_theme(self, theme: str) -> None:
+        from owner_tui.config import parse_config, with_ui_theme
+        from owner_tui.paths import write_private_text
+
+        path = self.config.path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = ""
+        new = with_ui_theme(text, theme)
+        parse_config(new, path)  # never write a file that would not load
+        write_private_text(path, new)
 
     def on_unmount(self) -> None:
         self.stop_live_mail()
@@ -229,6 +279,9 @@ class OwnerApp(LiveMail, OnSiteWatch, App[None]):
             extra = ""
             if event["kind"] == "queue":
                 extra = " (back in the draft)" if event.get("cancelled") else " (too late: it is sent or sending)"
+            if event.get("cancelled"):
+                self.pending_sends.pop(event.get("outbox_id"), None)
+                self.update_health_bars()
             self.notify(f"Undone: {what}{extra}", markup=False)
             self.refresh_inbox()
             if then is not None:
@@ -256,14 +309,49 @@ class OwnerApp(LiveMail, OnSiteWatch, App[None]):
                 "the reply will wait in the local outbox.")
 
     def reply_queued(self, outbox_id: int, row: dict) -> None:
+        """A reply is in the outbox: it waits ``[send] undo_seconds`` (the status line counts
+        down, ``u`` takes it back into the draft), then goes to its sender."""
         from owner_tui.screens.actions import who
 
-        if self.demo:
-            self.notify(f"Reply to {who(row)} queued in the demo's local outbox; nothing was sent.",
-                        markup=False, timeout=6)
+        delay = self.config.send.undo_seconds
+        if delay <= 0:
+            self._release(outbox_id, who(row))
         else:
-            self._deliver(outbox_id, who(row))
+            self.pending_sends[outbox_id] = (time.monotonic() + delay, who(row))
+            if self._send_ticker is None:
+                self._send_ticker = self.set_interval(0.25, self._tick_sends)
+            self.update_health_bars()
         self.refresh_inbox()
+
+    def send_countdown(self) -> list[tuple[str, int]]:
+        """``(who, seconds left)`` for every reply still inside its undo window."""
+        now = time.monotonic()
+        return [(name, max(0, math.ceil(deadline - now))) for deadline, name in self.pending_sends.values()]
+
+    def _tick_sends(self) -> None:
+        now = time.monotonic()
+        for outbox_id, (deadline, name) in list(self.pending_sends.items()):
+            if deadline <= now:
+                del self.pending_sends[outbox_id]
+                self._release(outbox_id, name)
+        if not self.pending_sends and self._send_ticker is not None:
+            self._send_ticker.stop()
+            self._send_ticker = None
+        self.update_health_bars()
+
+    def _release(self, outbox_id: int, name: str) -> None:
+        if self.demo:
+            self._deliver_demo(outbox_id, name)
+        else:
+            self._deliver(outbox_id, name)
+
+    @work(thread=True, group="send", exit_on_error=False)
+    def _deliver_demo(self, outbox_id: int, name: str) -> None:
+        # The demo simulates delivery: the reply becomes an outbound message exactly as a real
+        # send would record it, so the wait closes; nothing leaves the machine.
+        with Store.open(self.store_path, config=self.config, clock=self.clock) as store:
+            result = jobs.deliver_demo(store, outbox_id)
+        self.post_message(ReplyDelivered(outbox_id, name, result.status, result.note))
 
     @work(thread=True, group="send", exit_on_error=False)
     def _deliver(self, outbox_id: int, name: str) -> None:

@@ -99,6 +99,19 @@ def deliver(store: Store, config: Config, outbox_id: int) -> Delivery:
     return Delivery("busy")
 
 
+def deliver_demo(store: Store, outbox_id: int) -> Delivery:
+    """The demo's sender: records the reply as sent (an outbound message, the wait closed)
+    without anything leaving the machine."""
+    from owner_tui.records import SendResult
+
+    if not store.outbox_claim(outbox_id, from_status=("queued",)):
+        return Delivery("busy")
+    message_id = store.db.execute("SELECT message_id FROM outbox WHERE id = ?", [outbox_id]).fetchone()[0]
+    store.outbox_finish(outbox_id, SendResult(external_id=message_id, sent_at=store.now_iso(),
+                                              note="delivered in the demo (nothing left this machine)"))
+    return Delivery("sent", "delivered in the demo (nothing left this machine).")
+
+
 def queue_reply(store: Store, conversation_id: int, body: str, *, replaces: int | None = None) -> int:
     """Queue a reply; ``replaces`` names a failed outbox row it rewrites, cancelled in the same
     breath so the old text can never go out as well."""
@@ -124,6 +137,7 @@ def undo(store: Store) -> dict | None:
     if event and event["kind"] == "queue":
         after = json.loads(store.db.execute("SELECT after FROM events WHERE id = ?", [event["id"]]).fetchone()[0])
         outbox_id = after.get("outbox_id")
+        event["outbox_id"] = outbox_id
         event["cancelled"] = bool(outbox_id) and store.outbox_cancel(outbox_id)
         if event["cancelled"]:
             body = store.db.execute("SELECT body FROM outbox WHERE id = ?", [outbox_id]).fetchone()[0]

@@ -37,6 +37,7 @@ APP = [
 #: On the inbox (the aging list).
 INBOX = [
     _b("enter", "open", "Open", "open", "Read the whole history with this contact", show=True),
+    _b("q", "app.quit", "Quit", "quit_list", "Quit (drafts are saved), as in mutt, lazygit and k9s"),
     _b("r", "reply", "Reply", "reply", "Write a reply (prefilled for the channel)", show=True),
     _b("d", "done", "Done", "done", "Close: nobody needs an answer", show=True),
     _b("s", "snooze", "Snooze", "snooze", "Hide until a time (1 h, this evening, tomorrow, next week, typed)",
@@ -45,15 +46,20 @@ INBOX = [
        "You answered by phone or on the platform: close the wait"),
     _b("n", "noise", "Noise", "noise", "Mark this sender (or domain) as noise from now on"),
     _b("o", "reopen", "Reopen", "reopen", "Put a done, snoozed or noise conversation back in the list"),
-    _b("u", "undo", "Undo", "undo", "Undo your last change", show=True),
+    _b("M", "merge", "Merge contact", "merge", "Same person on another channel? Merge the contacts (u undoes)"),
+    _b("u", "undo", "Undo", "undo", "Undo your last change (a bulk change is one step)", show=True),
+    _b("space", "mark", "Mark", "mark", "Mark or unmark this conversation; d s e n then act on all marked"),
+    _b("asterisk", "mark_all", "Mark all", "mark_all", "Mark every conversation matching the view and filter",
+       key_display="*"),
     _b("t", "triage", "Triage", "triage", "Walk the list oldest first: read, reply, close or snooze", show=True),
     _b("slash", "search", "Search", "search", "Full-text search of subjects, messages and names",
        key_display="/"),
     _b("f", "filter", "Filter", "filter", "Filter by channel, age bucket, rating or text"),
-    _b("escape", "clear_filters", "Clear filters", "clear_filters", "Show the whole view again"),
+    _b("escape", "clear_filters", "Clear", "clear_filters", "Clear the marks, then the filters"),
     _b("x", "export", "Export", "export", "Export the current view (csv, json, jsonl, markdown, ics)"),
     _b("g", "sync", "Sync", "sync", "Fetch new mail and reviews now"),
     _b("l", "open_link", "Open link", "open_link", "Open the review page in the browser"),
+    _b("p", "preview", "Preview", "preview", "Show or hide the preview of the selected conversation (110+ columns)"),
     _b("m", "app.dashboard", "Summary", "dashboard",
        "Morning summary: waits by age, reply times, this week against last"),
     _b("1", "view('awaiting')", "Awaiting", "view_awaiting", "Conversations that await your reply"),
@@ -76,7 +82,7 @@ LIST = [
 
 #: In the conversation view.
 CONVERSATION = [
-    _b("escape", "back", "Back", "back", "Back to the list", show=True),
+    _b("escape,q", "back", "Back", "back", "Back to the list", show=True, key_display="esc"),
     _b("r", "reply", "Reply", "reply", "Write a reply (prefilled for the channel)", show=True),
     _b("d", "done", "Done", "done", "Close: nobody needs an answer", show=True),
     _b("s", "snooze", "Snooze", "snooze", "Hide until a time", show=True),
@@ -84,11 +90,13 @@ CONVERSATION = [
        "You answered by phone or on the platform: close the wait"),
     _b("n", "noise", "Noise", "noise", "Mark this sender (or domain) as noise from now on"),
     _b("o", "reopen", "Reopen", "reopen", "Put it back in the list"),
+    _b("M", "merge", "Merge contact", "merge", "Same person on another channel? Merge the contacts (u undoes)"),
     _b("u", "undo", "Undo", "undo", "Undo your last change", show=True),
     _b("l", "open_link", "Open link", "open_link", "Open the review page in the browser"),
     _b("X", "delete_reply", "Delete reply", "delete_reply",
        "Delete your published reply on Google or Trustpilot (r writes a new one instead)"),
     _b("space", "next", "Next", "next", "Triage: skip to the next conversation", show=True),
+    _b("z", "unfold", "Quotes", "unfold_quotes", "Unfold or fold the quoted history (folded: one line per block)"),
 ]
 
 #: In the reply editor (plain letters type text here, so these are all control keys).
@@ -105,6 +113,15 @@ REPLY = [
 DIALOG = [
     _b("escape", "cancel", "Cancel", "cancel", "Close without changing anything", show=True),
 ]
+
+#: In a confirmation (more than one conversation touched, or a public reply): a second key.
+CONFIRM_DIALOG = [
+    _b("y,enter", "confirm", "Yes", "confirm", "Go ahead", show=True, key_display="y"),
+    _b("n", "cancel", "No", "confirm_no", "Change nothing"),
+]
+
+#: In dialogs with no text box (q would type there): q closes them too.
+DIALOG_Q = [_b("q", "cancel", "Cancel", "cancel_q", "Close without changing anything")]
 
 #: In the snooze dialog (the list has focus; t moves to the typed time).
 SNOOZE_DIALOG = [
@@ -129,6 +146,7 @@ HELP_SCREEN = [
 
 TRIAGE_SUMMARY = [
     _b("enter", "cancel", "Close", "triage_close", "Back to the list"),
+    _b("q", "cancel", "Close", "triage_close_q", "Back to the list"),
 ]
 
 ACCOUNT_ADD_DIALOG = [
@@ -137,6 +155,15 @@ ACCOUNT_ADD_DIALOG = [
     Binding("ctrl+t", "save(True)", "Save and test", id="account_save_test",
             tooltip="Write the account, then check DNS, TLS, login, folders and SMTP", show=True, priority=True),
 ]
+
+#: The footer's order, most useful first; it shows as many as fit the width (``?`` lists all).
+FOOTER_ORDER: tuple[str, ...] = (
+    "open", "reply", "done", "snooze", "undo", "search", "help", "quit_list", "back", "next", "close", "cancel",
+    "confirm", "send", "template", "editor", "triage", "mark", "preview", "filter", "replied_elsewhere", "noise",
+    "mark_all", "merge", "unfold_quotes", "export", "dashboard", "sync", "health", "quit",
+)
+#: An item left out of the footer when the other is there (q already says Quit).
+FOOTER_SUPERSEDED = {"quit": "quit_list"}
 
 SCOPES: tuple[tuple[str, list[Binding]], ...] = (
     ("Everywhere", APP),
@@ -150,6 +177,8 @@ SCOPES: tuple[tuple[str, list[Binding]], ...] = (
     ("Help", HELP_SCREEN),
     ("Triage summary", TRIAGE_SUMMARY),
     ("Dialogs", DIALOG),
+    ("Confirmations", CONFIRM_DIALOG),
+    ("Dialogs without a text box", DIALOG_Q),
     ("Add-account form", ACCOUNT_ADD_DIALOG),
 )
 
@@ -180,3 +209,10 @@ def display_keys(binding: Binding, keymap: Mapping[str, str]) -> str:
             names.append({"question_mark": "?", "slash": "/", "space": "space", "escape": "esc",
                           "enter": "enter"}.get(key, key))
     return ", ".join(names)
+
+
+def keys_for(binding_id: str, keymap: Mapping[str, str], scope: list[Binding] | None = None) -> set[str]:
+    """The key names that trigger ``binding_id`` after remapping (``[keys]``)."""
+    binding = next((b for b in (scope or INBOX) if b.id == binding_id), None)
+    keys = keymap.get(binding_id, binding.key if binding else "")
+    return {k.strip() for k in keys.split(",") if k.strip()}

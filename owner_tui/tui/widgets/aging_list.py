@@ -27,11 +27,12 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from owner_tui.config import AgingConfig
 from owner_tui.store.queries import ListFilter
 from owner_tui.tui import keys
-from owner_tui.tui.widgets.rows import row_segments
+from owner_tui.tui.widgets.rows import header_segments, row_segments
 
 #: Rows per fetch. The store pages with OFFSET, whose cost grows with the offset, so fewer,
 #: larger pages scroll deep lists faster; 200 rows take a few ms near the top.
@@ -86,6 +87,8 @@ class AgingList(ScrollView, can_focus=True):
         self._pages: OrderedDict[int, list[dict]] = OrderedDict()
         self._pending: set[tuple[int, int]] = set()
         self._generation = 0
+        #: Conversation ids the owner marked (space, *): drawn with a ✓, acted on together.
+        self.marked: set[int] = set()
         #: True once rows for the current filter have arrived (tests and the benchmark wait on it).
         self.loaded = False
 
@@ -197,7 +200,9 @@ class AgingList(ScrollView, can_focus=True):
         cursor: Style | None = None
         if index == self.cursor:
             cursor = self.get_component_rich_style("aging-list--cursor")
-        segments = row_segments(self.filter.view, rows[offset], self._clock(), width, self._aging, cursor)
+        row = rows[offset]
+        segments = row_segments(self.filter.view, row, self._clock(), width, self._aging, cursor,
+                                marked=bool(self.marked) and row["id"] in self.marked, highlight=self.filter.search)
         return Strip(segments, width)
 
     def on_resize(self, event: events.Resize) -> None:
@@ -226,6 +231,13 @@ class AgingList(ScrollView, can_focus=True):
         if self.total:
             self.cursor = max(0, min(self.total - 1, self.cursor + delta))
 
+    def step_past(self, conversation_id: int) -> None:
+        """Move off a conversation the owner just closed, before the store says so: down to
+        the next one (up at the bottom), so a burst of keys walks the list as mutt's ``d``."""
+        if self.selected_id != conversation_id or self.total < 2:
+            return
+        self.cursor = self.cursor + 1 if self.cursor + 1 < self.total else self.cursor - 1
+
     def action_cursor_up(self) -> None:
         self._move(-1)
 
@@ -253,6 +265,18 @@ class AgingList(ScrollView, can_focus=True):
             if index == self.cursor and event.chain >= 2 and self.selected_id is not None:
                 self.post_message(self.Activated(self, self.selected_id))
             self.cursor = index
+
+
+class ListHeader(Widget):
+    """One line over the list naming its columns, drawn with the list's own widths."""
+
+    DEFAULT_CSS = "ListHeader { height: 1; }"
+    view: reactive[str] = reactive("awaiting")
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        # The list's scrollbar takes one column: the header's columns line up with its rows.
+        return Strip(header_segments(self.view, max(0, width - 1)), max(0, width - 1)).adjust_cell_length(width)
 
 
 @lru_cache(maxsize=16)

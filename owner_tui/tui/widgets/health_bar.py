@@ -114,6 +114,18 @@ def status_text(health: Health | None, now: datetime, *, width: int = 80, syncin
     return text
 
 
+def sending_text(pending: list[tuple[str, int]], width: int) -> Text:
+    """The undo-send countdown, first on the line while a reply waits: who, seconds, u."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if not pending:
+        return text
+    name, seconds = min(pending, key=lambda p: p[1])
+    more = f" +{len(pending) - 1}" if len(pending) > 1 else ""
+    words = f" ✉ to {name}{more} in {seconds}s · u undo " if width >= 70 else f" ✉ {seconds}s u:undo "
+    text.append(words, style="bold reverse")
+    return text
+
+
 class HealthBar(Static):
     """One line under the list, drawn from the app's state (``health``, ``syncing``,
     ``idle_status``) at the current width; the app calls ``refresh()`` when that changes."""
@@ -131,10 +143,42 @@ class HealthBar(Static):
         app = self.app
         if not hasattr(app, "health"):  # a screen shown by another app (tests host screens alone)
             return Text("")
-        return status_text(getattr(app, "health", None), app.clock(), width=self.size.width or 80,
-                           syncing=getattr(app, "syncing", False), idle=getattr(app, "idle_status", {}),
-                           live_enabled=getattr(app, "live_mail_on", False),
-                           key=getattr(app, "health_key", "h") if self.show_key else "")
+        width = self.size.width or 80
+        countdown = sending_text(app.send_countdown() if hasattr(app, "send_countdown") else [], width)
+        # A short notice (already one safe line: the app passed it through sanitize.one_line)
+        # takes the free end of the line; only when there is no room does the status shorten.
+        notice = app.current_notice() if hasattr(app, "current_notice") else None
+        key = getattr(app, "health_key", "h") if self.show_key else ""
+
+        def status(cells: int, hint: str) -> Text:
+            if getattr(app, "demo", False):  # the demo has no accounts: say so, not "reading…"
+                return Text(" demo: sample data, nothing syncs", style="dim", no_wrap=True, overflow="ellipsis")
+            return status_text(getattr(app, "health", None), app.clock(), width=max(10, cells),
+                               syncing=getattr(app, "syncing", False), idle=getattr(app, "idle_status", {}),
+                               live_enabled=getattr(app, "live_mail_on", False), key=hint)
+
+        if notice:
+            rest = status(width - countdown.cell_len, "")
+            rest.rstrip()
+            free = width - countdown.cell_len - rest.cell_len
+            if free < min(len(notice), 20) + 3:
+                rest = status(width - countdown.cell_len - min(len(notice), 20) - 3, "")
+                rest.rstrip()
+                free = width - countdown.cell_len - rest.cell_len
+            shown = Text(f" {notice}", no_wrap=True, overflow="ellipsis")
+            shown.truncate(max(1, free - 2), overflow="ellipsis")
+            shown.append(" ")
+            shown.stylize("bold #000000 on #80cbc4")
+            rest.append(" " * max(1, free - shown.cell_len))
+            rest.append_text(shown)
+        else:
+            rest = status(width - countdown.cell_len, key)
+        if not countdown:
+            rest.truncate(width, overflow="ellipsis")
+            return rest
+        countdown.append_text(rest)
+        countdown.truncate(width, overflow="ellipsis")
+        return countdown
 
     def on_resize(self) -> None:
         self.refresh()

@@ -35,6 +35,7 @@ SUBJECT_STYLE = Style()
 DIM = Style(dim=True)
 OVERDUE_STYLE = Style(color="#ff5252", bold=True)
 STATUS_STYLE = Style(color="#b0bec5", italic=True)
+MARK_STYLE = Style(color="#40c4ff", bold=True)
 QUEUED_STYLE = Style(color="#fdd835")
 FAILED_STYLE = Style(color="#ff5252", bold=True)
 
@@ -97,12 +98,14 @@ def _cell(text: str, width: int) -> str:
 
 
 def row_segments(view: str, row: dict, now: datetime, width: int, cfg: AgingConfig,
-                 cursor: Style | None = None) -> list[Segment]:
-    """One list line, exactly ``width`` cells wide."""
+                 cursor: Style | None = None, *, marked: bool = False, highlight: str | None = None) -> list[Segment]:
+    """One list line, exactly ``width`` cells wide; ``marked`` shows a ✓ in the flag column."""
     if width <= 0:
         return []
     age, age_style = badge(view, row, now)
     flag = "! " if view in ("awaiting", "all") and overdue(row, now, cfg) else "  "
+    if marked:
+        flag = "✓" + flag[0].strip()[:1] if flag.strip() else "✓ "
     contact = one_line(row.get("contact_name") or row.get("contact_handle") or "(unknown)", limit=120)
     rest_w = width - BADGE_WIDTH - 2 - CHANNEL_WIDTH - STARS_WIDTH
     contact_w = max(8, min(26, int(rest_w * 0.3)))
@@ -127,7 +130,7 @@ def row_segments(view: str, row: dict, now: datetime, width: int, cfg: AgingConf
 
     segs = [
         Segment(_cell(" " + age, BADGE_WIDTH - 1) + " ", age_style),
-        Segment(flag, s(OVERDUE_STYLE)),
+        Segment(flag, s(MARK_STYLE if marked else OVERDUE_STYLE)),
         Segment(_cell(CHANNELS.get(row.get("channel") or "", row.get("channel") or "?"), CHANNEL_WIDTH),
                 s(CHANNEL_STYLE)),
         Segment(_cell(contact, contact_w) + " ", s(CONTACT_STYLE)),
@@ -139,9 +142,67 @@ def row_segments(view: str, row: dict, now: datetime, width: int, cfg: AgingConf
         segs.append(Segment(piece, s(style)))
         left -= cell_len(piece)
     segs.append(Segment(_cell(subject, max(0, left)), s(SUBJECT_STYLE)))
+    if highlight:
+        segs = segs[:3] + mark_matches(segs[3:], highlight)
     return Segment.adjust_line_length(segs, width, style=cursor or Style())
+
+
+MATCH_STYLE = Style(color="#000000", bgcolor="#ffd54f", bold=True)
+
+
+def mark_matches(segs: list[Segment], term: str, style: Style = MATCH_STYLE) -> list[Segment]:
+    """Search matches (each word of ``term``, case-insensitive) drawn highlighted. The text
+    is already inert; this only splits segments and adds a style."""
+    words = sorted({w.lower() for w in term.split() if len(w) >= 2}, key=len, reverse=True)
+    if not words:
+        return segs
+    out: list[Segment] = []
+    for seg in segs:
+        text, st = seg.text, seg.style or Style()
+        low = text.lower()
+        if len(low) != len(text):  # a case mapping that changes length: leave the line alone
+            out.append(seg)
+            continue
+        pos = 0
+        while True:
+            hits = [(i, w) for w in words if (i := low.find(w, pos)) >= 0]
+            if not hits:
+                break
+            i, w = min(hits)
+            out.append(Segment(text[pos:i], st))
+            out.append(Segment(text[i:i + len(w)], st + style))
+            pos = i + len(w)
+        out.append(Segment(text[pos:], st))
+    return [seg for seg in out if seg.text]
 
 
 def badge_text(view: str, row: dict, now: datetime) -> Text:
     age, style = badge(view, row, now)
     return Text(f" {age} ", style=style)
+
+
+#: What the age column means in each view (it is not always a wait).
+AGE_HEADINGS = {"awaiting": "Waits", "followup": "Quiet", "snoozed": "Wakes", "done": "Done",
+                "noise": "Last", "all": "Age"}
+HEADER_STYLE = Style(bold=True, underline=True, color="#b0bec5")
+
+
+def header_segments(view: str, width: int) -> list[Segment]:
+    """The column header over the list, with the same widths as ``row_segments``: what the
+    age means in this view, ``!`` past the reply target, stars or (messages)."""
+    if width <= 0:
+        return []
+    rest_w = width - BADGE_WIDTH - 2 - CHANNEL_WIDTH - STARS_WIDTH
+    contact_w = max(8, min(26, int(rest_w * 0.3)))
+    subject_w = max(0, rest_w - contact_w - 1)
+    flag = "! " if view in ("awaiting", "all") else "  "
+    segs = [
+        Segment(_cell(" " + AGE_HEADINGS.get(view, "Age"), BADGE_WIDTH - 1) + " ", HEADER_STYLE),
+        Segment(flag, HEADER_STYLE),
+        Segment(_cell("Via", CHANNEL_WIDTH), HEADER_STYLE),
+        Segment(_cell("From", contact_w) + " ", HEADER_STYLE),
+        Segment(_cell("★/(n)", STARS_WIDTH), HEADER_STYLE),
+        Segment(_cell("Subject or review" + ("  (! past your reply target)" if flag.strip() and subject_w >= 48
+                                             else ""), subject_w), HEADER_STYLE),
+    ]
+    return Segment.adjust_line_length(segs, width, style=Style())
