@@ -33,6 +33,7 @@ COMMANDS = [
     ["accounts", "add", "facebook", "fb"],
     ["contacts", "find", "ann"],
     ["contacts", "merge", "1", "2"],
+    ["contacts", "unmerge", "1"],
     ["digest"],
     ["export"],
     ["export", "--format", "markdown"],
