@@ -34,7 +34,8 @@ LAZY_COMMANDS = {
                "follow-ups with no answer yet, and this week against last week."),
     "status": ("owner_tui.cli.status", "status_command",
                "Each account's last sync and state, and the outbox, for a person or a monitoring check."),
-    "feedback": ("owner_tui.cli.feedback", "feedback_group", "On-site feedback: a page customers open from a QR code on the table."),
+    "feedback": ("owner_tui.cli.feedback", "feedback_group",
+                 "On-site feedback: a page customers open from a QR code on the table."),
     "report": ("owner_tui.cli.report", "report_command",
                "Messages in, conversations answered, reply and first-response times, the share within the "
                "target, ratings per platform, the unanswered at the end, and what customers said most often in "
@@ -56,7 +57,7 @@ class LazyGroup(click.Group):
         if name in LAZY_COMMANDS and name not in self.commands:
             import importlib
 
-            module, attr = LAZY_COMMANDS[name][:2]
+            module, attr, _summary = LAZY_COMMANDS[name]
             self.add_command(getattr(importlib.import_module(module), attr), name)
         return super().get_command(ctx, name)
 
@@ -65,9 +66,8 @@ class LazyGroup(click.Group):
         limit = formatter.width - 6 - max((len(n) for n in names), default=0)
         rows = []
         for name in names:
-            lazy = LAZY_COMMANDS.get(name)
-            if lazy is not None and len(lazy) > 2 and name not in self.commands:
-                rows.append((name, click.utils.make_default_short_help(lazy[2], limit)))
+            if name in LAZY_COMMANDS and name not in self.commands:
+                rows.append((name, click.utils.make_default_short_help(LAZY_COMMANDS[name][2], limit)))
                 continue
             cmd = self.get_command(ctx, name)
             if cmd is not None and not cmd.hidden:

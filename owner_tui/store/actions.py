@@ -12,7 +12,7 @@ from datetime import datetime
 
 from owner_tui import aging
 from owner_tui.classify import noise_reason
-from owner_tui.records import Attachment, MessageRecord
+from owner_tui.records import MessageRecord
 from owner_tui.store.queries import escape_like
 
 _STATE_COLS = ("status", "status_at", "snoozed_until", "replied_elsewhere")
@@ -112,26 +112,22 @@ class ActionsMixin:
 
     def _reclassify(self, pattern: str) -> set[int]:
         """Re-run the noise classifier on inbound messages matching ``pattern``."""
+        from owner_tui.store.ingest import stored_record
+
         sql = ("SELECT m.id, m.conversation_id, m.sender_handle, m.rating, m.text, m.extra, c.channel, m.subject, "
                "m.attachments, m.sender_name, m.recipients "
                "FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.direction = 'in' AND ")
         if pattern.startswith("@"):
-            rows = self.db.execute(sql + "m.sender_handle LIKE ? ESCAPE '\\'",
-                                   ["%" + escape_like(pattern)]).fetchall()
+            cursor = self.db.execute(sql + "m.sender_handle LIKE ? ESCAPE '\\'", ["%" + escape_like(pattern)])
         else:
-            rows = self.db.execute(sql + "m.sender_handle = ?", [pattern]).fetchall()
+            cursor = self.db.execute(sql + "m.sender_handle = ?", [pattern])
+        names = [d[0] for d in cursor.description]
         touched: set[int] = set()
         rules = self.rules()
-        for mid, cid, handle, rating, text, extra_json, channel, subject, atts, name, to in rows:
-            extra = json.loads(extra_json or "{}")
-            extra = extra if isinstance(extra, dict) else {}
-            headers = extra.pop("headers", {}) if isinstance(extra.get("headers"), dict) else {}
-            attachments = tuple(Attachment(**a) for a in json.loads(atts or "[]")
-                                if isinstance(a, dict) and set(a) == {"filename", "content_type", "size"})
-            reason = noise_reason(MessageRecord(external_id="x", channel=channel, sender_handle=handle, rating=rating,
-                                                text=text, headers=headers, subject=subject or "",
-                                                attachments=attachments, sender_name=name or "",
-                                                recipients=tuple(json.loads(to or "[]")), extra=extra), rules,
+        for values in cursor.fetchall():
+            row = dict(zip(names, values))
+            mid, cid = row["id"], row["conversation_id"]
+            reason = noise_reason(stored_record(row), rules,
                                   positive_rating_only_awaits=self.aging.positive_rating_only_awaits,
                                   groups=self.group_addresses())
             self.db.execute("UPDATE messages SET noise = ? WHERE id = ?", [reason, mid])

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping
 
 from owner_tui import aging
 from owner_tui.classify import direction as classify_direction
@@ -23,7 +23,7 @@ from owner_tui.classify import (
     via_group,
 )
 from owner_tui.mail.leads import find_lead
-from owner_tui.records import MessageRecord, normalize_msgid
+from owner_tui.records import Attachment, MessageRecord, normalize_msgid
 from owner_tui.threader import (
     has_thread_headers,
     normalize_subject,
@@ -56,6 +56,23 @@ class IngestResult:
     def add(self, other: "IngestResult") -> None:
         for f in ("new", "duplicate", "noise", "problems", "updated"):
             setattr(self, f, getattr(self, f) + getattr(other, f))
+
+
+def stored_record(row: Mapping[str, Any]) -> MessageRecord:
+    """A stored ``messages`` row (a mapping of its columns; any may be missing) as the record it
+    was made from, for reading it again with today's rules (a new noise rule, an upgrade)."""
+    extra = json.loads(row.get("extra") or "{}")
+    extra = extra if isinstance(extra, dict) else {}
+    headers = extra.pop("headers", {}) if isinstance(extra.get("headers"), dict) else {}
+    atts = tuple(Attachment(**a) for a in json.loads(row.get("attachments") or "[]")
+                 if isinstance(a, dict) and set(a) == {"filename", "content_type", "size"})
+    return MessageRecord(
+        external_id=row.get("external_id") or "x", channel=row.get("channel") or "email",
+        sent_at=row.get("sent_at") or "", sender_handle=row.get("sender_handle") or "",
+        sender_name=row.get("sender_name") or "", recipients=tuple(json.loads(row.get("recipients") or "[]")),
+        subject=row.get("subject") or "", text=row.get("text") or "", rating=row.get("rating"),
+        in_reply_to=row.get("in_reply_to"), references=tuple(json.loads(row.get("refs") or "[]")),
+        headers=headers, attachments=atts, folder=row.get("folder"), extra=extra)
 
 
 def _excerpt(text: str) -> str:

@@ -22,8 +22,8 @@ from owner_tui import aging
 from owner_tui.classify import direction as classify_direction
 from owner_tui.classify import noise_reason, outbound_noise_reason
 from owner_tui.mail.leads import is_machine_sender
-from owner_tui.records import Attachment, MessageRecord
-from owner_tui.store.ingest import BOUNCED, NOT_A_REPLY, Ingester, rebuild_conversation
+from owner_tui.records import MessageRecord
+from owner_tui.store.ingest import BOUNCED, NOT_A_REPLY, Ingester, rebuild_conversation, stored_record
 from owner_tui.threader import has_thread_headers
 
 if TYPE_CHECKING:
@@ -31,20 +31,6 @@ if TYPE_CHECKING:
 
 _COLUMNS = ("id, conversation_id, account_id, direction, external_id, sent_at, sender_handle, sender_name, "
             "recipients, subject, text, rating, noise, in_reply_to, refs, raw, attachments, folder, extra, notes")
-
-
-def _record(row: dict) -> MessageRecord:
-    extra = json.loads(row["extra"] or "{}")
-    extra = extra if isinstance(extra, dict) else {}
-    headers = extra.pop("headers", {}) if isinstance(extra.get("headers"), dict) else {}
-    atts = tuple(Attachment(**a) for a in json.loads(row["attachments"] or "[]")
-                 if isinstance(a, dict) and set(a) == {"filename", "content_type", "size"})
-    return MessageRecord(
-        external_id=row["external_id"], sent_at=row["sent_at"], sender_handle=row["sender_handle"] or "",
-        sender_name=row["sender_name"] or "", recipients=tuple(json.loads(row["recipients"] or "[]")),
-        subject=row["subject"] or "", text=row["text"] or "", in_reply_to=row["in_reply_to"],
-        references=tuple(json.loads(row["refs"] or "[]")), headers=headers, attachments=atts,
-        folder=row["folder"], extra=extra)
 
 
 def _needs_raw(rec: MessageRecord, owner: frozenset[str]) -> bool:
@@ -72,7 +58,7 @@ def rederive(store: "Store") -> None:
             continue
         ing = ingesters.get(row["account_id"]) or ingesters.setdefault(
             row["account_id"], Ingester(store, row["account_id"], store.now()))
-        rec = _record(row)
+        rec = stored_record(row)
         if row["raw"] and _needs_raw(rec, owner):
             fresh = parse_message(row["raw"], folder=row["folder"])
             rec = replace(rec, headers=fresh.headers, arrived_at=fresh.arrived_at,

@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
 from imapclient.imapclient import SENT
 
 from owner_tui.config import AccountConfig
@@ -311,7 +312,10 @@ def _answered_since(client: IMAPClient, folder: str, role: str, modseq: int, *, 
         return []
     if not selected:
         client.select_folder(folder, readonly=True)
-    uids = client.search(["ANSWERED", "MODSEQ", str(int(modseq) + 1)])
+    try:
+        uids = client.search(["ANSWERED", "MODSEQ", str(int(modseq) + 1)])
+    except IMAPClientError:
+        return []  # a server that advertises CONDSTORE but refuses SEARCH MODSEQ: flags are a bonus
     if not uids:
         return []
     heads = client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
