@@ -7,8 +7,6 @@ A missing file is not an error: everything has a default and the demo needs no c
 
 from __future__ import annotations
 
-import difflib
-import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -215,6 +213,8 @@ def _type_name(t: Any) -> str:
 def _check_table(data: Mapping[str, Any], spec: Mapping[str, Any], table: str, text: str, path: Path | None) -> None:
     for key, value in data.items():
         if key not in spec:
+            import difflib
+
             hint = difflib.get_close_matches(key, list(spec), n=1)
             extra = f"; did you mean {hint[0]!r}?" if hint else ""
             raise ConfigError(f"unknown key {key!r} in [{table}]{extra}", key=f"{table}.{key}",
@@ -254,6 +254,8 @@ def parse_config(text: str, path: Path | None = None) -> Config:
         raise ConfigError(f"not valid TOML: {exc}", line=int(m.group(1)) if m else None, path=path) from None
     for key in data:
         if key not in _TOP_KEYS:
+            import difflib
+
             hint = difflib.get_close_matches(key, _TOP_KEYS, n=1)
             extra = f"; did you mean {hint[0]!r}?" if hint else ""
             line = _line_of(text, key, "") or _line_of(text, None, key)
@@ -418,6 +420,8 @@ def load_config(path: Path) -> Config:
 def with_ui_theme(text: str, theme: str) -> str:
     """``config.toml`` text with ``[ui] theme`` set (the table added if missing); the rest of
     the file, comments included, is kept as written."""
+    import json
+
     line = f"theme = {json.dumps(theme, ensure_ascii=False)}"
     lines = text.split("\n")
     start = next((i for i, ln in enumerate(lines) if re.match(r"^\s*\[\s*ui\s*\]\s*(#.*)?$", ln)), None)

@@ -13,7 +13,6 @@ shown or stored (a failing ``pass`` or ``gpg`` may print part of what it decrypt
 from __future__ import annotations
 
 import os
-import subprocess
 from typing import Any, Mapping
 
 KEYRING_SERVICE = "owner-tui"
@@ -40,6 +39,8 @@ def resolve_secret(options: Mapping[str, Any], name: str, account: str, *, timeo
     env = os.environ if env is None else env
     cmd = options.get(f"{name}_cmd")
     if cmd:
+        import subprocess  # only a *_cmd secret needs it: kept off the start-up path
+
         try:
             proc = subprocess.run(["sh", "-c", str(cmd)] if isinstance(cmd, str) else [str(c) for c in cmd],
                                   capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)

@@ -133,6 +133,9 @@ def _scenario_database_from_a_newer_version(home: Path) -> None:
     db.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
                "VALUES ('owner_tui', 'm099_from_the_future', '2030-01-01')")
     db.execute("CREATE TABLE future_things (x)")
+    from owner_tui.store.db import SCHEMA_VERSION
+
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")  # as a newer owner-tui records its schema
     db.commit()
     db.close()
 

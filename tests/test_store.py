@@ -1,5 +1,6 @@
 import os
 import random
+import sqlite3
 import stat
 import threading
 from datetime import timedelta
@@ -504,3 +505,52 @@ def test_many_processes_opening_a_new_database_at_once(tmp_path):
         for p in procs:
             p.join()
     assert errors == []
+
+
+def test_schema_version_counts_the_migrations():
+    """``PRAGMA user_version`` says "every migration is applied": it must be bumped with each new one."""
+    from owner_tui.store.db import SCHEMA_VERSION
+    from owner_tui.store.schema import migrations
+
+    assert SCHEMA_VERSION == len(migrations._migrations)
+
+
+def test_an_up_to_date_database_opens_without_the_migration_machinery(tmp_path):
+    """Issue 18: ``owner-tui status`` and the cron sync open a current store with sqlite3 alone;
+    sqlite_utils and the migrations load only when there is something to migrate."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "s.db"
+    Store.open(path).close()
+    code = ("import sys; from owner_tui.store import Store; s = Store.open(sys.argv[1]); "
+            "print(s.db.execute('SELECT count(*) FROM messages').fetchone()[0], "
+            "'sqlite_utils' in sys.modules, 'owner_tui.store.schema' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["0", "False", "False"]
+
+
+def test_a_database_migrated_before_user_version_is_recorded_once(tmp_path):
+    """A store every migration was applied to by an older owner-tui (``user_version`` 0) opens
+    through the migration check, which records the version; nothing is migrated twice."""
+    from owner_tui.store.db import SCHEMA_VERSION
+
+    path = tmp_path / "s.db"
+    Store.open(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA user_version = 0")
+    raw.commit()
+    raw.close()
+    with Store.open(path) as s:
+        assert s.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        applied = s.db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
+        assert applied == SCHEMA_VERSION
+
+
+def test_query_rows_are_dicts_with_duplicate_names_kept_apart(tmp_path):
+    with Store.open(tmp_path / "s.db") as s:
+        rows = list(s.db.query("SELECT 1 AS id, 2 AS id, 'x' AS name"))
+        assert rows == [{"id": 1, "id_2": 2, "name": "x"}]
+        with pytest.raises(ValueError):
+            s.db.query("UPDATE accounts SET name = name")
+        assert s.db.quote_fts('cake NOT "lemon tart" OR') == '"cake" "NOT" "lemon tart" "OR"'

@@ -9,7 +9,6 @@ not created. Imports neither Textual nor any source, so it starts fast.
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 
@@ -60,6 +59,8 @@ def status_command(obj, as_json: bool) -> None:
         config = obj.config
     except ConfigError as exc:
         if as_json:
+            import json
+
             click.echo(json.dumps({"ok": False, "exit_code": EXIT_USAGE, "config_error": str(exc)}))
         else:
             click.echo(f"Error: {exc}", err=True)
@@ -73,6 +74,8 @@ def status_command(obj, as_json: bool) -> None:
             raise Failure(f"cannot read the database {obj.db_path}: {exc}") from None
 
     health, now = read()
+    import json
+
     code = EXIT_OK if health.ok and health.accounts else EXIT_FAILED
     if as_json:
         click.echo(json.dumps({**health.as_dict(), "ok": code == EXIT_OK, "exit_code": code}, indent=2))

@@ -7,7 +7,6 @@ its own. The store never imports Textual, so ``owner-tui sync`` runs from cron w
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sqlite3
 import threading
@@ -15,20 +14,20 @@ import time
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from owner_tui.aging import to_iso, utcnow
-from owner_tui.classify import Rule
 from owner_tui.config import AgingConfig, Config
 from owner_tui.paths import ensure_private_dir, make_private
-from owner_tui.records import Cursor, MessageRecord
 from owner_tui.store.actions import ActionsMixin
 from owner_tui.store.health import HealthMixin
 from owner_tui.store.outbox import OutboxMixin
 from owner_tui.store.queries import QueriesMixin
-from owner_tui.store.schema import migrations
+from owner_tui.store.db import SCHEMA_VERSION, Db
+
+if TYPE_CHECKING:  # classify (its many patterns) loads when a rule is first needed
+    from owner_tui.classify import Rule
+    from owner_tui.records import Cursor, MessageRecord
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -122,11 +121,13 @@ def _wal(conn: sqlite3.Connection) -> None:
         delay = min(delay * 2, 0.1)
 
 
-def _refuse_newer(db: Database, path: Path) -> None:
+def _refuse_newer(db: Db, path: Path) -> None:
     """A database with schema changes this version does not know came from a newer owner-tui:
     using it would fail half-way (or worse, write rows it cannot read back)."""
+    from owner_tui.store.schema import migrations
+
     known = {m.name for m in migrations._migrations}
-    unknown = [m.name for m in migrations.applied(db) if m.name not in known]
+    unknown = [m.name for m in migrations.applied(db.full) if m.name not in known]
     if unknown:
         newest = max(known)
         raise NewerDatabaseError(
@@ -134,8 +135,29 @@ def _refuse_newer(db: Database, path: Path) -> None:
             f"up to {newest}): upgrade owner-tui to use it")
 
 
+def _migrate(store: "Store", path: Path) -> None:
+    """Refuse a newer database, apply the pending migrations, and record that the schema is
+    current in ``PRAGMA user_version`` (the next open then skips all of this)."""
+    from owner_tui.store.schema import migrations
+
+    db = store.db
+    _refuse_newer(db, path)
+    if migrations.pending(db.full):
+        # Migrate under the write lock, and look again once it is held: two connections
+        # opening a new database at once (the TUI's reader and writer threads, a cron sync)
+        # otherwise both create the tables. Inside the transaction each migration's own
+        # atomic() becomes a savepoint, so the whole upgrade commits or rolls back as one.
+        with store.write():
+            if migrations.pending(db.full):
+                migrations.apply(db.full)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    elif db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        with store.write():  # migrated by a version that did not record it yet
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
 class Store(ActionsMixin, HealthMixin, OutboxMixin, QueriesMixin):
-    def __init__(self, db: Database, path: Path | None, config: Config | None = None,
+    def __init__(self, db: Db, path: Path | None, config: Config | None = None,
                  clock=utcnow) -> None:
         self.db = db
         self.path = path
@@ -166,23 +188,18 @@ class Store(ActionsMixin, HealthMixin, OutboxMixin, QueriesMixin):
             # mapped pages count towards RSS, and 256 MiB made a 100k-row export 291 MB and the TUI
             # on a 1M-message store 180 MB (bench, same machine).
             conn.execute("PRAGMA mmap_size = 33554432")
-            # execute_plugins=False: installed sqlite-utils plugins must not run on the owner's mail.
-            db = Database(conn, execute_plugins=False)
+            db = Db(conn)
             store = cls(db, path, config, clock)
-            _refuse_newer(db, path)
-            if migrations.pending(db):
-                # Migrate under the write lock, and look again once it is held: two connections
-                # opening a new database at once (the TUI's reader and writer threads, a cron sync)
-                # otherwise both create the tables. Inside the transaction each migration's own
-                # atomic() becomes a savepoint, so the whole upgrade commits or rolls back as one.
-                with store.write():
-                    if migrations.pending(db):
-                        migrations.apply(db)
+            # An up-to-date database says so in its header: no migration machinery to load.
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                _migrate(store, path)
             if store._rederive_pending():
                 from owner_tui.store.rederive import rederive
 
                 n = store.message_count()
                 if n > 5000:  # a minute or two on a big store: say so before the screen is taken
+                    import logging
+
                     logging.getLogger("owner_tui").warning(
                         "owner-tui: reading %s stored messages again with the new rules (once, after an upgrade)...",
                         f"{n:,}")
@@ -207,7 +224,7 @@ class Store(ActionsMixin, HealthMixin, OutboxMixin, QueriesMixin):
     # -- transactions ----------------------------------------------------------------------
 
     @contextmanager
-    def write(self) -> Iterator[Database]:
+    def write(self) -> Iterator[Db]:
         """A write transaction, taken with BEGIN IMMEDIATE so a concurrent writer waits for the
         lock up front (busy_timeout) instead of failing when a read upgrades to a write."""
         conn = self.db.conn
@@ -256,6 +273,8 @@ class Store(ActionsMixin, HealthMixin, OutboxMixin, QueriesMixin):
 
     def rules(self) -> list[Rule]:
         if self._rules is None:
+            from owner_tui.classify import Rule
+
             self._rules = [Rule(r["pattern"], r["action"]) for r in self.db.query(
                 "SELECT pattern, action FROM rules ORDER BY length(pattern) DESC")]
         return self._rules

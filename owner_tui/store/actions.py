@@ -11,8 +11,6 @@ import json
 from datetime import datetime
 
 from owner_tui import aging
-from owner_tui.classify import noise_reason
-from owner_tui.records import MessageRecord
 from owner_tui.store.queries import escape_like
 
 _STATE_COLS = ("status", "status_at", "snoozed_until", "replied_elsewhere")
@@ -71,6 +69,7 @@ class ActionsMixin:
     def mark_replied_elsewhere(self, conv_id: int, note: str = "") -> None:
         """The owner answered outside owner-tui (phone, the platform's site): an outbound
         message at this moment closes the wait honestly, and metrics see when."""
+        from owner_tui.records import MessageRecord
         from owner_tui.store.ingest import Ingester
 
         now = self.now_iso()
@@ -124,6 +123,8 @@ class ActionsMixin:
         names = [d[0] for d in cursor.description]
         touched: set[int] = set()
         rules = self.rules()
+        from owner_tui.classify import noise_reason
+
         for values in cursor.fetchall():
             row = dict(zip(names, values))
             mid, cid = row["id"], row["conversation_id"]

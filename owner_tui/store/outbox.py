@@ -8,14 +8,17 @@ retry or edit it. A row left in ``sending`` by a crash is verified before any re
 from __future__ import annotations
 
 import json
-import secrets
-import socket
+from typing import TYPE_CHECKING
 
-from owner_tui.records import MessageRecord, OutgoingReply, SendResult
+if TYPE_CHECKING:  # records load with the first reply, not with every start
+    from owner_tui.records import OutgoingReply, SendResult
 
 
 def make_message_id(domain: str | None = None) -> str:
     """A fresh Message-ID (without angle brackets), chosen before sending."""
+    import secrets
+    import socket
+
     domain = (domain or socket.getfqdn() or "owner-tui.local").strip(".") or "owner-tui.local"
     if "." not in domain:
         domain += ".local"
@@ -75,6 +78,7 @@ class OutboxMixin:
     def outbox_finish(self, outbox_id: int, result: SendResult) -> None:
         """Record a successful send: the row becomes ``sent`` and the reply an outbound message
         in the conversation, which closes the wait; both in one transaction."""
+        from owner_tui import records
         from owner_tui.store.ingest import Ingester
 
         row = self.db.execute("SELECT conversation_id, account_id, body, message_id FROM outbox WHERE id = ?",
@@ -84,7 +88,7 @@ class OutboxMixin:
             self.db.execute("UPDATE outbox SET status = 'sent', error = NULL, sent_at = ?, updated_at = ? WHERE id = ?",
                             [result.sent_at, self.now_iso(), outbox_id])
             ing = Ingester(self, row[1], self.now())
-            ing.add(MessageRecord(
+            ing.add(records.MessageRecord(
                 external_id=result.external_id or row[3], channel=conv["channel"], direction="out",
                 sent_at=result.sent_at, text=row[2], subject=conv["subject"],
                 thread_key=conv["external_key"] if conv["channel"] != "email" else None,
@@ -110,6 +114,8 @@ class OutboxMixin:
 
     def outgoing(self, outbox_id: int) -> OutgoingReply:
         """Everything a sender needs for one outbox row."""
+        from owner_tui import records
+
         row = self.db.execute("SELECT * FROM outbox WHERE id = ?", [outbox_id]).fetchone()
         cols = [d[0] for d in self.db.execute("SELECT * FROM outbox LIMIT 0").description]
         ob = dict(zip(cols, row))
@@ -125,7 +131,7 @@ class OutboxMixin:
             else:
                 to = tuple(json.loads(parent["recipients"]))
             refs = tuple(json.loads(parent["refs"] or "[]")) + (parent["external_id"],)
-        return OutgoingReply(
+        return records.OutgoingReply(
             outbox_id=outbox_id, account_id=ob["account_id"], conversation_id=ob["conversation_id"],
             body=ob["body"], message_id=ob["message_id"], channel=conv["channel"],
             external_key=conv["external_key"], to=to, subject=(parent or {}).get("subject") or conv["subject"],
