@@ -71,12 +71,12 @@ def safe_text(text: object, *, single_line: bool = False, style: str = "", limit
     return Text(clean(text, single_line=single_line, limit=limit), style=style)
 
 
-_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "|")
+CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "|")
 
 
 def spreadsheet_safe(value: object) -> object:
     """Neutralise a CSV cell a spreadsheet would run as a formula (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(_CSV_TRIGGERS):
+    if isinstance(value, str) and value.startswith(CSV_TRIGGERS):
         return "'" + value
     return value
 

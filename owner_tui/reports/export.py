@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from owner_tui import aging
-from owner_tui.sanitize import markdown_text, one_line, spreadsheet_safe
+from owner_tui.sanitize import CSV_TRIGGERS, markdown_text, one_line, spreadsheet_safe
 from owner_tui.store.queries import ListFilter
 
 FORMATS = ("csv", "json", "jsonl", "markdown", "ics")
@@ -24,34 +24,86 @@ FIELDS = ("contact", "channel", "address", "subject", "rating", "waiting_since",
 EXTENSIONS = {"csv": "csv", "json": "json", "jsonl": "jsonl", "markdown": "md", "ics": "ics"}
 
 
-def export_rows(store, f: ListFilter, now: datetime) -> Iterator[dict]:
+def _line(text, limit: int) -> str:
+    """``sanitize.one_line`` with its fast path inline (most cells are plain printable text)."""
+    if text.__class__ is str and text.isprintable() and len(text) <= limit and "  " not in text \
+            and text == text.strip():
+        return text
+    return one_line(text, limit=limit)
+
+
+def export_tuples(store, f: ListFilter, now: datetime) -> Iterator[tuple]:
+    """The list's rows as tuples in ``FIELDS`` order (the CSV path writes them as they are;
+    the other formats make dicts of them)."""
     cfg = store.aging
-    for r in store.iter_rows(f, now):
-        since = r["waiting_since"]
-        age = aging.age_seconds(since, now) if since else None
-        if since:
-            due = aging.sla_due(since, cfg.sla_hours, cfg.business_hours)
-        elif r["last_outbound_at"]:  # "no answer yet": chase after followup_days
-            due = aging.parse_iso(r["last_outbound_at"]) + timedelta(days=cfg.followup_days)
-        else:
-            due = None
-        handle = r["contact_handle"] or ""
-        link = r["url"] or (f"mailto:{handle}" if "@" in handle and r["channel"] == "email" else "")
-        yield {
-            "contact": one_line(r["contact_name"] or handle, limit=200),
-            "channel": r["channel"],
-            "address": one_line(handle.removeprefix("name:"), limit=200),
-            "subject": one_line(r["subject"] or r["excerpt"], limit=300) if r["channel"] == "email"
-            else one_line(r["excerpt"] or r["subject"], limit=300),
-            "rating": r["rating"],
-            "waiting_since": since,
-            "age": aging.format_age(age) if age is not None else "",
-            "bucket": aging.bucket_for(age) if age is not None else "",
-            "sla_due": aging.to_iso(due) if due else None,
-            "status": r["status"],
-            "link": one_line(link, limit=500),
-            "conversation_id": r["id"],
-        }
+    sla_hours, hours, followup = cfg.sla_hours, cfg.business_hours, timedelta(days=cfg.followup_days)
+    age_seconds, format_age, bucket_for = aging.age_seconds, aging.format_age, aging.bucket_for
+    to_iso, parse_iso, sla_due = aging.to_iso, aging.parse_iso, aging.sla_due
+    line = _line
+    for cols, rows in store.iter_batches(f, now):
+        at = {name: i for i, name in enumerate(cols)}
+        i_since, i_out, i_handle, i_channel, i_url = (at["waiting_since"], at["last_outbound_at"],
+                                                      at["contact_handle"], at["channel"], at["url"])
+        i_subject, i_excerpt, i_name, i_rating, i_status, i_id = (at["subject"], at["excerpt"], at["contact_name"],
+                                                                  at["rating"], at["status"], at["id"])
+        for r in rows:
+            since = r[i_since]
+            if since:
+                age = age_seconds(since, now)
+                due = to_iso(sla_due(since, sla_hours, hours))
+                age_text, bucket = format_age(age), bucket_for(age)
+            else:
+                age_text = bucket = ""
+                out_at = r[i_out]  # "no answer yet": chase after followup_days
+                due = to_iso(parse_iso(out_at) + followup) if out_at else None
+            handle = r[i_handle] or ""
+            channel = r[i_channel]
+            link = r[i_url] or (f"mailto:{handle}" if channel == "email" and "@" in handle else "")
+            subject, excerpt = r[i_subject], r[i_excerpt]
+            yield (
+                line(r[i_name] or handle, 200),
+                channel,
+                line(handle.removeprefix("name:"), 200),
+                line(subject or excerpt or "", 300) if channel == "email" else line(excerpt or subject or "", 300),
+                r[i_rating],
+                since,
+                age_text,
+                bucket,
+                due,
+                r[i_status],
+                line(link, 500),
+                r[i_id],
+            )
+
+
+def export_rows(store, f: ListFilter, now: datetime) -> Iterator[dict]:
+    for t in export_tuples(store, f, now):
+        yield dict(zip(FIELDS, t))
+
+
+#: The cells that hold a stranger's text (or a link made of it): the ones a spreadsheet
+#: could be made to run as a formula. The others are owner-tui's own words, numbers and times.
+_UNTRUSTED = tuple(FIELDS.index(k) for k in ("contact", "address", "subject", "link"))
+
+
+def _write_csv(store, f: ListFilter, now: datetime, fh: IO[str]) -> int:
+    w = csv.writer(fh, lineterminator="\n")
+    w.writerow(FIELDS)
+    c, a, s, lk = _UNTRUSTED
+    triggers = CSV_TRIGGERS
+    n = 0
+    rows: list = []
+    for t in export_tuples(store, f, now):
+        if t[c].startswith(triggers) or t[a].startswith(triggers) or t[s].startswith(triggers) \
+                or t[lk].startswith(triggers):
+            t = tuple(spreadsheet_safe(v) for v in t)
+        rows.append(t)
+        if len(rows) == 1000:
+            w.writerows(rows)
+            n += len(rows)
+            rows.clear()
+    w.writerows(rows)
+    return n + len(rows)
 
 
 def _md_cell(value) -> str:
@@ -86,15 +138,11 @@ def write_export(store, f: ListFilter, fmt: str, fh: IO[str], now: datetime | No
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     now = now or store.now()
+    if fmt == "csv":
+        return _write_csv(store, f, now, fh)
     rows = export_rows(store, f, now)
     n = 0
-    if fmt == "csv":
-        w = csv.DictWriter(fh, fieldnames=FIELDS, lineterminator="\n")
-        w.writeheader()
-        for row in rows:
-            w.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
-            n += 1
-    elif fmt == "jsonl":
+    if fmt == "jsonl":
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             n += 1

@@ -29,6 +29,23 @@ _COLUMNS = """c.id, c.account_id, c.contact_id, c.channel, c.subject, c.excerpt,
                ORDER BY i.channel = 'email' DESC, i.id LIMIT 1) END AS contact_handle"""
 
 
+#: The same columns for a read of the whole list (export): the contact's address comes from
+#: two small tables built once per read (each contact's first address, email first; the
+#: contacts with two addresses on one channel) instead of three correlated subqueries a row:
+#: 0.80 -> 0.59 s for 100k rows, same rows (issue 18). A page of 200 keeps ``_COLUMNS``:
+#: building those tables would cost more than its rows.
+_FULL_READ_WITH = """WITH prim AS MATERIALIZED (
+        SELECT contact_id, handle FROM (SELECT contact_id, handle, row_number() OVER (
+            PARTITION BY contact_id ORDER BY channel = 'email' DESC, id) AS rn FROM identities) WHERE rn = 1),
+    multi AS MATERIALIZED (
+        SELECT contact_id, channel FROM identities GROUP BY contact_id, channel HAVING count(*) > 1) """
+_FULL_READ_COLUMNS = _COLUMNS[:_COLUMNS.index("CASE WHEN")] + """CASE WHEN multi.contact_id IS NOT NULL
+         THEN COALESCE((SELECT m.sender_handle FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in'
+                        AND m.sender_handle IS NOT NULL ORDER BY m.sent_at DESC LIMIT 1), prim.handle)
+         ELSE prim.handle END AS contact_handle"""
+_FULL_READ_JOINS = ("LEFT JOIN prim ON prim.contact_id = c.contact_id "
+                    "LEFT JOIN multi ON multi.contact_id = c.contact_id AND multi.channel = c.channel")
+
 def escape_like(text: str) -> str:
     """``text`` for a ``LIKE ... ESCAPE '\\'`` pattern: its own "%" and "_" match themselves."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -137,17 +154,28 @@ class QueriesMixin:
 
     def iter_rows(self, f: ListFilter = ListFilter(), now: datetime | None = None,
                   batch: int = 2000) -> Iterator[dict]:
-        """Every row of the list, streamed from one cursor (export uses this: flat memory)."""
-        where, args, order = self._where(f, now or self.now())
-        cur = self.db.execute(f"SELECT {_COLUMNS} FROM conversations c LEFT JOIN contacts ct "
-                              f"ON ct.id = c.contact_id{where} ORDER BY {order}", args)
-        cols = [d[0] for d in cur.description]
-        while True:
-            rows = cur.fetchmany(batch)
-            if not rows:
-                return
+        """Every row of the list as a dict, streamed (flat memory)."""
+        for cols, rows in self.iter_batches(f, now, batch):
             for row in rows:
                 yield dict(zip(cols, row))
+
+    def iter_batches(self, f: ListFilter = ListFilter(), now: datetime | None = None,
+                     batch: int = 2000) -> Iterator[tuple[list[str], list[tuple]]]:
+        """Every row of the list as ``(column names, [row tuples])`` batches (export reads
+        these: no dict per row).
+
+        A full read sorts once (``+`` keeps SQLite off the order's index, whose row-by-row hops
+        cost 25% more at 100k rows). For a store on disk the query runs in a thread on its own
+        read-only connection, a few batches ahead: SQLite steps outside the GIL while the
+        caller formats rows, so a second core helps when there is one (issue 18)."""
+        where, args, order = self._where(f, now or self.now())
+        order = ", ".join("+" + part for part in order.split(", "))
+        sql = (f"{_FULL_READ_WITH}SELECT {_FULL_READ_COLUMNS} FROM conversations c LEFT JOIN contacts ct "
+               f"ON ct.id = c.contact_id {_FULL_READ_JOINS}{where} ORDER BY {order}")
+        path = getattr(self, "path", None)
+        if path is None or str(path) == ":memory:":
+            return _batches(self.db.execute(sql, args), batch)
+        return _prefetched(path, sql, args, batch)
 
     def bucket_counts(self, now: datetime | None = None, channel: str | None = None) -> dict[str, int]:
         """How many conversations await a reply in each age bucket: one index range count per
@@ -195,3 +223,55 @@ class QueriesMixin:
                WHERE ct.merged_into IS NULL
                  AND (lower(ct.name) LIKE ? ESCAPE '\\' OR i.handle LIKE ? ESCAPE '\\')
                GROUP BY ct.id ORDER BY ct.name LIMIT ?""", [like, like, limit]))
+
+
+def _batches(cursor, size: int) -> Iterator[tuple[list[str], list[tuple]]]:
+    cols = [d[0] for d in cursor.description]
+    while rows := cursor.fetchmany(size):
+        yield cols, rows
+
+
+def _prefetched(path, sql: str, args: list, size: int, ahead: int = 4) -> Iterator[tuple[list[str], list[tuple]]]:
+    """``_batches`` of ``sql`` run in a thread on a read-only connection of its own, at most
+    ``ahead`` batches in hand (memory stays flat); stops when the caller stops reading."""
+    import queue
+    import sqlite3
+    import threading
+    from urllib.parse import quote
+
+    q: queue.Queue = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30)
+            try:
+                for item in _batches(conn.execute(sql, args), size):
+                    if not put(item):
+                        return
+            finally:
+                conn.close()
+            put(done)
+        except BaseException as exc:  # handed to the reader, raised there
+            put(exc)
+
+    worker = threading.Thread(target=produce, name="owner-tui-rows", daemon=True)
+    worker.start()
+    try:
+        while (item := q.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
