@@ -41,6 +41,7 @@ class Row:
     limit: float | None = None
     better: str = "lower"
     max_ratio: float | None = None
+    min_ratio: float | None = None  # value / baseline >= this (e.g. ">= 2x notmuch's rate")
     baseline: str = ""  # what the baseline or peer is, e.g. "mbsync (same mailbox, same run)"
     baseline_samples: list[float] = field(default_factory=list)
     data: str = ""  # the data size, e.g. "1M messages (489k conversations)"
@@ -87,7 +88,7 @@ class Row:
     def as_dict(self) -> dict:
         return {"key": self.key, "what": self.what, "unit": self.unit, "stat": self.stat, "value": self.value,
                 "samples": self.samples, "baseline": self.baseline, "baseline_samples": self.baseline_samples,
-                "ratio": self.ratio, "target": self.target, "status": self.status, "data": self.data,
+                "ratio": self.ratio, "target": self.target, "status": self.status, "judged": self.judged, "data": self.data,
                 "note": self.note, "reason": self.reason, "section": self.section}
 
     @property
@@ -96,14 +97,24 @@ class Row:
             return "not measured"
         if self.smoke:
             return "smoke"
-        if self.limit is None and self.max_ratio is None:
+        if self.limit is None and self.max_ratio is None and self.min_ratio is None:
             return "info"
         ok = True
         if self.limit is not None:
             ok = self.value <= self.limit if self.better == "lower" else self.value >= self.limit
         if self.max_ratio is not None and self.ratio is not None:
             ok = ok and self.ratio <= self.max_ratio
+        if self.min_ratio is not None and self.ratio is not None:
+            ok = ok and self.ratio >= self.min_ratio
         return "met" if ok else "missed"
+
+    @property
+    def judged(self) -> str:
+        """What the verdict rests on: a ratio to something measured in the same run, or an
+        absolute bound (the issue's own figures)."""
+        if self.max_ratio is not None or self.min_ratio is not None:
+            return "ratio" + (" and absolute" if self.limit is not None else "")
+        return "absolute" if self.limit is not None else "info"
 
 
 def not_measured(key: str, what: str, reason: str, **kw) -> Row:
@@ -239,3 +250,47 @@ def tool_version(cmd: str, *args: str) -> str | None:
         return None
     text = (out.stdout or out.stderr).strip().splitlines()
     return text[0] if text else cmd
+
+
+def interleaved(runs: int, *contenders: Callable[[], float]) -> list[list[float]]:
+    """Run each contender in turn, ``runs`` rounds (A B A B ...), so that drift in the
+    machine's load falls on all of them alike; one list of samples per contender."""
+    out: list[list[float]] = [[] for _ in contenders]
+    for _ in range(runs):
+        for samples, fn in zip(out, contenders):
+            samples.append(fn())
+    return out
+
+
+def profile_process(args: Sequence[str], *, env: dict | None = None, cwd: Path | None = None,
+                    top: int = 14, timeout: float = 600) -> str:
+    """One run of ``owner-tui ARGS`` under cProfile: the functions with the most own time
+    (where the time went), as text for a missed row's note."""
+    import io
+    import pstats
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "prof"
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "owner_tui", *args],
+                              env=env, cwd=cwd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        wall = time.perf_counter() - t0
+        if not out.exists():
+            return f"(profile failed: exit {proc.returncode}: {proc.stderr.decode(errors='replace')[-200:]})"
+        buf = io.StringIO()
+        stats = pstats.Stats(str(out), stream=buf)
+        stats.sort_stats("tottime").print_stats(top)
+    lines = [ln.rstrip() for ln in buf.getvalue().splitlines()]
+    start = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls")), 0)
+    body = [ln.replace(str(ROOT) + "/", "").replace(sys.prefix, "<venv>") for ln in lines[start:] if ln.strip()]
+    total = next((ln.strip() for ln in lines if "function calls" in ln), "")
+    return f"cProfile of one run ({wall:.2f} s with the profiler; {total}), top {top} by own time:\n" + \
+        "\n".join(body)
+
+
+def explain_if_missed(row: "Row", args: Sequence[str], **kw) -> None:
+    """A missed row says why, measured: append a profile of one run of the same command."""
+    if row.status == "missed":
+        prof = profile_process(args, **kw)
+        row.note = (row.note + "\n\n" if row.note else "") + "```\n" + prof + "\n```"

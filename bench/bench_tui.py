@@ -54,7 +54,7 @@ def _child(store: str, anchor: str) -> None:
 class Session:
     """One app process on a pseudo-terminal, read continuously so it never blocks."""
 
-    def __init__(self, store: Path, anchor: str, home: Path) -> None:
+    def __init__(self, store: Path | None, anchor: str, home: Path, argv: list[str] | None = None) -> None:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OWNER_TUI", "TEXTUAL"))}
@@ -62,7 +62,7 @@ class Session:
         root = Path(__file__).resolve().parent.parent
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.bench_tui", "--child", str(store), anchor],
+            argv or [sys.executable, "-m", "bench.bench_tui", "--child", str(store), anchor],
             stdin=slave, stdout=slave, stderr=slave, cwd=root, env=env, start_new_session=True,
             preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
         os.close(slave)
@@ -162,6 +162,39 @@ def first_paint(store: Path, anchor: str, runs: int, log: Callable[[str], None] 
     return out
 
 
+def demo_marker() -> str:
+    """The first row of the demo's list as ``owner-tui demo`` will build it now."""
+    from owner_tui.aging import utcnow
+    from owner_tui.config import Config, OwnerConfig
+    from owner_tui.demo import BUSINESS, OWNER, build_demo
+    from owner_tui.sanitize import one_line
+    from owner_tui.store import Store
+
+    config = Config(owner=OwnerConfig(name="Sam", business=BUSINESS, addresses=(OWNER,)))
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "demo.db", config=config) as s:
+        build_demo(s, utcnow())
+        row = s.page(limit=1)[0]
+    return one_line(row["contact_name"] or row["contact_handle"])[:12]
+
+
+def demo_paint(runs: int, log: Callable[[str], None] = print) -> list[float]:
+    """``make demo``'s command on the installed venv: spawn to the demo's first row drawn
+    (building the throwaway demo store included)."""
+    from . import owner_tui_cmd
+
+    marker = demo_marker()
+    out = []
+    with tempfile.TemporaryDirectory() as home:
+        for _ in range(runs):
+            s = Session(None, "", Path(home), argv=[*owner_tui_cmd(), "demo"])
+            try:
+                out.append(s.wait_for(marker, "awaiting"))
+            finally:
+                s.close()
+    log(f"   first paint of the demo: median {statistics.median(out):.3f} s over {runs} runs")
+    return out
+
+
 def scrolling(store: Path, anchor: str, presses: int, view: str = "all") -> tuple[list[float], tuple[float, float]]:
     """Key latencies while paging down and stepping through a view ("all": every
     conversation, newest first; "awaiting": the inbox itself); and the app's RSS."""
@@ -202,8 +235,11 @@ def run(*, smoke: bool, sizes: list[int], repeat: int, rebuild: bool = False,
     small = datasets.cached_store(conversations=100, rebuild=rebuild, log=log)
     big = datasets.cached_store(conversations=big_n, rebuild=rebuild, log=log)
     runs = max(3, min(repeat, 10))
-    small_t = first_paint(small, anchor, runs, log)
-    big_t = first_paint(big, anchor, runs, log)
+    small_t, big_t, demo_t = [], [], []
+    for _ in range(runs):  # interleaved, so drift in the load falls on all three alike
+        small_t += first_paint(small, anchor, 1, log)
+        big_t += first_paint(big, anchor, 1, log)
+        demo_t += demo_paint(1, log)
     presses = 15 if smoke else 300
     keys, _rss = scrolling(big, anchor, presses)
     inbox_keys, _rss = scrolling(big, anchor, presses, view="awaiting")
@@ -211,7 +247,19 @@ def run(*, smoke: bool, sizes: list[int], repeat: int, rebuild: bool = False,
     rss_store = datasets.cached_store(messages=biggest, rebuild=rebuild, log=log)
     _k, (rss_now, rss_peak) = scrolling(rss_store, anchor, 10 if smoke else 20)
     data = f"{gen.human(big_n)} conversations; {COLS}x{ROWS} pseudo-terminal"
+    demo_row = Row(key="demo_first_paint", what="`make demo` to the first painted inbox (installed venv, demo store "
+                   "built)", unit="s", samples=demo_t, target="<= 1 s", limit=1.0,
+                   baseline="the TUI on a 100-conversation store, no store to build", baseline_samples=small_t,
+                   data=f"`owner-tui demo` (what `make demo` runs once .venv is installed); {COLS}x{ROWS} "
+                        "pseudo-terminal", smoke=smoke)
+    if demo_row.status == "missed":
+        from . import explain_if_missed
+
+        with tempfile.TemporaryDirectory() as home:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("OWNER_TUI")}
+            explain_if_missed(demo_row, ["demo", "--print"], env={**env, "OWNER_TUI_HOME": home})
     rows = [
+        demo_row,
         Row(key="tui_first_paint", what=f"TUI start to first painted inbox, {gen.human(big_n)} conversations",
             unit="s", samples=big_t, target="<= 0.6 s and <= 1.2x empty store", limit=0.6, max_ratio=1.2,
             baseline="same, 100-conversation store", baseline_samples=small_t, data=data, smoke=smoke),

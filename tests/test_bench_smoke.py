@@ -78,3 +78,26 @@ def test_row_judges_the_named_statistic_and_the_ratio():
     rate = Row(key="k", what="w", unit="msg/s", samples=[2500.0], limit=2000, better="higher")
     assert rate.status == "met"
     assert Row(key="k", what="w", unit="s", reason="no binary").status == "not measured"
+    twice = Row(key="k", what="w", unit="msg/s", samples=[1900.0], min_ratio=2.0, better="higher",
+                baseline_samples=[1000.0])
+    assert twice.status == "missed" and twice.judged == "ratio"  # 1.9x a peer that must be doubled
+    assert Row(key="k", what="w", unit="s", samples=[0.9], limit=1.0).judged == "absolute"
+
+
+def test_peers_run_interleaved_with_owner_tui():
+    from bench import interleaved
+
+    order: list[str] = []
+    a, b = interleaved(3, lambda: order.append("A") or 1.0, lambda: order.append("B") or 2.0)
+    assert order == ["A", "B"] * 3 and a == [1.0] * 3 and b == [2.0] * 3
+
+
+def test_a_missed_row_carries_a_measured_profile():
+    from bench import explain_if_missed
+
+    met = Row(key="k", what="w", unit="s", samples=[0.5], limit=1.0)
+    explain_if_missed(met, ["--version"])
+    assert met.note == ""
+    missed = Row(key="k", what="w", unit="s", samples=[2.0], limit=1.0, note="why:")
+    explain_if_missed(missed, ["--version"])
+    assert missed.note.startswith("why:") and "cProfile of one run" in missed.note and "tottime" in missed.note

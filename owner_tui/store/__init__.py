@@ -6,11 +6,10 @@ its own. The store never imports Textual, so ``owner-tui sync`` runs from cron w
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
-import threading
 import time
+from _thread import get_ident
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +29,12 @@ if TYPE_CHECKING:  # classify (its many patterns) loads when a rule is first nee
     from owner_tui.records import Cursor, MessageRecord
 
 BUSY_TIMEOUT_MS = 30_000
+
+
+def _json():
+    import json  # loaded by the first call that needs it, not by every start (status, cron)
+
+    return json
 
 
 class StoreError(Exception):
@@ -163,7 +168,7 @@ class Store(ActionsMixin, HealthMixin, OutboxMixin, QueriesMixin):
         self.path = path
         self.config = config or Config()
         self.clock = clock
-        self._thread = threading.get_ident()
+        self._thread = get_ident()
         self._rules: list[Rule] | None = None
         self._owner_addresses: frozenset[str] | None = None
 
@@ -263,7 +268,7 @@ class Store(ActionsMixin, HealthMixin, OutboxMixin, QueriesMixin):
         if self._owner_addresses is None:
             addrs = set(self.config.owner_addresses()) | set(self.config.owner.group_addresses)
             for row in self.db.query("SELECT settings FROM accounts"):
-                settings = json.loads(row["settings"] or "{}")
+                settings = _json().loads(row["settings"] or "{}")
                 for key in ("address", "user"):
                     val = settings.get(key)
                     if isinstance(val, str) and "@" in val:
@@ -290,7 +295,7 @@ class Store(ActionsMixin, HealthMixin, OutboxMixin, QueriesMixin):
     # -- accounts and sync state -----------------------------------------------------------
 
     def ensure_account(self, kind: str, name: str, settings: dict[str, Any] | None = None) -> int:
-        settings_json = json.dumps(settings or {}, sort_keys=True)
+        settings_json = _json().dumps(settings or {}, sort_keys=True)
         with self.write():
             row = self.db.execute("SELECT id, settings FROM accounts WHERE kind = ? AND name = ?",
                                   [kind, name]).fetchone()
