@@ -302,3 +302,17 @@ async def test_noise_rows_show_the_age_of_their_newest_message(setup):
         await settle(pilot)
         [line] = [ln for ln in screen_text(app).splitlines() if "Mill News" in ln]
         assert line.split()[0] == "3h"  # the newsletter came three hours ago
+
+
+async def test_the_objects_every_session_keeps_are_frozen_out_of_the_collector(setup):
+    """Issue 18: a full garbage collection over Textual's ~60k long-lived objects paused key
+    presses for tens of ms (the key p99 row); once the app has started they are frozen."""
+    import gc
+
+    gc.unfreeze()
+    path, clock, _ids = setup
+    app = make_app(path, clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.pause(0.7)
+        assert gc.get_freeze_count() > 1000
