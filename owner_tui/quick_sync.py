@@ -149,9 +149,16 @@ def run(argv: list[str]) -> int | None:
         if os.environ.get("OWNER_TUI_DEBUG"):
             sys.stderr.write(f"owner-tui: quick sync handed over: {exc!r}\n")
         return None
-    for line in lines:
-        sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    try:
+        for line in lines:
+            sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (``| head``): as cli.common, end quietly
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
     return 0
 
 

@@ -138,3 +138,16 @@ def test_a_failed_sync_forgets_the_plan(synced, tmp_path, monkeypatch):
 ])
 def test_parse_argv(argv, parsed):
     assert quick_sync.parse_argv(argv) == parsed
+
+
+def test_a_closed_stdout_ends_quietly(synced, tmp_path):
+    r, w = os.pipe()
+    os.close(r)  # `owner-tui sync | head -0`: the reader is gone before the line is written
+    try:
+        res = subprocess.run([sys.executable, "-m", "owner_tui", "--config", str(tmp_path / "config.toml"),
+                              "--db", str(tmp_path / "db"), "sync"], stdout=w, stderr=subprocess.PIPE,
+                             text=True, timeout=60, cwd=tmp_path)
+    finally:
+        os.close(w)
+    assert res.returncode == 0 and res.stderr == ""
+    assert quick(tmp_path) == 0  # and it was the quick path that answered
