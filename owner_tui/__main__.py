@@ -1,3 +1,3 @@
-from owner_tui.cli.root import main
+from owner_tui.cli.fast import main
 
 main()

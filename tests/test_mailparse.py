@@ -462,3 +462,43 @@ def test_big_base64_attachment_is_sized_without_parsing_it():
     assert [a.size for a in rec.attachments if a.filename == "a.pdf"] == [10_240_000]
     assert any("text part was cut" in p for p in rec.problems)
     assert reduce_for_parsing(b"x" * 100, Problems()) == (b"x" * 100, {})
+
+
+# -- the feedparser without a compile per boundary (issue 18) ---------------------------------
+
+_BOUNDARIES = ["simple", "a.b+c*d?e(f)g[h]i{j}k|l^m$n\\o", "  spaced out  ", "==_Part_1_=_", "x" * 70,
+               "'quoted'", "ünïcødé", "--dashes--", "tab\there", "end--"]
+
+
+@pytest.mark.parametrize("boundary", _BOUNDARIES)
+@pytest.mark.parametrize("eol", ["\r\n", "\n", "\r"])
+def test_multipart_parsing_is_the_same_with_the_fast_boundary_matcher(boundary, eol):
+    import email
+    import email.feedparser as feedparser
+    import re
+
+    from owner_tui.mail import boundaries
+
+    body = eol.join([
+        "From: a@example.com", "To: b@example.com", "Subject: parts", "MIME-Version: 1.0",
+        f'Content-Type: multipart/mixed; boundary="{boundary}"', "",
+        "preamble", f"--{boundary}", "Content-Type: text/plain", "", "one", f"--{boundary}  ",
+        f"--{boundary}", "Content-Type: multipart/alternative; boundary=inner", "", "--inner",
+        "Content-Type: text/plain", "", "two", "--inner--", f"--{boundary}x", "not a boundary",
+        f"--{boundary}--", "epilogue", f"--{boundary}--{boundary}", ""])
+    raw = body.encode("utf-8")
+
+    def shape(msg):
+        return [(p.get_content_type(), p.get_payload() if not p.is_multipart() else None, p.preamble,
+                 p.epilogue, [type(d).__name__ for d in p.defects]) for p in msg.walk()]
+
+    boundaries.install()
+    fast = shape(email.message_from_bytes(raw))
+    saved = feedparser.re
+    feedparser.re = re
+    try:
+        stock = shape(email.message_from_bytes(raw))
+    finally:
+        feedparser.re = saved
+    assert fast == stock
+    assert isinstance(feedparser.re, boundaries._Re)

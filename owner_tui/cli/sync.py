@@ -40,6 +40,12 @@ def sync_command(ctx: click.Context, accounts: tuple[str, ...], send: bool, quie
     2 config error.
     """
     obj = ctx.obj
+    from owner_tui import quick_sync
+
+    try:  # before the config is read: a plan never pairs an edited file with the old settings
+        config_sha256 = quick_sync.file_digest(obj.config_path)
+    except OSError:
+        config_sha256 = None
     try:
         config = obj.config
         store = obj.store()
@@ -60,6 +66,8 @@ def sync_command(ctx: click.Context, accounts: tuple[str, ...], send: bool, quie
     except ConfigError as exc:
         click.echo(f"owner-tui sync: {exc}", err=True)
         ctx.exit(EXIT_CONFIG)
+    if not accounts:
+        quick_sync.remember(store, config, outcomes, config_sha256)
     if _progress_printer():
         sys.stderr.write("\r\x1b[K")
     for o in outcomes:

@@ -33,6 +33,7 @@ PLATFORM_DOMAINS = (
     "bigcommerce.com", "ecwid.com", "woocommerce.com", "airbnb.com", "booking.com", "thumbtack.com",
     "yelp.com", "houzz.com", "bark.com", "opentable.com", "resy.com", "sevenrooms.com",
 )
+_PLATFORMS = frozenset(PLATFORM_DOMAINS)
 
 _ADDR = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 #: "Email: jane@x.example", "E-mail address - jane@...", "Your email | jane@...".
@@ -79,7 +80,15 @@ def is_machine_sender(handle: str) -> bool:
     if set(re.split(r"[._+-]", handle.partition("@")[0])) & _MACHINE_TOKENS:
         return True
     domain = handle.rpartition("@")[2]
-    return any(domain == d or domain.endswith("." + d) for d in PLATFORM_DOMAINS)
+    # domain == d or domain.endswith("." + d) for some d: the domain or one of its dot-suffixes
+    if domain in _PLATFORMS:
+        return True
+    dot = domain.find(".")
+    while dot >= 0:
+        if domain[dot + 1:] in _PLATFORMS:
+            return True
+        dot = domain.find(".", dot + 1)
+    return False
 
 
 def _address(value: str) -> tuple[str, str]:

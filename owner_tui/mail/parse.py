@@ -40,7 +40,10 @@ from owner_tui.mail.decode import (
     decode_words,
     one_line,
 )
+from owner_tui.mail.boundaries import install as _fast_boundaries
 from owner_tui.records import NOISE_HEADERS, MessageRecord, normalize_msgid
+
+_fast_boundaries()  # no regex compile per multipart message in the stdlib parser (boundaries.py)
 
 HEADER_LIMIT = 64 * 1024  # characters of one header value we decode
 MAX_REFERENCES = 100

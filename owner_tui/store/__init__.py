@@ -356,12 +356,32 @@ class Store(ActionsMixin, HealthMixin, OutboxMixin, QueriesMixin):
         from owner_tui.store.ingest import Ingester
 
         with self.write():
+            batch = self._defer_fts()
             ing = Ingester(self, account_id, now or self.clock())
             for rec in records:
                 ing.add(rec)
+            if batch:
+                self._index_pending()
             if cursor is not None:
                 self._save_cursor(account_id, cursor)
             return ing.result
+
+    def _defer_fts(self) -> bool:
+        """Mark the messages this transaction will add as indexed at its end, in one statement
+        (``schema.m008_fts_in_batches``). False when an enclosing ingest already did."""
+        if self.db.execute("SELECT 1 FROM fts_pending").fetchone():
+            return False
+        self.db.execute("INSERT INTO fts_pending (after) SELECT coalesce(max(rowid), 0) FROM messages")
+        return True
+
+    def _index_pending(self) -> None:
+        """Index the messages added since ``_defer_fts`` (their current text: a row updated or
+        deleted meanwhile is indexed as it is now, or not at all) and clear the mark, before
+        the commit."""
+        self.db.execute(
+            "INSERT INTO messages_fts (rowid, subject, text, sender_name) "
+            "SELECT rowid, subject, text, sender_name FROM messages WHERE rowid > (SELECT after FROM fts_pending)")
+        self.db.execute("DELETE FROM fts_pending")
 
     def mark_answered(self, account_id: int, external_ids: Iterable[str], cursor: Cursor | None = None,
                       *, now: datetime | None = None) -> int:

@@ -80,6 +80,11 @@ def _excerpt(text: str) -> str:
     return " ".join(" ".join(lines).split())[:EXCERPT_CHARS]
 
 
+def _json_list(items) -> str:
+    """``json.dumps(list(items))``; most lists of a message are empty."""
+    return json.dumps(list(items)) if items else "[]"
+
+
 def _iso_or(value: str, fallback: str) -> str:
     try:
         return aging.to_iso(aging.parse_iso(value)) if value else fallback
@@ -90,7 +95,9 @@ def _iso_or(value: str, fallback: str) -> str:
 class Ingester:
     def __init__(self, store: "Store", account_id: int, now: datetime) -> None:
         self.store = store
-        self.db = store.db
+        # The connection itself, not sqlite-utils' wrapper: ~15 statements a message, and the
+        # wrapper's extra call was a measurable share of a big import (issue 18).
+        self.db = store.db.conn
         self.account_id = account_id
         self.now = aging.to_iso(now)
         self.result = IngestResult()
@@ -245,11 +252,11 @@ class Ingester:
                    problems, attachments, url, folder, extra, notes, arrived_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [conv_id, self.account_id, direction, rec.external_id, sent_at, self.now,
-             (rec.sender_handle or "").lower(), rec.sender_name, json.dumps(list(rec.recipients)), rec.subject,
-             rec.text, rec.rating, noise, normalize_msgid(rec.in_reply_to) or None, json.dumps(list(rec.references)),
-             rec.raw, json.dumps(problems), json.dumps([a.__dict__ for a in rec.attachments]), rec.url, rec.folder,
+             (rec.sender_handle or "").lower(), rec.sender_name, _json_list(rec.recipients), rec.subject,
+             rec.text, rec.rating, noise, normalize_msgid(rec.in_reply_to) or None, _json_list(rec.references),
+             rec.raw, _json_list(problems), _json_list([a.__dict__ for a in rec.attachments]), rec.url, rec.folder,
              json.dumps({**rec.extra, **({'headers': rec.headers} if rec.headers else {})}, default=str),
-             json.dumps(notes), rec.arrived_at or None]).lastrowid
+             _json_list(notes), rec.arrived_at or None]).lastrowid
         if rec.channel == "email":
             for ref in thread_ids(rec):
                 self.db.execute("INSERT OR IGNORE INTO thread_refs (account_id, ref, conversation_id) VALUES (?, ?, ?)",

@@ -267,3 +267,44 @@ def m007_review_feed_stats(db: Database) -> None:
     shows only 3 excerpts), a Google location's average rating and review count. JSON per
     ``sync_state`` row; reply moderation and removals live on the messages themselves."""
     _run(db, "ALTER TABLE sync_state ADD COLUMN stats TEXT")
+
+
+#: While ``store.ingest`` writes a batch, this table holds one row: the highest ``messages``
+#: rowid before the batch. Rows above it are indexed for full-text search in one statement at
+#: the end of the batch (``Store.ingest``), in the same transaction; the row is deleted before
+#: the commit, so no other connection ever sees it and every other writer indexes row by row.
+FTS_PENDING = "fts_pending"
+
+
+@migrations()
+def m008_fts_in_batches(db: Database) -> None:
+    """Full-text index per batch instead of per row (issue 18): the per-row insert trigger was
+    about a third of ingest (10k records: 2.5 s with it, 1.95 s with one ``INSERT ... SELECT``
+    per 500-record batch, 1.7 s without any index). The triggers stay for every other writer;
+    they skip the rows a batch in progress will index (rowid above ``fts_pending.after``).
+    The update trigger fires only when an indexed column changes: a new ``noise`` or ``notes``
+    no longer deletes and re-adds the message's words."""
+    _run(db, """
+        CREATE TABLE IF NOT EXISTS fts_pending (after INTEGER NOT NULL);
+        DROP TRIGGER IF EXISTS messages_ai;
+        DROP TRIGGER IF EXISTS messages_ad;
+        DROP TRIGGER IF EXISTS messages_au;
+        CREATE TRIGGER messages_ai AFTER INSERT ON messages
+        WHEN NOT EXISTS (SELECT 1 FROM fts_pending WHERE after < new.rowid) BEGIN
+          INSERT INTO messages_fts (rowid, subject, text, sender_name)
+            VALUES (new.rowid, new.subject, new.text, new.sender_name);
+        END;
+        CREATE TRIGGER messages_ad AFTER DELETE ON messages
+        WHEN NOT EXISTS (SELECT 1 FROM fts_pending WHERE after < old.rowid) BEGIN
+          INSERT INTO messages_fts (messages_fts, rowid, subject, text, sender_name)
+            VALUES ('delete', old.rowid, old.subject, old.text, old.sender_name);
+        END;
+        CREATE TRIGGER messages_au AFTER UPDATE OF id, subject, text, sender_name ON messages BEGIN
+          INSERT INTO messages_fts (messages_fts, rowid, subject, text, sender_name)
+            SELECT 'delete', old.rowid, old.subject, old.text, old.sender_name
+            WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE after < old.rowid);
+          INSERT INTO messages_fts (rowid, subject, text, sender_name)
+            SELECT new.rowid, new.subject, new.text, new.sender_name
+            WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE after < new.rowid);
+        END
+    """)

@@ -317,11 +317,14 @@ def _maildir_jobs(d: Path, folder: str | None, stats: ScanStats,
             continue
         for e in entries:
             name = e.name
-            kind, target, why = _entry_kind(e, base)
-            if kind != "file":
-                stats.skip(e.path, why or "a folder inside a Maildir's cur/new: not read")
-                continue
-            extra: dict = {"file": str(d / sub / name)}
+            if not e.is_symlink() and e.is_file(follow_symlinks=False):
+                target = e.path  # the common case, without a Path or a stat per file
+            else:
+                kind, target, why = _entry_kind(e, base)
+                if kind != "file":
+                    stats.skip(e.path, why or "a folder inside a Maildir's cur/new: not read")
+                    continue
+            extra: dict = {"file": e.path}
             # "unique:2,FLAGS" (":" or "!" on filesystems without ":"); R = replied.
             info = _MAILDIR_INFO.split(name, maxsplit=1)
             flags = info[1] if len(info) == 2 else ""  # the letters after ":2,"

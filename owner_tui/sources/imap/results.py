@@ -49,6 +49,11 @@ class AccountResult:
     #: The ``MailError.kind`` of the (first) failure, and whether it is temporary.
     error_kind: str | None = None
     temporary: bool = False
+    #: What the folders were resolved from, for ``quick_sync``'s plan: the SHA-256 of the LIST
+    #: answer, the capabilities, and the ``(folder, role)`` list (None when not resolved here).
+    list_sha256: str | None = None
+    capabilities: list[str] = field(default_factory=list)
+    plan: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -408,6 +408,22 @@ def _remap(client: IMAPClient, store, account_id: int, folder: str, uv: int,
 
 # -- the account sync --------------------------------------------------------------------------
 
+def _remember_listing(client: IMAPClient, result: AccountResult, plan: list[tuple[str, str]]) -> None:
+    """What ``quick_sync`` checks before it trusts a plan: the LIST answer as imaplib returns
+    it (IMAPClient's own connection), and the capabilities. One more LIST; never fails a sync."""
+    from owner_tui.quick_sync import list_digest
+
+    try:
+        typ, lines = client._imap.list()
+        if typ == "OK":
+            result.list_sha256 = list_digest(lines)
+            result.capabilities = sorted({(c.decode() if isinstance(c, bytes) else str(c)).upper()
+                                          for c in client.capabilities()})
+            result.plan = list(plan)
+    except Exception:  # noqa: BLE001 - only a shortcut for the next run is lost
+        result.list_sha256 = None
+
+
 def sync_account(store, account: AccountConfig, *, secrets: SecretGetter | None = None,
                  progress: Callable[[Progress], None] | None = None, should_stop: Callable[[], bool] | None = None,
                  client: IMAPClient | None = None, folders: Sequence[str] | None = None,
@@ -426,6 +442,8 @@ def sync_account(store, account: AccountConfig, *, secrets: SecretGetter | None 
             ([(f, "sent" if f == settings.sent_folder else "inbox" if f.upper() == "INBOX" else "extra")
               for f in folders], [])
         result.notes.extend(notes)
+        if folders is None:
+            _remember_listing(client, result, plan)
     except Exception as exc:
         err = as_mail_error(exc, host=settings.host, port=settings.port, user=settings.user)
         result.error = str(err)

@@ -1,0 +1,107 @@
+"""The speed-ups of issue 18 keep behaviour: the full-text index built per batch is exactly the
+index the per-row triggers made, whatever happens to a message inside its own batch."""
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from owner_tui.aging import to_iso
+from owner_tui.config import Config, OwnerConfig
+from owner_tui.records import MessageRecord
+from owner_tui.store import Store
+from owner_tui.store.queries import ListFilter
+from tests.conftest import FROZEN_NOW
+from tests.gen import OWNER, generate
+
+
+@pytest.fixture
+def shop(tmp_path, clock):
+    s = Store.open(tmp_path / "shop.db", config=Config(owner=OwnerConfig(addresses=(OWNER,))), clock=clock)
+    yield s, s.ensure_account("imap", "shop", {"address": OWNER})
+    s.close()
+
+
+def index_matches_messages(s: Store) -> None:
+    """FTS5's own check of an external-content index against its table (rank 1: compare with
+    the content): raises "database disk image is malformed" on any missing, stale or extra row."""
+    s.db.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
+    assert s.db.execute("SELECT count(*) FROM fts_pending").fetchone()[0] == 0
+
+
+def at(minutes_ago: int) -> str:
+    return to_iso(FROZEN_NOW - timedelta(minutes=minutes_ago))
+
+
+def test_a_bulk_import_is_searchable_and_the_index_is_exact(shop):
+    s, acc = shop
+    recs = generate(1200, FROZEN_NOW, seed=7)
+    for i in range(0, len(recs), 500):
+        s.ingest(acc, recs[i:i + 500])
+    index_matches_messages(s)
+    word = "xylophonic"
+    s.ingest(acc, [MessageRecord(external_id="w@x", sender_handle="w@example.com", sent_at=at(5),
+                                 subject="About the cake", text=f"a {word} question", recipients=(OWNER,))])
+    assert len(s.page(ListFilter(search=word))) == 1
+    index_matches_messages(s)
+
+
+def test_rows_changed_or_deleted_inside_their_own_batch_are_indexed_as_they_end(shop):
+    """In one batch: a review stored then edited (its text changes), an inbound message marked
+    answered (a placeholder reply is made) and the real reply (the placeholder is deleted), and a
+    reply stored before its parent (re-dated: an update of a non-indexed column)."""
+    s, acc = shop
+    q = MessageRecord(external_id="q@x", sender_handle="ann@example.com", sent_at=at(300), subject="Cake order",
+                      text="Can I order a lemon cake?", recipients=(OWNER,), answered=True)
+    reply = MessageRecord(external_id="r@x", direction="out", sender_handle=OWNER, sent_at=at(200),
+                          subject="Re: Cake order", text="Yes, lemon cake on Friday", in_reply_to="q@x",
+                          recipients=("ann@example.com",))
+    child = MessageRecord(external_id="c@x", sender_handle="bob@example.com", sent_at=at(500),
+                          subject="Re: Bread", text="Thanks for the sourdough", in_reply_to="p@x",
+                          recipients=(OWNER,))
+    parent = MessageRecord(external_id="p@x", direction="out", sender_handle=OWNER, sent_at=at(400),
+                           subject="Bread", text="Your sourdough is ready", recipients=("bob@example.com",))
+    review = MessageRecord(external_id="g1", channel="google", sender_name="Cy", sent_at=at(100),
+                           text="Good croissants", rating=4)
+    edited = replace(review, text="Great croissants, rude staff", rating=2)
+    s.ingest(acc, [q, reply, child, parent, review, edited])
+    index_matches_messages(s)
+    assert s.db.execute("SELECT count(*) FROM messages WHERE external_id LIKE 'answered-elsewhere:%'"
+                        ).fetchone()[0] == 0
+    assert len(s.page(ListFilter(search="rude", view="all"))) == 1
+    assert len(s.page(ListFilter(search="Good", view="all"))) == 0
+    # The same changes across batches (the rows then indexed before they change).
+    s.ingest(acc, [replace(edited, text="Rude staff, but the croissants", rating=3)])
+    index_matches_messages(s)
+
+
+def test_a_failed_batch_leaves_no_mark_and_the_next_one_indexes(shop):
+    s, acc = shop
+    bad = MessageRecord(external_id="", sender_handle="x@example.com", sent_at=at(5))
+    with pytest.raises(ValueError):
+        s.ingest(acc, [MessageRecord(external_id="ok@x", sender_handle="x@example.com", sent_at=at(6),
+                                     text="first"), bad])
+    assert s.db.execute("SELECT count(*) FROM messages").fetchone()[0] == 0
+    s.ingest(acc, [MessageRecord(external_id="ok@x", sender_handle="x@example.com", sent_at=at(6), text="first")])
+    index_matches_messages(s)
+
+
+def test_a_batch_inside_a_wider_transaction_and_writers_outside_ingest_stay_indexed(shop):
+    s, acc = shop
+    with s.write():
+        s.ingest(acc, generate(40, FROZEN_NOW, seed=3))
+        s.ingest(acc, generate(40, FROZEN_NOW, seed=4))
+    index_matches_messages(s)
+    conv = s.db.execute("SELECT id FROM conversations LIMIT 1").fetchone()[0]
+    with s.write():  # any other writer: the triggers index row by row
+        s.db.execute("INSERT INTO messages (conversation_id, account_id, direction, external_id, sent_at, "
+                     "received_at, subject, text) VALUES (?, ?, 'in', 'raw@x', ?, ?, 'S', 'quinoa')",
+                     [conv, acc, at(1), at(1)])
+        s.db.execute("UPDATE messages SET noise = 'x' WHERE external_id = 'raw@x'")
+    index_matches_messages(s)
+    with s.write():
+        s.db.execute("UPDATE messages SET text = 'spelt' WHERE external_id = 'raw@x'")
+    index_matches_messages(s)
+    with s.write():
+        s.db.execute("DELETE FROM messages WHERE external_id = 'raw@x'")
+    index_matches_messages(s)
