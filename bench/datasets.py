@@ -134,9 +134,13 @@ def _bulk(store) -> Iterator[None]:
     trigger = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'messages_ai'").fetchone()
     if trigger:
         db.execute("DROP TRIGGER messages_ai")
+    # Each ingest batch indexes its own rows (schema.m008_fts_in_batches): not here, the
+    # rebuild below does it once.
+    store._index_pending = lambda: db.execute("DELETE FROM fts_pending")
     try:
         yield
     finally:
+        del store._index_pending
         if trigger:
             with store.write():
                 db.execute("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")
