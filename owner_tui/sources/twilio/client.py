@@ -98,6 +98,9 @@ class TwilioClient:
         self.http: Http = runtime.http(PLATFORM, options, auth=self.auth, qpm=QPM, auth_scheme="Basic")
         self.http.hide(secret, self.auth.token())
         self.http.classify = _classify
+        size = options.get("page_size", PAGE_SIZE)
+        self.page_size = size if isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= 1000 \
+            else PAGE_SIZE
 
     def close(self) -> None:
         self.http.close()
@@ -158,7 +161,7 @@ class TwilioClient:
 
         The first request carries ``params`` and ``PageSize``; later ones are exactly the link
         Twilio gave (its ``PageToken`` is opaque). A repeated link ends the listing."""
-        query = {"PageSize": PAGE_SIZE, **(params or {})}
+        query = {"PageSize": self.page_size, **(params or {})}
         data = self.get(resource if resource.startswith("/") else self.path(resource), query)
         seen: set[str] = set()
         for _ in range(MAX_PAGES):

@@ -33,7 +33,7 @@ from owner_tui.phone import strip_channel, to_e164
 from owner_tui.records import Cursor, MessageRecord
 from owner_tui.sources.reviews.common import PullReport, Runtime, SecretsGetter, iso, opt_int, stored_high_water
 from owner_tui.sources.reviews.http import NeedsReauth, SourceError
-from owner_tui.sources.twilio.client import PAGE_SIZE, TwilioClient, as_int
+from owner_tui.sources.twilio.client import TwilioClient, as_int
 
 #: Call statuses that mean nobody picked up (Twilio's call status values).
 MISSED = {"no-answer": "no answer", "busy": "busy", "failed": "failed", "canceled": "hung up before an answer"}
@@ -314,9 +314,9 @@ def _resume(client: TwilioClient, resource: str, key: str, params: dict[str, Any
         except SourceError as exc:
             if exc.retryable or isinstance(exc, NeedsReauth) or exc.status not in (400, 404):
                 raise
-            data = client.get(client.path(resource), {"PageSize": PAGE_SIZE, **params})
+            data = client.get(client.path(resource), {"PageSize": client.page_size, **params})
     else:
-        data = client.get(client.path(resource), {"PageSize": PAGE_SIZE, **params})
+        data = client.get(client.path(resource), {"PageSize": client.page_size, **params})
     seen: set[str] = set()
     while True:
         items = data.get(key)
