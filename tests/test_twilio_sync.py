@@ -333,3 +333,11 @@ def test_api_key_auth_is_used_when_configured(twilio, db):  # noqa: F811
     assert sync_one(db, acc).ok
     auth = twilio.requests("GET")[0].headers["authorization"]
     assert base64.b64decode(auth[6:]).decode().startswith(twilio.api_key_sid + ":")
+
+
+def test_a_twiml_auto_reply_does_not_close_the_wait(twilio, db):  # noqa: F811
+    twilio.add_message(ANN, BUSINESS, "Do you deliver?", when=at(0))
+    twilio.add_message(BUSINESS, ANN, "Thanks for your text! We'll reply soon.", when=at(0.1),
+                       direction="outbound-reply")
+    sync_one(db, account(twilio))
+    assert convs(db)[f"sms:{ANN}"]["waiting_since"] == at(0).isoformat()

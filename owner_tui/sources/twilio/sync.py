@@ -122,6 +122,9 @@ class Reader:
         notes: list[str] = []
         if m.get("error_code"):
             extra["error_code"] = m["error_code"]
+        if m.get("direction") == "outbound-reply":
+            # TwiML's answer to the customer's text (an auto-responder, a bot): not the owner.
+            extra["auto_reply"] = True
         if direction == "out" and status in NOT_DELIVERED:
             code = f", Twilio error {m['error_code']}" if m.get("error_code") else ""
             extra["not_delivered"] = f"{status}{code}"
