@@ -341,3 +341,18 @@ def test_a_twiml_auto_reply_does_not_close_the_wait(twilio, db):  # noqa: F811
                        direction="outbound-reply")
     sync_one(db, account(twilio))
     assert convs(db)[f"sms:{ANN}"]["waiting_since"] == at(0).isoformat()
+
+
+@pytest.mark.parametrize("status, code, words, kind", [
+    (404, 20404, "Twilio has no such resource for this account (Twilio error 20404)", "notfound"),
+    (403, 20008, "test credentials", "credentials"),
+    (403, 21408, "no permission for that region", "permission"),
+    (400, 29999, "Twilio refused the request (HTTP 400): Something new", "protocol"),
+])
+def test_twilio_error_codes_on_reads_have_their_own_words(twilio, db, status, code, words, kind):  # noqa: F811
+    twilio.fault("GET", f"/2010-04-01/Accounts/{twilio.account_sid}/Calls.json", status,
+                 {"code": code, "message": "Something new", "more_info": "", "status": status})
+    out = sync_one(db, account(twilio))
+    assert not out.ok and words in out.line and out.error_kind == kind and not out.temporary, out.line
+    state = db.sync_state(out.details.account_id, f"calls:to:{BUSINESS}")
+    assert words in state["last_error"]  # the feed that failed carries the words
