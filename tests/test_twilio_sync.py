@@ -356,3 +356,10 @@ def test_twilio_error_codes_on_reads_have_their_own_words(twilio, db, status, co
     assert not out.ok and words in out.line and out.error_kind == kind and not out.temporary, out.line
     state = db.sync_state(out.details.account_id, f"calls:to:{BUSINESS}")
     assert words in state["last_error"]  # the feed that failed carries the words
+
+
+def test_a_missing_token_variable_is_a_secret_problem_not_twilios(twilio, db, monkeypatch):  # noqa: F811
+    monkeypatch.delenv("TWILIO_TEST_TOKEN")
+    out = sync_one(db, account(twilio))
+    assert not out.ok and out.error_kind == "secret" and "TWILIO_TEST_TOKEN is not set" in out.line
+    assert twilio.requests() == []  # nothing went on the wire without credentials

@@ -119,7 +119,6 @@ class Reader:
         status = str(m.get("status") or "")
         extra: dict[str, Any] = {"sid": sid, "status": status, "twilio_direction": m.get("direction"),
                                  "business_number": ours, "num_segments": as_int(m.get("num_segments"))}
-        notes: list[str] = []
         if m.get("error_code"):
             extra["error_code"] = m["error_code"]
         if m.get("direction") == "outbound-reply":
@@ -140,7 +139,7 @@ class Reader:
         return MessageRecord(
             external_id=sid, channel=channel, direction=direction, sent_at=iso(when) if when else "",
             sender_handle=handle, recipients=(handle,), text=text, thread_key=f"{channel}:{handle}",
-            problems=problems, extra=extra, notes=tuple(notes))
+            problems=problems, extra=extra)
 
     def media(self, m: dict, sid: str) -> list[dict[str, str]]:
         """The media of an MMS: content type and link (fetched only when ``num_media`` > 0)."""
