@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Channels a conversation can live on.
-CHANNELS = ("email", "google", "trustpilot", "yelp", "facebook", "on-site")
+CHANNELS = ("email", "google", "trustpilot", "yelp", "facebook", "on-site", "sms", "whatsapp", "call")
+#: Channels whose customer is a phone number (E.164): one contact per number across them.
+PHONE_CHANNELS = ("sms", "whatsapp", "call")
 
 #: Headers kept with a message for reading it (lower-case names): noise and auto-replies,
 #: lists and group aliases, the person behind a form or a group (Reply-To, X-Original-From),

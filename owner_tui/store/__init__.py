@@ -21,6 +21,7 @@ from owner_tui.paths import ensure_private_dir, make_private
 from owner_tui.store.actions import ActionsMixin
 from owner_tui.store.health import HealthMixin
 from owner_tui.store.outbox import OutboxMixin
+from owner_tui.store.phones import PhonesMixin
 from owner_tui.store.queries import QueriesMixin
 from owner_tui.store.db import SCHEMA_VERSION, Db
 
@@ -161,7 +162,7 @@ def _migrate(store: "Store", path: Path) -> None:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-class Store(ActionsMixin, HealthMixin, OutboxMixin, QueriesMixin):
+class Store(ActionsMixin, HealthMixin, OutboxMixin, PhonesMixin, QueriesMixin):
     def __init__(self, db: Db, path: Path | None, config: Config | None = None,
                  clock=utcnow) -> None:
         self.db = db

@@ -308,3 +308,38 @@ def m008_fts_in_batches(db: Database) -> None:
             WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE after < new.rowid);
         END
     """)
+
+
+@migrations()
+def m009_phone_contacts(db: Database) -> None:
+    """Texts and calls (issue 19). ``phone_opt_outs``: per number (E.164), the latest opt-out or
+    opt-in keyword the customer texted (STOP ... START), so a sender can refuse to text someone
+    who opted out; the latest keyword by time wins, whatever order the sync brings them in.
+    ``phone_mentions``: numbers written in reviews and feedback ("call me on 415-555-2671"), so
+    the TUI can suggest merging that reviewer with the contact who texts from that number."""
+    _run(db, """
+        CREATE TABLE IF NOT EXISTS phone_opt_outs (
+            e164 TEXT PRIMARY KEY,
+            opted_out_at TEXT,
+            keyword TEXT NOT NULL,
+            changed_at TEXT NOT NULL,
+            channel TEXT NOT NULL DEFAULT 'sms'
+        );
+        CREATE TABLE IF NOT EXISTS phone_mentions (
+            e164 TEXT NOT NULL,
+            message_id INTEGER NOT NULL REFERENCES messages(id),
+            PRIMARY KEY (e164, message_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS phone_mentions_message ON phone_mentions(message_id)
+    """)
+    # Feedback forms stored before this kept the phone as ("on-site", "phone:<digits>"): a number
+    # written with its +code becomes the contact's ("phone", E.164) identity, so a later text
+    # from it joins that contact. Without a +code the country is a guess: left as it was.
+    from owner_tui.phone import to_e164
+
+    for ident_id, handle in db.execute(
+            "SELECT id, handle FROM identities WHERE channel = 'on-site' AND handle LIKE 'phone:+%'").fetchall():
+        e164 = to_e164(handle)
+        taken = db.execute("SELECT 1 FROM identities WHERE channel = 'phone' AND handle = ?", [e164]).fetchone()
+        if e164 and not taken:
+            db.execute("UPDATE identities SET channel = 'phone', handle = ? WHERE id = ?", [e164, ident_id])
