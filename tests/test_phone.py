@@ -100,6 +100,7 @@ def test_the_upgrade_turns_an_old_feedback_phone_into_a_phone_identity(tmp_path)
             store.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm009_phone_contacts'")
             store.db.execute("DROP TABLE phone_opt_outs")
             store.db.execute("DROP TABLE phone_mentions")
+            store.db.execute("PRAGMA user_version = 7")  # what the store before m009 recorded
     assert any(m.name == "m009_phone_contacts" for m in migrations._migrations)
     with Store.open(path) as store:
         phone = store.ensure_account("twilio", "phone")
