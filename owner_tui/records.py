@@ -15,6 +15,9 @@ from typing import Any
 #: Channels a conversation can live on.
 CHANNELS = ("email", "google", "trustpilot", "yelp", "facebook", "on-site")
 
+#: Channels answered by a text through Twilio (issue 19); a missed ``call`` is answered by SMS.
+PHONE_CHANNELS = ("sms", "whatsapp", "call")
+
 #: Headers kept with a message for reading it (lower-case names): noise and auto-replies,
 #: lists and group aliases, the person behind a form or a group (Reply-To, X-Original-From),
 #: and flags other clients left (X-Status "A": answered, in mbox files).
@@ -148,3 +151,6 @@ class SendResult:
     external_id: str
     sent_at: str
     note: str = ""
+    #: A platform that reports delivery later (Twilio): its first status (``queued``, ``sent``);
+    #: the outbox then follows it (``send/delivery``). None: nothing to follow.
+    delivery: str | None = None

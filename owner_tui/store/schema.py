@@ -267,3 +267,19 @@ def m007_review_feed_stats(db: Database) -> None:
     shows only 3 excerpts), a Google location's average rating and review count. JSON per
     ``sync_state`` row; reply moderation and removals live on the messages themselves."""
     _run(db, "ALTER TABLE sync_state ADD COLUMN stats TEXT")
+
+
+@migrations()
+def m010_delivery_status(db: Database) -> None:
+    """A text's delivery, followed after the send (issue 19): Twilio's message id, its latest
+    status (queued, sent, delivered, undelivered, failed, read), the error code with it, when
+    it was last read and when to read it next (NULL: no longer followed)."""
+    _run(db, """
+        ALTER TABLE outbox ADD COLUMN remote_id TEXT;
+        ALTER TABLE outbox ADD COLUMN delivery TEXT;
+        ALTER TABLE outbox ADD COLUMN delivery_error TEXT;
+        ALTER TABLE outbox ADD COLUMN delivery_at TEXT;
+        ALTER TABLE outbox ADD COLUMN delivery_next TEXT;
+        ALTER TABLE outbox ADD COLUMN delivery_checks INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX outbox_delivery_next ON outbox(delivery_next) WHERE delivery_next IS NOT NULL
+    """)
