@@ -125,7 +125,10 @@ class TwilioSender:
             except SecretError as exc:
                 raise SendError(str(exc)) from None
             self._hide = [s for s in (secret,) if s]
-            self._client = httpx.Client(auth=(user, secret), timeout=TIMEOUT, follow_redirects=False,
+            timeout = TIMEOUT
+            if isinstance(self.options.get("timeout"), (int, float)) and self.options["timeout"] > 0:
+                timeout = httpx.Timeout(float(self.options["timeout"]), connect=min(10.0, float(self.options["timeout"])))
+            self._client = httpx.Client(auth=(user, secret), timeout=timeout, follow_redirects=False,
                                         transport=self._transport,
                                         headers={"User-Agent": "owner-tui/0.1", "Accept": "application/json"})
         return self._client
@@ -239,7 +242,7 @@ class TwilioSender:
                     continue
             break
         if resp.status_code >= 500:
-            return self._unknown(reply)
+            return self._unknown(reply, answered=resp.status_code)
         if resp.status_code not in (200, 201):
             err = self._error(resp, "did not take the text")
             if resp.status_code == 429:
@@ -259,11 +262,16 @@ class TwilioSender:
         return SendResult(external_id=data["sid"], sent_at=_iso(when),
                           note=note or f"{words} handed to Twilio ({status}).", delivery=status)
 
-    def _unknown(self, reply: OutgoingReply) -> SendResult:
-        """The request went out and no answer came back: look before anything else."""
+    def _unknown(self, reply: OutgoingReply, answered: int | None = None) -> SendResult:
+        """The request went out and no usable answer came back: look before anything else.
+        After a 5xx Twilio has finished with the request, so a complete listing without the
+        text proves it was not sent; after a timeout it may still be working on it."""
         verdict = self.verify(reply)
         if verdict is True:
             return self._verified[reply.outbox_id]
+        if verdict is False and answered:
+            raise SendError(f"Twilio had a problem (HTTP {answered}) and the text is not in its message list: "
+                            "it was not sent; try again later", retryable=True)
         raise SendError("Twilio's answer was lost after the text was sent, and it could not be confirmed "
                         "whether it went out; look in the Twilio console (Messaging logs) before sending "
                         "it again", maybe_delivered=True)
