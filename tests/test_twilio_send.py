@@ -308,3 +308,62 @@ def test_a_missed_call_is_answered_by_sms_from_the_number_called(twilio, tmp_pat
         assert not s.awaiting()
     finally:
         s.store.close()
+
+
+# -- kill -9 during a send --------------------------------------------------------------------------
+
+def test_kill_during_send_never_sends_twice(twilio, tmp_path):  # noqa: F811
+    """The outbox worker in a subprocess is killed after its POST reached Twilio (which holds
+    its answer back) and before it recorded anything; a fresh run finds the text in Twilio's
+    list and records it: exactly one message on the server, the row sent, with its SID."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.test_crash_safety import ROOT, _check_integrity
+
+    original = twilio.handle
+
+    def late_answer(method, path, *args):
+        result = original(method, path, *args)
+        if method == "POST":
+            time.sleep(3.0)  # the message exists; the answer is late
+        return result
+
+    twilio.handle = late_answer
+    s = Shop(twilio, tmp_path)
+    db = s.store.path
+    rounds = 3
+    oids = []
+    for i in range(rounds):
+        if i:
+            s.conv = s.inbound(f"question {i}", customer=f"+1555987000{i + 1}")
+        oids.append(s.reply(f"Answer number {i}"))
+    s.store.close()
+    options = json.dumps(twilio.options(timeout=30))
+    for i in range(rounds):
+        posts_before = len(twilio.requests("POST", API_MESSAGES))
+        proc = subprocess.Popen([sys.executable, "-m", "tests.crash_worker", "send-twilio", str(db), options],
+                                cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while len(twilio.requests("POST", API_MESSAGES)) == posts_before:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the POST never reached the server"
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)  # the POST is in; its answer is 3 s away
+        proc.communicate(timeout=30)
+        _check_integrity(db)
+        with Store.open(db) as check:
+            assert [r["status"] for r in check.outbox() if r["id"] == oids[i]] == ["sending"]
+    done = subprocess.run([sys.executable, "-m", "tests.crash_worker", "send-twilio", str(db), options],
+                          cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    sent = [m for m in twilio.messages if m["direction"] == "outbound-api"]
+    assert sorted(m["body"] for m in sent) == [f"Answer number {i}" for i in range(rounds)]  # once each
+    with Store.open(db) as check:
+        rows = {r["id"]: r for r in check.outbox()}
+        assert all(rows[o]["status"] == "sent" for o in oids), rows
+        assert {rows[o]["remote_id"] for o in oids} == {m["sid"] for m in sent}
+        assert "interrupted" in done.stdout or "found" in done.stdout, done.stdout
