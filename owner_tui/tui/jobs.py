@@ -112,13 +112,15 @@ def deliver_demo(store: Store, outbox_id: int) -> Delivery:
     return Delivery("sent", "delivered in the demo (nothing left this machine).")
 
 
-def queue_reply(store: Store, conversation_id: int, body: str, *, replaces: int | None = None) -> int:
+def queue_reply(store: Store, conversation_id: int, body: str, *, replaces: int | None = None,
+                meta: dict | None = None) -> int:
     """Queue a reply; ``replaces`` names a failed outbox row it rewrites, cancelled in the same
-    breath so the old text can never go out as well."""
+    breath so the old text can never go out as well. ``meta``: what the sender is told (the
+    owner chose WhatsApp's approved template)."""
     with store.write():
         if replaces is not None:
             store.outbox_cancel(replaces)
-        return store.queue_reply(conversation_id, body)
+        return store.queue_reply(conversation_id, body, meta=meta)
 
 
 def export_view(store: Store, f: ListFilter, fmt: str, folder: Path, now: datetime) -> tuple[Path, int]:
