@@ -16,6 +16,7 @@ from owner_tui.config import AccountConfig, Config, OwnerConfig, SendConfig
 from owner_tui.records import MessageRecord
 from owner_tui.store import Store
 from owner_tui.tui.app import OwnerApp
+from tests.servers.twilio_api import twilio  # noqa: F401
 from tests.tui_support import FrozenClock, screen_text, settle
 
 CUSTOMER = "+15559870001"
@@ -153,3 +154,106 @@ async def test_whatsapp_inside_the_window_needs_nothing_more(tmp_path, clock):
     with Store.open(tmp_path / "t.db", clock=clock) as s:
         [row] = s.outbox()
         assert json.loads(row["meta"]) == {}
+
+
+# -- the conversation: the number, its copy key, delivery -------------------------------------------
+
+async def open_conversation(pilot, app, cid: int):
+    from owner_tui.screens.conversation import ConversationScreen
+
+    await app.push_screen(ConversationScreen(cid))
+    await settle(pilot)
+    return app.screen
+
+
+def tel_links(app) -> set[str]:
+    header = app.screen.query_one("#conv-header")
+    links = set()
+    for strip in header.render_lines(header.region.reset_offset):
+        for seg in strip:
+            if seg.style is not None and seg.style.link:
+                links.add(seg.style.link)
+    return links
+
+
+async def test_a_missed_call_shows_the_number_as_a_tel_link_and_c_copies_it(tmp_path, clock):
+    cid = build(tmp_path / "t.db", clock, "call", text="Missed call (no answer)")
+    app = app_for(tmp_path, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await open_conversation(pilot, app, cid)
+        text = screen_text(app)
+        assert f"☎ {CUSTOMER}" in text and "c copies the number; call them back" in text
+        assert tel_links(app) == {f"tel:{CUSTOMER}"}
+        assert "Copy number" in str(app.screen.query_one("KeyFooter").render())
+        await pilot.press("c")
+        await settle(pilot)
+        assert app.clipboard == CUSTOMER
+        assert any(f"Copied {CUSTOMER}" in n for n in app.notices)
+
+
+async def test_a_hostile_number_is_neither_linked_nor_copied(tmp_path, clock):
+    cid = build(tmp_path / "t.db", clock, "call", customer="+1555\x1b]8;;http://evil\x07call", name="")
+    app = app_for(tmp_path, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await open_conversation(pilot, app, cid)
+        screen_text(app)  # asserts no escape reaches the terminal
+        assert tel_links(app) == set()
+        assert "Copy number" not in str(app.screen.query_one("KeyFooter").render())
+        await pilot.press("c")
+        await settle(pilot)
+        assert app.clipboard != "+1555\x1b]8;;http://evil\x07call"
+
+
+async def test_an_email_conversation_has_no_copy_number_key(tmp_path, clock):
+    from tests.tui_support import build_store
+
+    ids = build_store(tmp_path / "t.db", clock)
+    app = app_for(tmp_path, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await open_conversation(pilot, app, ids["ann"])
+        assert "Copy number" not in str(app.screen.query_one("KeyFooter").render())
+        assert tel_links(app) == set()
+
+
+async def test_delivery_is_shown_in_the_conversation_and_the_status_line(twilio, tmp_path, monkeypatch):  # noqa: F811
+    import os
+
+    from tests.servers.twilio_api import BUSINESS as SERVER_NUMBER
+
+    clock = FrozenClock()
+    from datetime import UTC, datetime
+
+    clock.now = datetime.now(UTC).replace(microsecond=0)  # the server's clock is real
+    cid = build(tmp_path / "t.db", clock, "sms", to=SERVER_NUMBER)
+    twilio.plans.append([("queued", None), ("undelivered", 30007)])
+    accounts = (AccountConfig(name="texts", kind="twilio", options=twilio.options()),)
+    cfg = Config(owner=OwnerConfig(name="Sam"), accounts=accounts, send=SendConfig(undo_seconds=0))
+    assert os.environ["TWILIO_TEST_TOKEN"] == twilio.auth_token
+    app = OwnerApp(tmp_path / "t.db", cfg, clock=clock, exports_dir=tmp_path / "exports")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await open_reply(pilot, app, cid)
+        app.screen.query_one("#editor", TextArea).load_text("We are open 9-5")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert len(twilio.requests("POST")) == 1
+        await open_conversation(pilot, app, cid)
+        assert "your last text: queued at Twilio" in screen_text(app)
+        twilio.advance()
+        with Store.open(tmp_path / "t.db", clock=clock) as s:
+            s.db.execute("UPDATE outbox SET delivery_next = '2000-01-01T00:00:00+00:00'")
+        app._poll_delivery()
+        await settle(pilot)
+        assert any("Text to Tia Tran: undelivered: the carrier rejected the message" in n and "(30007)" in n
+                   for n in app.notices), list(app.notices)
+        await app.screen.load(cid)
+        await settle(pilot)
+        text = screen_text(app)
+        assert "your reply was not sent: not delivered (undelivered: the carrier rejected" in text
+        assert "1h  Tia Tran" in text  # the age badge: the customer waits again
+        assert "outbox 1 failed" in text
+    with Store.open(tmp_path / "t.db", clock=clock) as s:
+        assert s.conversation(cid)["waiting_since"] is not None

@@ -123,6 +123,21 @@ def queue_reply(store: Store, conversation_id: int, body: str, *, replaces: int 
         return store.queue_reply(conversation_id, body, meta=meta)
 
 
+def follow_deliveries(store: Store, config: Config) -> tuple[list[tuple[str, str, str]], int]:
+    """Read the due delivery statuses of sent texts: ``[(who, status, words)]`` for those that
+    moved, and how many are still followed."""
+    from owner_tui.send.delivery import follow
+    from owner_tui.store.delivery import pending_count
+
+    out = []
+    for oid, status, words in follow(store, config).changed:
+        row = store.db.execute("SELECT COALESCE(ct.name, ''), c.external_key FROM outbox o JOIN conversations c ON "
+                               "c.id = o.conversation_id LEFT JOIN contacts ct ON ct.id = c.contact_id WHERE o.id = ?",
+                               [oid]).fetchone()
+        out.append(((row[0] or row[1]) if row else "", status, words))
+    return out, pending_count(store)
+
+
 def export_view(store: Store, f: ListFilter, fmt: str, folder: Path, now: datetime) -> tuple[Path, int]:
     """Write the view to a new private file in ``folder``; returns the path and row count."""
     from owner_tui.reports.export import EXTENSIONS, export_to_file
