@@ -12,8 +12,7 @@ import pytest
 
 from owner_tui.config import AccountConfig, Config, OwnerConfig
 from owner_tui.records import MessageRecord
-from owner_tui.send.delivery import follow
-from owner_tui.send.outbox_worker import process
+from owner_tui.send.outbox_worker import follow_delivery, process
 from owner_tui.store import Store
 from tests.servers.twilio_api import BUSINESS, TEMPLATE_SID, twilio  # noqa: F401
 
@@ -95,13 +94,13 @@ def test_delivery_is_followed_until_final(shop):
     shop.send()
     shop.store.db.execute("UPDATE outbox SET delivery_next = ? WHERE id = ?", ["2000-01-01T00:00:00+00:00", oid])
     shop.server.advance()  # queued -> sent
-    assert follow(shop.store, shop.config).changed == [(oid, "sent", "")]
+    assert follow_delivery(shop.store, shop.config).changed == [(oid, "sent", "")]
     row = shop.row(oid)
     assert row["delivery"] == "sent" and row["delivery_next"] > datetime.now(UTC).isoformat()
-    assert follow(shop.store, shop.config).changed == []  # not due yet: backoff
+    assert follow_delivery(shop.store, shop.config).changed == []  # not due yet: backoff
     shop.store.db.execute("UPDATE outbox SET delivery_next = ? WHERE id = ?", ["2000-01-01T00:00:00+00:00", oid])
     shop.server.advance()  # -> delivered
-    assert follow(shop.store, shop.config).changed == [(oid, "delivered", "")]
+    assert follow_delivery(shop.store, shop.config).changed == [(oid, "delivered", "")]
     row = shop.row(oid)
     assert row["delivery"] == "delivered" and row["delivery_next"] is None and row["status"] == "sent"
     gets = shop.server.requests("GET", API_MESSAGES)

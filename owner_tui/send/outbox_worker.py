@@ -325,11 +325,21 @@ def process(store, config: Config, senders_factory: SendersFactory | None = None
             _send_one(store, senders, row, report)
         from owner_tui.send.delivery import follow
 
-        followed = follow(store, config, senders, only=wanted)
-        report.delivery.extend(followed.changed)
+        report.delivery.extend(follow(store, senders.get, only=wanted).changed)
     finally:
         senders.close()
     return report
+
+
+def follow_delivery(store, config: Config, senders_factory: SendersFactory | None = None):
+    """Read the due delivery statuses of sent texts (``send/delivery``), outside a send pass."""
+    from owner_tui.send.delivery import follow
+
+    senders = _Senders(store, config, senders_factory or default_senders(config))
+    try:
+        return follow(store, senders.get)
+    finally:
+        senders.close()
 
 
 def _recover(store, senders: _Senders, report: OutboxReport, stale_after: float, wanted: set | None) -> None:

@@ -126,11 +126,11 @@ def queue_reply(store: Store, conversation_id: int, body: str, *, replaces: int 
 def follow_deliveries(store: Store, config: Config) -> tuple[list[tuple[str, str, str]], int]:
     """Read the due delivery statuses of sent texts: ``[(who, status, words)]`` for those that
     moved, and how many are still followed."""
-    from owner_tui.send.delivery import follow
+    from owner_tui.send.outbox_worker import follow_delivery
     from owner_tui.store.delivery import pending_count
 
     out = []
-    for oid, status, words in follow(store, config).changed:
+    for oid, status, words in follow_delivery(store, config).changed:
         row = store.db.execute("SELECT COALESCE(ct.name, ''), c.external_key FROM outbox o JOIN conversations c ON "
                                "c.id = o.conversation_id LEFT JOIN contacts ct ON ct.id = c.contact_id WHERE o.id = ?",
                                [oid]).fetchone()
