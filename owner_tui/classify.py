@@ -68,6 +68,11 @@ def noise_reason(rec: MessageRecord, rules: Iterable[Rule] = (), *,
     for rule in rules:
         if rule.matches(handle):
             return "your rule: " + rule.pattern if rule.action == "noise" else None
+    if rec.channel in ("sms", "whatsapp"):
+        from owner_tui.phone import is_opt_out, keyword
+
+        if is_opt_out(rec.text):  # Twilio's opt-out keywords: the customer asked for no more texts
+            return f"opted out ({keyword(rec.text)})"
     if rec.channel != "email":
         if (not positive_rating_only_awaits and rec.rating is not None and rec.rating >= 4
                 and not rec.text.strip()):
@@ -209,6 +214,9 @@ def via_group(h: dict[str, str], recipients: Iterable[str], groups: Iterable[str
 def outbound_noise_reason(rec: MessageRecord) -> str | None:
     """Machine mail sent from the owner's own address (the emailed digest, a vacation reply)
     is not a reply to anyone and must not start a "no answer yet" follow-up."""
+    if rec.channel in ("sms", "whatsapp", "call") and rec.extra.get("not_delivered"):
+        # A text Twilio could not deliver, or a call back nobody answered: the customer still waits.
+        return f"did not reach the customer ({rec.extra['not_delivered']})"
     auto = {k.lower(): v for k, v in rec.headers.items()}.get("auto-submitted", "").strip().lower()
     if auto and auto.split(";")[0].strip() != "no":
         return f"auto-submitted: {auto.split(';')[0].strip()}"

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-ACCOUNT_KINDS = ("imap", "google", "trustpilot", "yelp", "facebook", "files")
+ACCOUNT_KINDS = ("imap", "google", "trustpilot", "yelp", "facebook", "files", "twilio")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SECRET_WORDS = ("password", "secret", "token", "apikey", "api_key")
 
@@ -341,12 +341,16 @@ def parse_config(text: str, path: Path | None = None) -> Config:
                               path=path)
         for key, value in opts.items():
             lowered = key.lower()
-            if any(w in lowered for w in SECRET_WORDS) and not lowered.endswith(("_cmd", "_env", "_keyring", "_command", "_url")) \
+            # "_sid": a Twilio API key's SID (SK...) names the key; its secret is elsewhere.
+            if any(w in lowered for w in SECRET_WORDS) \
+                    and not lowered.endswith(("_cmd", "_env", "_keyring", "_command", "_url", "_sid")) \
                     and isinstance(value, str) and value:
                 raise ConfigError(
                     f"{table}.{key} looks like a secret written into the file; use {key}_cmd "
                     f"(a command that prints it), {key}_env (an environment variable) or {key}_keyring = true",
                     key=f"{table}.{key}", line=_line_of(text, table, key), path=path)
+        if kind == "twilio":
+            _check_twilio(opts, table, text, path)
         options = {k: v for k, v in opts.items() if k != "kind"}
         accounts.append(AccountConfig(name=name, kind=kind, options=MappingProxyType(options)))
 
@@ -358,6 +362,63 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     feedback = _parse_feedback(data.get("feedback", {}), text, path)
     return Config(owner=owner, aging=aging, health=health, send=send, ui=ui, accounts=tuple(accounts),
                   keys=MappingProxyType(dict(keys)), feedback=feedback, path=path)
+
+
+_TWILIO_KEYS = {"kind": str, "account_sid": str, "auth_token_cmd": (str, list), "auth_token_env": str,
+                "auth_token_keyring": bool, "api_key_sid": str, "api_key_secret_cmd": (str, list),
+                "api_key_secret_env": str, "api_key_secret_keyring": bool, "numbers": list,
+                "whatsapp_from": str, "whatsapp_template_sid": str, "whatsapp_template_name": str,
+                "base_url": str, "region": str, "country": str, "lookback_days": int, "page_size": int,
+                "calls": bool, "max_attempts": int, "qpm": (int, float)}
+_SID = re.compile(r"[0-9a-fA-F]{32}")
+
+
+def _check_twilio(opts: Mapping[str, Any], table: str, text: str, path: Path | None) -> None:
+    """A ``twilio`` account: its SID, one way to its secret, E.164 business numbers (issue 19)."""
+    _check_table(opts, _TWILIO_KEYS, table, text, path)
+
+    def bad(key: str, message: str) -> ConfigError:
+        return ConfigError(f"{table}.{key} {message}", key=f"{table}.{key}",
+                           line=_line_of(text, table, key) or _line_of(text, table, ""), path=path)
+
+    def sid(key: str, prefix: str, what: str) -> None:
+        value = opts.get(key)
+        if value is not None and not (value.startswith(prefix) and len(value) == 34 and _SID.fullmatch(value[2:])):
+            raise bad(key, f"must be {what} ({prefix} and 32 hexadecimal characters), not {value[:40]!r}")
+
+    if not opts.get("account_sid"):
+        raise bad("account_sid", "is missing: the Account SID (AC...) from the Twilio console")
+    sid("account_sid", "AC", "an Account SID")
+    sid("api_key_sid", "SK", "an API key SID")
+    sid("whatsapp_template_sid", "HX", "a content template SID")
+    token = any(opts.get(f"auth_token_{s}") for s in ("cmd", "env", "keyring"))
+    key_secret = any(opts.get(f"api_key_secret_{s}") for s in ("cmd", "env", "keyring"))
+    if opts.get("api_key_sid"):
+        if not key_secret:
+            raise bad("api_key_sid", "needs its secret: api_key_secret_cmd, api_key_secret_env or "
+                                     "api_key_secret_keyring = true")
+    elif key_secret:
+        raise bad("api_key_secret_" + next(s for s in ("cmd", "env", "keyring") if opts.get(f"api_key_secret_{s}")),
+                  "needs api_key_sid (SK...) too")
+    elif not token:
+        raise bad("account_sid", "needs a way to the auth token: auth_token_cmd, auth_token_env or "
+                                 "auth_token_keyring = true (or an API key: api_key_sid with api_key_secret_*)")
+    numbers = opts.get("numbers", [])
+    if not numbers and not opts.get("whatsapp_from"):
+        raise bad("numbers", "must list the business numbers, e.g. numbers = [\"+15551234567\"]")
+    for n in numbers:
+        if not isinstance(n, str) or not re.fullmatch(r"\+[1-9]\d{6,14}", n):
+            raise bad("numbers", f"must hold numbers in E.164 form like \"+15551234567\", not {n!r}")
+    wa = opts.get("whatsapp_from")
+    if wa is not None and not re.fullmatch(r"whatsapp:\+[1-9]\d{6,14}", wa):
+        raise bad("whatsapp_from", f"must look like \"whatsapp:+15557654321\", not {wa!r}")
+    url = opts.get("base_url")
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise bad("base_url", f"must be an http(s) address, not {url!r}")
+    for key in ("region", "country"):
+        value = opts.get(key)
+        if value is not None and not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise bad(key, f"must be a two-letter country code such as \"US\" or \"GB\", not {value!r}")
 
 
 def _parse_feedback(d: Mapping[str, Any], text: str, path: Path | None) -> FeedbackConfig:

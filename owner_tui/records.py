@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Channels a conversation can live on.
-CHANNELS = ("email", "google", "trustpilot", "yelp", "facebook", "on-site")
+CHANNELS = ("email", "google", "trustpilot", "yelp", "facebook", "on-site", "sms", "whatsapp", "call")
+#: Channels whose customer is a phone number (E.164): one contact per number across them.
+PHONE_CHANNELS = ("sms", "whatsapp", "call")
 
 #: Channels answered by a text through Twilio (issue 19); a missed ``call`` is answered by SMS.
 PHONE_CHANNELS = ("sms", "whatsapp", "call")

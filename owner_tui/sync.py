@@ -86,6 +86,15 @@ def _sync_one(store, account: AccountConfig, *, progress: Callable | None = None
                                       error_kind=s.error_kind, temporary=s.retryable, error=s.error)
             line = f"{account.name}: {s.new} new, {s.updated} updated" + (f", {s.skipped} skipped" if s.skipped else "")
             return AccountOutcome(account.name, account.kind, True, line, s.new, details=s)
+        if account.kind == "twilio":
+            from owner_tui.sources.twilio.sync import sync_account as sync_twilio
+
+            t = sync_twilio(store, account)
+            if t.error:
+                return AccountOutcome(account.name, "twilio", False, f"{account.name}: {t.error}", t.new, details=t,
+                                      error_kind=t.error_kind, temporary=t.retryable, error=t.error)
+            line = f"{account.name}: {t.new} new" + (f", {t.skipped} skipped" if t.skipped else "")
+            return AccountOutcome(account.name, "twilio", True, line, t.new, details=t)
         if account.kind == "files":
             return AccountOutcome(account.name, "files", True,
                                   f"{account.name}: files are brought in with `owner-tui import`")

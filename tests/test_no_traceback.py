@@ -31,6 +31,7 @@ COMMANDS = [
     ["accounts", "add", "trustpilot", "tp"],  # stdin closed: the first question aborts in one line
     ["accounts", "add", "yelp", "yelp"],
     ["accounts", "add", "facebook", "fb"],
+    ["accounts", "add", "twilio", "tw"],  # stdin closed: the first question aborts in one line
     ["contacts", "find", "ann"],
     ["contacts", "merge", "1", "2"],
     ["contacts", "unmerge", "1"],

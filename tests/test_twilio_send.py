@@ -133,7 +133,7 @@ def test_undelivered_keeps_the_text_and_the_customer_awaits_again(shop):
     (21610, "texted STOP", False),
     (21211, "not a valid phone number", False),
     (21614, "not a mobile number", False),
-    (21408, "not enabled", False),
+    (21408, "no permission for that region", False),
 ])
 def test_send_side_errors_have_their_own_words(shop, code, words, retryable):
     shop.server.send_errors[CUSTOMER] = code
@@ -166,7 +166,7 @@ def test_wrong_credentials_say_so_and_never_show_the_secret(shop, monkeypatch):
     oid = shop.reply()
     report = shop.send()
     (_, message), = report.failed
-    assert "credentials" in message and "(20003)" in message
+    assert "refused the Account SID and auth token" in message and "(20003)" in message
     assert "wrong-token-s3cr3t" not in message and shop.server.auth_token not in message
     assert shop.row(oid)["status"] == "failed"
     raw = b"".join(p.read_bytes() for p in shop.store.path.parent.glob("db*"))
@@ -185,7 +185,7 @@ def test_a_long_429_fails_retryable_with_the_wait(shop):
     shop.server.rate_limit(API_MESSAGES, retry_after="120", method="POST")
     oid = shop.reply()
     (_, message), = shop.send().failed
-    assert "slow down" in message and "120 s" in message
+    assert "too many requests" in message and "120 s" in message
     assert shop.row(oid)["status"] == "failed" and not shop.server.messages[1:]
 
 
@@ -366,3 +366,41 @@ def test_kill_during_send_never_sends_twice(twilio, tmp_path):  # noqa: F811
         assert all(rows[o]["status"] == "sent" for o in oids), rows
         assert {rows[o]["remote_id"] for o in oids} == {m["sid"] for m in sent}
         assert "interrupted" in done.stdout or "found" in done.stdout, done.stdout
+
+
+# -- with the inbound sync (twilio-in's half) --------------------------------------------------------
+
+@pytest.mark.parametrize("channel", ["sms", "whatsapp", "call"])
+def test_synced_in_replied_out_synced_again_is_one_closed_conversation(twilio, tmp_path, channel):  # noqa: F811
+    """A text (or WhatsApp message, or missed call) pulled by the sync, answered from here: the
+    reply goes from the number they wrote to or called, and the next sync sees the same message
+    (its SID), not a second one; nobody waits."""
+    from owner_tui.sync import sync_one
+
+    second = "+15551110000"
+    twilio.numbers = [BUSINESS, second]
+    when = datetime.now(UTC) - timedelta(minutes=20)
+    if channel == "sms":
+        twilio.add_message(CUSTOMER, second, "Open Sunday?", when=when)
+    elif channel == "whatsapp":
+        twilio.add_message("whatsapp:" + CUSTOMER, twilio.whatsapp_from, "Open Sunday?", when=when)
+    else:
+        twilio.add_call(CUSTOMER, second, status="no-answer", when=when)
+    acc = AccountConfig(name="texts", kind="twilio", options=twilio.options(whatsapp_from=twilio.whatsapp_from))
+    config = Config(owner=OwnerConfig(name="Sam"), accounts=(acc,))
+    with Store.open(tmp_path / "e2e.db", config=config) as store:
+        assert sync_one(store, acc).ok
+        [conv] = store.db.execute("SELECT id, channel FROM conversations").fetchall()
+        assert conv[1] == channel
+        oid = store.queue_reply(conv[0], "Yes, 9 to 1")
+        report = process(store, config, stale_after=0)
+        assert report.sent == [oid], report
+        (post,) = twilio.requests("POST", API_MESSAGES)
+        expect_from = twilio.whatsapp_from if channel == "whatsapp" else second
+        expect_to = ("whatsapp:" if channel == "whatsapp" else "") + CUSTOMER
+        assert post.form["From"] == [expect_from] and post.form["To"] == [expect_to]
+        twilio.advance()
+        assert sync_one(store, acc).ok
+        outs = store.db.execute("SELECT external_id FROM messages WHERE direction = 'out'").fetchall()
+        assert len(outs) == 1, outs  # the sync saw our reply as the message already stored
+        assert store.conversation(conv[0])["waiting_since"] is None

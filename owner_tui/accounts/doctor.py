@@ -12,7 +12,7 @@ from owner_tui.secrets import describe_source
 
 SECRET_NAMES = {"imap": ("password", "token"), "google": ("refresh_token", "client_secret"),
                 "trustpilot": ("api_secret", "password"), "yelp": ("api_key",), "facebook": ("token",),
-                "files": ()}
+                "files": (), "twilio": ("auth_token", "api_key_secret")}
 
 
 def _line(ok: bool | None, text: str) -> None:

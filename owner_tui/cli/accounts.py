@@ -1,5 +1,5 @@
 """``owner-tui accounts``: list them, add an IMAP account, a Google Business Profile, Trustpilot,
-Yelp or Facebook, test one.
+Yelp, Facebook or a Twilio number (texts and calls), test one.
 
 ``add`` asks for what it needs (or takes it as options, for scripts) and writes an
 ``[accounts.NAME]`` table through ``accounts.add``; ``test`` prints ``accounts.check``'s lines.
@@ -45,7 +45,8 @@ def list_command(obj) -> None:
     health, now = read_health(obj, config)
     by_name = {h.name: h for h in health.accounts}
     for acc in config.accounts:
-        source = describe_source(acc.options, "token") or describe_source(acc.options, "password") or "-"
+        source = describe_source(acc.options, "token") or describe_source(acc.options, "password") or \
+            describe_source(acc.options, "auth_token") or describe_source(acc.options, "api_key_secret") or "-"
         where = acc.options.get("host") or ""
         click.echo(f"{acc.name}  ({acc.kind}{', ' + str(where) if where else ''})  secret: {source}  "
                    f"{one_line(by_name[acc.name].describe(now), limit=300)}")
@@ -150,8 +151,16 @@ def test_command(obj, name: str) -> None:
         acc = config.account(name)
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None
+    if acc.kind == "twilio":
+        from owner_tui.accounts.twilio import check_twilio, secret_name
+        from owner_tui.secrets import describe_source
+
+        which = secret_name(acc.options)
+        _report(check_twilio(acc.options, lambda s: resolve_secret(acc.options, s, acc.name),
+                             source=describe_source(acc.options, which)))
+        return
     if acc.kind != "imap":
-        raise UsageFailure(f"accounts test checks mail accounts; {name} is a {acc.kind} account "
+        raise UsageFailure(f"accounts test checks mail and Twilio accounts; {name} is a {acc.kind} account "
                           f"(`owner-tui sync -a {name}` tries it)")
     _report(check_account(acc))
 
@@ -356,3 +365,100 @@ def add_facebook(obj, name, page_id, base_url, **secret) -> None:
     """Add a Facebook Page's recommendations (deprecated by Meta from Graph API v22): one test call."""
     _add_review_platform(obj, "facebook", name, {"page_id": page_id},
                          {"token": (secret["token_cmd"], secret["token_env"])}, base_url)
+
+
+# -- Twilio (texts and calls) -------------------------------------------------------------------
+
+@add_group.command("twilio")
+@click.argument("name", required=False)
+@click.option("--account-sid", help="Account SID (AC...) from the Twilio console")
+@click.option("--api-key-sid", help="Use an API key (SK...) instead of the auth token")
+@click.option("--secret", "secret_kind", type=click.Choice(["cmd", "env", "keyring"]),
+              help="How owner-tui gets the auth token (or API key secret): a command, a variable, the keyring")
+@click.option("--secret-cmd", help="Command that prints the auth token (or API key secret)")
+@click.option("--secret-env", help="Environment variable holding the auth token (or API key secret)")
+@click.option("--numbers", help="Business numbers, comma-separated (E.164, e.g. +15551234567)")
+@click.option("--whatsapp-from", help="WhatsApp sender, e.g. whatsapp:+15557654321 (empty: none)")
+@click.option("--region", help="Country for numbers written without +code (default US)")
+@click.option("--base-url", hidden=True)
+@click.pass_obj
+def add_twilio(obj, name, account_sid, api_key_sid, secret_kind, secret_cmd, secret_env, numbers, whatsapp_from,
+               region, base_url, runtime: Any = None) -> None:
+    """Add a Twilio number (texts, WhatsApp, missed calls): questions, a test call, no secret in the config."""
+    from owner_tui.accounts.twilio import HELP_URL, check_twilio, secret_name
+    from owner_tui.phone import to_e164
+
+    _config(obj, may_be_new=True)
+    name = name or click.prompt("Account name", default="twilio")
+    account_sid = (account_sid or click.prompt("Account SID (AC..., on the Twilio console's front page)")).strip()
+    options: dict[str, Any] = {"account_sid": account_sid}
+    if api_key_sid is None and secret_cmd is None and secret_env is None and secret_kind is None:
+        api_key_sid = click.prompt("API key SID (SK...; empty: use the account's auth token)", default="",
+                                   show_default=False).strip()
+    if api_key_sid:
+        options["api_key_sid"] = api_key_sid
+    which = secret_name(options)
+    what = "API key secret" if which == "api_key_secret" else "auth token"
+    if secret_cmd:
+        secret_kind = "cmd"
+    elif secret_env:
+        secret_kind = "env"
+    secret_kind = secret_kind or click.prompt(f"How to get the {what}: cmd (a command prints it), env "
+                                              "(environment variable), keyring", type=click.Choice(["cmd", "env", "keyring"]),
+                                              default="cmd")
+    if secret_kind == "cmd":
+        options[f"{which}_cmd"] = secret_cmd or click.prompt(f"Command that prints the {what} "
+                                                             f"(e.g. pass show twilio/{which})")
+    elif secret_kind == "env":
+        options[f"{which}_env"] = secret_env or click.prompt("Environment variable name", default="TWILIO_AUTH_TOKEN")
+    else:
+        from owner_tui.secrets import store_in_keyring
+
+        value = click.prompt(f"{what[0].upper() + what[1:]} (saved in the system keyring, not in the config)",
+                             hide_input=True)
+        try:
+            store_in_keyring(name, which, value)
+        except SecretError as exc:
+            raise click.ClickException(f"{exc}; choose --secret cmd or env instead") from None
+        options[f"{which}_keyring"] = True
+    region = (region or "US").upper()
+    raw = numbers if numbers is not None else click.prompt("Business numbers (comma-separated, e.g. +15551234567)")
+    parsed = []
+    for part in [p.strip() for p in raw.split(",") if p.strip()]:
+        e164 = to_e164(part, region)
+        if not e164:
+            raise UsageFailure(f"{part!r} is not a phone number (write it as +15551234567)")
+        parsed.append(e164)
+    options["numbers"] = parsed
+    if whatsapp_from is None:
+        whatsapp_from = click.prompt("WhatsApp sender (e.g. whatsapp:+15557654321; empty: none)", default="",
+                                     show_default=False)
+    if whatsapp_from.strip():
+        wa = to_e164(whatsapp_from, region)
+        if not wa:
+            raise UsageFailure(f"{whatsapp_from!r} is not a WhatsApp number (write it as whatsapp:+15557654321)")
+        options["whatsapp_from"] = f"whatsapp:{wa}"
+    if region != "US":
+        options["region"] = region
+    if base_url:
+        options["base_url"] = base_url
+    from owner_tui.config import ConfigError as _CE
+    from owner_tui.config import parse_config
+    from owner_tui.accounts.add import render_account
+    from owner_tui.secrets import describe_source
+
+    try:  # the settings are checked before the test call: a bad SID is said plainly, not as a 404
+        parse_config(render_account(name, "twilio", options))
+    except _CE as exc:
+        raise UsageFailure(str(exc).split(": ", 1)[-1]) from None
+    checks = check_twilio(options, lambda s: resolve_secret(options, s, name), runtime=runtime,
+                          source=describe_source(options, which))
+    for c in checks:
+        click.echo(c.line())
+    if any(c.ok is False for c in checks):
+        raise click.ClickException(f"nothing was written (see {HELP_URL})")
+    try:
+        add_account(obj.config_path, name, "twilio", options)
+    except ConfigError as exc:
+        raise UsageFailure(str(exc)) from None
+    click.echo(f"added [accounts.{name}] to {obj.config_path}; run `owner-tui sync` to pull texts and calls")

@@ -27,7 +27,7 @@ class Followed:
 def follow(store, get_sender: Callable[[int], object], *, only: Iterable[int] | None = None) -> Followed:
     """Read every due delivery status once. ``get_sender(account_id)`` is the outbox worker's
     per-account sender (``outbox_worker.follow_delivery`` passes its cache)."""
-    from owner_tui.sources.twilio.errors import describe
+    from owner_tui.send.twilio import error_line
 
     out = Followed()
     for row in delivery.due(store, set(only) if only is not None else None):
@@ -48,7 +48,7 @@ def follow(store, get_sender: Callable[[int], object], *, only: Iterable[int] | 
             delivery.record(store, row["id"], row["delivery"] or "")
             out.errors.append((row["id"], str(exc)))
             continue
-        words = describe(code, message) if status in delivery.NOT_DELIVERED else ""
+        words = error_line(code, message) if status in delivery.NOT_DELIVERED else ""
         if delivery.record(store, row["id"], status, words):
             out.changed.append((row["id"], status, words))
     return out

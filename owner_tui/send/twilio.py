@@ -37,7 +37,10 @@ from owner_tui.records import OutgoingReply, SendResult
 from owner_tui.send.phone_rules import check
 from owner_tui.send.review_api import same_text
 from owner_tui.send.sender import SendError
-from owner_tui.sources.twilio.errors import RATE_LIMIT, describe, explain
+from owner_tui.sources.twilio import errors
+
+#: A 429 without a Twilio code is read as 20429 ("Too Many Requests").
+RATE_LIMIT = 20429
 
 DEFAULT_BASE = "https://api.twilio.com"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)
@@ -158,8 +161,8 @@ class TwilioSender:
             code = RATE_LIMIT
         if code is None and resp.status_code == 401:
             code = 20003
-        found = explain(code)
-        words = describe(code, self._scrub(str(data.get("message") or f"HTTP {resp.status_code}")))
+        found = errors.describe(code)
+        words = error_line(code, self._scrub(str(data.get("message") or f"HTTP {resp.status_code}")))
         retryable = found[2] if found else resp.status_code >= 500 or resp.status_code == 429
         todo = f"; {found[1]}" if found else ""
         err = SendError(f"Twilio {doing}: {words}{todo}", retryable=retryable)
@@ -188,7 +191,7 @@ class TwilioSender:
         """(To, From) as bare E.164 numbers; a SendError, with nothing sent, when unusable."""
         to = bare_number(reply.meta.get("customer") or (reply.to[0] if reply.to else ""))
         if not _E164.match(to):
-            raise SendError(describe(21211) + f": {to or 'no number'}; nothing was sent.")
+            raise SendError(error_line(21211) + f": {to or 'no number'}; nothing was sent.")
         business = bare_number(reply.meta.get("business") or "")
         if not _E164.match(business):
             if reply.channel == "whatsapp" and self.options.get("whatsapp_from"):
@@ -358,6 +361,18 @@ class TwilioSender:
         except (TypeError, ValueError):
             code = None
         return str(data.get("status") or ""), code, self._scrub(str(data.get("error_message") or ""))
+
+
+def error_line(code: int | str | None, fallback: str = "") -> str:
+    """A Twilio error in one short line: ``the carrier rejected the message (…) (30007)``; a
+    code not in ``sources/twilio/errors`` keeps Twilio's own (cleaned) words and the code."""
+    from owner_tui.sanitize import one_line
+
+    found = errors.describe(code)
+    if found:
+        return f"{found[0]} ({int(code)})"  # type: ignore[arg-type]
+    words = one_line(fallback or "", limit=200) or "Twilio gave no reason"
+    return f"{words} ({one_line(code, limit=12)})" if code not in (None, "") else words
 
 
 def body_in(sent: str, body: str) -> bool:

@@ -27,6 +27,7 @@ from owner_tui.records import Cursor, MessageRecord
 from owner_tui.store.actions import ActionsMixin
 from owner_tui.store.health import HealthMixin
 from owner_tui.store.outbox import OutboxMixin
+from owner_tui.store.phones import PhonesMixin
 from owner_tui.store.queries import QueriesMixin
 from owner_tui.store.schema import migrations
 
@@ -134,7 +135,7 @@ def _refuse_newer(db: Database, path: Path) -> None:
             f"up to {newest}): upgrade owner-tui to use it")
 
 
-class Store(ActionsMixin, HealthMixin, OutboxMixin, QueriesMixin):
+class Store(ActionsMixin, HealthMixin, OutboxMixin, PhonesMixin, QueriesMixin):
     def __init__(self, db: Database, path: Path | None, config: Config | None = None,
                  clock=utcnow) -> None:
         self.db = db

@@ -265,12 +265,26 @@ class ActionsMixin:
                                                          [contact_id])]
         locals_ = {h.split("@")[0] for h in handles if "@" in h} | {h.split(":", 1)[1] for h in handles if ":" in h}
         out = []
+        # The same phone number first (issue 19): a texter or caller whose number a reviewer or a
+        # feedback form gave is very likely that person.
+        by_phone = self.phone_suggestions(contact_id)[:limit]  # type: ignore[attr-defined]
+        if by_phone:
+            marks = ",".join("?" * len(by_phone))
+            rows = {r["id"]: r for r in self.db.query(
+                f"""SELECT ct.id, ct.name, group_concat(i.channel || ' ' || i.handle, ', ') AS handles,
+                          (SELECT count(*) FROM conversations c WHERE c.contact_id = ct.id) AS conversations,
+                          'same phone number' AS why
+                   FROM contacts ct LEFT JOIN identities i ON i.contact_id = ct.id
+                   WHERE ct.merged_into IS NULL AND ct.id IN ({marks}) GROUP BY ct.id""", by_phone)}
+            out += [rows[c] for c in by_phone if c in rows]
         for r in self.db.query(
                 """SELECT ct.id, ct.name, group_concat(i.channel || ' ' || i.handle, ', ') AS handles,
                           (SELECT count(*) FROM conversations c WHERE c.contact_id = ct.id) AS conversations
                    FROM contacts ct JOIN identities i ON i.contact_id = ct.id
                    WHERE ct.merged_into IS NULL AND ct.id != ? GROUP BY ct.id ORDER BY ct.name""", [contact_id]):
             other = (r["name"] or "").strip().lower()
+            if any(o["id"] == r["id"] for o in out):
+                continue
             their = {h.split(" ", 1)[1].split("@")[0].split(":", 1)[-1] for h in (r["handles"] or "").split(", ") if " " in h}
             if (name and other == name) or (name and name.replace(" ", "") in their) or (other and other.replace(" ", "") in locals_):
                 out.append(r)

@@ -44,7 +44,7 @@ SHORT = {
     "permission": "no permission", "rate": "rate limited", "server": "server error",
     "notfound": "not found", "protocol": "server refused",
     "quota0": "API not approved", "api_disabled": "API disabled", "unverified": "not verified",
-    "trial_key": "trial key",
+    "trial_key": "trial key", "credentials": "wrong credentials",
 }
 
 #: What the owner can do, per error kind (the error text says what happened).
@@ -87,6 +87,8 @@ ADVICE = {
     "trial_key": "Yelp's trial key does not include review excerpts: upgrade the plan "
                  "(https://docs.developer.yelp.com/docs/places-rate-limiting) or remove this account.",
 }
+ADVICE["credentials"] = ("Check the Account SID and the auth token (or the API key SID and its secret) where "
+                         "owner-tui reads them (auth_token_cmd, auth_token_env or the keyring), then sync again.")
 NEVER_ADVICE = "Press g in the app or run `owner-tui sync`; check it with `owner-tui accounts test NAME`."
 STALE_ADVICE = "Sync now (g in the app, or `owner-tui sync`); if you rely on cron, check that it runs."
 

@@ -23,7 +23,10 @@ from owner_tui.classify import (
     via_group,
 )
 from owner_tui.mail.leads import find_lead
-from owner_tui.records import Attachment, MessageRecord, normalize_msgid
+from owner_tui.phone import keyword as phone_keyword
+from owner_tui.phone import numbers_in, region_of, to_e164
+from owner_tui.records import PHONE_CHANNELS, Attachment, MessageRecord, normalize_msgid
+from owner_tui.store.phones import record_keyword
 from owner_tui.threader import (
     has_thread_headers,
     normalize_subject,
@@ -43,6 +46,9 @@ BEHIND_SLACK = timedelta(hours=1)
 NOT_A_REPLY = "not a reply to the customer"
 BOUNCED = "your reply bounced: it was not delivered"
 ANSWERED_ELSEWHERE = "answered elsewhere"
+#: Channels whose customers may write their phone number in the text (issue 19): a review, a
+#: feedback form. Email is not read for numbers (signatures are everywhere; ingest stays quick).
+MENTION_CHANNELS = ("google", "trustpilot", "yelp", "facebook", "on-site")
 
 
 @dataclass
@@ -98,6 +104,7 @@ class Ingester:
         self.groups = store.group_addresses()
         self.rules = store.rules()
         self.cfg = store.aging
+        self.region = region_of(store.config)
 
     # -- contacts --------------------------------------------------------------------------
 
@@ -105,6 +112,11 @@ class Ingester:
         handle = (handle or "").strip().lower()
         # An on-site customer who left an email address is that address's contact: one history.
         ident_channel = "email" if channel == "email" or (channel == "on-site" and "@" in handle) else channel
+        if channel in PHONE_CHANNELS or (channel == "on-site" and handle.startswith("phone:")):
+            # A texter, a caller and a feedback form's phone are one contact per number (E.164).
+            e164 = to_e164(handle, self.region)
+            if e164:
+                ident_channel, handle = "phone", e164
         if not handle:
             if not name:
                 return None
@@ -116,7 +128,7 @@ class Ingester:
             merged = self.db.execute("SELECT merged_into, name FROM contacts WHERE id = ?", [cid]).fetchone()
             if merged and merged[0]:
                 cid = merged[0]
-            elif merged and name and not merged[1]:
+            elif merged and name and (not merged[1] or (ident_channel == "phone" and merged[1] == handle)):
                 self.db.execute("UPDATE contacts SET name = ? WHERE id = ?", [name, cid])
             return cid
         cid = self.db.execute("INSERT INTO contacts (name, created_at) VALUES (?, ?)",
@@ -270,9 +282,34 @@ class Ingester:
                     [conv_id, conv_id, sent_at]).rowcount > 0
             if direction == "in" and noise is not None and noise.startswith("bounce") and rec.extra.get("returned_id"):
                 reorder |= self.mark_bounced(rec.extra["returned_id"], conv_id)
-        self.update_conversation(conv_id, rec, direction, sent_at, noise is not None, force_recompute=reorder)
+        if rec.channel in PHONE_CHANNELS:
+            self.phone_message(rec, direction, sent_at, conv_id)
+        elif direction == "in" and rec.channel in MENTION_CHANNELS and rec.text:
+            for e164 in numbers_in(rec.text, self.region):
+                self.db.execute("INSERT OR IGNORE INTO phone_mentions (e164, message_id) VALUES (?, ?)",
+                                [e164, msg_id])
+        # A call conversation's wait also closes by a text or call back on another conversation
+        # (``call_back_replies``): always recomputed, and its few messages make that cheap.
+        self.update_conversation(conv_id, rec, direction, sent_at, noise is not None,
+                                 force_recompute=reorder or rec.channel == "call")
         if rec.answered and direction == "in" and noise is None:
             self.answered_elsewhere(conv_id, rec, msg_id, sent_at)
+
+    def phone_message(self, rec: MessageRecord, direction: str, sent_at: str, conv_id: int) -> None:
+        """A text or call (issue 19): remember an opt-out/opt-in keyword; an outbound text or
+        call is a call back for the customer's call conversation (its state is recomputed)."""
+        e164 = to_e164(rec.sender_handle, self.region)
+        if not e164:
+            return
+        if direction == "in" and rec.channel in ("sms", "whatsapp"):
+            word = phone_keyword(rec.text)
+            if word:
+                record_keyword(self.db, e164, word, sent_at, rec.channel)
+        if direction == "out" and rec.channel != "call":
+            row = self.db.execute("SELECT id FROM conversations WHERE account_id = ? AND external_key = ?",
+                                  [self.account_id, f"call:{e164}"]).fetchone()
+            if row and row[0] != conv_id:
+                rebuild_conversation(self.store, row[0])
 
     # -- reading a message truly (issue 12) --------------------------------------------------
 
@@ -511,7 +548,21 @@ def judge_replies(db, conv_id: int, owner: frozenset[str]) -> None:
 def _recompute(db, conv_id: int, mode: str) -> aging.ConvState:
     msgs = [aging.Msg(r[0], r[1], r[2] is not None) for r in db.execute(
         "SELECT direction, sent_at, noise FROM messages WHERE conversation_id = ?", [conv_id])]
-    return aging.recompute(msgs, mode)
+    return aging.recompute(msgs + call_back_replies(db, conv_id), mode)
+
+
+def call_back_replies(db, conv_id: int) -> list[aging.Msg]:
+    """For a ``call`` conversation (``call:+1555...``): the owner's texts to that number on the
+    same account (its ``sms:`` and ``whatsapp:`` conversations), which answer a missed call as
+    well as a call back does. Only delivered ones count (an undelivered text is noise)."""
+    conv = db.execute("SELECT channel, external_key, account_id FROM conversations WHERE id = ?", [conv_id]).fetchone()
+    if not conv or conv[0] != "call" or not str(conv[1]).startswith("call:"):
+        return []
+    number = conv[1][len("call:"):]
+    return [aging.Msg("out", r[0], False) for r in db.execute(
+        """SELECT m.sent_at FROM messages m JOIN conversations c ON c.id = m.conversation_id
+           WHERE c.account_id = ? AND c.external_key IN (?, ?) AND m.direction = 'out' AND m.noise IS NULL""",
+        [conv[2], f"sms:{number}", f"whatsapp:{number}"])]
 
 
 def rebuild_conversation(store: "Store", conv_id: int) -> aging.ConvState:

@@ -156,13 +156,19 @@ class OutboxMixin:
         customer = (last_in or {}).get("sender_handle") or ""
         try:
             recipients = json.loads((last_in or {}).get("recipients") or "[]")
+            extra = json.loads((last_in or {}).get("extra") or "{}")
         except (TypeError, ValueError):
-            recipients = []
+            recipients, extra = [], {}
+        # The sync keeps the number they wrote to or called as ``business_number``; recipients
+        # other than the customer are the fallback.
+        business = extra.get("business_number") if isinstance(extra, dict) else None
+        if not business:
+            business = next((r for r in recipients if r != customer), "")
         opt_out = getattr(self, "phone_opt_out", None)
         opted_out_at = None
         if callable(opt_out) and customer:
             number = customer.split(":", 1)[1] if customer.lower().startswith("whatsapp:") else customer
             opted_out_at = opt_out(number)
-        return {"customer": customer, "business": recipients[0] if recipients else "",
+        return {"customer": customer, "business": business or "",
                 "last_inbound_at": (last_in or {}).get("sent_at") if channel == "whatsapp" else None,
                 "opted_out_at": opted_out_at, "checked_at": self.now_iso(), "attempted_at": ob["updated_at"]}

@@ -270,6 +270,30 @@ def m007_review_feed_stats(db: Database) -> None:
 
 
 @migrations()
+def m009_phone_contacts(db: Database) -> None:
+    """Texts and calls (issue 19). ``phone_opt_outs``: per number (E.164), the latest opt-out or
+    opt-in keyword the customer texted (STOP ... START), so a sender can refuse to text someone
+    who opted out; the latest keyword by time wins, whatever order the sync brings them in.
+    ``phone_mentions``: numbers written in reviews and feedback ("call me on 415-555-2671"), so
+    the TUI can suggest merging that reviewer with the contact who texts from that number."""
+    _run(db, """
+        CREATE TABLE IF NOT EXISTS phone_opt_outs (
+            e164 TEXT PRIMARY KEY,
+            opted_out_at TEXT,
+            keyword TEXT NOT NULL,
+            changed_at TEXT NOT NULL,
+            channel TEXT NOT NULL DEFAULT 'sms'
+        );
+        CREATE TABLE IF NOT EXISTS phone_mentions (
+            e164 TEXT NOT NULL,
+            message_id INTEGER NOT NULL REFERENCES messages(id),
+            PRIMARY KEY (e164, message_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS phone_mentions_message ON phone_mentions(message_id)
+    """)
+
+
+@migrations()
 def m010_delivery_status(db: Database) -> None:
     """A text's delivery, followed after the send (issue 19): Twilio's message id, its latest
     status (queued, sent, delivered, undelivered, failed, read), the error code with it, when

@@ -28,7 +28,8 @@ BUCKET_STYLES = {
     "gt3d": Style(color="#ffffff", bgcolor="#c62828", bold=True),
 }
 NEUTRAL_BADGE = Style(color="#e0e0e0", bgcolor="#455a64")
-CHANNELS = {"email": "email", "google": "google", "trustpilot": "trustp", "yelp": "yelp", "facebook": "fb", "on-site": "onsite"}
+CHANNELS = {"email": "email", "google": "google", "trustpilot": "trustp", "yelp": "yelp", "facebook": "fb", "on-site": "onsite",
+            "sms": "sms", "whatsapp": "wapp", "call": "call"}
 CHANNEL_STYLE = Style(color="#80cbc4")
 CONTACT_STYLE = Style(bold=True)
 SUBJECT_STYLE = Style()
