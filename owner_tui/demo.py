@@ -1,6 +1,7 @@
 """A throwaway store of realistic data: what a newcomer sees first (``owner-tui demo``).
 
-A small bakery-cafe with one mailbox and four review platforms. Waits range from minutes to
+A small bakery-cafe with one mailbox, four review platforms, on-site feedback and a texting
+number (SMS, WhatsApp and calls through Twilio). Waits range from minutes to
 weeks; there are follow-ups, owner replies, newsletters, auto-replies, a bounce and reviews
 of one to five stars. The data is generated relative to ``now`` so ages always look fresh,
 and from a fixed seed so every run shows the same shop.
@@ -114,6 +115,46 @@ def _onsite(store, now: datetime) -> int:
     return store.ingest(acc, recs).new
 
 
+#: Texts and calls to the shop's Twilio number (issue 19): (minutes ago, direction, channel, number,
+#: text, extra). Tom also left his number on the feedback form: one contact for both.
+SHOP_NUMBER = "+442079460958"
+_DEMO_MEDIA = "https://api.twilio.com/2010-04-01/Accounts/ACdemo/Messages/MMdemo1/Media/MEdemo1"
+_DEMO_RECORDING = "https://api.twilio.com/2010-04-01/Accounts/ACdemo/Recordings/REdemo1"
+_TEXTS = [
+    (40, "in", "sms", "+447700900123", "Hi, it's Tom from table 7 on Saturday. Any chance of a refund for the "
+     "cold soup? Happy to come in.", {}),
+    (185, "in", "sms", "+447700900456", "Do you have any gluten-free loaves left today? Could you keep one for me "
+     "until 5?", {}),
+    (170, "out", "sms", "+447700900456", "Yes! One is put aside for you, see you at 5. Harbour Bakery", {}),
+    (2880, "in", "sms", "+447700900789", f"Is this the scarf someone lost?\n\n1 attachment:\n  image/jpeg: {_DEMO_MEDIA}",
+     {"num_media": 1, "media": [{"content_type": "image/jpeg", "url": _DEMO_MEDIA}]}),
+    (600, "in", "whatsapp", "+447700900555", "Hello! Can I order a dozen cardamom buns for Sunday morning pickup?",
+     {}),
+    (1440, "in", "sms", "+447700900999", "STOP", {}),
+    (90, "in", "call", "+447700900321", "Voicemail, 0:21\nRecording: " + _DEMO_RECORDING + "\nTranscription: Hi, "
+     "this is Dev from the Anchor pub. We'd like to order forty bread rolls for Friday, please call me back on this "
+     "number.", {"recordings": [{"sid": "REdemo1", "duration": 21, "url": _DEMO_RECORDING}]}),
+    (300, "in", "call", "+447700900456", "Missed call (no answer), 0:00", {}),
+]
+
+
+def _texts(store, now: datetime) -> dict[str, int]:
+    """The shop's texts, WhatsApp messages and calls, as the Twilio sync would store them."""
+    acc = store.ensure_account("twilio", "demo-phone", {"demo": True, "numbers": [SHOP_NUMBER]})
+    recs = []
+    for n, (minutes, direction, channel, number, text, extra) in enumerate(_TEXTS):
+        sid = {"sms": "SM", "whatsapp": "SM", "call": "CA"}[channel] + f"demo{n:030d}"
+        recs.append(MessageRecord(external_id=sid, channel=channel, direction=direction, sent_at=_iso(now, minutes),
+                                  sender_handle=number, recipients=(number,), text=text,
+                                  thread_key=f"{channel}:{number}",
+                                  extra={"sid": sid, "business_number": SHOP_NUMBER, **extra}))
+    store.ingest(acc, recs)
+    counts: dict[str, int] = {}
+    for rec in recs:
+        counts[rec.channel] = counts.get(rec.channel, 0) + 1
+    return counts
+
+
 def build_demo(store, now: datetime, seed: int = 7) -> dict[str, int]:
     """Fill ``store`` with the demo shop; returns message counts per channel."""
     rnd = random.Random(seed)
@@ -205,6 +246,7 @@ def build_demo(store, now: datetime, seed: int = 7) -> dict[str, int]:
                                           text="Thank you for taking the time to write — see you soon!"))
         counts[channel] = store.ingest(acc, recs).new
     counts["on-site"] = _onsite(store, now)
+    counts.update(_texts(store, now))
     store.save_template("thanks", "Hi {first_name},\n\nThank you so much for your message!\n\n{signature}")
     store.save_template("sorry", "Hi {first_name},\n\nI'm really sorry about this. I'd like to put it right: "
                                  "could you reply with your order number?\n\n{signature}")

@@ -55,3 +55,32 @@ def test_a_texter_a_caller_and_a_feedback_form_phone_are_one_contact(tmp_path):
         (cid,) = contacts
         assert store.db.execute("SELECT name FROM contacts WHERE id = ?", [cid]).fetchone()[0] == "Ann B"
         assert store.contact_phones(cid) == {"+14155552671"}
+
+
+def test_a_phone_contact_is_named_by_its_number_until_a_name_arrives(tmp_path):
+    with Store.open(tmp_path / "n.db") as store:
+        phone = store.ensure_account("twilio", "phone")
+        store.ingest(phone, [_rec("SM1", "sms", "+14155552671")])
+        assert store.db.execute("SELECT name FROM contacts").fetchone()[0] == "+1 415-555-2671"
+        store.ingest(phone, [_rec("CA1", "call", "+14155552671", sender_name="ANN BAKER")])  # caller id
+        assert store.db.execute("SELECT name FROM contacts").fetchone()[0] == "ANN BAKER"
+
+
+def test_the_demo_has_texts_whatsapp_and_a_voicemail_and_a_text_back_closes_a_missed_call(tmp_path):
+    from datetime import UTC, datetime
+
+    from owner_tui.demo import build_demo
+
+    with Store.open(tmp_path / "d.db") as store:
+        counts = build_demo(store, datetime(2026, 12, 1, 12, tzinfo=UTC))
+        assert counts["sms"] >= 4 and counts["whatsapp"] >= 1 and counts["call"] >= 2
+        rows = {r[0]: r[1] for r in store.db.execute("SELECT external_key, waiting_since FROM conversations "
+                                                   "WHERE channel IN ('sms', 'whatsapp', 'call')")}
+        assert rows["call:+447700900321"] is not None  # the voicemail waits for a call back
+        assert rows["call:+447700900456"] is None  # answered by the text "Yes! One is put aside..."
+        text = store.db.execute("SELECT text FROM messages").fetchall()
+        assert any("Transcription: Hi, this is Dev" in t[0] for t in text)
+        tom = {r[0] for r in store.db.execute("SELECT c.contact_id FROM conversations c JOIN contacts ct ON "
+                                              "ct.id = c.contact_id WHERE ct.name = 'Tom'")}
+        assert len(tom) == 1  # the feedback form's phone and the texts: one contact
+        assert store.phone_opt_out("+447700900999")

@@ -24,6 +24,7 @@ from owner_tui.classify import (
 )
 from owner_tui.mail.leads import find_lead
 from owner_tui.phone import keyword as phone_keyword
+from owner_tui.phone import display as phone_display
 from owner_tui.phone import numbers_in, region_of, to_e164
 from owner_tui.records import PHONE_CHANNELS, Attachment, MessageRecord, normalize_msgid
 from owner_tui.store.phones import record_keyword
@@ -117,6 +118,7 @@ class Ingester:
             e164 = to_e164(handle, self.region)
             if e164:
                 ident_channel, handle = "phone", e164
+                name = name or phone_display(e164)
         if not handle:
             if not name:
                 return None
@@ -128,7 +130,8 @@ class Ingester:
             merged = self.db.execute("SELECT merged_into, name FROM contacts WHERE id = ?", [cid]).fetchone()
             if merged and merged[0]:
                 cid = merged[0]
-            elif merged and name and (not merged[1] or (ident_channel == "phone" and merged[1] == handle)):
+            elif merged and name and (not merged[1] or (ident_channel == "phone" and merged[1] in (
+                    handle, phone_display(handle)) and name != merged[1])):
                 self.db.execute("UPDATE contacts SET name = ? WHERE id = ?", [name, cid])
             return cid
         cid = self.db.execute("INSERT INTO contacts (name, created_at) VALUES (?, ?)",
