@@ -404,3 +404,27 @@ def test_synced_in_replied_out_synced_again_is_one_closed_conversation(twilio, t
         outs = store.db.execute("SELECT external_id FROM messages WHERE direction = 'out'").fetchall()
         assert len(outs) == 1, outs  # the sync saw our reply as the message already stored
         assert store.conversation(conv[0])["waiting_since"] is None
+
+
+def test_whatsapp_window_closed_at_twilio_is_said_in_words_either_way(twilio, tmp_path):  # noqa: F811
+    """Our store thinks the window is open (their last message 2 h ago) but Twilio does not:
+    a synchronous 400 63016, or an accepted message that then fails with 63016, both end as a
+    failed reply with the window's words, the text kept."""
+    s = Shop(twilio, tmp_path, "whatsapp", to=twilio.whatsapp_from)  # nothing inbound on the server
+    try:
+        twilio.window_mode = "sync"
+        first = s.reply("See you soon")
+        (_, message), = s.send().failed
+        assert "24 hours" in message and "(63016)" in message
+        s.store.outbox_cancel(first)
+        twilio.window_mode = "async"
+        oid = s.reply("See you soon")
+        assert s.send().sent == [oid]
+        twilio.advance()
+        s.store.db.execute("UPDATE outbox SET delivery_next = '2000-01-01T00:00:00+00:00' WHERE id = ?", [oid])
+        follow_delivery(s.store, s.config)
+        row = s.row(oid)
+        assert row["status"] == "failed" and "24 hours" in row["error"] and "(63016)" in row["error"]
+        assert row["body"] == "See you soon" and s.awaiting()
+    finally:
+        s.store.close()
