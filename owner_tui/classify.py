@@ -214,6 +214,8 @@ def via_group(h: dict[str, str], recipients: Iterable[str], groups: Iterable[str
 def outbound_noise_reason(rec: MessageRecord) -> str | None:
     """Machine mail sent from the owner's own address (the emailed digest, a vacation reply)
     is not a reply to anyone and must not start a "no answer yet" follow-up."""
+    if rec.channel in ("sms", "whatsapp") and rec.extra.get("auto_reply"):
+        return "an automatic reply (Twilio's answer to the customer's text, not yours)"
     if rec.channel in ("sms", "whatsapp", "call") and rec.extra.get("not_delivered"):
         # A text Twilio could not deliver, or a call back nobody answered: the customer still waits.
         return f"did not reach the customer ({rec.extra['not_delivered']})"

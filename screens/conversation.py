@@ -76,6 +76,8 @@ def load_conversation(store, conversation_id: int) -> dict | None:
                 oid = None
             if oid in outbox:
                 m["delivery"] = outbox[oid]
+    same = store.phone_suggestions(conv["contact_id"])[:3] if conv["contact_id"] else []  # issue 19
+    conv["same_phone"] = [store.db.execute("SELECT name FROM contacts WHERE id = ?", [c]).fetchone()[0] for c in same]
     return {"conv": conv, "history": history[-MAX_MESSAGES:], "hidden": max(0, len(history) - MAX_MESSAGES)}
 
 
@@ -203,6 +205,9 @@ def header_text(conv: dict, now: datetime, tz: tzinfo) -> Text:
                     style="#80cbc4")
     for fact in conv.get("review_facts") or ():
         text.append(f"\nⓘ {one_line(fact, limit=200)}", style="dim")  # untrusted links: inert text
+    if conv.get("same_phone"):
+        names = ", ".join(one_line(n or "(no name)", limit=40) for n in conv["same_phone"])
+        text.append(f"\nⓘ same phone number as {names}: M merges the contacts", style="#80cbc4")
     url = safe_url(conv.get("url"))
     if url:
         text.append("\n↗ ")

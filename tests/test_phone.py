@@ -84,3 +84,24 @@ def test_the_demo_has_texts_whatsapp_and_a_voicemail_and_a_text_back_closes_a_mi
                                               "ct.id = c.contact_id WHERE ct.name = 'Tom'")}
         assert len(tom) == 1  # the feedback form's phone and the texts: one contact
         assert store.phone_opt_out("+447700900999")
+
+
+def test_the_upgrade_turns_an_old_feedback_phone_into_a_phone_identity(tmp_path):
+    """A store from before issue 19 kept a feedback form's phone as ("on-site", "phone:+..."):
+    after the upgrade a text from that number joins the same contact."""
+    from owner_tui.store.schema import migrations
+
+    path = tmp_path / "old.db"
+    with Store.open(path) as store:
+        with store.write():
+            cid = store.db.execute("INSERT INTO contacts (name, created_at) VALUES ('Old Tom', '2026-01-01')").lastrowid
+            store.db.execute("INSERT INTO identities (contact_id, channel, handle) VALUES (?, 'on-site', "
+                             "'phone:+447700900123')", [cid])
+            store.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm009_phone_contacts'")
+            store.db.execute("DROP TABLE phone_opt_outs")
+            store.db.execute("DROP TABLE phone_mentions")
+    assert any(m.name == "m009_phone_contacts" for m in migrations._migrations)
+    with Store.open(path) as store:
+        phone = store.ensure_account("twilio", "phone")
+        store.ingest(phone, [_rec("SM1", "sms", "+447700900123")])
+        assert store.db.execute("SELECT contact_id FROM conversations").fetchone()[0] == cid

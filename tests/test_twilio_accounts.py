@@ -136,3 +136,22 @@ def test_accounts_test_checks_a_twilio_account(twilio, tmp_path):  # noqa: F811
     assert "ok   auth_token: auth token read from auth_token_env (TWILIO_TEST_TOKEN)" in res.output
     bad = run(tmp_path, "accounts", "test", "phone", env={"TWILIO_TEST_TOKEN": "nope-nope"})
     assert bad.exit_code == 1 and "FAIL account: Twilio: Twilio refused" in bad.output
+
+
+def test_the_tui_status_line_says_wrong_credentials_at_80_columns(twilio, tmp_path, monkeypatch):  # noqa: F811
+    from datetime import UTC, datetime
+    from types import MappingProxyType
+
+    from owner_tui.config import AccountConfig, Config
+    from owner_tui.store import Store
+    from owner_tui.sync import sync_one
+    from owner_tui.tui.widgets.health_bar import status_text
+
+    monkeypatch.setenv("TWILIO_TEST_TOKEN", "wrong-wrong-1")
+    acc = AccountConfig("phone", "twilio", MappingProxyType(twilio.options()))
+    with Store.open(tmp_path / "h.db") as store:
+        sync_one(store, acc)
+        now = datetime.now(UTC)
+        health = store.health(Config(accounts=(acc,)), now=now)
+    line = status_text(health, now, width=80).plain
+    assert "phone" in line and "wrong credentials" in line and len(line) <= 80

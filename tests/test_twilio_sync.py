@@ -240,6 +240,7 @@ def test_a_voicemail_waits_with_its_recording_link_and_transcription(twilio, db)
 def test_a_transcription_still_in_progress_is_not_shown(twilio, db):  # noqa: F811
     call = twilio.add_call(ANN, BUSINESS, status="completed", when=at(0))
     twilio.add_recording(call["sid"], transcription="partial", transcription_status="in-progress")
+    twilio.transcriptions[-1]["transcription_text"] = "partial"  # even if Twilio shows the text so far
     sync_one(db, account(twilio))
     text = db.db.execute("SELECT text FROM messages WHERE external_id = ?", [call["sid"]]).fetchone()[0]
     assert "Transcription" not in text and "partial" not in text
@@ -332,3 +333,33 @@ def test_api_key_auth_is_used_when_configured(twilio, db):  # noqa: F811
     assert sync_one(db, acc).ok
     auth = twilio.requests("GET")[0].headers["authorization"]
     assert base64.b64decode(auth[6:]).decode().startswith(twilio.api_key_sid + ":")
+
+
+def test_a_twiml_auto_reply_does_not_close_the_wait(twilio, db):  # noqa: F811
+    twilio.add_message(ANN, BUSINESS, "Do you deliver?", when=at(0))
+    twilio.add_message(BUSINESS, ANN, "Thanks for your text! We'll reply soon.", when=at(0.1),
+                       direction="outbound-reply")
+    sync_one(db, account(twilio))
+    assert convs(db)[f"sms:{ANN}"]["waiting_since"] == at(0).isoformat()
+
+
+@pytest.mark.parametrize("status, code, words, kind", [
+    (404, 20404, "Twilio has no such resource for this account (Twilio error 20404)", "notfound"),
+    (403, 20008, "test credentials", "credentials"),
+    (403, 21408, "no permission for that region", "permission"),
+    (400, 29999, "Twilio refused the request (HTTP 400): Something new", "protocol"),
+])
+def test_twilio_error_codes_on_reads_have_their_own_words(twilio, db, status, code, words, kind):  # noqa: F811
+    twilio.fault("GET", f"/2010-04-01/Accounts/{twilio.account_sid}/Calls.json", status,
+                 {"code": code, "message": "Something new", "more_info": "", "status": status})
+    out = sync_one(db, account(twilio))
+    assert not out.ok and words in out.line and out.error_kind == kind and not out.temporary, out.line
+    state = db.sync_state(out.details.account_id, f"calls:to:{BUSINESS}")
+    assert words in state["last_error"]  # the feed that failed carries the words
+
+
+def test_a_missing_token_variable_is_a_secret_problem_not_twilios(twilio, db, monkeypatch):  # noqa: F811
+    monkeypatch.delenv("TWILIO_TEST_TOKEN")
+    out = sync_one(db, account(twilio))
+    assert not out.ok and out.error_kind == "secret" and "TWILIO_TEST_TOKEN is not set" in out.line
+    assert twilio.requests() == []  # nothing went on the wire without credentials

@@ -40,6 +40,29 @@ async def test_hostile_texts_callers_and_transcriptions_are_inert(twilio, tmp_pa
         assert "Text" in check(app)
 
 
+async def test_the_conversation_suggests_merging_a_contact_with_the_same_number(tmp_path):
+    clock = FrozenClock()
+    path = tmp_path / "s.db"
+    with Store.open(path, config=config(), clock=clock) as store:
+        phone = store.ensure_account("twilio", "phone")
+        google = store.ensure_account("google", "g")
+        store.ingest(phone, [MessageRecord(external_id="SM1", channel="sms", direction="in",
+                                           sent_at=(clock.now - timedelta(hours=1)).isoformat(),
+                                           sender_handle="+14155552671", text="Is my order ready?",
+                                           thread_key="sms:+14155552671")])
+        store.ingest(google, [MessageRecord(external_id="r1", channel="google", direction="in",
+                                            sent_at=(clock.now - timedelta(hours=5)).isoformat(),
+                                            sender_handle="google:zed", sender_name="Zed [b]Q[/b]", rating=2,
+                                            thread_key="r1", text="Cold coffee. Call me on (415) 555-2671.")])
+    app = OwnerApp(path, config(), clock=clock, exports_dir=tmp_path / "exports")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("end", "enter")  # the text (the newest wait)
+        await settle(pilot)
+        text = check(app)
+        assert "same phone number as Zed [b]Q[/b]: M merges the contacts" in text
+
+
 def test_the_merge_dialog_offers_the_reviewer_who_gave_the_texters_number(tmp_path):
     from owner_tui.screens.merge import merge_context
 
@@ -58,4 +81,4 @@ def test_the_merge_dialog_offers_the_reviewer_who_gave_the_texters_number(tmp_pa
         assert [s["name"] for s in info["suggestions"]] == ["Zed Q"]
         assert info["suggestions"][0]["why"] == "same phone number"
         review_conv = store.db.execute("SELECT id FROM conversations WHERE channel = 'google'").fetchone()[0]
-        assert [s["name"] for s in merge_context(store, review_conv)["suggestions"]] == ["+14155552671"]
+        assert [s["name"] for s in merge_context(store, review_conv)["suggestions"]] == ["+1 415-555-2671"]

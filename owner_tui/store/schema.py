@@ -291,6 +291,17 @@ def m009_phone_contacts(db: Database) -> None:
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS phone_mentions_message ON phone_mentions(message_id)
     """)
+    # Feedback forms stored before this kept the phone as ("on-site", "phone:<digits>"): a number
+    # written with its +code becomes the contact's ("phone", E.164) identity, so a later text
+    # from it joins that contact. Without a +code the country is a guess: left as it was.
+    from owner_tui.phone import to_e164
+
+    for ident_id, handle in db.execute(
+            "SELECT id, handle FROM identities WHERE channel = 'on-site' AND handle LIKE 'phone:+%'").fetchall():
+        e164 = to_e164(handle)
+        taken = db.execute("SELECT 1 FROM identities WHERE channel = 'phone' AND handle = ?", [e164]).fetchone()
+        if e164 and not taken:
+            db.execute("UPDATE identities SET channel = 'phone', handle = ? WHERE id = ?", [e164, ident_id])
 
 
 @migrations()

@@ -58,9 +58,13 @@ def credentials(options: Mapping[str, Any], secrets_getter: SecretsGetter) -> tu
     if not account_sid:
         raise SourceError("Twilio: account_sid is missing from this account's configuration", False, kind="config")
     key_sid = str(options.get("api_key_sid") or "").strip()
-    if key_sid:
-        return key_sid, get_secret(secrets_getter, "api_key_secret", PLATFORM)
-    return account_sid, get_secret(secrets_getter, "auth_token", PLATFORM)
+    try:
+        if key_sid:
+            return key_sid, get_secret(secrets_getter, "api_key_secret", PLATFORM)
+        return account_sid, get_secret(secrets_getter, "auth_token", PLATFORM)
+    except SourceError as exc:
+        exc.kind = "secret"  # the secret's own source failed (a command, a variable): not Twilio
+        raise
 
 
 def _classify(status: int, code: Any, details: list, message: str) -> SourceError | None:

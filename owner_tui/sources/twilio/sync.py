@@ -119,9 +119,11 @@ class Reader:
         status = str(m.get("status") or "")
         extra: dict[str, Any] = {"sid": sid, "status": status, "twilio_direction": m.get("direction"),
                                  "business_number": ours, "num_segments": as_int(m.get("num_segments"))}
-        notes: list[str] = []
         if m.get("error_code"):
             extra["error_code"] = m["error_code"]
+        if m.get("direction") == "outbound-reply":
+            # TwiML's answer to the customer's text (an auto-responder, a bot): not the owner.
+            extra["auto_reply"] = True
         if direction == "out" and status in NOT_DELIVERED:
             code = f", Twilio error {m['error_code']}" if m.get("error_code") else ""
             extra["not_delivered"] = f"{status}{code}"
@@ -137,7 +139,7 @@ class Reader:
         return MessageRecord(
             external_id=sid, channel=channel, direction=direction, sent_at=iso(when) if when else "",
             sender_handle=handle, recipients=(handle,), text=text, thread_key=f"{channel}:{handle}",
-            problems=problems, extra=extra, notes=tuple(notes))
+            problems=problems, extra=extra)
 
     def media(self, m: dict, sid: str) -> list[dict[str, str]]:
         """The media of an MMS: content type and link (fetched only when ``num_media`` > 0)."""
