@@ -428,3 +428,33 @@ def test_whatsapp_window_closed_at_twilio_is_said_in_words_either_way(twilio, tm
         assert row["body"] == "See you soon" and s.awaiting()
     finally:
         s.store.close()
+
+
+def test_a_lost_template_send_with_another_body_there_cannot_be_told(twilio, tmp_path):  # noqa: F811
+    """After a crash, a template reply whose rendered body does not show our text: a message to
+    them since the attempt may be ours, so the row is left for the owner, never resent."""
+    s = _whatsapp(twilio, tmp_path, 30, whatsapp_template_sid=TEMPLATE_SID)
+    try:
+        oid = s.reply("Your order is ready", whatsapp_template=True)
+        s.store.outbox_claim(oid, from_status=("queued",))
+        twilio.add_message(twilio.whatsapp_from, "whatsapp:" + CUSTOMER, "Hello! Following up on your order.",
+                           direction="outbound-api", status="sent")
+        report = s.send()
+        assert report.failed and report.failed[0][0] == oid and "cannot be checked" in report.failed[0][1]
+        assert s.posts() == []
+    finally:
+        s.store.close()
+
+
+def test_a_text_too_long_for_twilio_is_refused_in_words(shop):
+    shop.server.send_errors[CUSTOMER] = 21617
+    shop.reply("x" * 40)
+    (_, message), = shop.send().failed
+    assert "1,600 characters" in message and "(21617)" in message
+
+
+def test_a_text_over_1600_characters_is_refused_when_queued(shop):
+    with pytest.raises(ValueError, match="A text takes at most 1,600 characters"):
+        shop.store.queue_reply(shop.conv, "x" * 1601)
+    assert shop.store.outbox() == []
+    shop.store.queue_reply(shop.conv, "x" * 1600)

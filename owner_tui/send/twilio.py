@@ -299,7 +299,7 @@ class TwilioSender:
                 found += self._list(dict(params, **extra))
         except SendError:
             return None
-        matches = []
+        matches, others = [], 0
         for m in found:
             when = parse_time(m.get("date_created")) or parse_time(m.get("date_sent"))
             if when is None or when < since or not isinstance(m.get("sid"), str):
@@ -310,10 +310,13 @@ class TwilioSender:
                 continue
             if not (same_text(str(m.get("body") or ""), reply.body) or
                     (reply.meta.get("whatsapp_template") and body_in(str(m.get("body") or ""), reply.body))):
+                others += 1
                 continue
             matches.append((when, m))
         if not matches:
-            return False
+            # A template's rendered body is Twilio's (UNCONFIRMED that it holds our {{1}}): another
+            # message to them since the attempt may be ours, so it cannot be told.
+            return None if reply.meta.get("whatsapp_template") and others else False
         when, m = min(matches, key=lambda pair: pair[0])
         self._verified[reply.outbox_id] = SendResult(
             external_id=m["sid"], sent_at=_iso(when), delivery=str(m.get("status") or "queued"),

@@ -31,6 +31,7 @@ ERRORS: dict[int, tuple[str, str, bool]] = {
     21610: ("the customer texted STOP: Twilio will not send to this number until they text START",
             "answer another way (phone, email) and mark it replied elsewhere", False),
     21614: ("the customer's number is not a mobile number and cannot take texts", "call them back instead", False),
+    21617: ("the text is longer than Twilio takes in one message (1,600 characters)", "shorten it", False),
     63016: ("WhatsApp allows a free-form reply only within 24 hours of the customer's last message",
             "send the approved template (set whatsapp_template_sid) or wait for them to write again", False),
     # -- accepted, then not delivered (error_code on an undelivered or failed message) -----------
