@@ -363,3 +363,18 @@ def test_a_missing_token_variable_is_a_secret_problem_not_twilios(twilio, db, mo
     out = sync_one(db, account(twilio))
     assert not out.ok and out.error_kind == "secret" and "TWILIO_TEST_TOKEN is not set" in out.line
     assert twilio.requests() == []  # nothing went on the wire without credentials
+
+
+def test_a_saved_page_link_twilio_no_longer_takes_restarts_the_pass(twilio, db):  # noqa: F811
+    import json as _json
+
+    from owner_tui.records import Cursor
+
+    twilio.add_message(ANN, BUSINESS, "hi", when=at(0))
+    acc = account(twilio, calls=False)
+    acc_id = db.ensure_account("twilio", acc.name)
+    gone = f"/2010-04-01/Accounts/{twilio.account_sid}/Messages/Gone.json?Page=3&PageToken=PAexpired"
+    db.save_cursor(acc_id, Cursor(folder=f"messages:to:{BUSINESS}", page_token=_json.dumps({"next": gone})))
+    out = sync_one(db, acc)
+    assert out.ok and out.new == 1, out.line
+    assert [s.path.rsplit("/", 1)[-1] for s in twilio.requests("GET")][:2] == ["Gone.json", "Messages.json"]

@@ -516,10 +516,11 @@ class TwilioServer:
         except ValueError:
             return 400, {}, twilio_error(20001, 400)
 
-        def stamp(item: dict) -> tuple:
+        def stamp(item: dict) -> datetime:
+            # Time only: items of the same second keep the order they were added in (a sort is
+            # stable, reversed too), so a media list reads in the order the MMS carried them.
             raw = item.get("date_sent") or item.get("start_time") or item.get("date_created")
-            when = datetime.strptime(raw, "%a, %d %b %Y %H:%M:%S %z") if raw else datetime.max.replace(tzinfo=UTC)
-            return when, item["sid"]
+            return datetime.strptime(raw, "%a, %d %b %Y %H:%M:%S %z") if raw else datetime.max.replace(tzinfo=UTC)
 
         chosen = sorted((i for i in items if keep(i, query)), key=stamp, reverse=True)
         start_at = 0
