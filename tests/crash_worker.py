@@ -14,10 +14,6 @@ Modes:
 ``send DB CONFIG``
     Run the real outbox worker once (``process``) with the config's senders, printing
     ``sent N`` lines; killed at random moments by the crash test.
-
-``send-twilio DB OPTIONS_JSON``
-    The same, with one ``twilio`` account named ``texts`` whose options are given as JSON
-    (the Twilio send crash test, ``tests/test_twilio_send.py``).
 """
 
 from __future__ import annotations
@@ -113,20 +109,6 @@ def send(db: str, config_path: str) -> None:
     store.close()
 
 
-def send_twilio(db: str, options: str) -> None:
-    from owner_tui.config import AccountConfig, Config
-    from owner_tui.send.outbox_worker import process
-    from owner_tui.store import Store
-
-    config = Config(accounts=(AccountConfig(name="texts", kind="twilio", options=json.loads(options)),))
-    store = Store.open(Path(db), config=config)
-    print("started", flush=True)
-    report = process(store, config, stale_after=0)
-    for line in report.lines():
-        print(line, flush=True)
-    store.close()
-
-
 def main(argv: list[str]) -> None:
     mode, *args = argv
     if mode == "tui":
@@ -135,8 +117,6 @@ def main(argv: list[str]) -> None:
         ingest(args[0], int(args[1]), int(args[2]))
     elif mode == "send":
         send(args[0], args[1])
-    elif mode == "send-twilio":
-        send_twilio(args[0], args[1])
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 

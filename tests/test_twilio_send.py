@@ -341,10 +341,18 @@ def test_kill_during_send_never_sends_twice(twilio, tmp_path):  # noqa: F811
             s.conv = s.inbound(f"question {i}", customer=f"+1555987000{i + 1}")
         oids.append(s.reply(f"Answer number {i}"))
     s.store.close()
-    options = json.dumps(twilio.options(timeout=30))
+    cfg = tmp_path / "config.toml"  # the owner's own config file, read by the worker
+    cfg.write_text(f"""
+[accounts.texts]
+kind = "twilio"
+account_sid = "{twilio.account_sid}"
+auth_token_env = "TWILIO_TEST_TOKEN"
+numbers = ["{BUSINESS}"]
+base_url = "{twilio.url}"
+""")
     for i in range(rounds):
         posts_before = len(twilio.requests("POST", API_MESSAGES))
-        proc = subprocess.Popen([sys.executable, "-m", "tests.crash_worker", "send-twilio", str(db), options],
+        proc = subprocess.Popen([sys.executable, "-m", "tests.crash_worker", "send", str(db), str(cfg)],
                                 cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while len(twilio.requests("POST", API_MESSAGES)) == posts_before:
@@ -356,7 +364,7 @@ def test_kill_during_send_never_sends_twice(twilio, tmp_path):  # noqa: F811
         _check_integrity(db)
         with Store.open(db) as check:
             assert [r["status"] for r in check.outbox() if r["id"] == oids[i]] == ["sending"]
-    done = subprocess.run([sys.executable, "-m", "tests.crash_worker", "send-twilio", str(db), options],
+    done = subprocess.run([sys.executable, "-m", "tests.crash_worker", "send", str(db), str(cfg)],
                           cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     sent = [m for m in twilio.messages if m["direction"] == "outbound-api"]
