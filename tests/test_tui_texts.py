@@ -257,3 +257,31 @@ async def test_delivery_is_shown_in_the_conversation_and_the_status_line(twilio,
         assert "outbox 1 failed" in text
     with Store.open(tmp_path / "t.db", clock=clock) as s:
         assert s.conversation(cid)["waiting_since"] is not None
+
+
+async def test_a_delivered_text_is_said_on_the_status_line(twilio, tmp_path):  # noqa: F811
+    from datetime import UTC, datetime
+
+    from tests.servers.twilio_api import BUSINESS as SERVER_NUMBER
+
+    clock = FrozenClock()
+    clock.now = datetime.now(UTC).replace(microsecond=0)
+    cid = build(tmp_path / "t.db", clock, "sms", to=SERVER_NUMBER)
+    accounts = (AccountConfig(name="texts", kind="twilio", options=twilio.options()),)
+    cfg = Config(owner=OwnerConfig(name="Sam"), accounts=accounts, send=SendConfig(undo_seconds=0))
+    app = OwnerApp(tmp_path / "t.db", cfg, clock=clock, exports_dir=tmp_path / "exports")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await open_reply(pilot, app, cid)
+        app.screen.query_one("#editor", TextArea).load_text("See you")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        twilio.advance(steps=2)  # queued -> sent -> delivered
+        with Store.open(tmp_path / "t.db", clock=clock) as s:
+            s.db.execute("UPDATE outbox SET delivery_next = '2000-01-01T00:00:00+00:00'")
+        app._poll_delivery()
+        await settle(pilot)
+        assert app.current_notice() == "Text to Tia Tran: delivered."
+        assert "Text to Tia Tran: delivered." in screen_text(app)
+        with Store.open(tmp_path / "t.db", clock=clock) as s:
+            assert [r["delivery"] for r in s.outbox()] == ["delivered"]
