@@ -88,6 +88,7 @@ async def settle(pilot, rounds: int = 20) -> None:
     def finite():
         return [w for w in app.workers if w.group != "idle"]
 
+    await pilot.pause()  # let mount start its workers first: an empty list at once is not "settled"
     for _ in range(rounds):
         pending = finite()
         try:
