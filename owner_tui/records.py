@@ -17,6 +17,17 @@ CHANNELS = ("email", "google", "trustpilot", "yelp", "facebook", "on-site", "sms
 #: Channels whose customer is a phone number (E.164): one contact per number across them.
 PHONE_CHANNELS = ("sms", "whatsapp", "call")
 
+#: Channels answered by a text through Twilio (issue 19); a missed ``call`` is answered by SMS.
+PHONE_CHANNELS = ("sms", "whatsapp", "call")
+
+#: How reports name a channel whose id is not a word an owner uses; others show as they are.
+CHANNEL_LABELS = {"sms": "Text", "whatsapp": "WhatsApp", "call": "Missed call"}
+
+
+def channel_label(channel: str) -> str:
+    """``sms`` -> ``Text``, ``call`` -> ``Missed call``; ``email``, ``google``... unchanged."""
+    return CHANNEL_LABELS.get(channel, channel)
+
 #: Headers kept with a message for reading it (lower-case names): noise and auto-replies,
 #: lists and group aliases, the person behind a form or a group (Reply-To, X-Original-From),
 #: and flags other clients left (X-Status "A": answered, in mbox files).
@@ -150,3 +161,6 @@ class SendResult:
     external_id: str
     sent_at: str
     note: str = ""
+    #: A platform that reports delivery later (Twilio): its first status (``queued``, ``sent``);
+    #: the outbox then follows it (``send/delivery``). None: nothing to follow.
+    delivery: str | None = None

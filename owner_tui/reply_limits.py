@@ -10,7 +10,17 @@ to be refused by Google.
 from __future__ import annotations
 
 #: channel -> (limit, unit); units: "bytes" (UTF-8) or "characters".
-LIMITS: dict[str, tuple[int, str]] = {"google": (4096, "bytes")}
+LIMITS: dict[str, tuple[int, str]] = {
+    "google": (4096, "bytes"),
+    # Twilio takes at most 1,600 characters in a Body (error 21617); a missed call is answered
+    # by text. WhatsApp's own limit is 4,096 (UNCONFIRMED through Twilio, which may hold it to
+    # 1,600: its refusal is then shown in words).
+    "sms": (1600, "characters"),
+    "call": (1600, "characters"),
+    "whatsapp": (4096, "characters"),
+}
+#: How a refusal names the reply, where the channel's id is not a word.
+_NAMES = {"sms": "A text", "call": "A text", "whatsapp": "WhatsApp"}
 
 
 def reply_size(channel: str, text: str) -> tuple[int, int, str] | None:
@@ -32,5 +42,5 @@ def reply_problem(channel: str, text: str) -> str | None:
     if unit == "bytes" and size != len(text.strip()):
         extra = (f" ({len(text.strip()):,} characters: accented letters, CJK and emoji take 2-4 bytes "
                  "each)")
-    return (f"{channel.capitalize()} takes at most {limit:,} {unit} in a reply; this one has {size:,}{extra}. "
+    return (f"{_NAMES.get(channel, channel.capitalize())} takes at most {limit:,} {unit} in a reply; this one has {size:,}{extra}. "
             f"Shorten it by {size - limit:,} {unit}; nothing was sent.")

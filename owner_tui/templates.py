@@ -93,5 +93,8 @@ def prefill(channel: str, rating: int | None, context: Mapping[str, str]) -> tup
         if not context.get("business"):
             body = body.replace("\n\n— {business}", "")
         return render(body, context), 0
+    if channel in ("sms", "whatsapp", "call"):
+        # A text: every character counts against a segment; no signature, the number says who.
+        return render("Hi {first_name}, ", context), 0
     body = "Hi {first_name},\n\n\n\n{signature}" if context.get("signature") else "Hi {first_name},\n\n\n"
     return render(body, context), 2

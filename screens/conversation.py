@@ -16,6 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from owner_tui.screens.actions import ConversationActions, safe_url
+from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -27,6 +28,7 @@ from textual.worker import Worker, WorkerState
 from owner_tui import aging
 from owner_tui.mail.html_text import html_to_text
 from owner_tui.quotes import fold
+from owner_tui.records import PHONE_CHANNELS
 from owner_tui.sanitize import clean, one_line
 from owner_tui.tui import jobs, keys
 from owner_tui.tui.widgets.health_bar import HealthBar
@@ -57,12 +59,38 @@ def load_conversation(store, conversation_id: int) -> dict | None:
     out = store.db.execute("SELECT status, error FROM outbox WHERE conversation_id = ? AND status IN "
                             "('queued', 'sending', 'failed') ORDER BY id DESC LIMIT 1", [conversation_id]).fetchone()
     conv["outbox_status"], conv["outbox_error"] = out if out else (None, None)
+    from owner_tui.store.delivery import latest
     from owner_tui.store.reviews import review_facts
 
     conv["review_facts"] = review_facts(store, conversation_id)  # media, the feed's totals (issue 15)
+    conv["delivery"] = latest(store, conversation_id)  # a text's delivery (issue 19)
+    if conv["channel"] in PHONE_CHANNELS:
+        conv["phone"] = phone_number(conv["sender_handle"] or conv["contact_handle"])
+        outbox = {r[0]: (r[1], r[2]) for r in store.db.execute(
+            "SELECT id, delivery, delivery_error FROM outbox WHERE conversation_id = ? AND delivery IS NOT NULL",
+            [conversation_id])}
+        for m in history:
+            try:
+                oid = json.loads(m.get("extra") or "{}").get("outbox_id")
+            except (TypeError, ValueError, AttributeError):
+                oid = None
+            if oid in outbox:
+                m["delivery"] = outbox[oid]
     same = store.phone_suggestions(conv["contact_id"])[:3] if conv["contact_id"] else []  # issue 19
     conv["same_phone"] = [store.db.execute("SELECT name FROM contacts WHERE id = ?", [c]).fetchone()[0] for c in same]
     return {"conv": conv, "history": history[-MAX_MESSAGES:], "hidden": max(0, len(history) - MAX_MESSAGES)}
+
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def phone_number(handle: str | None) -> str | None:
+    """The customer's number as ``+E164`` when the handle is one (``whatsapp:`` dropped), else
+    None: only such a number is copied or made a ``tel:`` link."""
+    value = (handle or "").strip()
+    if value.lower().startswith("whatsapp:"):
+        value = value[len("whatsapp:"):]
+    return value if _E164.match(value) else None
 
 
 _FOLD_LINE = re.compile(r"^┆ \d+ quoted lines? hidden$", re.M)
@@ -105,6 +133,12 @@ def message_text(m: dict, channel: str, now: datetime, tz: tzinfo, *, unfolded: 
     if m.get("rating"):
         text.append("  ")
         text.append(star_text(m["rating"]), style=star_style(m["rating"]))
+    if out and m.get("delivery"):
+        from owner_tui.store.delivery import NOT_DELIVERED, label as delivery_label
+
+        status, error = m["delivery"]
+        text.append(f"  {one_line(delivery_label(status, error), limit=120)}",
+                    style="bold #ff5252" if status in NOT_DELIVERED else "#80cbc4")
     if m.get("noise"):
         label = "" if out else "noise: "  # an outbound "noise" is a forward, a note or a bounced reply
         text.append(f"  [{label}{one_line(m['noise'], limit=80)}]", style="italic dim")
@@ -147,6 +181,12 @@ def header_text(conv: dict, now: datetime, tz: tzinfo) -> Text:
     if conv.get("rating"):
         text.append("  ")
         text.append(star_text(conv["rating"]), style=star_style(conv["rating"]))
+    number = conv.get("phone")
+    if number:  # digits and + only (checked): safe as a tel: link and on the clipboard
+        text.append("\n☎ ")
+        text.append(number, style=Style(bold=True, underline=True, link=f"tel:{number}"))
+        what = "call them back" if conv.get("channel") == "call" else "call them"
+        text.append(f"  (c copies the number; {what})", style="dim")
     subject = one_line(conv.get("subject") or "", limit=200)
     if subject and conv.get("channel") == "email":
         text.append("\n")
@@ -156,6 +196,13 @@ def header_text(conv: dict, now: datetime, tz: tzinfo) -> Text:
     elif conv.get("outbox_status") == "failed":
         text.append(f"\n✗ your reply was not sent: {one_line(conv.get('outbox_error') or '', limit=120)} "
                     "(r to edit and send again)", style="bold #ff5252")
+    elif conv.get("delivery"):
+        from owner_tui.store.delivery import label as delivery_label
+
+        d = conv["delivery"]
+        mark = "✓" if d["status"] in ("delivered", "read") else "⧗"
+        text.append(f"\n{mark} your last text: {one_line(delivery_label(d['status'], d['error']), limit=120)}",
+                    style="#80cbc4")
     for fact in conv.get("review_facts") or ():
         text.append(f"\nⓘ {one_line(fact, limit=200)}", style="dim")  # untrusted links: inert text
     if conv.get("same_phone"):
@@ -206,6 +253,7 @@ class ConversationScreen(ConversationActions, Screen[None]):
         now, tz = self.app.clock(), self.app.tz
         conv = data["conv"]
         self.row = conv
+        self.refresh_bindings()  # c (copy the number) only where there is one
         self.query_one("#conv-header", Static).update(header_text(conv, now, tz))
         banner = self.query_one("#triage-banner", Static)
         banner.display = self.triage is not None
@@ -236,7 +284,18 @@ class ConversationScreen(ConversationActions, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "next":
             return self.triage is not None
+        if action == "copy_number":  # only where there is a number to copy
+            return bool(self.row and self.row.get("phone"))
         return True
+
+    def action_copy_number(self) -> None:
+        """Copy the customer's number (checked: + and digits only) to the clipboard, to call back."""
+        number = (self.row or {}).get("phone")
+        if not number:
+            self.app.notify("This conversation has no phone number to copy.", markup=False)
+            return
+        self.app.copy_to_clipboard(number)
+        self.app.notify(f"Copied {number}: paste it in your phone or dialer.", markup=False)
 
     def after_action(self, kind: str, conversation_id: int) -> None:
         if self.triage is not None:

@@ -24,6 +24,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from owner_tui import aging
+from owner_tui.records import channel_label
 from owner_tui.reports import metrics
 from owner_tui.sanitize import one_line
 from owner_tui.tui.widgets.health_bar import HealthBar
@@ -139,7 +140,7 @@ def channels_table(d: "Digest") -> Table:
                         ("within target", True), ("waiting", True)):
         t.add_column(name, justify="right" if right else "left")
     for ch in [*p.channels.values(), p.overall]:
-        t.add_row(ch.channel, metrics.format_hours(ch.first_response.median_hours),
+        t.add_row(channel_label(ch.channel), metrics.format_hours(ch.first_response.median_hours),
                   metrics.format_hours(ch.reply.median_hours), metrics.format_hours(ch.reply.p90_hours),
                   *((metrics.format_hours(ch.reply.median_business_hours),) if d.business_hours else ()),
                   metrics.format_share(ch), str(ch.still_waiting), style="bold" if ch.channel == metrics.ALL else "")
@@ -159,7 +160,7 @@ def oldest_table(d: "Digest", limit: int = 5) -> Table | Text:
         # Already cleaned when the digest was built; cleaned again because this is the
         # terminal, and always a Text (never parsed as markup).
         t.add_row(Text(f" {aging.format_age(item.age_seconds)} ", style=BUCKET_STYLES.get(item.bucket, "")),
-                  Text(item.channel), Text(one_line(item.contact, limit=24), style="bold"),
+                  Text(channel_label(item.channel)), Text(one_line(item.contact, limit=24), style="bold"),
                   Text(one_line(item.text, limit=120)), Text("overdue" if item.overdue else "", style="bold red"))
     return t
 

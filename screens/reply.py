@@ -26,6 +26,8 @@ from textual.widgets import Static, TextArea
 from owner_tui import templates
 from owner_tui.mail.html_text import html_to_text
 from owner_tui.paths import ensure_private_dir
+from owner_tui.records import PHONE_CHANNELS
+from owner_tui.send import phone_rules, sms_segments
 from owner_tui.sanitize import clean, one_line
 from owner_tui.tui import jobs, keys
 from owner_tui.tui.widgets.health_bar import HealthBar
@@ -89,7 +91,15 @@ def reply_context(store, conversation_id: int) -> dict:
     handle = last_in["sender_handle"] if last_in else ""
     pending = store.db.execute("SELECT id, status, error, body FROM outbox WHERE conversation_id = ? AND status IN "
                                "('queued', 'sending', 'failed') ORDER BY id DESC LIMIT 1", [conversation_id]).fetchone()
+    phone = None
+    if conv.get("channel") in PHONE_CHANNELS:
+        # The rules Twilio and WhatsApp enforce (send/phone_rules), checked again when it is sent.
+        opt_out = getattr(store, "phone_opt_out", None)
+        number = handle.split(":", 1)[1] if handle.lower().startswith("whatsapp:") else handle
+        phone = {"opted_out_at": opt_out(number) if callable(opt_out) and number else None,
+                 "last_inbound_at": (last_in or {}).get("sent_at"), "now": store.now()}
     return {
+        "phone": phone,
         "pending": dict(zip(("id", "status", "error", "body"), pending, strict=True)) if pending else None,
         "draft": store.draft(conversation_id),
         "templates": [(t["name"], t["body"]) for t in store.templates()],
@@ -115,6 +125,8 @@ class ReplyScreen(Screen[str | None]):
         self._templates: list[tuple[str, str]] = []
         self._autosave = None
         self._replaces: int | None = None  # a failed outbox row this reply rewrites
+        #: For a text (sms, whatsapp, call): what the platform allows (``send/phone_rules``).
+        self._verdict: phone_rules.Verdict | None = None
         self.ready = False
         self._typed_ahead = ""
 
@@ -146,7 +158,11 @@ class ReplyScreen(Screen[str | None]):
         name = one_line(row.get("contact_name") or "", limit=60)
         handle = one_line(info["sender_handle"] or row.get("contact_handle") or "", limit=80)
         channel = row.get("channel") or "email"
-        if channel in ("email", "on-site"):  # on-site feedback is answered privately, by email
+        if channel in PHONE_CHANNELS:  # a text: private, to their number
+            what = {"whatsapp": "WhatsApp message", "call": "Text back (missed call)"}.get(channel, "Text")
+            header = Text.assemble((f"{what} to ", "bold"), (name or handle, "bold"),
+                                   (f" {handle}" if name and name != handle else "", "dim"), f" · {channel}")
+        elif channel in ("email", "on-site"):  # on-site feedback is answered privately, by email
             header = Text.assemble(("Reply to ", "bold"), (name or handle, "bold"),
                                    (f" <{handle}>" if name and "@" in handle else "", "dim"),
                                    f" · {channel} · ", one_line(row.get("subject") or "", limit=80))
@@ -159,6 +175,10 @@ class ReplyScreen(Screen[str | None]):
         if channel == "on-site" and "@" not in handle:
             note = ("This customer left no email address (a phone number, if any, is in their message): "
                     "answer in person or by phone, then mark it replied elsewhere (e).")
+        if info["phone"] is not None:
+            self._verdict = self._phone_verdict(channel, info["phone"], info["account_name"])
+            if self._verdict.words:
+                note = (self._verdict.words + " " + note).strip()
         pending = info["pending"]
         if pending and pending["status"] == "failed":
             note = (f"Your earlier reply was not sent ({one_line(pending['error'] or 'no reason given', limit=120)}). "
@@ -214,10 +234,33 @@ class ReplyScreen(Screen[str | None]):
     def body(self) -> str:
         return self.query_one("#editor", TextArea).text
 
+    def _phone_verdict(self, channel: str, facts: dict, account_name: str) -> phone_rules.Verdict:
+        options: dict = {}
+        for acc in self.app.config.accounts:
+            if acc.kind == "twilio" and acc.name == account_name:
+                options = dict(acc.options)
+        return phone_rules.check(channel, now=facts["now"], opted_out_at=facts["opted_out_at"],
+                                 last_inbound_at=facts["last_inbound_at"],
+                                 template_sid=str(options.get("whatsapp_template_sid") or ""),
+                                 template_name=str(options.get("whatsapp_template_name") or ""))
+
     def _status(self, extra: str = "") -> None:
-        n = len(self.body.strip())
-        self.query_one("#reply-status", Static).update(
-            Text(f"{n} characters" + (f" · {extra}" if extra else ""), style="dim"))
+        channel = self.row.get("channel") or "email"
+        body = self.body.strip()
+        warning = None
+        if channel == "whatsapp":  # no segments: one length limit
+            size, limit = sms_segments.whatsapp_length(body)
+            line = f"WhatsApp · {size:,} of {limit:,} characters"
+            if size > limit:
+                warning = f"{size - limit:,} characters over WhatsApp's limit"
+        elif channel in PHONE_CHANNELS:
+            line, warning = sms_segments.editor_line(body)
+        else:
+            line = f"{len(body)} characters"
+        text = Text(line + (f" · {extra}" if extra else ""), style="dim")
+        if warning:
+            text.append("\n⚠ " + warning, style="bold #fdd835")  # the character is named, never markup
+        self.query_one("#reply-status", Static).update(text)
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         if not self.ready:
@@ -258,12 +301,18 @@ class ReplyScreen(Screen[str | None]):
         if not self.body.strip():
             self.app.notify("The reply is empty.", severity="warning")
             return
+        verdict = self._verdict
+        if verdict is not None and not verdict.allowed and not verdict.template:
+            # STOP, or WhatsApp's window with no template: refused before anything is queued.
+            self.app.notify(verdict.words + " The text stays here.", severity="error", markup=False, timeout=12)
+            return
         # exclusive and ``ready`` cleared first: a double ctrl+s queues one reply, not two.
         self.ready = False
         body = self.body
         channel = self.row.get("channel") or "email"
-        if channel == "email":
-            self.app.run_worker(partial(self._send, body), group="queue", exclusive=True, exit_on_error=False)
+        if channel == "email" or channel in PHONE_CHANNELS:  # private: no public-reply confirmation
+            meta = {"whatsapp_template": True} if verdict is not None and verdict.template else None
+            self.app.run_worker(partial(self._send, body, meta), group="queue", exclusive=True, exit_on_error=False)
             return
         from owner_tui.screens.confirm import ConfirmDialog
 
@@ -286,12 +335,12 @@ class ReplyScreen(Screen[str | None]):
 
         self.app.push_screen(ConfirmDialog(where, preview, yes="publish"), decided)
 
-    async def _send(self, body: str) -> None:
+    async def _send(self, body: str, meta: dict | None = None) -> None:
         cid = self.conversation_id
         if self._autosave is not None:
             self._autosave.stop()
         try:
-            outbox_id = await self.app.writer(jobs.queue_reply, cid, body, replaces=self._replaces)
+            outbox_id = await self.app.writer(jobs.queue_reply, cid, body, replaces=self._replaces, meta=meta)
         except Exception as exc:  # the text stays in the editor; nothing is lost
             self.ready = True
             self.app.notify(f"Could not queue the reply: {one_line(exc, limit=200)}", severity="error",

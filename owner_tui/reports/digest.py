@@ -44,6 +44,7 @@ class Item:
     bucket: str = ""
     overdue: bool = False
     state: str = ""  # the conversation now: "waiting", "answered", "done" or "snoozed"
+    number: str = ""  # a missed call's number (to call back)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class Digest:
     #: Every account's health and the outbox (``store.health``): the digest opens with the
     #: accounts that fail, are stale or never synced, since the lists below may miss their mail.
     health: Health | None = None
+    #: Missed calls awaiting a call back, oldest first (issue 19).
+    missed_calls: list[Item] = field(default_factory=list)
 
 
 # -- last digest time -------------------------------------------------------------------------
@@ -185,6 +188,17 @@ def build_digest(store: "Store", *, now: datetime | None = None, since: datetime
                  AND m.sent_at > ? AND m.sent_at <= ?
                ORDER BY m.rating, m.sent_at DESC LIMIT 50""", [LOW_RATING, lo, hi])]
 
+    missed = []
+    for r in _conversation_rows(store, """
+            SELECT c.id AS cid, c.waiting_since AS at FROM conversations c
+            WHERE c.channel = 'call' AND c.status = 'open' AND c.waiting_since IS NOT NULL
+            ORDER BY c.waiting_since LIMIT ?""", [LIST_LIMIT]):
+        caller = store.db.execute("SELECT sender_handle FROM messages WHERE conversation_id = ? AND direction = 'in' "
+                                  "ORDER BY sent_at DESC LIMIT 1", [r["id"]]).fetchone()
+        age = aging.age_seconds(r["at"], now)
+        missed.append(_item(r, r["at"], now, cfg, bucket=aging.bucket_for(age), state="waiting",
+                            number=one_line(caller[0] if caller else "", limit=40)))
+
     fl = ListFilter(view="followup")
     followups = [_item(r, r["last_outbound_at"], now, cfg) for r in store.page(fl, 0, LIST_LIMIT, now)]
 
@@ -196,7 +210,7 @@ def build_digest(store: "Store", *, now: datetime | None = None, since: datetime
         arrived_by_channel=arrived_by_channel, arrived=arrived, low_ratings=low,
         followup_days=cfg.followup_days, followups_total=store.count(fl, now), followups=followups,
         period=metrics.period_metrics(store, now - period, now, now), weeks=metrics.week_comparison(store, now),
-        health=store.health(now=now))
+        health=store.health(now=now), missed_calls=missed)
 
 
 def _state(conv: dict) -> str:

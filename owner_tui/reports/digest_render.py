@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from owner_tui import aging
 from owner_tui.reports import metrics
+from owner_tui.records import channel_label
 from owner_tui.reports.digest import Digest, Item
 from owner_tui.sanitize import markdown_text, one_line
 
@@ -86,24 +87,32 @@ def layout(d: Digest) -> tuple[str, list[Section]]:
                         f"{_sla_words(d)}.")
         s.blocks.append(Bars([(aging.bucket_label(k), n, k) for k, n in d.buckets.items()]))
         keys = list(d.buckets)
-        rows = [[(ch, "")] + [(str(c[k]) if c[k] else "-", k if c[k] else "muted") for k in keys]
+        rows = [[(channel_label(ch), "")] + [(str(c[k]) if c[k] else "-", k if c[k] else "muted") for k in keys]
                 + [(str(sum(c.values())), "")] for ch, c in d.by_channel.items()]
         s.blocks.append(Table(["channel", *(aging.bucket_label(k) for k in keys), "total"], rows,
                               set(range(1, len(keys) + 2))))
         s.blocks.append(f"The oldest {len(d.oldest)}:")
         s.blocks.append(Table(["waiting", "channel", "contact", "subject or review", "stars", ""], [
-            [(aging.format_age(i.age_seconds), i.bucket), (i.channel, ""), (i.contact, ""), (i.text, ""),
+            [(aging.format_age(i.age_seconds), i.bucket), (channel_label(i.channel), ""), (i.contact, ""), (i.text, ""),
              (_stars(i.rating), ""), ("overdue" if i.overdue else "", "overdue")] for i in d.oldest], {0}))
     else:
         s.blocks.append("Nobody is waiting for a reply.")
     out.append(s)
 
+    if d.missed_calls:  # the contact a business most often never returns (issue 19)
+        n = len(d.missed_calls)
+        s = Section(f"Missed calls to call back ({n})")
+        s.blocks.append(Table(["waiting", "number", "contact", "message"], [
+            [(aging.format_age(i.age_seconds), i.bucket), (i.number, ""), (i.contact, ""), (i.text, "")]
+            for i in d.missed_calls], {0}))
+        out.append(s)
+
     s = Section(f"New since {_local(d.since, tz)} ({d.since_source})")
     if d.arrived_total:
-        per = ", ".join(f"{ch} {n}" for ch, n in d.arrived_by_channel.items())
+        per = ", ".join(f"{channel_label(ch)} {n}" for ch, n in d.arrived_by_channel.items())
         s.blocks.append(f"{d.arrived_total} new message{'s' if d.arrived_total != 1 else ''}: {per}.")
         s.blocks.append(Table(["received", "channel", "contact", "subject or review", "now"], [
-            [(_local(i.at, tz), ""), (i.channel, ""), (i.contact, ""), (i.text, ""),
+            [(_local(i.at, tz), ""), (channel_label(i.channel), ""), (i.contact, ""), (i.text, ""),
              (i.state, STATE_STYLE.get(i.state, "muted"))] for i in d.arrived]))
     else:
         s.blocks.append("Nothing new.")
@@ -112,7 +121,7 @@ def layout(d: Digest) -> tuple[str, list[Section]]:
     s = Section(f"Low ratings (≤ 2 stars) since {_local(d.since, tz)}")
     if d.low_ratings:
         s.blocks.append(Table(["stars", "channel", "contact", "review", "now"], [
-            [(_stars(i.rating), "bad"), (i.channel, ""), (i.contact, ""), (i.text, ""),
+            [(_stars(i.rating), "bad"), (channel_label(i.channel), ""), (i.contact, ""), (i.text, ""),
              (i.state, STATE_STYLE.get(i.state, "muted"))] for i in d.low_ratings]))
     else:
         s.blocks.append("None.")
@@ -123,7 +132,7 @@ def layout(d: Digest) -> tuple[str, list[Section]]:
         s.blocks.append(f"{d.followups_total} conversation{'s' if d.followups_total != 1 else ''} to chase"
                         + (f"; the oldest {len(d.followups)}:" if d.followups_total > len(d.followups) else ":"))
         s.blocks.append(Table(["you wrote", "channel", "contact", "subject"], [
-            [(f"{aging.format_age(i.age_seconds)} ago", "muted"), (i.channel, ""), (i.contact, ""), (i.text, "")]
+            [(f"{aging.format_age(i.age_seconds)} ago", "muted"), (channel_label(i.channel), ""), (i.contact, ""), (i.text, "")]
             for i in d.followups]))
     else:
         s.blocks.append("None.")
@@ -185,7 +194,7 @@ def _times_section(d: Digest, tz: ZoneInfo) -> Section:
     head += ["within target", "waiting"]
     rows = []
     for ch in [*p.channels.values(), p.overall]:
-        row: list[Cell] = [(ch.channel, ""),
+        row: list[Cell] = [(channel_label(ch.channel), ""),
                            (f"{metrics.format_hours(ch.first_response.median_hours)} / "
                             f"{metrics.format_hours(ch.first_response.p90_hours)}", ""),
                            (f"{metrics.format_hours(ch.reply.median_hours)} / "
@@ -375,6 +384,7 @@ def digest_dict(d: Digest) -> dict:
                      "by_channel": d.by_channel, "oldest": items(d.oldest)},
         "arrived": {"total": d.arrived_total, "by_channel": d.arrived_by_channel, "latest": items(d.arrived)},
         "low_ratings": items(d.low_ratings),
+        "missed_calls": items(d.missed_calls),
         "followups": {"days": d.followup_days, "total": d.followups_total, "oldest": items(d.followups)},
         "weeks": {"this_week": period(d.weeks.this_week), "last_week": period(d.weeks.last_week)},
         "period": period(d.period),

@@ -10,13 +10,17 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Iterator
 
 from owner_tui import aging
+from owner_tui.records import PHONE_CHANNELS
 from owner_tui.sanitize import CSV_TRIGGERS, markdown_text, one_line, spreadsheet_safe
 from owner_tui.store.queries import ListFilter
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 FORMATS = ("csv", "json", "jsonl", "markdown", "ics")
 FIELDS = ("contact", "channel", "address", "subject", "rating", "waiting_since", "age", "bucket",
@@ -59,6 +63,9 @@ def export_tuples(store, f: ListFilter, now: datetime) -> Iterator[tuple]:
             handle = r[i_handle] or ""
             channel = r[i_channel]
             link = r[i_url] or (f"mailto:{handle}" if channel == "email" and "@" in handle else "")
+            if channel in PHONE_CHANNELS:  # a text or a missed call: the number, and tel: to call it
+                handle = handle.removeprefix("whatsapp:")
+                link = link or (f"tel:{handle}" if _E164.match(handle) else "")
             subject, excerpt = r[i_subject], r[i_excerpt]
             yield (
                 line(r[i_name] or handle, 200),

@@ -8,6 +8,7 @@ import json
 from dataclasses import asdict
 from zoneinfo import ZoneInfo
 
+from owner_tui.records import channel_label
 from owner_tui.reports import metrics
 from owner_tui.reports.digest_render import (
     Bars,
@@ -96,7 +97,7 @@ def _channels(r: PeriodReport) -> Section:
     for ch in [*r.channels, ALL]:
         cm, pm = c.channel(ch), p.channel(ch)
         rows.append([
-            (ch, ""), (pair(cm.inbound, pm.inbound), ""),
+            (channel_label(ch), ""), (pair(cm.inbound, pm.inbound), ""),
             (pair(c.answered.get(ch, 0), p.answered.get(ch, 0)), ""),
             (f"{_hours(cm.reply.median_hours)} / {_hours(cm.reply.p90_hours)} "
              f"({_hours(pm.reply.median_hours)} / {_hours(pm.reply.p90_hours)})", ""),
@@ -107,7 +108,7 @@ def _channels(r: PeriodReport) -> Section:
              "bad" if c.unanswered_at_end.get(ch, 0) else "")])
     blocks: list = ["Each figure for this period, the previous period's in brackets.",
                     Table(head, rows, set(range(1, len(head))))]
-    volume = [(ch, c.channel(ch).inbound, "1-4h") for ch in r.channels if c.channel(ch).inbound]
+    volume = [(channel_label(ch), c.channel(ch).inbound, "1-4h") for ch in r.channels if c.channel(ch).inbound]
     if volume:
         blocks += ["Messages in:", Bars(volume, headers=("channel", "messages in"))]
     return Section("By channel", blocks)

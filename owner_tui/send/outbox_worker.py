@@ -47,6 +47,8 @@ class OutboxReport:
     requeued: list[int] = field(default_factory=list)  # certainly not out: queued again
     failed: list[tuple[int, str]] = field(default_factory=list)
     skipped: list[tuple[int, str]] = field(default_factory=list)  # left queued, with why
+    #: Texts whose delivery status moved: (outbox id, status, the error in words if any).
+    delivery: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -59,6 +61,8 @@ class OutboxReport:
         if self.recovered_sent:
             out.append(f"outbox: {len(self.recovered_sent)} interrupted send(s) found in Sent; not sent again")
         out.extend(f"outbox: reply {oid} not sent: {msg}" for oid, msg in self.failed)
+        out.extend(f"outbox: text {oid} {status}" + (f": {words}" if words else "")
+                   for oid, status, words in self.delivery if status not in ("queued", "sending", "accepted"))
         return out
 
 
@@ -190,13 +194,19 @@ def email_sender(account: AccountConfig, config: Config) -> Sender:
 
 
 def default_senders(config: Config) -> SendersFactory:
-    """The built-in factory: email, Google, Trustpilot, and Yelp with partner access. Other
+    """The built-in factory: email, Twilio texts, Google, Trustpilot, and Yelp with partner access. Other
     kinds (Facebook, Yelp without partner access) return None; the TUI's copy-and-open flow
     handles them."""
 
     def factory(account: AccountConfig) -> Sender | None:
         if account.kind == "imap":
             return email_sender(account, config)
+        if account.kind == "twilio":  # sms, whatsapp, and a text back to a missed call
+            from owner_tui.secrets import resolve_secret
+            from owner_tui.send.twilio import TwilioSender
+
+            return TwilioSender(account.options, lambda name: resolve_secret(account.options, name, account.name),
+                                account_name=account.name)
         if account.kind in ("google", "trustpilot") or (account.kind == "yelp" and _yelp_partner(account)):
             from owner_tui.secrets import resolve_secret
 
@@ -313,9 +323,23 @@ def process(store, config: Config, senders_factory: SendersFactory | None = None
             if wanted is not None and row["id"] not in wanted:
                 continue
             _send_one(store, senders, row, report)
+        from owner_tui.send.delivery import follow
+
+        report.delivery.extend(follow(store, senders.get, only=wanted).changed)
     finally:
         senders.close()
     return report
+
+
+def follow_delivery(store, config: Config, senders_factory: SendersFactory | None = None):
+    """Read the due delivery statuses of sent texts (``send/delivery``), outside a send pass."""
+    from owner_tui.send.delivery import follow
+
+    senders = _Senders(store, config, senders_factory or default_senders(config))
+    try:
+        return follow(store, senders.get)
+    finally:
+        senders.close()
 
 
 def _recover(store, senders: _Senders, report: OutboxReport, stale_after: float, wanted: set | None) -> None:
@@ -352,7 +376,8 @@ def _recover(store, senders: _Senders, report: OutboxReport, stale_after: float,
                 external_id=found.external_id if found else
                 (normalize_msgid(reply.message_id) if reply.channel in EMAIL_REPLY_CHANNELS else reply.message_id),
                 sent_at=found.sent_at if found else (row["updated_at"] or store.now_iso()),
-                note="the send was interrupted, but the reply had gone out; not sent again"))
+                note="the send was interrupted, but the reply had gone out; not sent again",
+                delivery=found.delivery if found else None))
             report.recovered_sent.append(oid)
         elif verdict is False:
             if requeue(store, oid, from_status=("sending",), updated_at=row["updated_at"]):

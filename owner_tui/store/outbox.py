@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # records load with the first reply, not with every start
     from owner_tui.records import OutgoingReply, SendResult
 
+#: The first look at a text's delivery, this long after the send (then ``store.delivery``'s backoff).
+FIRST_DELIVERY_CHECK = 10
+
 
 def make_message_id(domain: str | None = None) -> str:
     """A fresh Message-ID (without angle brackets), chosen before sending."""
@@ -87,6 +90,16 @@ class OutboxMixin:
         with self.write():
             self.db.execute("UPDATE outbox SET status = 'sent', error = NULL, sent_at = ?, updated_at = ? WHERE id = ?",
                             [result.sent_at, self.now_iso(), outbox_id])
+            if result.delivery:  # a text: its delivery is followed from here (store.delivery)
+                from datetime import timedelta
+
+                from owner_tui.store.delivery import is_final
+
+                nxt = None if is_final(result.delivery, conv["channel"]) else \
+                    (self.now() + timedelta(seconds=FIRST_DELIVERY_CHECK)).isoformat()
+                self.db.execute("UPDATE outbox SET remote_id = ?, delivery = ?, delivery_at = ?, delivery_next = ?, "
+                                "delivery_error = NULL, delivery_checks = 0 WHERE id = ?",
+                                [result.external_id, result.delivery, self.now_iso(), nxt, outbox_id])
             ing = Ingester(self, row[1], self.now())
             ing.add(records.MessageRecord(
                 external_id=result.external_id or row[3], channel=conv["channel"], direction="out",
@@ -131,10 +144,37 @@ class OutboxMixin:
             else:
                 to = tuple(json.loads(parent["recipients"]))
             refs = tuple(json.loads(parent["refs"] or "[]")) + (parent["external_id"],)
+        meta = json.loads(ob["meta"] or "{}")
+        if conv["channel"] in records.PHONE_CHANNELS:
+            meta.update(self._phone_facts(conv["channel"], last_in, ob))
         return records.OutgoingReply(
             outbox_id=outbox_id, account_id=ob["account_id"], conversation_id=ob["conversation_id"],
             body=ob["body"], message_id=ob["message_id"], channel=conv["channel"],
             external_key=conv["external_key"], to=to, subject=(parent or {}).get("subject") or conv["subject"],
             in_reply_to=parent["external_id"] if parent and conv["channel"] == "email" else None,
             references=refs if conv["channel"] == "email" else (), url=conv["url"],
-            meta=json.loads(ob["meta"] or "{}"))
+            meta=meta)
+
+    def _phone_facts(self, channel: str, last_in: dict | None, ob: dict) -> dict:
+        """What a text's sender checks at send time (``send/phone_rules``): the customer's number,
+        the business number they wrote to or called, when they last wrote (WhatsApp's window),
+        whether they texted STOP, and when this attempt started (``verify`` looks from there)."""
+        customer = (last_in or {}).get("sender_handle") or ""
+        try:
+            recipients = json.loads((last_in or {}).get("recipients") or "[]")
+            extra = json.loads((last_in or {}).get("extra") or "{}")
+        except (TypeError, ValueError):
+            recipients, extra = [], {}
+        # The sync keeps the number they wrote to or called as ``business_number``; recipients
+        # other than the customer are the fallback.
+        business = extra.get("business_number") if isinstance(extra, dict) else None
+        if not business:
+            business = next((r for r in recipients if r != customer), "")
+        opt_out = getattr(self, "phone_opt_out", None)
+        opted_out_at = None
+        if callable(opt_out) and customer:
+            number = customer.split(":", 1)[1] if customer.lower().startswith("whatsapp:") else customer
+            opted_out_at = opt_out(number)
+        return {"customer": customer, "business": business or "",
+                "last_inbound_at": (last_in or {}).get("sent_at") if channel == "whatsapp" else None,
+                "opted_out_at": opted_out_at, "checked_at": self.now_iso(), "attempted_at": ob["updated_at"]}

@@ -343,3 +343,19 @@ def m009_phone_contacts(db: Database) -> None:
         taken = db.execute("SELECT 1 FROM identities WHERE channel = 'phone' AND handle = ?", [e164]).fetchone()
         if e164 and not taken:
             db.execute("UPDATE identities SET channel = 'phone', handle = ? WHERE id = ?", [e164, ident_id])
+
+
+@migrations()
+def m010_delivery_status(db: Database) -> None:
+    """A text's delivery, followed after the send (issue 19): Twilio's message id, its latest
+    status (queued, sent, delivered, undelivered, failed, read), the error code with it, when
+    it was last read and when to read it next (NULL: no longer followed)."""
+    _run(db, """
+        ALTER TABLE outbox ADD COLUMN remote_id TEXT;
+        ALTER TABLE outbox ADD COLUMN delivery TEXT;
+        ALTER TABLE outbox ADD COLUMN delivery_error TEXT;
+        ALTER TABLE outbox ADD COLUMN delivery_at TEXT;
+        ALTER TABLE outbox ADD COLUMN delivery_next TEXT;
+        ALTER TABLE outbox ADD COLUMN delivery_checks INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX outbox_delivery_next ON outbox(delivery_next) WHERE delivery_next IS NOT NULL
+    """)

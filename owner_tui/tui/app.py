@@ -64,6 +64,8 @@ NOTICE_SECONDS = 5.0
 #: While the app is open it syncs every account this often by itself, so "stale after 2 hours
 #: with the app open" ([health] stale_after_hours_open) means several missed syncs.
 AUTO_SYNC_SECONDS = 30 * 60
+#: How often the TUI asks whether a sent text's delivery is due to be read (issue 19).
+DELIVERY_POLL_SECONDS = 5.0
 
 
 @dataclass
@@ -86,6 +88,15 @@ class ReplyDelivered(Message):
     who: str
     status: str  # "sent", "failed", "queued" (no sender), "busy" (someone else is sending it)
     note: str = ""
+
+
+@dataclass
+class DeliveryUpdate(Message):
+    """Texts whose delivery status moved: ``(who, status, words)``; ``pending``: how many are
+    still followed (none: the timer stops)."""
+
+    changes: list
+    pending: int
 
 
 @dataclass
@@ -136,6 +147,7 @@ class OwnerApp(LiveMail, OnSiteWatch, App[None]):
         self.health_key = keys.display_keys(keys.HEALTH, self.keymap).split(",")[0]
         self._live_init(enabled=live_mail)
         self._onsite_init()
+        self._delivery_timer = None  # reads texts' delivery while any is followed
         #: Replies inside their undo window: outbox id -> (monotonic deadline, who).
         self.pending_sends: dict[int, tuple[float, str]] = {}
         #: The latest short notice and until when the status line shows it (monotonic).
@@ -165,6 +177,8 @@ class OwnerApp(LiveMail, OnSiteWatch, App[None]):
             self.set_interval(AUTO_SYNC_SECONDS, self._auto_sync)
         self.start_onsite()
         self.set_timer(0.5, self._freeze_startup_objects)
+        if not self.demo and any(a.kind == "twilio" for a in self.config.accounts):
+            self.follow_delivery()  # texts sent before a restart are still followed
         if self.unknown_keys:
             self.notify("Unknown ids in [keys] of config.toml: " + ", ".join(self.unknown_keys)
                         + ". Press ? for the list of ids.", severity="warning", timeout=10, markup=False)
@@ -373,7 +387,42 @@ class OwnerApp(LiveMail, OnSiteWatch, App[None]):
             result = jobs.deliver(store, self.config, outbox_id)
         self.post_message(ReplyDelivered(outbox_id, name, result.status, result.note))
 
+    # -- delivery of texts (issue 19) ----------------------------------------------------------
+
+    def follow_delivery(self) -> None:
+        """Read the delivery of sent texts every few seconds while any is followed (the store's
+        backoff decides which are asked for; ``send/delivery``)."""
+        if self._delivery_timer is None:
+            self._delivery_timer = self.set_interval(DELIVERY_POLL_SECONDS, self._poll_delivery)
+            self._poll_delivery()
+
+    @work(thread=True, group="delivery", exclusive=True, exit_on_error=False)
+    def _poll_delivery(self) -> None:
+        with Store.open(self.store_path, config=self.config, clock=self.clock) as store:
+            changes, pending = jobs.follow_deliveries(store, self.config)
+        self.post_message(DeliveryUpdate(changes, pending))
+
+    def on_delivery_update(self, message: DeliveryUpdate) -> None:
+        from owner_tui.store.delivery import NOT_DELIVERED, label
+
+        for who, status, words in message.changes:
+            name = one_line(who, limit=60) or "the customer"
+            if status in NOT_DELIVERED:
+                self.notify(f"Text to {name}: {one_line(label(status, f'{status}: {words}' if words else None), limit=200)}."
+                            " The text is kept: r edits it and sends it again.", severity="error", markup=False,
+                            timeout=12)
+            elif status in ("delivered", "read"):
+                self.notify(f"Text to {name}: {status}.", markup=False)
+        if message.pending == 0 and self._delivery_timer is not None:
+            self._delivery_timer.stop()
+            self._delivery_timer = None
+        if message.changes:
+            self.refresh_inbox()
+            self.update_health_bars()
+
     def on_reply_delivered(self, message: ReplyDelivered) -> None:
+        if message.status == "sent" and not self.demo and any(a.kind == "twilio" for a in self.config.accounts):
+            self.follow_delivery()
         if message.status == "sent":
             self.notify(f"Reply to {message.who}: " + (one_line(message.note, limit=300) if message.note else "sent."),
                         markup=False, timeout=10)

@@ -112,13 +112,30 @@ def deliver_demo(store: Store, outbox_id: int) -> Delivery:
     return Delivery("sent", "delivered in the demo (nothing left this machine).")
 
 
-def queue_reply(store: Store, conversation_id: int, body: str, *, replaces: int | None = None) -> int:
+def queue_reply(store: Store, conversation_id: int, body: str, *, replaces: int | None = None,
+                meta: dict | None = None) -> int:
     """Queue a reply; ``replaces`` names a failed outbox row it rewrites, cancelled in the same
-    breath so the old text can never go out as well."""
+    breath so the old text can never go out as well. ``meta``: what the sender is told (the
+    owner chose WhatsApp's approved template)."""
     with store.write():
         if replaces is not None:
             store.outbox_cancel(replaces)
-        return store.queue_reply(conversation_id, body)
+        return store.queue_reply(conversation_id, body, meta=meta)
+
+
+def follow_deliveries(store: Store, config: Config) -> tuple[list[tuple[str, str, str]], int]:
+    """Read the due delivery statuses of sent texts: ``[(who, status, words)]`` for those that
+    moved, and how many are still followed."""
+    from owner_tui.send.outbox_worker import follow_delivery
+    from owner_tui.store.delivery import pending_count
+
+    out = []
+    for oid, status, words in follow_delivery(store, config).changed:
+        row = store.db.execute("SELECT COALESCE(ct.name, ''), c.external_key FROM outbox o JOIN conversations c ON "
+                               "c.id = o.conversation_id LEFT JOIN contacts ct ON ct.id = c.contact_id WHERE o.id = ?",
+                               [oid]).fetchone()
+        out.append(((row[0] or row[1]) if row else "", status, words))
+    return out, pending_count(store)
 
 
 def export_view(store: Store, f: ListFilter, fmt: str, folder: Path, now: datetime) -> tuple[Path, int]:

@@ -97,6 +97,8 @@ CONVERSATION = [
        "Delete your published reply on Google or Trustpilot (r writes a new one instead)"),
     _b("space", "next", "Next", "next", "Triage: skip to the next conversation", show=True),
     _b("z", "unfold", "Quotes", "unfold_quotes", "Unfold or fold the quoted history (folded: one line per block)"),
+    _b("c", "copy_number", "Copy number", "copy_number",
+       "Texts and missed calls: copy the customer's number to call them back"),
 ]
 
 #: In the reply editor (plain letters type text here, so these are all control keys).
@@ -158,7 +160,8 @@ ACCOUNT_ADD_DIALOG = [
 
 #: The footer's order, most useful first; it shows as many as fit the width (``?`` lists all).
 FOOTER_ORDER: tuple[str, ...] = (
-    "open", "reply", "done", "snooze", "undo", "search", "help", "quit_list", "back", "next", "close", "cancel",
+    "open", "reply", "copy_number", "done", "snooze", "undo", "search", "help", "quit_list", "back", "next", "close",
+    "cancel",
     "confirm", "send", "template", "editor", "triage", "mark", "preview", "filter", "replied_elsewhere", "noise",
     "mark_all", "merge", "unfold_quotes", "export", "dashboard", "sync", "health", "quit",
 )

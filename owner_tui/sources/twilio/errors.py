@@ -26,6 +26,23 @@ ERRORS: dict[int, tuple[str, str, bool]] = {
             "enable the country under Messaging > Settings > Geo permissions in the Twilio console", False),
     21606: ("that number is not an SMS-capable number of this Twilio account",
             "check `numbers` and `whatsapp_from` in config.toml", False),
+    # -- the send side (send/twilio): refused when the text is posted ---------------------------
+    21211: ("the customer's number is not a valid phone number", "check the number; nothing was sent", False),
+    21610: ("the customer texted STOP: Twilio will not send to this number until they text START",
+            "answer another way (phone, email) and mark it replied elsewhere", False),
+    21614: ("the customer's number is not a mobile number and cannot take texts", "call them back instead", False),
+    21617: ("the text is longer than Twilio takes in one message (1,600 characters)", "shorten it", False),
+    63016: ("WhatsApp allows a free-form reply only within 24 hours of the customer's last message",
+            "send the approved template (set whatsapp_template_sid) or wait for them to write again", False),
+    # -- accepted, then not delivered (error_code on an undelivered or failed message) -----------
+    30003: ("the customer's phone is unreachable (switched off or out of coverage)",
+            "try again later or call them", True),
+    30005: ("the customer's number is unknown to their carrier (it may no longer exist)", "check the number",
+            False),
+    30006: ("the number is a landline or its carrier cannot take texts", "call them back instead", False),
+    30007: ("the carrier rejected the message (filtered as spam or unregistered traffic)",
+            "register the number for business texting (A2P 10DLC) or reword the text", False),
+    30008: ("the message could not be delivered (an unknown error from the carrier)", "try again later", True),
 }
 
 
