@@ -177,11 +177,51 @@ class OwnerApp(LiveMail, OnSiteWatch, App[None]):
             self.set_interval(AUTO_SYNC_SECONDS, self._auto_sync)
         self.start_onsite()
         self.set_timer(0.5, self._freeze_startup_objects)
+        if not self.is_headless:
+            self._watch_terminal()
         if not self.demo and any(a.kind == "twilio" for a in self.config.accounts):
             self.follow_delivery()  # texts sent before a restart are still followed
         if self.unknown_keys:
             self.notify("Unknown ids in [keys] of config.toml: " + ", ".join(self.unknown_keys)
                         + ". Press ? for the list of ids.", severity="warning", timeout=10, markup=False)
+
+    def _watch_terminal(self) -> None:
+        """Quit when the terminal has gone away (a closed window or a dropped SSH session whose
+        hang-up signal did not reach us, e.g. under ``make demo``, where make holds it): Textual's
+        input thread would otherwise spin at 100% CPU on the dead terminal for ever (Textual PR
+        #6690, open). A daemon thread waits in ``poll`` (no events asked: a hang-up and errors are
+        always reported) and reads nothing, so the terminal stays Textual's."""
+        import os
+        import select
+        import sys
+        import threading
+
+        try:
+            fd = sys.__stdin__.fileno()
+            poller = select.poll()
+            poller.register(fd, 0)
+        except (AttributeError, OSError, ValueError):
+            return
+        gone = select.POLLHUP | select.POLLERR | select.POLLNVAL
+
+        def watch() -> None:
+            while True:
+                try:
+                    events = poller.poll(1000)
+                except OSError:
+                    return
+                if any(ev & gone for _fd, ev in events):
+                    break
+            # Textual's shutdown writes to the dead terminal and can hang there: if it has not
+            # ended in 3 s, end as the hang-up signal would have (nothing is lost: every write
+            # is a transaction, and a reply caught mid-send is verified on the next start).
+            threading.Timer(3.0, os._exit, [129]).start()
+            try:
+                self.call_from_thread(self.exit, return_code=129)
+            except Exception:  # the app is already ending
+                pass
+
+        threading.Thread(target=watch, name="owner-tui-terminal", daemon=True).start()
 
     def _freeze_startup_objects(self) -> None:
         """Keep the garbage collector off the objects every session keeps (Textual's widgets,
