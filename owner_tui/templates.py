@@ -30,10 +30,12 @@ _GREETING = re.compile(r"^[ \t]*(hi|hello|hey|dear|good (morning|afternoon|eveni
 
 
 def first_name(name: str, handle: str = "") -> str:
-    """The word to greet someone by: the first word of their name, or "there"."""
+    """The word to greet someone by: the first word of their name, or "there" when there is no
+    name to greet (an address, or a texter known only by a number: "Hi +44," is no greeting)."""
     name = one_line(name, limit=80)
     if name and "@" not in name:
-        return name.split()[0].strip(",.;:") or "there"
+        word = name.split()[0].strip(",.;:")
+        return word if any(ch.isalpha() for ch in word) else "there"
     return "there"
 
 

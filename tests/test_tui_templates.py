@@ -52,3 +52,15 @@ def test_review_prefill_without_a_business_name_has_no_dangling_dash():
     c = templates.context_for("Amira", "", owner_name="", signature="", business="")
     text, _ = templates.prefill("google", 5, c)
     assert "—" not in text
+
+
+def test_a_texter_known_only_by_number_is_greeted_without_it():
+    """Found in the demo: a text from a number with no name was prefilled "Hi +44, ". A word
+    with no letter in it is no name to greet by."""
+    from owner_tui.templates import context_for, first_name, prefill
+
+    assert first_name("+44 7700 900789") == "there"
+    assert first_name("07700 900789") == "there"
+    assert first_name("Tom") == "Tom" and first_name("Zoë Clarke") == "Zoë" and first_name("李 雷") == "李"
+    text, _row = prefill("sms", None, context_for("+44 7700 900789", "+447700900789"))
+    assert text == "Hi there, "
