@@ -122,15 +122,7 @@ def _growth(n: int, base: list[float], rebuild: bool, log: Callable[[str], None]
     server = DovecotServer(tmpdir=work / "dc", users={user: PASSWORD})
     what = f"full sync of {gen.human(n)} messages against 10k"
     try:
-        stats = _seed(server, root, user)
-        server.start()
-        with server.client(user) as c:  # Dovecot's index built before timing, as for 10k
-            for folder in ("INBOX", "Sent"):
-                c.select_folder(folder, readonly=True)
-                c.search(["ALL"])
-        cfg = work / "config.toml"
-        cfg.write_text(_config(server.port, user))
-        env = {**clean_env(work / "home"), "OT_BENCH_PW": PASSWORD}
+        stats, cfg, env = _serve(server, root, user, work)
         log(f"sync: growth, {gen.human(n)} messages × 1")
         args = ["--config", str(cfg), "--db", str(work / "big.db"), "sync", "--no-send"]
         r = run_process([*owner_tui_cmd(), *args], env=env, timeout=1800)
@@ -149,6 +141,20 @@ def _growth(n: int, base: list[float], rebuild: bool, log: Callable[[str], None]
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _serve(server, root: Path, user: str, work: Path) -> tuple[dict, Path, dict]:
+    """Seed and start the server, build Dovecot's index once before any timing (for every
+    contender alike); the mailbox's stats, owner-tui's config file and environment."""
+    stats = _seed(server, root, user)
+    server.start()
+    with server.client(user) as c:
+        for folder in ("INBOX", "Sent"):
+            c.select_folder(folder, readonly=True)
+            c.search(["ALL"])
+    cfg = work / "config.toml"
+    cfg.write_text(_config(server.port, user))
+    return stats, cfg, {**clean_env(work / "home"), "OT_BENCH_PW": PASSWORD}
 
 
 def _config(port: int, user: str) -> str:
@@ -181,15 +187,7 @@ def run(*, smoke: bool = False, sizes=None, repeat: int = 3, rebuild: bool = Fal
     os.chmod(work, 0o755)
     server = DovecotServer(tmpdir=work / "dc", users={user: PASSWORD})
     try:
-        stats = _seed(server, root, user)
-        server.start()
-        with server.client(user) as c:  # build Dovecot's index once, for both contenders
-            for folder in ("INBOX", "Sent"):
-                c.select_folder(folder, readonly=True)
-                c.search(["ALL"])
-        cfg = work / "config.toml"
-        cfg.write_text(_config(server.port, user))
-        env = {**clean_env(work / "home"), "OT_BENCH_PW": PASSWORD}
+        stats, cfg, env = _serve(server, root, user, work)
         db = work / "sync.db"
         sync_args = ["--config", str(cfg), "--db", str(db), "sync", "--no-send"]
         sync_cmd = [*owner_tui_cmd(), *sync_args]

@@ -28,7 +28,6 @@ import json
 import re
 import time
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Mapping
 
 import httpx
@@ -38,6 +37,7 @@ from owner_tui.send.phone_rules import check
 from owner_tui.send.review_api import same_text
 from owner_tui.send.sender import SendError
 from owner_tui.sources.twilio import errors
+from owner_tui.sources.twilio.sync import parse_rfc2822
 
 #: A 429 without a Twilio code is read as 20429 ("Too Many Requests").
 RATE_LIMIT = 20429
@@ -72,19 +72,16 @@ def address(number: str, channel: str) -> str:
 
 
 def parse_time(value: Any) -> datetime | None:
-    """Twilio's RFC 2822 dates (``Mon, 16 Aug 2010 03:45:01 +0000``); ISO is also read."""
-    if not isinstance(value, str) or not value.strip():
-        return None
+    """Twilio's RFC 2822 dates (``Mon, 16 Aug 2010 03:45:01 +0000``, read as the sync reads
+    them); ISO is also read."""
+    when = parse_rfc2822(value)
+    if when is not None or not isinstance(value, str) or not value.strip():
+        return when
     try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        try:
-            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc)
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 
 def _iso(when: datetime) -> str:
@@ -170,13 +167,14 @@ class TwilioSender:
         err.status = resp.status_code  # type: ignore[attr-defined]
         return err
 
-    def _get(self, tail: str, params: Mapping[str, Any] | None = None) -> dict:
+    def _get(self, tail: str, params: Mapping[str, Any] | None = None, *, url: str | None = None,
+             doing: str = "did not answer") -> dict:
         try:
-            resp = self._conn().get(self._url(tail), params=params)
+            resp = self._conn().get(url or self._url(tail), params=params)
         except httpx.HTTPError as exc:
             raise SendError(f"Twilio could not be reached ({type(exc).__name__})", retryable=True) from None
         if resp.status_code != 200:
-            raise self._error(resp, "did not answer")
+            raise self._error(resp, doing)
         try:
             data = resp.json()
         except ValueError:
@@ -337,18 +335,7 @@ class TwilioSender:
             nxt = data.get("next_page_uri")
             if not isinstance(nxt, str) or not nxt.startswith("/2010-04-01/"):
                 return out
-            try:
-                resp = self._conn().get(self.base + nxt)
-            except httpx.HTTPError as exc:
-                raise SendError(f"Twilio could not be reached ({type(exc).__name__})", retryable=True) from None
-            if resp.status_code != 200:
-                raise self._error(resp, "did not list the messages")
-            try:
-                data = resp.json()
-            except ValueError:
-                raise SendError("Twilio answered with something that is not JSON", retryable=True) from None
-            if not isinstance(data, dict):
-                raise SendError("Twilio answered with something unexpected", retryable=True)
+            data = self._get("", url=self.base + nxt, doing="did not list the messages")
         raise SendError("too many messages to look through", retryable=True)  # incomplete: cannot tell
 
     # -- delivery -------------------------------------------------------------------------------
