@@ -20,9 +20,11 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.servers.local_http import LocalHTTPServer
 
 GOOGLE_CLIENT = ("client-123.apps.example", "client-secret-xyz")
 TP_KEY, TP_SECRET, TP_USER, TP_PASSWORD = "tp-key-1", "tp-secret-1", "owner@example.com", "tp-pass-1"
@@ -85,7 +87,7 @@ def _gerror(status: int, code: str, message: str) -> tuple[int, dict, Any]:
     return status, {}, {"error": {"code": status, "message": message, "status": code}}
 
 
-class ReviewAPIServer:
+class ReviewAPIServer(LocalHTTPServer):
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.log: list[Seen] = []
@@ -122,20 +124,7 @@ class ReviewAPIServer:
         self.yelp_r2r_error: str | None = None  # an R2R error id every response gets, e.g. R2R_PROBLEM_WITH_USER_PHOTO
         self.fb_ratings: dict[str, list[dict]] = {"page-1": []}
         self.fb_refuse: str | None = None  # "permission" | "token"
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.api = self  # type: ignore[attr-defined]
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-
-    def start(self) -> "ReviewAPIServer":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(_Handler)
 
     # -- test controls -----------------------------------------------------------------------
 

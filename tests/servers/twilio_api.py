@@ -56,11 +56,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+
+from tests.servers.local_http import LocalHTTPServer
 
 API = "/2010-04-01"
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -180,7 +182,7 @@ class Plan:
 DEFAULT_PLAN = [("queued", None), ("sent", None), ("delivered", None)]
 
 
-class TwilioServer:
+class TwilioServer(LocalHTTPServer):
     def __init__(self, *, numbers: list[str] | None = None, account_sid: str = ACCOUNT_SID) -> None:
         self.lock = threading.RLock()
         self.account_sid = account_sid
@@ -208,20 +210,7 @@ class TwilioServer:
         self.window_mode = "async"
         self.clock = lambda: datetime.now(UTC)
         self._n = 0
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.api = self  # type: ignore[attr-defined]
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-
-    def start(self) -> "TwilioServer":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(_Handler)
 
     # -- test controls -----------------------------------------------------------------------
 
