@@ -215,7 +215,9 @@ class OwnerApp(LiveMail, OnSiteWatch, App[None]):
             # Textual's shutdown writes to the dead terminal and can hang there: if it has not
             # ended in 3 s, end as the hang-up signal would have (nothing is lost: every write
             # is a transaction, and a reply caught mid-send is verified on the next start).
-            threading.Timer(3.0, os._exit, [129]).start()
+            timer = threading.Timer(3.0, os._exit, [129])
+            timer.daemon = True  # a clean exit is not held back by it
+            timer.start()
             try:
                 self.call_from_thread(self.exit, return_code=129)
             except Exception:  # the app is already ending
