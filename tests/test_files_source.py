@@ -244,11 +244,46 @@ def test_pool_only_for_big_imports_with_an_idle_core(monkeypatch):
     from owner_tui.sources.files import parse_jobs
 
     monkeypatch.setattr(parse_jobs.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(parse_jobs.os, "getloadavg", lambda: (0.3, 0.3, 0.3))
+    monkeypatch.setattr(parse_jobs, "idle_cores", lambda: 1.6)
     assert parse_jobs.auto_workers(50_000) == 2
     assert parse_jobs.auto_workers(100) == 1 and parse_jobs.auto_workers(None) == 1
-    monkeypatch.setattr(parse_jobs.os, "getloadavg", lambda: (3.5, 3.0, 2.0))
+    monkeypatch.setattr(parse_jobs, "idle_cores", lambda: 0.2)
     assert parse_jobs.auto_workers(50_000) == 1  # measured: a busy box loses 10-15 % to IPC
+
+
+def test_a_core_free_now_counts_not_the_minute_before(monkeypatch):
+    """The load average still counts work that just ended; the idle time right now decides."""
+    from owner_tui.sources.files import parse_jobs
+
+    monkeypatch.setattr(parse_jobs.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(parse_jobs.os, "getloadavg", lambda: (1.6, 1.2, 1.0))  # a bench run just ended
+    monkeypatch.setattr(parse_jobs, "idle_cores", lambda: 1.9)
+    assert parse_jobs.auto_workers(50_000) == 2
+    # Where /proc/stat cannot be read, the load average is the fallback.
+    monkeypatch.setattr(parse_jobs, "idle_cores", lambda: None)
+    assert parse_jobs.auto_workers(50_000) == 1
+    monkeypatch.setattr(parse_jobs.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    assert parse_jobs.auto_workers(50_000) == 2
+
+
+def test_idle_cores_reads_the_machine():
+    import threading
+
+    from owner_tui.sources.files import parse_jobs
+
+    idle = parse_jobs.idle_cores(0.05)
+    if not os.path.exists("/proc/stat"):
+        assert idle is None
+        return
+    assert idle is not None and 0.0 <= idle <= (os.cpu_count() or 1) + 0.01
+    # A busy loop on one core shows: at most cores - 1 + slack are idle meanwhile.
+    stop = threading.Event()
+    threading.Thread(target=lambda: [None for _ in iter(stop.is_set, True)], daemon=True).start()
+    try:
+        busy = parse_jobs.idle_cores(0.2)
+    finally:
+        stop.set()
+    assert busy is not None and busy <= (os.cpu_count() or 1) - 0.5
 
 
 def test_skipped_entries_print_as_path_and_reason(tmp_path):
