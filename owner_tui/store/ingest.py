@@ -113,10 +113,23 @@ class Ingester:
         self.rules = store.rules()
         self.cfg = store.aging
         self.region = region_of(store.config)
+        # Per transaction: (channel, handle, name) -> contact, so a repeat sender costs no
+        # query. Only ``contact_for`` writes contacts while an Ingester lives; a repeat with
+        # the same name would change nothing.
+        self._contacts: dict[tuple[str, str, str], int | None] = {}
+        # Ids of a batch known absent when it began (``prefetch``), less those added since.
+        self._absent: set[str] = set()
 
     # -- contacts --------------------------------------------------------------------------
 
     def contact_for(self, channel: str, handle: str, name: str) -> int | None:
+        key = (channel, handle, name)
+        if key in self._contacts:
+            return self._contacts[key]
+        cid = self._contacts[key] = self._contact_for(channel, handle, name)
+        return cid
+
+    def _contact_for(self, channel: str, handle: str, name: str) -> int | None:
         handle = (handle or "").strip().lower()
         # An on-site customer who left an email address is that address's contact: one history.
         ident_channel = "email" if channel == "email" or (channel == "on-site" and "@" in handle) else channel
@@ -157,12 +170,13 @@ class Ingester:
 
     # -- threading -------------------------------------------------------------------------
 
-    def find_conversation(self, rec: MessageRecord, contact_id: int | None, sent_at: str) -> int | None:
+    def find_conversation(self, rec: MessageRecord, contact_id: int | None, sent_at: str,
+                          ids: list[str] | None = None) -> int | None:
         if rec.thread_key:
             row = self.db.execute("SELECT id FROM conversations WHERE account_id = ? AND external_key = ?",
                                   [self.account_id, rec.thread_key]).fetchone()
             return row[0] if row else None
-        for ref in thread_ids(rec):
+        for ref in thread_ids(rec) if ids is None else ids:
             row = self.db.execute("SELECT conversation_id FROM thread_refs WHERE account_id = ? AND ref = ?",
                                   [self.account_id, ref]).fetchone()
             if row:
@@ -206,12 +220,28 @@ class Ingester:
 
     # -- the main step ---------------------------------------------------------------------
 
+    def prefetch(self, records: list[MessageRecord]) -> None:
+        """Learn in one query which of a batch's ids are not stored yet, so ``add`` skips its
+        per-message lookup for them (a big sync or import is almost all new messages)."""
+        ids = list({r.external_id for r in records if r.external_id})
+        absent = set(ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            absent.difference_update(r[0] for r in self.db.execute(
+                f"SELECT external_id FROM messages WHERE account_id = ? AND external_id IN ({','.join('?' * len(chunk))})",
+                [self.account_id, *chunk]))
+        self._absent = absent
+
     def add(self, rec: MessageRecord) -> None:
         if not rec.external_id:
             raise ValueError("a record needs an external_id")
-        existing = self.db.execute(
-            "SELECT id, conversation_id, text, rating, sender_handle FROM messages WHERE account_id = ? "
-            "AND external_id = ?", [self.account_id, rec.external_id]).fetchone()
+        if rec.external_id in self._absent:
+            self._absent.discard(rec.external_id)  # a repeat later in the batch is looked up
+            existing = None
+        else:
+            existing = self.db.execute(
+                "SELECT id, conversation_id, text, rating, sender_handle FROM messages WHERE account_id = ? "
+                "AND external_id = ?", [self.account_id, rec.external_id]).fetchone()
         if existing:
             other = (rec.sender_handle or "").lower()
             if rec.channel == "email" and existing[4] and other and existing[4] != other:
@@ -249,7 +279,8 @@ class Ingester:
             rec = replace(rec, in_reply_to=rec.extra["returned_id"])  # a bounce joins what bounced
         handle, name = self.counterpart(rec, direction)
         contact_id = self.contact_for(rec.channel, handle, name)
-        conv_id = self.find_conversation(rec, contact_id, sent_at)
+        ids = thread_ids(rec) if rec.channel == "email" else None
+        conv_id = self.find_conversation(rec, contact_id, sent_at, ids)
         if conv_id is None:
             conv_id = self.new_conversation(rec, contact_id, noise is not None)
         if rec.channel == "email":
@@ -272,10 +303,9 @@ class Ingester:
              rec.raw, _json_list(problems), _json_list([a.__dict__ for a in rec.attachments]), rec.url, rec.folder,
              json.dumps({**rec.extra, **({'headers': rec.headers} if rec.headers else {})}, default=str),
              _json_list(notes), rec.arrived_at or None]).lastrowid
-        if rec.channel == "email":
-            for ref in thread_ids(rec):
-                self.db.execute("INSERT OR IGNORE INTO thread_refs (account_id, ref, conversation_id) VALUES (?, ?, ?)",
-                                [self.account_id, ref, conv_id])
+        if ids:
+            self.db.executemany("INSERT OR IGNORE INTO thread_refs (account_id, ref, conversation_id) VALUES (?, ?, ?)",
+                                [(self.account_id, ref, conv_id) for ref in ids])
         self.result.new += 1
         self.result.noise += noise is not None
         self.result.problems += bool(problems)
@@ -474,10 +504,17 @@ class Ingester:
                 new_status = "open"
             elif status == "snoozed" and not (self.cfg.snooze_ignores_thanks and is_short_thanks(rec.text)):
                 new_status = "open"
-        sets = {"waiting_since": new_state.waiting_since, "last_inbound_at": new_state.last_inbound_at,
-                "last_outbound_at": new_state.last_outbound_at, "last_message_at": new_state.last_message_at,
-                "message_count": conv[6] + 1,
-                "last_activity_at": sent_at if conv[7] is None or sent_at > conv[7] else conv[7]}
+        sets = {"message_count": conv[6] + 1}
+        # Only the columns that change: SQLite leaves an index alone when no column of it is
+        # SET, and conversations carry eight of them.
+        for i, (col, value) in enumerate((("waiting_since", new_state.waiting_since),
+                                          ("last_inbound_at", new_state.last_inbound_at),
+                                          ("last_outbound_at", new_state.last_outbound_at),
+                                          ("last_message_at", new_state.last_message_at),
+                                          ("last_activity_at", sent_at if conv[7] is None or sent_at > conv[7]
+                                           else conv[7]))):
+            if value != conv[i if i < 4 else 7]:
+                sets[col] = value
         if new_status != status:
             sets.update(status=new_status, snoozed_until=None)
         if direction == "in" and not noise and sent_at == new_state.last_inbound_at:
