@@ -292,3 +292,28 @@ def test_skipped_entries_print_as_path_and_reason(tmp_path):
     _, stats = run(tmp_path)
     assert [str(s) for s in stats.skipped] == [
         f"{p}: not an email message or mbox (no mail headers at the start)"]
+
+
+
+def test_import_commits_every_few_batches(tmp_path, monkeypatch):
+    """``run_import`` stores ``batch`` messages per ingest and commits every
+    ``Store.batches`` messages (fewer commits: each writes every index page it touched)."""
+    import io
+
+    from owner_tui.sources.files import importer
+    from owner_tui.store import Store
+
+    src = tmp_path / "mail"
+    src.mkdir()
+    for n in range(7):
+        (src / f"{n}.eml").write_bytes(msg(n))
+    with Store.open(tmp_path / "s.db") as store:
+        commits = []
+        store.db.conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+        monkeypatch.setattr(store, "batches", lambda every=4, real=store.batches: real(4))
+        res = importer.run_import(store, [src], batch=2, err=io.StringIO())
+        store.db.conn.set_trace_callback(None)
+        assert res.new == 7 and store.message_count() == 7
+        # ingests of 2, 2, 2, 1: one commit after the first four messages, one at the end, and
+        # the account's own (a commit per ingest would make five)
+        assert len(commits) == 3

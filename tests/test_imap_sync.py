@@ -361,3 +361,43 @@ def test_answered_in_another_client_closes_the_wait_at_the_next_sync(imap_accoun
     assert waiting() == {"Question 1"}
     sync_account(store, account(imap_account))  # nothing changed: nothing added twice
     assert count(store, "SELECT count(*) FROM messages WHERE direction = 'out'") == 3
+
+
+
+def test_a_slow_network_never_holds_the_write_lock(imap_account, tmp_path):
+    """Batches share a transaction (``Store.batches``) but it is committed before the sync waits
+    on the network: the TUI's own writes (snooze, close) never queue behind a download."""
+    import sqlite3
+    import threading
+
+    deliver(imap_account, "INBOX", [mail(n) for n in range(1, 7)])
+    store = open_store(tmp_path / "db")
+    store.close()
+    locked: list[str] = []
+    done = threading.Event()
+
+    def writer() -> None:
+        conn = sqlite3.connect(str(tmp_path / "db"), timeout=0.2, isolation_level=None)
+        try:
+            while not done.is_set():
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.execute("COMMIT")
+                except sqlite3.OperationalError as exc:
+                    locked.append(str(exc))
+                done.wait(0.01)
+        finally:
+            conn.close()
+
+    with FaultProxy(imap_account.host, imap_account.port) as proxy:
+        proxy.latency(0.3)  # every server reply takes 0.3 s
+        t = threading.Thread(target=writer, daemon=True)
+        t.start()
+        try:
+            store = open_store(tmp_path / "db")
+            res = sync_account(store, account(imap_account, port=proxy.port, batch_size=2), folders=["INBOX"])
+        finally:
+            done.set()
+            t.join(5)
+    assert folder(res, "INBOX").new == 6 and count(store) == 6
+    assert locked == []

@@ -145,3 +145,39 @@ def test_a_contact_seen_again_in_a_batch_keeps_the_name_rules(shop):
     rows = s.db.execute("SELECT c.name FROM contacts c JOIN identities i ON i.contact_id = c.id "
                         "WHERE i.channel = 'phone' AND i.handle = '+447700900123'").fetchall()
     assert rows == [("Ann Baker",)]
+
+
+def test_batches_commit_every_n_and_keep_what_was_stored_when_one_fails(shop):
+    """``Store.batches``: ingests share a transaction until ``every`` messages; a batch that
+    fails is rolled back alone and the ones before it are committed, cursor and all."""
+    from owner_tui.records import Cursor
+
+    s, acc = shop
+    recs = generate(9, FROZEN_NOW, seed=11)
+    with s.batches(every=4) as tx:
+        tx.ingest(acc, recs[0:2], Cursor("INBOX", 1, 2))
+        assert s.db.conn.in_transaction  # 2 of 4: still open
+        tx.ingest(acc, recs[2:4], Cursor("INBOX", 1, 4))
+        assert not s.db.conn.in_transaction  # 4: committed
+        tx.ingest(acc, recs[4:6], Cursor("INBOX", 1, 6))
+        with pytest.raises(ValueError, match="external_id"):  # the second record is broken
+            tx.ingest(acc, [recs[6], replace(recs[7], external_id="")], Cursor("INBOX", 1, 8))
+        assert not s.db.conn.in_transaction
+    assert s.message_count() == 6
+    assert s.sync_state(acc, "INBOX")["last_uid"] == 6
+    index_matches_messages(s)
+
+
+def test_an_open_batch_is_invisible_to_readers_until_committed(shop, tmp_path):
+    import sqlite3
+
+    s, acc = shop
+    other = sqlite3.connect(str(s.path))
+    try:
+        with s.batches(every=100) as tx:
+            tx.ingest(acc, generate(3, FROZEN_NOW, seed=12))
+            assert other.execute("SELECT count(*) FROM messages").fetchone()[0] == 0
+            tx.commit()
+            assert other.execute("SELECT count(*) FROM messages").fetchone()[0] == 3
+    finally:
+        other.close()

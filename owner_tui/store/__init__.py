@@ -33,6 +33,8 @@ BUSY_TIMEOUT_MS = 30_000
 #: A batch this big is a sync or an import: the page cache grows to ``INGEST_CACHE_KIB``.
 BIG_BATCH = 100
 INGEST_CACHE_KIB = 64 * 1024
+#: Messages a sync or an import stores per transaction (``Batches``).
+COMMIT_EVERY = 2000
 
 
 def _json():
@@ -379,6 +381,11 @@ class Store(ActionsMixin, HealthMixin, OutboxMixin, PhonesMixin, QueriesMixin):
                 self._save_cursor(account_id, cursor)
             return ing.result
 
+    def batches(self, every: int = COMMIT_EVERY) -> "Batches":
+        """Several ``ingest`` calls in one write transaction, committed every ``every``
+        messages; see ``Batches``."""
+        return Batches(self, every)
+
     def _defer_fts(self) -> bool:
         """Mark the messages this transaction will add as indexed at its end, in one statement
         (``schema.m008_fts_in_batches``). False when an enclosing ingest already did."""
@@ -427,4 +434,59 @@ class Store(ActionsMixin, HealthMixin, OutboxMixin, PhonesMixin, QueriesMixin):
     def message_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM messages").fetchone()[0]
 
-__all__ = ["NewerDatabaseError", "Store", "StoreError", "describe_error"]
+class Batches:
+    """A sync's or an import's batches stored a few at a time in one write transaction.
+
+    Each commit writes every page its transaction touched (WAL, then the checkpoint), and in a
+    big store a batch touches a fresh leaf of each index for nearly every message: with a
+    commit per 250 messages, storing 100k messages took 39.9 s, with one per 2,000 29.3 s, for
+    the same batches (issue 18, in-process). Each ``ingest`` stays atomic with its cursor (a
+    savepoint), so what is committed always resumes cleanly; a crash loses at most the
+    uncommitted batches, which the next run fetches again.
+
+    The caller commits early (``commit``) before it waits on something slow, such as the
+    network: the write lock is then never held while nothing is being written. Leaving the
+    ``with`` block commits what was stored, also when an exception ends it (a batch that
+    failed was rolled back to its savepoint; the ones before it are kept, as with a commit
+    per batch).
+    """
+
+    def __init__(self, store: "Store", every: int) -> None:
+        self.store = store
+        self.every = max(1, every)
+        self._tx: Any = None
+        self._pending = 0
+
+    def ingest(self, account_id: int, records: list[MessageRecord], cursor: Cursor | None = None, **kw):
+        if self._tx is None:
+            self._tx = self.store.write()
+            self._tx.__enter__()
+        try:
+            result = self.store.ingest(account_id, records, cursor, **kw)
+        except BaseException:
+            self.commit()  # keep the batches before this one; this one rolled back to its savepoint
+            raise
+        self._pending += len(records)
+        if self._pending >= self.every:
+            self.commit()
+        return result
+
+    def commit(self) -> None:
+        tx, self._tx, self._pending = self._tx, None, 0
+        if tx is not None:
+            try:
+                tx.__exit__(None, None, None)
+            except BaseException:
+                # COMMIT failed (a full disk): nothing of this group is kept; it is fetched again.
+                if self.store.db.conn.in_transaction:
+                    self.store.db.conn.execute("ROLLBACK")
+                raise
+
+    def __enter__(self) -> "Batches":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.commit()
+
+
+__all__ = ["Batches", "NewerDatabaseError", "Store", "StoreError", "describe_error"]

@@ -58,13 +58,16 @@ def run_import(store, paths: Iterable[Path], *, account: str = "files", batch: i
         stats = files.ScanStats()
         pending = []
         try:
-            for rec in files.scan(path, on_progress=progress, stats=stats):
-                pending.append(rec)
-                if len(pending) >= batch:
-                    result.add(store.ingest(account_id, pending))
-                    pending = []
-            if pending:
-                result.add(store.ingest(account_id, pending))
+            # ``batch`` messages per ingest (the parsers keep working meanwhile), several
+            # ingests per transaction (``Store.batches``: fewer commits, issue 18).
+            with store.batches() as tx:
+                for rec in files.scan(path, on_progress=progress, stats=stats):
+                    pending.append(rec)
+                    if len(pending) >= batch:
+                        result.add(tx.ingest(account_id, pending))
+                        pending = []
+                if pending:
+                    result.add(tx.ingest(account_id, pending))
         finally:
             progress.close()
         skipped.extend(str(item) for item in stats.skipped)

@@ -247,6 +247,8 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
 
     def store_batch(batch: list[int], final: bool, items: list, futures: list[Future]) -> None:
         nonlocal done
+        if not all(f.done() for f in futures):
+            tx.commit()  # about to wait for the parsers: commit meanwhile
         try:
             records = [rec for f in futures for rec in f.result()]
         except BrokenExecutor:  # a parse worker died (out of memory?): parse here instead
@@ -256,7 +258,7 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
         upto = final_last if final else batch[-1]
         cursor = Cursor(folder, uv, upto, modseq if final else None,
                         _page_token([u for u in marked if u <= upto]))
-        result.add(store.ingest(account_id, records, cursor))
+        result.add(tx.ingest(account_id, records, cursor))
         result.fetched += len(records)
         done += len(batch)
         if progress:
@@ -264,10 +266,14 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
 
     # A pipeline: batch i+1 downloads (network) while batch i is parsed (worker processes, when
     # there are many) and batch i-1 is stored (this thread: the store's connection is ours).
+    # Batches share a transaction until ``Batches.every`` messages, or until the loop would wait
+    # for the network or the parsers (then the commit costs nothing and no lock is held idle).
     prev: tuple[list[int], bool, list, list[Future]] | None = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as fetcher:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as fetcher, store.batches() as tx:
         in_flight = fetcher.submit(fetch, batches[0])
         for i, batch in enumerate(batches):
+            if not in_flight.done():
+                tx.commit()
             try:
                 data = in_flight.result()
             except BaseException:
