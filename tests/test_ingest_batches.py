@@ -122,8 +122,8 @@ def test_a_batch_knows_what_is_stored_and_what_repeats_inside_it(shop):
 
 
 def test_a_big_batch_gives_sqlite_a_bigger_page_cache(shop):
-    """Measured in issue 18: with the 2 MB default, storing a message got ~1.4x dearer from 10k to
-    100k messages; a sync or import (a batch of 100 or more) raises the cache for the store."""
+    """A sync or import (a batch of 100 or more) raises SQLite's page cache for the store; the
+    TUI's small writes keep the default."""
     from owner_tui.store import BIG_BATCH, INGEST_CACHE_KIB
 
     s, acc = shop

@@ -368,8 +368,9 @@ class Store(ActionsMixin, HealthMixin, OutboxMixin, PhonesMixin, QueriesMixin):
             records = records if isinstance(records, list) else list(records)
             if len(records) >= BIG_BATCH and not self._big_cache:
                 # A big sync or import: each message touches a leaf of some fifteen indexes, and
-                # with SQLite's 2 MB default those pages are read again and again once the store
-                # outgrows it (issue 18: ingest per message grew ~1.4x from 10k to 100k).
+                # with SQLite's 2 MB default those pages are read again once the store outgrows
+                # it. Measured on storing 100k messages: 3-4% less CPU (33.0-33.4 s against
+                # 31.9-32.0 s); the commit rate (``Batches``) mattered far more.
                 self.db.execute(f"PRAGMA cache_size = -{INGEST_CACHE_KIB}")
                 self._big_cache = True
             ing.prefetch(records)
