@@ -168,45 +168,43 @@ def _csv_line_sql(store, f: ListFilter, now: datetime) -> tuple[str, list] | Non
     now_ts = (now - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(seconds=1)
     where, args, order = store._where(f, now)
     keys = [part.split(" ") for part in order.split(", ")]  # "c.id DESC" -> ["c.id", "DESC"]
-    others = ", ".join(_sql_str(ch) for ch in CHANNELS if ch not in PHONE_CHANNELS and ch.replace("-", "").isalpha())
-    s = f"max(0, {now_ts} - ts)"
-    age = (f"CASE WHEN {s} < 60 THEN {s} || 's' WHEN {s} < 3600 THEN ({s} / 60) || 'm' "
-           f"WHEN {s} < 86400 THEN CASE WHEN {s} / 3600 < 10 AND ({s} / 60) % 60 "
-           f"THEN ({s} / 3600) || 'h' || printf('%02d', ({s} / 60) % 60) ELSE ({s} / 3600) || 'h' END "
-           f"WHEN {s} < {14 * 86400} THEN CASE WHEN {s} / 86400 < 3 AND ({s} / 3600) % 24 "
-           f"THEN ({s} / 86400) || 'd' || (({s} / 3600) % 24) || 'h' ELSE ({s} / 86400) || 'd' END "
-           f"WHEN {s} < {365 * 86400} THEN ({s} / {7 * 86400}) || 'w' ELSE ({s} / {365 * 86400}) || 'y' END")
-    bucket = "CASE " + " ".join(f"WHEN {s} < {upper} THEN {_sql_str(key)}" for key, _l, upper in aging.BUCKETS[:-1]) \
-        + f" ELSE {_sql_str(aging.BUCKETS[-1][0])} END"  # aging.bucket_for: every bound is above 0
-    inner = (f"SELECT c.id, c.channel, c.rating, c.status, c.waiting_since AS since, c.last_outbound_at AS out_at, "
-             f"COALESCE(NULLIF(ct.name, ''), {_FULL_READ_HANDLE}, '') AS contact, "
-             f"COALESCE({_FULL_READ_HANDLE}, '') AS handle, "
+    others = ", ".join(_sql_str(ch) for ch in CHANNELS if ch not in PHONE_CHANNELS)
+    # d: seconds waited (aging.age_seconds, whole as format_age takes them; below 60, max(0, d)
+    # is the age and every bucket bound is above 0, so d itself serves the comparisons)
+    age = ("CASE WHEN d < 60 THEN max(0, d) || 's' WHEN d < 3600 THEN (d / 60) || 'm' "
+           "WHEN d < 86400 THEN CASE WHEN d < 36000 AND (d / 60) % 60 "
+           "THEN (d / 3600) || 'h' || printf('%02d', (d / 60) % 60) ELSE (d / 3600) || 'h' END "
+           f"WHEN d < {14 * 86400} THEN CASE WHEN d < {3 * 86400} AND (d / 3600) % 24 "
+           "THEN (d / 86400) || 'd' || ((d / 3600) % 24) || 'h' ELSE (d / 86400) || 'd' END "
+           f"WHEN d < {365 * 86400} THEN (d / {7 * 86400}) || 'w' ELSE (d / {365 * 86400}) || 'y' END")
+    bucket = "CASE " + " ".join(f"WHEN d < {upper} THEN {_sql_str(key)}" for key, _l, upper in aging.BUCKETS[:-1]) \
+        + f" ELSE {_sql_str(aging.BUCKETS[-1][0])} END"  # aging.bucket_for
+    h = _FULL_READ_HANDLE
+    # the time the row's date cells count from: when it waits, else the owner's last reply
+    at = "CASE WHEN c.waiting_since IS NULL THEN c.last_outbound_at ELSE c.waiting_since END"
+    inner = (f"SELECT c.id, c.channel, c.rating, c.waiting_since AS since, c.status, "
+             f"COALESCE(NULLIF(ct.name, ''), {h}, '') AS contact, "
+             f"CASE WHEN {h} GLOB 'name:*' THEN substr({h}, 6) ELSE COALESCE({h}, '') END AS address, "
              f"CASE WHEN c.channel = 'email' THEN COALESCE(NULLIF(c.subject, ''), NULLIF(c.excerpt, ''), '') "
              f"ELSE COALESCE(NULLIF(c.excerpt, ''), NULLIF(c.subject, ''), '') END AS subject, "
-             f"NULLIF(c.url, '') AS url, "
+             f"COALESCE(NULLIF(c.url, ''), CASE WHEN c.channel = 'email' AND instr({h}, '@') > 0 "
+             f"THEN 'mailto:' || {h} ELSE '' END) AS link, "
+             # at in the store's one format (what datetime.fromisoformat reads the same way), or none
+             f"CASE WHEN {at} IS NULL OR c.waiting_since IS NULL AND c.last_outbound_at = '' THEN 1 "
+             f"ELSE strftime('{_ISO_FMT}', {at}) = {at} AND {at} >= '1000' AND {at} < '9000' END AS at_ok, "
+             f"{now_ts} - CAST(strftime('%s', {at}) AS INTEGER) AS d, "
              + ", ".join(f"{k[0]} AS k{i}" for i, k in enumerate(keys))
              + f" FROM conversations c LEFT JOIN contacts ct ON ct.id = c.contact_id {_FULL_READ_JOINS}{where}"
-             " LIMIT -1 OFFSET 0")  # OFFSET: not flattened, so each value is computed once
-    # the time the row's date cell counts from: when it waits, else the owner's last reply
-    at = "CASE WHEN c.waiting_since IS NULL THEN c.last_outbound_at ELSE c.waiting_since END"
-    inner = inner.replace(" FROM conversations c ", f", strftime('{_ISO_FMT}', {at}) = {at} AND {at} >= '1000' "
-                          f"AND {at} < '9000' AS at_ok, CAST(strftime('%s', {at}) AS INTEGER) AS ts FROM conversations c ", 1)
-    final = inner
-    due = (f"CASE WHEN since IS NOT NULL THEN strftime('{_ISO_FMT}', ts + {sla}, 'unixepoch') "
-           f"WHEN out_at IS NULL OR out_at = '' THEN '' "
-           f"ELSE strftime('{_ISO_FMT}', ts + {followup}, 'unixepoch') END")
-    address = "CASE WHEN handle GLOB 'name:*' THEN substr(handle, 6) ELSE handle END"
-    link = "COALESCE(url, CASE WHEN channel = 'email' AND instr(handle, '@') > 0 THEN 'mailto:' || handle ELSE '' END)"
-    ok = (f"channel IN ({others}) AND status IN ('open', 'snoozed', 'done', 'noise') "
-          f"AND (rating IS NULL OR typeof(rating) = 'integer') "
-          f"AND (at_ok OR (since IS NULL AND (out_at IS NULL OR out_at = ''))) "
-          f"AND length(contact) <= 200 AND length({address}) <= 200 AND length(subject) <= 300 "
-          f"AND length({link}) <= 500")
-    u = "char(1) || {} || char(2)"
-    line = (f"printf('%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%d', {u.format('contact')}, channel, {u.format(address)}, "
-            f"{u.format('subject')}, rating, since, CASE WHEN since IS NULL THEN '' ELSE {age} END, "
-            f"CASE WHEN since IS NULL THEN '' ELSE {bucket} END, {due}, status, {u.format(link)}, id)")
-    outer = (f"{_FULL_READ_WITH}SELECT CASE WHEN {ok} THEN {line} ELSE char(3) END, id FROM ({final}) "
+             " LIMIT -1 OFFSET 0")  # OFFSET: not flattened into the outer query, so each value is computed once
+    due = (f"CASE WHEN since IS NOT NULL THEN strftime('{_ISO_FMT}', {now_ts + sla} - d, 'unixepoch') "
+           f"WHEN d IS NULL THEN '' ELSE strftime('{_ISO_FMT}', {now_ts + followup} - d, 'unixepoch') END")
+    ok = (f"at_ok AND channel IN ({others}) AND (rating IS NULL OR typeof(rating) = 'integer') "
+          f"AND length(contact) <= 200 AND length(address) <= 200 AND length(subject) <= 300 "
+          f"AND length(link) <= 500")
+    line = (f"printf('{_OPEN}%s{_CLOSE},%s,{_OPEN}%s{_CLOSE},{_OPEN}%s{_CLOSE},%s,%s,%s,%s,%s,%s,{_OPEN}%s{_CLOSE},%d', "
+            f"contact, channel, address, subject, rating, since, CASE WHEN since IS NULL THEN '' ELSE {age} END, "
+            f"CASE WHEN since IS NULL THEN '' ELSE {bucket} END, {due}, status, link, id)")
+    outer = (f"{_FULL_READ_WITH}SELECT CASE WHEN {ok} THEN {line} ELSE char(3) END, id FROM ({inner}) "
              "ORDER BY " + ", ".join(f"k{i}{' DESC' if k[1:] == ['DESC'] else ''}" for i, k in enumerate(keys)))
     return outer, args
 
