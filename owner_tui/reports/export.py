@@ -146,7 +146,7 @@ def _write_csv_rows(tuples, w) -> int:
 # (same snapshot) and written by the Python path. Tests compare both paths on hostile rows.
 
 _ISO_FMT = "%Y-%m-%dT%H:%M:%S+00:00"
-_OPEN, _CLOSE = "\x01", "\x02"  # around each untrusted cell in SQL's line; never printable
+_MARK = "\x01"  # on both sides of each untrusted cell in SQL's line; never printable
 
 
 def _sql_str(text: str) -> str:
@@ -154,9 +154,9 @@ def _sql_str(text: str) -> str:
 
 
 def _csv_line_sql(store, f: ListFilter, now: datetime) -> tuple[str, list] | None:
-    """The full read as ``(line, id)`` rows: the row's CSV line with each untrusted cell
-    between ``_OPEN`` and ``_CLOSE`` and not yet quoted, or ``char(3)`` where SQL cannot
-    tell the line is right (``_CsvBatch`` checks and finishes them)."""
+    """The full read as one-column rows: the row's CSV line with each untrusted cell between
+    two ``_MARK`` and not yet quoted, or ``char(3)`` and the id where SQL cannot tell the
+    line is right (``_CsvBatch`` checks and finishes them)."""
     from owner_tui.store.queries import _FULL_READ_HANDLE, _FULL_READ_JOINS, _FULL_READ_WITH
 
     cfg = store.aging
@@ -201,19 +201,22 @@ def _csv_line_sql(store, f: ListFilter, now: datetime) -> tuple[str, list] | Non
     ok = (f"at_ok AND channel IN ({others}) AND (rating IS NULL OR typeof(rating) = 'integer') "
           f"AND length(contact) <= 200 AND length(address) <= 200 AND length(subject) <= 300 "
           f"AND length(link) <= 500")
-    line = (f"printf('{_OPEN}%s{_CLOSE},%s,{_OPEN}%s{_CLOSE},{_OPEN}%s{_CLOSE},%s,%s,%s,%s,%s,%s,{_OPEN}%s{_CLOSE},%d', "
+    m = _MARK
+    line = (f"printf('{m}%s{m},%s,{m}%s{m},{m}%s{m},%s,%s,%s,%s,%s,%s,{m}%s{m},%d', "
             f"contact, channel, address, subject, rating, since, CASE WHEN since IS NULL THEN '' ELSE {age} END, "
             f"CASE WHEN since IS NULL THEN '' ELSE {bucket} END, {due}, status, link, id)")
-    outer = (f"{_FULL_READ_WITH}SELECT CASE WHEN {ok} THEN {line} ELSE char(3) END, id FROM ({inner}) "
+    outer = (f"{_FULL_READ_WITH}SELECT CASE WHEN {ok} THEN {line} ELSE char(3) || id END FROM ({inner}) "
              "ORDER BY " + ", ".join(f"k{i}{' DESC' if k[1:] == ['DESC'] else ''}" for i, k in enumerate(keys)))
     return outer, args
 
 
-_QUOTE_CELL = re.compile("\x01([^\x02]*)\x02")
+_QUOTE_CELL = re.compile(_MARK + "([^" + _MARK + "]*)" + _MARK)  # from a line's start: the marks pair up
 #: What marks a line for the Python path wherever it appears: ``_line`` would change a cell
 #: (a double space, a space at either end), ``spreadsheet_safe`` would (a formula start), or
-#: SQL said so (``char(3)``). One regex pass over a batch (twelve ``str.find`` took 18x longer).
-_ODD = re.compile("  |" + _OPEN + "[ " + re.escape("".join(CSV_TRIGGERS)) + "]| " + _CLOSE + "|\x03")
+#: SQL said so (``char(3)``). An opening mark follows a comma or starts a line, a closing one
+#: is followed by a comma or ends it, so none of these can straddle two cells. One regex pass
+#: over a batch (twelve ``str.find`` took 18x longer).
+_ODD = re.compile(" [ " + _MARK + "]|" + _MARK + "[ " + re.escape("".join(CSV_TRIGGERS)) + "]|\x03")
 
 
 def _odd_lines(text: str, lines: list[str]) -> set[int]:
@@ -233,13 +236,13 @@ def _odd_lines(text: str, lines: list[str]) -> set[int]:
 def _finish(text: str, lines: int) -> str | None:
     """``text`` (``lines`` of SQL's lines joined by newlines, none with an ``_ODD``) as CSV,
     or None when a line needs the Python path."""
-    if text.count(_OPEN) != 4 * lines or text.count(_CLOSE) != 4 * lines or text.count("\n") != lines - 1:
-        return None  # a cell holds one of the marks or a line break
-    out = text.replace(_OPEN, "").replace(_CLOSE, "")
+    if text.count(_MARK) != 8 * lines or text.count("\n") != lines - 1:
+        return None  # a cell holds a mark or a line break
+    out = text.replace(_MARK, "")
     if not out.replace("\n", "").isprintable():
         return None  # a control, escape, bidi or format character: _line changes it
     if '"' in out or out.count(",") != 11 * lines:  # a cell holds a comma or a quote: csv.writer quotes it
-        out = _QUOTE_CELL.sub(_quote, text).replace(_OPEN, "").replace(_CLOSE, "")
+        out = _QUOTE_CELL.sub(_quote, text).replace(_MARK, "")
     return out
 
 
@@ -248,8 +251,13 @@ def _quote(m: re.Match) -> str:
     return '"' + cell.replace('"', '""') + '"' if "," in cell or '"' in cell else cell
 
 
+def _line_id(line: str) -> int:
+    """The conversation id of one of SQL's lines (its last cell, or after ``char(3)``)."""
+    return int(line[1:] if line.startswith("\x03") else line.rpartition(",")[2])
+
+
 class _CsvBatch:
-    """Turns a batch of ``(line, id)`` rows from ``_csv_line_sql`` into CSV text, in order:
+    """Turns a batch of rows from ``_csv_line_sql`` into CSV text, in order:
     SQL's lines where ``_odd_lines`` and ``_finish`` accept them, the other rows read again
     by id on the same connection (same snapshot) and written by the Python path."""
 
@@ -262,22 +270,22 @@ class _CsvBatch:
         odd = _odd_lines(text, lines)
         done: list = []
         if not odd:
-            self._split(rows, done, text)
+            self._split(lines, done, text)
         else:
             run: list = []
-            for k, row in enumerate(rows):
+            for k, line in enumerate(lines):
                 if k in odd:
                     if run:
                         self._split(run, done)
                         run = []
-                    done.append((row[1], None))
+                    done.append((_line_id(line), None))
                 else:
-                    run.append(row)
+                    run.append(line)
             if run:
                 self._split(run, done)
         slow = [conv_id for conv_id, text in done if text is None]
         if not slow:
-            return "".join(text for _id, text in done), len(rows)
+            return "".join(text for _id, text in done), len(lines)
         from owner_tui.store.queries import rows_by_id
 
         fetched_cols, fetched = rows_by_id(conn, slow)
@@ -290,20 +298,20 @@ class _CsvBatch:
                 out.append(text)
             elif conv_id in by_id:  # (gone from the snapshot it was read in: cannot happen)
                 out.append(next(python))
-        return "".join(out), len(rows) - len(slow) + len(by_id)
+        return "".join(out), len(lines) - len(slow) + len(by_id)
 
-    def _split(self, rows, done: list, text: str | None = None) -> None:
-        """``(id, text or None)`` for a run of rows without an ``_ODD``: the whole run when
+    def _split(self, lines: list[str], done: list, text: str | None = None) -> None:
+        """``(id, text or None)`` for a run of lines without an ``_ODD``: the whole run when
         ``_finish`` takes it, else each half again (a control character is rare)."""
-        text = _finish(text if text is not None else "\n".join([r[0] for r in rows]), len(rows))
+        text = _finish(text if text is not None else "\n".join(lines), len(lines))
         if text is not None:
             done.append((None, text + "\n"))
-        elif len(rows) == 1:
-            done.append((rows[0][1], None))
+        elif len(lines) == 1:
+            done.append((_line_id(lines[0]), None))
         else:
-            half = len(rows) // 2
-            self._split(rows[:half], done)
-            self._split(rows[half:], done)
+            half = len(lines) // 2
+            self._split(lines[:half], done)
+            self._split(lines[half:], done)
 
     def _python_lines(self, cols, rows) -> Iterator[str]:
         buf = io.StringIO()
