@@ -146,7 +146,10 @@ def _write_csv_rows(tuples, w) -> int:
 # (same snapshot) and written by the Python path. Tests compare both paths on hostile rows.
 
 _ISO_FMT = "%Y-%m-%dT%H:%M:%S+00:00"
-_MARK = "\x01"  # on both sides of each untrusted cell in SQL's line; never printable
+#: On both sides of each untrusted cell in SQL's line: printable (a batch's lines joined as
+#: they are go through one str.isprintable) and rare; a cell that holds one has a mark too many
+#: for its line and goes the Python path.
+_MARK = "\u00a4"
 
 
 def _sql_str(text: str) -> str:
@@ -220,12 +223,13 @@ _ODD = re.compile(" [ " + _MARK + "]|" + _MARK + "[ " + re.escape("".join(CSV_TR
 
 
 def _odd_lines(text: str, lines: list[str]) -> set[int]:
-    """The indexes of the lines (joined by newlines into ``text``) that hold an ``_ODD``."""
+    """The indexes of the lines (joined as they are into ``text``) that hold an ``_ODD``
+    (a line ends with its id's digits and starts with a mark, so no match spans two)."""
     odd: set[int] = set()
     m = _ODD.search(text)
     if m is None:
         return odd
-    ends = list(accumulate(len(line) + 1 for line in lines))  # where each line's successor starts
+    ends = list(accumulate(map(len, lines)))  # where each line's successor starts
     while m is not None:
         k = bisect_right(ends, m.start())
         odd.add(k)
@@ -233,17 +237,17 @@ def _odd_lines(text: str, lines: list[str]) -> set[int]:
     return odd
 
 
-def _finish(text: str, lines: int) -> str | None:
-    """``text`` (``lines`` of SQL's lines joined by newlines, none with an ``_ODD``) as CSV,
-    or None when a line needs the Python path."""
-    if text.count(_MARK) != 8 * lines or text.count("\n") != lines - 1:
-        return None  # a cell holds a mark or a line break
-    out = text.replace(_MARK, "")
-    if not out.replace("\n", "").isprintable():
-        return None  # a control, escape, bidi or format character: _line changes it
-    if '"' in out or out.count(",") != 11 * lines:  # a cell holds a comma or a quote: csv.writer quotes it
-        out = _QUOTE_CELL.sub(_quote, text).replace(_MARK, "")
-    return out
+def _finish(lines: list[str], text: str | None = None) -> str | None:
+    """SQL's ``lines`` (none with an ``_ODD``; ``text``: them joined as they are) as CSV
+    text, or None when one needs the Python path."""
+    if text is None:
+        text = "".join(lines)
+    if text.count(_MARK) != 8 * len(lines) or not text.isprintable():
+        return None  # a cell holds a mark, a line break, a control, escape, bidi or format character
+    out = "\n".join(lines)
+    if '"' in text or text.count(",") != 11 * len(lines):  # a cell holds a comma or a quote: csv.writer quotes it
+        out = _QUOTE_CELL.sub(_quote, out)
+    return out.replace(_MARK, "") + "\n"
 
 
 def _quote(m: re.Match) -> str:
@@ -266,7 +270,7 @@ class _CsvBatch:
 
     def __call__(self, conn, cols, rows) -> tuple[str, int]:
         lines = [r[0] for r in rows]
-        text = "\n".join(lines)
+        text = "".join(lines)
         odd = _odd_lines(text, lines)
         done: list = []
         if not odd:
@@ -303,9 +307,9 @@ class _CsvBatch:
     def _split(self, lines: list[str], done: list, text: str | None = None) -> None:
         """``(id, text or None)`` for a run of lines without an ``_ODD``: the whole run when
         ``_finish`` takes it, else each half again (a control character is rare)."""
-        text = _finish(text if text is not None else "\n".join(lines), len(lines))
+        text = _finish(lines, text)
         if text is not None:
-            done.append((None, text + "\n"))
+            done.append((None, text))
         elif len(lines) == 1:
             done.append((_line_id(lines[0]), None))
         else:
