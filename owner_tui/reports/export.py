@@ -192,18 +192,22 @@ def _csv_line_sql(store, f: ListFilter, now: datetime) -> tuple[str, list] | Non
              f"ELSE COALESCE(NULLIF(c.excerpt, ''), NULLIF(c.subject, ''), '') END AS subject, "
              f"COALESCE(NULLIF(c.url, ''), CASE WHEN c.channel = 'email' AND instr({h}, '@') > 0 "
              f"THEN 'mailto:' || {h} ELSE '' END) AS link, "
-             # at in the store's one format (what datetime.fromisoformat reads the same way), or none
-             f"CASE WHEN {at} IS NULL OR c.waiting_since IS NULL AND c.last_outbound_at = '' THEN 1 "
-             f"ELSE strftime('{_ISO_FMT}', {at}) = {at} AND {at} >= '1000' AND {at} < '9000' END AS at_ok, "
+             f"{at} AS at, "
              f"{now_ts} - CAST(strftime('%s', {at}) AS INTEGER) AS d, "
              + ", ".join(f"{k[0]} AS k{i}" for i, k in enumerate(keys))
              + f" FROM conversations c LEFT JOIN contacts ct ON ct.id = c.contact_id {_FULL_READ_JOINS}{where}"
              " LIMIT -1 OFFSET 0")  # OFFSET: not flattened into the outer query, so each value is computed once
     due = (f"CASE WHEN since IS NOT NULL THEN strftime('{_ISO_FMT}', {now_ts + sla} - d, 'unixepoch') "
            f"WHEN d IS NULL THEN '' ELSE strftime('{_ISO_FMT}', {now_ts + followup} - d, 'unixepoch') END")
-    ok = (f"at_ok AND channel IN ({others}) AND (rating IS NULL OR typeof(rating) = 'integer') "
+    # at in the store's one format, read as datetime.fromisoformat reads it (through the epoch
+    # and back: strftime alone would write 30 February as it came), or none
+    at_ok = (f"(at IS NULL OR since IS NULL AND at = '' "
+             f"OR strftime('{_ISO_FMT}', {now_ts} - d, 'unixepoch') = at AND at >= '1000' AND at < '9000')")
+    ok = (f"{at_ok} AND channel IN ({others}) AND (rating IS NULL OR typeof(rating) = 'integer') "
           f"AND length(contact) <= 200 AND length(address) <= 200 AND length(subject) <= 300 "
-          f"AND length(link) <= 500")
+          f"AND length(link) <= 500 "
+          # printf and length() stop at a NUL character; Python reads past it
+          f"AND instr(contact || address || subject || link, char(0)) = 0")
     m = _MARK
     line = (f"printf('{m}%s{m},%s,{m}%s{m},{m}%s{m},%s,%s,%s,%s,%s,%s,{m}%s{m},%d', "
             f"contact, channel, address, subject, rating, since, CASE WHEN since IS NULL THEN '' ELSE {age} END, "
