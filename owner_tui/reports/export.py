@@ -221,23 +221,25 @@ _QUOTE_CELL = re.compile(_MARK + "([^" + _MARK + "]*)" + _MARK)  # from a line's
 #: What marks a line for the Python path wherever it appears: ``_line`` would change a cell
 #: (a double space, a space at either end), ``spreadsheet_safe`` would (a formula start), or
 #: SQL said so (``char(3)``). An opening mark follows a comma or starts a line, a closing one
-#: is followed by a comma or ends it, so none of these can straddle two cells. One regex pass
-#: over a batch (twelve ``str.find`` took 18x longer).
-_ODD = re.compile(" [ " + _MARK + "]|" + _MARK + "[ " + re.escape("".join(CSV_TRIGGERS)) + "]|\x03")
+#: is followed by a comma or ends it, so none of these can straddle two cells. Three simple
+#: patterns: one regex with the three alternatives scanned a batch 2.4x slower.
+_ODD = (re.compile(" [ " + _MARK + "]"), re.compile(_MARK + "[ " + re.escape("".join(CSV_TRIGGERS)) + "]"),
+        re.compile("\x03"))
 
 
 def _odd_lines(text: str, lines: list[str]) -> set[int]:
     """The indexes of the lines (joined as they are into ``text``) that hold an ``_ODD``
     (a line ends with its id's digits and starts with a mark, so no match spans two)."""
     odd: set[int] = set()
-    m = _ODD.search(text)
-    if m is None:
-        return odd
-    ends = list(accumulate(map(len, lines)))  # where each line's successor starts
-    while m is not None:
-        k = bisect_right(ends, m.start())
-        odd.add(k)
-        m = _ODD.search(text, ends[k]) if k < len(ends) - 1 else None
+    ends = None
+    for pattern in _ODD:
+        m = pattern.search(text)
+        if m is not None and ends is None:
+            ends = list(accumulate(map(len, lines)))  # where each line's successor starts
+        while m is not None:
+            k = bisect_right(ends, m.start())
+            odd.add(k)
+            m = pattern.search(text, ends[k]) if k < len(ends) - 1 else None
     return odd
 
 
@@ -280,17 +282,14 @@ class _CsvBatch:
         if not odd:
             self._split(lines, done, text)
         else:
-            run: list = []
-            for k, line in enumerate(lines):
-                if k in odd:
-                    if run:
-                        self._split(run, done)
-                        run = []
-                    done.append((_line_id(line), None))
-                else:
-                    run.append(line)
-            if run:
-                self._split(run, done)
+            start = 0
+            for k in sorted(odd):
+                if k > start:
+                    self._split(lines[start:k], done)
+                done.append((_line_id(lines[k]), None))
+                start = k + 1
+            if start < len(lines):
+                self._split(lines[start:], done)
         slow = [conv_id for conv_id, text in done if text is None]
         if not slow:
             return "".join(text for _id, text in done), len(lines)
