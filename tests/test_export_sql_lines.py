@@ -52,6 +52,8 @@ CELLS = [
     ("Yo", "Écoute — ça va? 王芳", "x", None),
     ("Zed", "ends with comma,", "x", None),
     ("Ab\x00cd", "nul", "x", None),
+    (" =SUM(A1)", "a space, then a formula", "x", None),
+    ("Af", " ", "x", None),
     ("Ac", "del\x7fchar", "x", None),
     ("Ad", "c1\x85next", "x", None),
 ]
@@ -173,9 +175,9 @@ def test_only_the_odd_rows_go_the_python_way(hostile, monkeypatch):
     total = hostile.count(ListFilter(view="all"))
     assert 0 < len(asked) < total
     # (Bob's wait is stored as "2026-11-19 10:00:01+00:00": SQLite reads it, Python writes it)
-    for plain in ("Ann Lee", "Vi", "Wu", "Yo", "Zed", "T" * 200, "Rae", "Rev"):
+    for plain in ("Ann Lee", "Vi", "Wu", "Yo", "Zed", "T" * 200, "Rae", "Rev", " Ivy", "Jo ", "Af"):
         assert plain not in odd
-    for name in ("Bob, Jr.", "=HYPERLINK(\"http://evil\")", "Cy", "Dee", "Eve", "Fay", "Gus", "Hal", " Ivy", "Jo ", "Kim", "Lu",
+    for name in ("Bob, Jr.", "=HYPERLINK(\"http://evil\")", "Cy", "Dee", "Eve", "Fay", "Gus", "Hal", " =SUM(A1)", "Kim", "Lu",
                  "Mo\u202etxt.exe", "Ned", "Oz", "Pia \u00a4 mark", "Quinn", "Sam", "U" * 201, "Xe", "Ab\x00cd",
                  "Ac", "Ad", "Tia"):
         assert name in odd, name

@@ -208,10 +208,13 @@ def _csv_line_sql(store, f: ListFilter, now: datetime) -> tuple[str, list] | Non
           f"AND length(link) <= 500 "
           # printf and length() stop at a NUL character; Python reads past it
           f"AND instr(contact || address || subject || link, char(0)) = 0")
+    # A cell within its limit and without a double space that is printable (checked per batch)
+    # comes out of _line stripped: the only white space str.isprintable allows is " ".
     m = _MARK
     line = (f"printf('{m}%s{m},%s,{m}%s{m},{m}%s{m},%s,%s,%s,%s,%s,%s,{m}%s{m},%d', "
-            f"contact, channel, address, subject, rating, since, CASE WHEN since IS NULL THEN '' ELSE {age} END, "
-            f"CASE WHEN since IS NULL THEN '' ELSE {bucket} END, {due}, status, link, id)")
+            f"trim(contact, ' '), channel, trim(address, ' '), trim(subject, ' '), rating, since, "
+            f"CASE WHEN since IS NULL THEN '' ELSE {age} END, "
+            f"CASE WHEN since IS NULL THEN '' ELSE {bucket} END, {due}, status, trim(link, ' '), id)")
     outer = (f"{_FULL_READ_WITH}SELECT CASE WHEN {ok} THEN {line} ELSE char(3) || id END FROM ({inner}) "
              "ORDER BY " + ", ".join(f"k{i}{' DESC' if k[1:] == ['DESC'] else ''}" for i, k in enumerate(keys)))
     return outer, args
