@@ -141,7 +141,9 @@ def test_sql_lines_are_the_python_lines(hostile, view):
 def test_sql_lines_with_a_clock_between_seconds_and_filters(hostile):
     now = hostile.now() + timedelta(microseconds=999_999)
     for f in (ListFilter(view="all"), ListFilter(view="awaiting", channel="email"),
-              ListFilter(view="awaiting", older_than_hours=1.5), ListFilter(view="awaiting", bucket="4-24h")):
+              ListFilter(view="awaiting", older_than_hours=1.5), ListFilter(view="awaiting", bucket="4-24h"),
+              ListFilter(view="all", search="hello"), ListFilter(view="all", max_rating=3),
+              ListFilter(view="noise")):
         assert sql_csv(hostile, f, now) == python_csv(hostile, f, now)
 
 

@@ -3,6 +3,10 @@
 Rows stream from one database cursor to the output, so memory stays flat however large the
 store. Untrusted text is cleaned of terminal controls in every format, and CSV cells that a
 spreadsheet would run as a formula are neutralised.
+
+CSV is written mostly by SQLite (see "CSV lines made by SQLite" below): the query returns
+each row's finished line where it can tell the Python path would write the same bytes, and
+Python checks a batch at a time and writes the rest itself (issue 18: 100k rows).
 """
 
 from __future__ import annotations
@@ -137,13 +141,15 @@ def _write_csv_rows(tuples, w) -> int:
 #
 # Exporting 100k rows spent ~1 s in Python (a tuple, four sanitiser calls, datetime sums and
 # csv.writer per row) after ~0.6 s of query (issue 18). So the query itself writes each row's
-# finished CSV line, but only where that line is certainly what the Python path above would
-# write: every untrusted cell is short enough, has no double space, no space at either end and
-# no formula start (the checks of ``_line`` and ``spreadsheet_safe``), the times are in the
-# store's one format, the channel is not a phone channel. Python then checks each batch once
-# for anything ``str.isprintable`` refuses (controls, escapes, bidi and format characters);
-# every other row -- NULL from SQL, or refused -- is read again by id on the same connection
-# (same snapshot) and written by the Python path. Tests compare both paths on hostile rows.
+# finished CSV line where that line is certainly what the Python path above would write: the
+# channel is not a phone channel, the times are in the store's one format, every untrusted cell
+# is within _line's limit and holds no NUL (SQL then strips a space off either end, as _line
+# would). Python checks each batch of lines at once: one str.isprintable (controls, escapes,
+# bidi and format characters), the count of marks, and three regexes for a double space or a
+# formula start (_ODD); it quotes cells with a comma or a quote as csv.writer does. Every other
+# row -- char(3) from SQL, or refused -- is read again by id on the same connection (same
+# snapshot) and written by the Python path. tests/test_export_sql_lines.py compares both paths
+# on hostile rows.
 
 _ISO_FMT = "%Y-%m-%dT%H:%M:%S+00:00"
 #: On both sides of each untrusted cell in SQL's line: printable (a batch's lines joined as
@@ -222,8 +228,8 @@ def _csv_line_sql(store, f: ListFilter, now: datetime) -> tuple[str, list] | Non
 
 _QUOTE_CELL = re.compile(_MARK + "([^" + _MARK + "]*)" + _MARK)  # from a line's start: the marks pair up
 #: What marks a line for the Python path wherever it appears: ``_line`` would change a cell
-#: (a double space, a space at either end), ``spreadsheet_safe`` would (a formula start), or
-#: SQL said so (``char(3)``). An opening mark follows a comma or starts a line, a closing one
+#: (a double space; a space at either end, though SQL strips those), ``spreadsheet_safe``
+#: would (a formula start), or SQL said so (``char(3)``). An opening mark follows a comma or starts a line, a closing one
 #: is followed by a comma or ends it, so none of these can straddle two cells. Three simple
 #: patterns: one regex with the three alternatives scanned a batch 2.4x slower.
 _ODD = (re.compile(" [ " + _MARK + "]"), re.compile(_MARK + "[ " + re.escape("".join(CSV_TRIGGERS)) + "]"),
