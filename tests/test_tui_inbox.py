@@ -261,6 +261,33 @@ async def test_the_list_holds_only_pages_near_the_screen(big_store):
         assert lst.selected_row["contact_name"] == f"Person {2499 - lst.cursor:04d}"
 
 
+async def test_the_list_asks_for_a_page_with_its_row_count(big_store, monkeypatch):
+    """The count lets the store read a page past the middle from the bottom of the index
+    (a short walk instead of a long OFFSET); the rows drawn are the same."""
+    path, clock = big_store
+    calls: list[tuple[int, int | None]] = []
+    page = Store.page
+
+    def spy(self, f, offset=0, limit=200, now=None, total=None):
+        calls.append((offset, total))
+        return page(self, f, offset, limit, now, total=total)
+
+    monkeypatch.setattr(Store, "page", spy)
+    app = make_app(path, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("end")
+        await settle(pilot)
+        lst = app.inbox.aging_list
+        assert lst.selected_row["contact_name"] == "Person 0000"
+        deep = [(o, t) for o, t in calls if o >= 2000]
+        assert deep and all(t == 2500 for _o, t in deep), calls
+        for _ in range(3):
+            await pilot.press("pageup")
+        await settle(pilot)
+        assert lst.selected_row["contact_name"] == f"Person {2499 - lst.cursor:04d}"
+
+
 async def test_rows_of_a_page_not_yet_loaded_draw_as_placeholders(big_store):
     path, clock = big_store
     app = make_app(path, clock)

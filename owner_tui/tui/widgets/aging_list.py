@@ -34,15 +34,17 @@ from owner_tui.store.queries import ListFilter
 from owner_tui.tui import keys
 from owner_tui.tui.widgets.rows import header_segments, row_segments
 
-#: Rows per fetch. The store pages with OFFSET, whose cost grows with the offset, so fewer,
-#: larger pages scroll deep lists faster; 200 rows take a few ms near the top.
+#: Rows per fetch. The store pages with OFFSET, whose cost grows with the distance from the
+#: nearer end of the list (the fetch passes the row count, so a page past the middle is read
+#: from the bottom), so fewer, larger pages scroll deep lists faster; 200 rows take a few ms.
 PAGE = 200
 MAX_PAGES = 6
 #: Fetch the neighbouring page once the screen comes this close to it, so paging through
 #: the list finds the next rows already there (a second frame costs a 60 Hz frame slot).
 PREFETCH_MARGIN = PAGE
 
-Fetch = Callable[[ListFilter, int, int], Awaitable[list[dict]]]
+#: ``fetch(filter, offset, limit, total)``: ``total`` is the row count the list was loaded with.
+Fetch = Callable[[ListFilter, int, int, int], Awaitable[list[dict]]]
 
 
 class AgingList(ScrollView, can_focus=True):
@@ -111,7 +113,7 @@ class AgingList(ScrollView, can_focus=True):
         else:
             first_page = max(0, page - 1 if cursor % PAGE < PAGE // 2 else page)
             n_pages = 2
-        rows = await self._fetch(f, first_page * PAGE, n_pages * PAGE) if total else []
+        rows = await self._fetch(f, first_page * PAGE, n_pages * PAGE, total) if total else []
         if gen != self._generation:
             return  # a newer reload started while this one waited
         self.filter, self.total = f, total
@@ -157,11 +159,12 @@ class AgingList(ScrollView, can_focus=True):
         if page < 0 or page * PAGE >= self.total or page in self._pages or key in self._pending:
             return
         self._pending.add(key)
-        self.app.run_worker(partial(self._load, page, self._generation, self.filter), group="page", exit_on_error=False)
+        self.app.run_worker(partial(self._load, page, self._generation, self.filter, self.total), group="page",
+                            exit_on_error=False)
 
-    async def _load(self, page: int, gen: int, f: ListFilter) -> None:
+    async def _load(self, page: int, gen: int, f: ListFilter, total: int) -> None:
         try:
-            rows = await self._fetch(f, page * PAGE, PAGE)
+            rows = await self._fetch(f, page * PAGE, PAGE, total)
         finally:
             self._pending.discard((gen, page))
         if gen != self._generation:
