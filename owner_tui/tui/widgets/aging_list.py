@@ -32,13 +32,16 @@ from textual.widget import Widget
 from owner_tui.config import AgingConfig
 from owner_tui.store.queries import ListFilter
 from owner_tui.tui import keys
-from owner_tui.tui.widgets.rows import header_segments, row_segments
+from owner_tui.tui.widgets.rows import header_segments, row_segments, steady_seconds
 
 #: Rows per fetch. The store pages with OFFSET, whose cost grows with the distance from the
 #: nearer end of the list (the fetch passes the row count, so a page past the middle is read
 #: from the bottom), so fewer, larger pages scroll deep lists faster; 200 rows take a few ms.
 PAGE = 200
 MAX_PAGES = 6
+#: Drawn lines kept for reuse (a scroll by one row redraws every visible row, 33 of them the
+#: same rows one line up); emptied past this many.
+MAX_STRIPS = 4 * PAGE
 #: Fetch the neighbouring page once the screen comes this close to it, so paging through
 #: the list finds the next rows already there (a second frame costs a 60 Hz frame slot).
 PREFETCH_MARGIN = PAGE
@@ -62,7 +65,9 @@ class AgingList(ScrollView, can_focus=True):
     AgingList > .aging-list--empty { color: $text-muted; text-style: italic; }
     """
 
-    cursor: reactive[int] = reactive(0, init=False)
+    #: No repaint of its own: ``watch_cursor`` redraws the two lines that changed (a repaint of
+    #: the whole list on every move cost each press ~30 lines of drawing instead of 2).
+    cursor: reactive[int] = reactive(0, init=False, repaint=False)
 
     @dataclass
     class Highlighted(Message):
@@ -89,6 +94,11 @@ class AgingList(ScrollView, can_focus=True):
         self._pages: OrderedDict[int, list[dict]] = OrderedDict()
         self._pending: set[tuple[int, int]] = set()
         self._generation = 0
+        #: Row index -> (row, how it was drawn, valid from, valid until (timestamps), Strip):
+        #: the line ``row_segments`` made, reused while the row, the look and the clock allow
+        #: (``steady_seconds``): a key press redraws no row that did not change.
+        self._strips: dict[int, tuple] = {}
+        self._line_width: int | None = None
         #: Conversation ids the owner marked (space, *): drawn with a ✓, acted on together.
         self.marked: set[int] = set()
         #: True once rows for the current filter have arrived (tests and the benchmark wait on it).
@@ -120,6 +130,7 @@ class AgingList(ScrollView, can_focus=True):
         self._pages = OrderedDict(
             (first_page + i, rows[i * PAGE:(i + 1) * PAGE]) for i in range(n_pages) if rows[i * PAGE:(i + 1) * PAGE])
         self._pending.clear()
+        self._strips.clear()
         if keep_id is not None:
             for i, row in enumerate(rows):
                 if row["id"] == keep_id:
@@ -178,8 +189,16 @@ class AgingList(ScrollView, can_focus=True):
 
     # -- drawing ---------------------------------------------------------------------------
 
+    def render_lines(self, crop):
+        # The width once per repaint, not once a line (a Region built per line: 30 us each).
+        self._line_width = self.scrollable_content_region.width
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._line_width = None
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        width = self._line_width if self._line_width is not None else self.scrollable_content_region.width
         index = self.scroll_offset.y + y
         if index >= self.total:
             # Our own words; any account name or server error in them went through sanitize.
@@ -204,9 +223,21 @@ class AgingList(ScrollView, can_focus=True):
         if index == self.cursor:
             cursor = self.get_component_rich_style("aging-list--cursor")
         row = rows[offset]
-        segments = row_segments(self.filter.view, row, self._clock(), width, self._aging, cursor,
-                                marked=bool(self.marked) and row["id"] in self.marked, highlight=self.filter.search)
-        return Strip(segments, width)
+        marked = bool(self.marked) and row["id"] in self.marked
+        look = (self.filter.view, width, cursor, marked, self.filter.search)
+        now = self._clock()
+        at = now.timestamp()
+        kept = self._strips.get(index)
+        if kept is not None and kept[0] is row and kept[1] == look and kept[2] <= at < kept[3]:
+            return kept[4]
+        strip = Strip(row_segments(self.filter.view, row, now, width, self._aging, cursor, marked=marked,
+                                   highlight=self.filter.search), width)
+        steady = steady_seconds(self.filter.view, row, now, self._aging)
+        if steady > 0:
+            if len(self._strips) >= MAX_STRIPS:
+                self._strips.clear()
+            self._strips[index] = (row, look, at, at + steady, strip)
+        return strip
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(self.scrollable_content_region.width, self.total)
