@@ -1,8 +1,9 @@
 """Read queries: the aging list a page at a time, counts per bucket, search, history.
 
 The inbox never aggregates messages: conversations carry their derived state and the index
-``(status, waiting_since, id)`` serves "awaiting, oldest first" directly, so a page costs the
-same at 100 or a million rows.
+``(status, waiting_since, id)`` serves "awaiting, oldest first" directly; a page is read from
+whichever end of the index is nearer (``page(..., total=)``), so no page walks more than half
+of its view.
 """
 
 from __future__ import annotations
