@@ -448,3 +448,19 @@ async def test_moving_the_cursor_within_the_screen_redraws_two_lines(big_store, 
         await settle(pilot)
         assert lst.cursor == 1 and lst.scroll_offset.y == 0
         assert sorted(set(drawn)) == [0, 1], drawn
+
+
+async def test_a_page_fetched_ahead_repaints_the_list_only_when_it_is_on_screen(big_store):
+    path, clock = big_store
+    app = make_app(path, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        lst = app.inbox.aging_list
+        repaints: list[tuple] = []
+        real = lst.refresh
+        lst.refresh = lambda *a, **kw: repaints.append(a) or real(*a, **kw)
+        await lst._load(5, lst._generation, lst.filter, lst.total)  # rows 1000-1199, off screen
+        assert lst.row_at(1000) is not None and repaints == []
+        lst._pages.pop(0)
+        await lst._load(0, lst._generation, lst.filter, lst.total)  # the rows on screen
+        assert repaints

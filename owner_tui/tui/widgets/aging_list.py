@@ -185,7 +185,11 @@ class AgingList(ScrollView, can_focus=True):
             self._pages.popitem(last=False)
         if page == self.cursor // PAGE:
             self._announce()
-        self.refresh()
+        # A neighbouring page fetched ahead is not on screen: repainting the list for it cost
+        # a whole redraw, often inside the next key press's frame.
+        top = round(self.scroll_offset.y)
+        if page * PAGE < top + self.scrollable_content_region.height and top < (page + 1) * PAGE:
+            self.refresh()
 
     # -- drawing ---------------------------------------------------------------------------
 
