@@ -464,3 +464,40 @@ async def test_a_page_fetched_ahead_repaints_the_list_only_when_it_is_on_screen(
         lst._pages.pop(0)
         await lst._load(0, lst._generation, lst.filter, lst.total)  # the rows on screen
         assert repaints
+
+
+async def test_the_scrollbar_is_redrawn_only_when_its_thumb_moves(big_store):
+    path, clock = big_store
+    app = make_app(path, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        lst = app.inbox.aging_list
+        bar = lst.vertical_scrollbar
+        redrawn: list[float] = []
+        real = bar.refresh
+        bar.refresh = lambda *a, **kw: redrawn.append(bar.position) or real(*a, **kw)
+        drawn = bar.render_lines(bar.size.region)  # the thumb at the top
+        lst.scroll_to(y=1, animate=False)
+        await pilot.pause()
+        assert bar.position == 1 and redrawn == []  # 2,500 rows: one row is not an eighth of a cell
+        assert [s.text for s in bar.render_lines(bar.size.region)] == [s.text for s in drawn]
+        lst.scroll_to(y=1200, animate=False)
+        await pilot.pause()
+        assert bar.position == 1200 and redrawn == [1200]
+        await settle(pilot)
+        assert [s.text for s in bar.render_lines(bar.size.region)] != [s.text for s in drawn]
+        # The thumb's eighths change whenever the bar's own drawing changes, at any position.
+        from textual.scrollbar import ScrollBarRender
+
+        def drawing(position):
+            return [str(seg) for seg in ScrollBarRender.render_bar(
+                size=bar.size.height, virtual_size=bar.window_virtual_size, window_size=bar.window_size,
+                position=position, vertical=True).segments]
+
+        previous = None
+        for y in range(0, 2500 - bar.window_size + 1):
+            bar.set_reactive(type(bar).position, y)
+            now = (aging_list._thumb_eighths(bar), drawing(y))
+            if previous is not None and now[1] != previous[1]:
+                assert now[0] != previous[0], y
+            previous = now

@@ -14,6 +14,7 @@ conversation again after a refresh (it moves when ages or statuses change).
 from __future__ import annotations
 
 import textwrap
+from math import ceil
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -26,6 +27,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -243,6 +245,21 @@ class AgingList(ScrollView, can_focus=True):
             self._strips[index] = (row, look, at, at + steady, strip)
         return strip
 
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """As ``ScrollView``'s, but the scrollbar is redrawn only when its thumb moves: on a
+        long list a row's scroll moves it by far less than the eighth of a cell it is drawn
+        in, and redrawing the bar took ~1 ms of every scrolling key press. Its ``position``
+        is kept exact either way (a drag starts from it)."""
+        if self.show_vertical_scrollbar:
+            bar = self.vertical_scrollbar
+            before = _thumb_eighths(bar)
+            bar.set_reactive(ScrollBar.position, bar.validate_position(new_value))
+            after = _thumb_eighths(bar)
+            if after is None or after != before:
+                bar.refresh()
+        if round(old_value) != round(new_value):
+            self.refresh(self.size.region)
+
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(self.scrollable_content_region.width, self.total)
 
@@ -315,6 +332,18 @@ class ListHeader(Widget):
         width = self.size.width
         # The list's scrollbar takes one column: the header's columns line up with its rows.
         return Strip(header_segments(self.view, max(0, width - 1)), max(0, width - 1)).adjust_cell_length(width)
+
+
+def _thumb_eighths(bar: ScrollBar) -> int | None:
+    """Where ``ScrollBarRender.render_bar`` starts the thumb, in eighths of a cell (the bar's
+    own arithmetic); None when it draws no thumb (then the bar is always redrawn)."""
+    size = bar.size.height
+    virtual = ceil(bar.window_virtual_size)
+    window = ceil(bar.window_size) if bar.window_size < bar.window_virtual_size else 0
+    if not (window and size and virtual and size != virtual and bar.renderer is ScrollBarRender):
+        return None
+    thumb = max(1, window / (virtual / size))
+    return int((size - thumb) * (bar.position / (virtual - window)) * len(ScrollBarRender.VERTICAL_BARS))
 
 
 @lru_cache(maxsize=16)
