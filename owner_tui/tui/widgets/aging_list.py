@@ -6,6 +6,9 @@ from a small cache of pages (``PAGE`` rows each, at most ``MAX_PAGES``) and asks
 through an async ``fetch`` the screen provides, for a page it lacks. The fetch runs on the
 reader thread (``owner_tui.tui.store_thread``), so the UI thread never touches SQLite: a row
 whose page is still on its way is drawn as a dim placeholder for the millisecond it takes.
+A key press redraws only what changed: a cursor move its two lines, a scroll every line but
+from lines kept while their row, look and age text stay the same (``rows.steady_seconds``),
+and the scrollbar only when its thumb moves.
 
 The selection is a conversation id, not just a position: ``reload(keep_id=...)`` finds that
 conversation again after a refresh (it moves when ages or statuses change).
@@ -14,10 +17,10 @@ conversation again after a refresh (it moves when ages or statuses change).
 from __future__ import annotations
 
 import textwrap
-from math import ceil
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from math import ceil
 from typing import Awaitable, Callable
 
 from rich.segment import Segment
