@@ -57,10 +57,11 @@ WELCOME_TEXT = "\n".join((
 ))
 
 
-def page_rows(store, f: ListFilter, offset: int, limit: int, now: datetime) -> list[dict]:
+def page_rows(store, f: ListFilter, offset: int, limit: int, now: datetime, total: int | None = None) -> list[dict]:
     """One window of the list, each row marked with its newest unfinished outbox reply, and,
-    for noise (which has no "last message" of its own), when its newest message came."""
-    rows = store.page(f, offset, limit, now)
+    for noise (which has no "last message" of its own), when its newest message came.
+    ``total`` (the list's row count) lets a page past the middle be read from the bottom."""
+    rows = store.page(f, offset, limit, now, total=total)
     if rows:
         marks = ",".join("?" * len(rows))
         states = dict(store.db.execute(
@@ -145,8 +146,8 @@ class InboxScreen(LiveSearchMixin, MarksMixin, ConversationActions, Screen[None]
 
     # -- data ------------------------------------------------------------------------------
 
-    async def _fetch(self, f: ListFilter, offset: int, limit: int) -> list[dict]:
-        return await self.app.reader(page_rows, f, offset, limit, self.app.clock())
+    async def _fetch(self, f: ListFilter, offset: int, limit: int, total: int) -> list[dict]:
+        return await self.app.reader(page_rows, f, offset, limit, self.app.clock(), total)
 
     def reload(self, *, reset_cursor: bool = False, wake: bool = False) -> None:
         """Refresh counts and the visible rows; the selected conversation stays selected."""

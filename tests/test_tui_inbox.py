@@ -261,6 +261,33 @@ async def test_the_list_holds_only_pages_near_the_screen(big_store):
         assert lst.selected_row["contact_name"] == f"Person {2499 - lst.cursor:04d}"
 
 
+async def test_the_list_asks_for_a_page_with_its_row_count(big_store, monkeypatch):
+    """The count lets the store read a page past the middle from the bottom of the index
+    (a short walk instead of a long OFFSET); the rows drawn are the same."""
+    path, clock = big_store
+    calls: list[tuple[int, int | None]] = []
+    page = Store.page
+
+    def spy(self, f, offset=0, limit=200, now=None, total=None):
+        calls.append((offset, total))
+        return page(self, f, offset, limit, now, total=total)
+
+    monkeypatch.setattr(Store, "page", spy)
+    app = make_app(path, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("end")
+        await settle(pilot)
+        lst = app.inbox.aging_list
+        assert lst.selected_row["contact_name"] == "Person 0000"
+        deep = [(o, t) for o, t in calls if o >= 2000]
+        assert deep and all(t == 2500 for _o, t in deep), calls
+        for _ in range(3):
+            await pilot.press("pageup")
+        await settle(pilot)
+        assert lst.selected_row["contact_name"] == f"Person {2499 - lst.cursor:04d}"
+
+
 async def test_rows_of_a_page_not_yet_loaded_draw_as_placeholders(big_store):
     path, clock = big_store
     app = make_app(path, clock)
@@ -316,3 +343,161 @@ async def test_the_objects_every_session_keeps_are_frozen_out_of_the_collector(s
         await settle(pilot)
         await pilot.pause(0.7)
         assert gc.get_freeze_count() > 1000
+
+
+def test_a_drawn_line_stays_the_same_for_as_long_as_steady_seconds_says():
+    """The list reuses a drawn line for ``steady_seconds``: within that time ``row_segments``
+    must draw exactly the same line (age text, bucket colour, overdue flag) at any moment."""
+    import random
+    from datetime import timedelta
+
+    from owner_tui.tui.widgets.rows import steady_seconds
+    from tests.tui_support import NOW
+
+    from datetime import time
+    from zoneinfo import ZoneInfo
+
+    from owner_tui.aging import BusinessHours
+
+    rnd = random.Random(7)
+    # Opening hours put the reply target's due time on the clock's minute, not the age's.
+    hours = BusinessHours(tz=ZoneInfo("Europe/London"), days=frozenset(range(5)), opens=time(9, 30),
+                          closes=time(17))
+    cfgs = [AgingConfig(), AgingConfig(sla_hours=1), AgingConfig(sla_hours=0.01),
+            AgingConfig(sla_hours=1, business_hours=hours), AgingConfig(sla_hours=0.5, business_hours=hours)]
+    # Ages near every unit and bucket bound, and snoozes ending on both sides of now.
+    bounds = [0, 1, 59, 60, 61, 3599, 3600, 3601, 4 * 3600, 36000, 86400, 3 * 86400, 14 * 86400, 365 * 86400]
+    checked = 0
+    for _ in range(3000):
+        secs = rnd.choice(bounds) + rnd.choice((-1.5, -0.5, -0.001, 0, 0.001, 0.5, 1.5, 30, rnd.uniform(-90, 90)))
+        cfg = rnd.choice(cfgs)
+        if cfg.business_hours is not None:  # waits from before the shop opened (NOW is 10:00 London)
+            secs = rnd.choice((1200, 1800, 2400, 3000, 3500)) + rnd.uniform(0, 59)
+        at = (NOW - timedelta(seconds=secs)).isoformat()
+        row = {"id": 1, "status": rnd.choice(("open", "open", "done", "snoozed", "noise")), "channel": "email",
+               "contact_name": "Ann", "subject": "Cake", "waiting_since": rnd.choice((at, None)),
+               "snoozed_until": (NOW + timedelta(seconds=secs)).isoformat(), "last_outbound_at": at,
+               "status_at": at, "last_message_at": rnd.choice((at, None)), "seen_at": at, "rating": None,
+               "message_count": 2}
+        view = rnd.choice(("awaiting", "followup", "snoozed", "done", "noise", "all"))
+        now = NOW + timedelta(seconds=rnd.choice((0, 0.25, 0.999)))
+        if cfg.business_hours is not None:  # due at 10:00:00 (half an hour) falls inside the age's minute
+            now -= timedelta(seconds=rnd.uniform(0, 90))
+        steady = steady_seconds(view, row, now, cfg)
+        assert steady >= 0
+        drawn = row_segments(view, row, now, 100, cfg)
+        for t in (0.0, min(steady, 1e6) * rnd.random(), min(steady, 1e6) - 1e-3, min(steady, 1e6) * 0.999):
+            if 0 <= t < steady:
+                assert row_segments(view, row, now + timedelta(seconds=t), 100, cfg) == drawn, (view, secs, t, steady)
+                checked += 1
+    assert checked > 3000
+
+
+async def test_scrolling_redraws_only_rows_it_has_not_drawn(big_store, monkeypatch):
+    """A scroll by one row redraws every visible line, but all but one are rows already drawn:
+    their lines are reused, not built again."""
+    path, clock = big_store
+    calls: list[str] = []
+    real = aging_list.row_segments
+
+    def spy(view, row, *a, **kw):
+        calls.append(row["contact_name"])
+        return real(view, row, *a, **kw)
+
+    monkeypatch.setattr(aging_list, "row_segments", spy)
+    app = make_app(path, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        lst = app.inbox.aging_list
+        height = lst.scrollable_content_region.height
+        for _ in range(height - 1):
+            await pilot.press("down")
+        await settle(pilot)
+        assert lst.scroll_offset.y == 0 and lst.cursor == height - 1
+        calls.clear()
+        await pilot.press("down")  # one row scrolls in
+        await settle(pilot)
+        assert lst.scroll_offset.y == 1
+        # The new row (with the cursor on it) and the row the cursor left; nothing else.
+        assert len(calls) <= 3, calls
+        assert "Person 2499" not in screen_text(app) and f"Person {2499 - height:04d}" in screen_text(app)
+
+
+async def test_a_reused_line_is_drawn_again_once_its_age_moves_on(big_store):
+    path, clock = big_store
+    app = make_app(path, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        lst = app.inbox.aging_list
+        first = lst.render_line(1).text  # "Person 2498", waiting 2508 minutes: "1d17h"
+        assert first == lst.render_line(1).text and "1d17h" in first
+        clock.advance(hours=1)
+        assert "1d18h" in lst.render_line(1).text
+
+
+async def test_moving_the_cursor_within_the_screen_redraws_two_lines(big_store, monkeypatch):
+    path, clock = big_store
+    app = make_app(path, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        lst = app.inbox.aging_list
+        drawn: list[int] = []
+        real = type(lst).render_line
+        monkeypatch.setattr(type(lst), "render_line", lambda self, y: drawn.append(y) or real(self, y))
+        await pilot.press("down")
+        await settle(pilot)
+        assert lst.cursor == 1 and lst.scroll_offset.y == 0
+        assert sorted(set(drawn)) == [0, 1], drawn
+
+
+async def test_a_page_fetched_ahead_repaints_the_list_only_when_it_is_on_screen(big_store):
+    path, clock = big_store
+    app = make_app(path, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        lst = app.inbox.aging_list
+        repaints: list[tuple] = []
+        real = lst.refresh
+        lst.refresh = lambda *a, **kw: repaints.append(a) or real(*a, **kw)
+        await lst._load(5, lst._generation, lst.filter, lst.total)  # rows 1000-1199, off screen
+        assert lst.row_at(1000) is not None and repaints == []
+        lst._pages.pop(0)
+        await lst._load(0, lst._generation, lst.filter, lst.total)  # the rows on screen
+        assert repaints
+
+
+async def test_the_scrollbar_is_redrawn_only_when_its_thumb_moves(big_store):
+    path, clock = big_store
+    app = make_app(path, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        lst = app.inbox.aging_list
+        bar = lst.vertical_scrollbar
+        redrawn: list[float] = []
+        real = bar.refresh
+        bar.refresh = lambda *a, **kw: redrawn.append(bar.position) or real(*a, **kw)
+        drawn = bar.render_lines(bar.size.region)  # the thumb at the top
+        lst.scroll_to(y=1, animate=False)
+        await pilot.pause()
+        assert bar.position == 1 and redrawn == []  # 2,500 rows: one row is not an eighth of a cell
+        assert [s.text for s in bar.render_lines(bar.size.region)] == [s.text for s in drawn]
+        lst.scroll_to(y=1200, animate=False)
+        await pilot.pause()
+        assert bar.position == 1200 and redrawn == [1200]
+        await settle(pilot)
+        assert [s.text for s in bar.render_lines(bar.size.region)] != [s.text for s in drawn]
+        # The thumb's eighths change whenever the bar's own drawing changes, at any position.
+        from textual.scrollbar import ScrollBarRender
+
+        def drawing(position):
+            return [str(seg) for seg in ScrollBarRender.render_bar(
+                size=bar.size.height, virtual_size=bar.window_virtual_size, window_size=bar.window_size,
+                position=position, vertical=True).segments]
+
+        previous = None
+        for y in range(0, 2500 - bar.window_size + 1):
+            bar.set_reactive(type(bar).position, y)
+            now = (aging_list._thumb_eighths(bar), drawing(y))
+            if previous is not None and now[1] != previous[1]:
+                assert now[0] != previous[0], y
+            previous = now

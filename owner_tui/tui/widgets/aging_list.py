@@ -6,6 +6,9 @@ from a small cache of pages (``PAGE`` rows each, at most ``MAX_PAGES``) and asks
 through an async ``fetch`` the screen provides, for a page it lacks. The fetch runs on the
 reader thread (``owner_tui.tui.store_thread``), so the UI thread never touches SQLite: a row
 whose page is still on its way is drawn as a dim placeholder for the millisecond it takes.
+A key press redraws only what changed: a cursor move its two lines, a scroll every line but
+from lines kept while their row, look and age text stay the same (``rows.steady_seconds``),
+and the scrollbar only when its thumb moves.
 
 The selection is a conversation id, not just a position: ``reload(keep_id=...)`` finds that
 conversation again after a refresh (it moves when ages or statuses change).
@@ -17,6 +20,7 @@ import textwrap
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from math import ceil
 from typing import Awaitable, Callable
 
 from rich.segment import Segment
@@ -26,23 +30,29 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 from textual.widget import Widget
 
 from owner_tui.config import AgingConfig
 from owner_tui.store.queries import ListFilter
 from owner_tui.tui import keys
-from owner_tui.tui.widgets.rows import header_segments, row_segments
+from owner_tui.tui.widgets.rows import header_segments, row_segments, steady_seconds
 
-#: Rows per fetch. The store pages with OFFSET, whose cost grows with the offset, so fewer,
-#: larger pages scroll deep lists faster; 200 rows take a few ms near the top.
+#: Rows per fetch. The store pages with OFFSET, whose cost grows with the distance from the
+#: nearer end of the list (the fetch passes the row count, so a page past the middle is read
+#: from the bottom), so fewer, larger pages scroll deep lists faster; 200 rows take a few ms.
 PAGE = 200
 MAX_PAGES = 6
+#: Drawn lines kept for reuse (a scroll by one row redraws every visible row, 33 of them the
+#: same rows one line up); emptied past this many.
+MAX_STRIPS = 4 * PAGE
 #: Fetch the neighbouring page once the screen comes this close to it, so paging through
 #: the list finds the next rows already there (a second frame costs a 60 Hz frame slot).
 PREFETCH_MARGIN = PAGE
 
-Fetch = Callable[[ListFilter, int, int], Awaitable[list[dict]]]
+#: ``fetch(filter, offset, limit, total)``: ``total`` is the row count the list was loaded with.
+Fetch = Callable[[ListFilter, int, int, int], Awaitable[list[dict]]]
 
 
 class AgingList(ScrollView, can_focus=True):
@@ -60,7 +70,9 @@ class AgingList(ScrollView, can_focus=True):
     AgingList > .aging-list--empty { color: $text-muted; text-style: italic; }
     """
 
-    cursor: reactive[int] = reactive(0, init=False)
+    #: No repaint of its own: ``watch_cursor`` redraws the two lines that changed (a repaint of
+    #: the whole list on every move cost each press ~30 lines of drawing instead of 2).
+    cursor: reactive[int] = reactive(0, init=False, repaint=False)
 
     @dataclass
     class Highlighted(Message):
@@ -87,6 +99,11 @@ class AgingList(ScrollView, can_focus=True):
         self._pages: OrderedDict[int, list[dict]] = OrderedDict()
         self._pending: set[tuple[int, int]] = set()
         self._generation = 0
+        #: Row index -> (row, how it was drawn, valid from, valid until (timestamps), Strip):
+        #: the line ``row_segments`` made, reused while the row, the look and the clock allow
+        #: (``steady_seconds``): a key press redraws no row that did not change.
+        self._strips: dict[int, tuple] = {}
+        self._line_width: int | None = None
         #: Conversation ids the owner marked (space, *): drawn with a ✓, acted on together.
         self.marked: set[int] = set()
         #: True once rows for the current filter have arrived (tests and the benchmark wait on it).
@@ -111,13 +128,14 @@ class AgingList(ScrollView, can_focus=True):
         else:
             first_page = max(0, page - 1 if cursor % PAGE < PAGE // 2 else page)
             n_pages = 2
-        rows = await self._fetch(f, first_page * PAGE, n_pages * PAGE) if total else []
+        rows = await self._fetch(f, first_page * PAGE, n_pages * PAGE, total) if total else []
         if gen != self._generation:
             return  # a newer reload started while this one waited
         self.filter, self.total = f, total
         self._pages = OrderedDict(
             (first_page + i, rows[i * PAGE:(i + 1) * PAGE]) for i in range(n_pages) if rows[i * PAGE:(i + 1) * PAGE])
         self._pending.clear()
+        self._strips.clear()
         if keep_id is not None:
             for i, row in enumerate(rows):
                 if row["id"] == keep_id:
@@ -157,11 +175,12 @@ class AgingList(ScrollView, can_focus=True):
         if page < 0 or page * PAGE >= self.total or page in self._pages or key in self._pending:
             return
         self._pending.add(key)
-        self.app.run_worker(partial(self._load, page, self._generation, self.filter), group="page", exit_on_error=False)
+        self.app.run_worker(partial(self._load, page, self._generation, self.filter, self.total), group="page",
+                            exit_on_error=False)
 
-    async def _load(self, page: int, gen: int, f: ListFilter) -> None:
+    async def _load(self, page: int, gen: int, f: ListFilter, total: int) -> None:
         try:
-            rows = await self._fetch(f, page * PAGE, PAGE)
+            rows = await self._fetch(f, page * PAGE, PAGE, total)
         finally:
             self._pending.discard((gen, page))
         if gen != self._generation:
@@ -171,12 +190,24 @@ class AgingList(ScrollView, can_focus=True):
             self._pages.popitem(last=False)
         if page == self.cursor // PAGE:
             self._announce()
-        self.refresh()
+        # A neighbouring page fetched ahead is not on screen: repainting the list for it cost
+        # a whole redraw, often inside the next key press's frame.
+        top = round(self.scroll_offset.y)
+        if page * PAGE < top + self.scrollable_content_region.height and top < (page + 1) * PAGE:
+            self.refresh()
 
     # -- drawing ---------------------------------------------------------------------------
 
+    def render_lines(self, crop):
+        # The width once per repaint, not once a line (a Region built per line: 30 us each).
+        self._line_width = self.scrollable_content_region.width
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._line_width = None
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        width = self._line_width if self._line_width is not None else self.scrollable_content_region.width
         index = self.scroll_offset.y + y
         if index >= self.total:
             # Our own words; any account name or server error in them went through sanitize.
@@ -201,9 +232,36 @@ class AgingList(ScrollView, can_focus=True):
         if index == self.cursor:
             cursor = self.get_component_rich_style("aging-list--cursor")
         row = rows[offset]
-        segments = row_segments(self.filter.view, row, self._clock(), width, self._aging, cursor,
-                                marked=bool(self.marked) and row["id"] in self.marked, highlight=self.filter.search)
-        return Strip(segments, width)
+        marked = bool(self.marked) and row["id"] in self.marked
+        look = (self.filter.view, width, cursor, marked, self.filter.search)
+        now = self._clock()
+        at = now.timestamp()
+        kept = self._strips.get(index)
+        if kept is not None and kept[0] is row and kept[1] == look and kept[2] <= at < kept[3]:
+            return kept[4]
+        strip = Strip(row_segments(self.filter.view, row, now, width, self._aging, cursor, marked=marked,
+                                   highlight=self.filter.search), width)
+        steady = steady_seconds(self.filter.view, row, now, self._aging)
+        if steady > 0:
+            if len(self._strips) >= MAX_STRIPS:
+                self._strips.clear()
+            self._strips[index] = (row, look, at, at + steady, strip)
+        return strip
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """As ``ScrollView``'s, but the scrollbar is redrawn only when its thumb moves: on a
+        long list a row's scroll moves it by far less than the eighth of a cell it is drawn
+        in, and redrawing the bar took ~1 ms of every scrolling key press. Its ``position``
+        is kept exact either way (a drag starts from it)."""
+        if self.show_vertical_scrollbar:
+            bar = self.vertical_scrollbar
+            before = _thumb_eighths(bar)
+            bar.set_reactive(ScrollBar.position, bar.validate_position(new_value))
+            after = _thumb_eighths(bar)
+            if after is None or after != before:
+                bar.refresh()
+        if round(old_value) != round(new_value):
+            self.refresh(self.size.region)
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(self.scrollable_content_region.width, self.total)
@@ -277,6 +335,18 @@ class ListHeader(Widget):
         width = self.size.width
         # The list's scrollbar takes one column: the header's columns line up with its rows.
         return Strip(header_segments(self.view, max(0, width - 1)), max(0, width - 1)).adjust_cell_length(width)
+
+
+def _thumb_eighths(bar: ScrollBar) -> int | None:
+    """Where ``ScrollBarRender.render_bar`` starts the thumb, in eighths of a cell (the bar's
+    own arithmetic); None when it draws no thumb (then the bar is always redrawn)."""
+    size = bar.size.height
+    virtual = ceil(bar.window_virtual_size)
+    window = ceil(bar.window_size) if bar.window_size < bar.window_virtual_size else 0
+    if not (window and size and virtual and size != virtual and bar.renderer is ScrollBarRender):
+        return None
+    thumb = max(1, window / (virtual / size))
+    return int((size - thumb) * (bar.position / (virtual - window)) * len(ScrollBarRender.VERTICAL_BARS))
 
 
 @lru_cache(maxsize=16)

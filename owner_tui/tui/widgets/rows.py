@@ -60,24 +60,59 @@ def star_style(rating: int | None) -> Style:
     return Style(color="#ffca28")
 
 
-def badge(view: str, row: dict, now: datetime) -> tuple[str, Style]:
-    """The age text and its style: bucket colours for waits, grey for the other views."""
+def _badge_source(view: str, row: dict) -> tuple[str | None, bool, bool]:
+    """Which time the age badge counts from: ``(iso time, counts down, bucket colours)``."""
     if view == "awaiting" or (view == "all" and row.get("status") == "open" and row.get("waiting_since")):
         since = row.get("waiting_since")
         if since:
-            secs = aging.age_seconds(since, now)
-            return aging.format_age(secs), BUCKET_STYLES[aging.bucket_for(secs)]
+            return since, False, True
     if view == "snoozed" and row.get("snoozed_until"):
-        left = -aging.age_seconds(row["snoozed_until"], now)
-        return "↻" + aging.format_age(left), NEUTRAL_BADGE
+        return row["snoozed_until"], True, False
     if view == "followup" and row.get("last_outbound_at"):
-        return aging.format_age(aging.age_seconds(row["last_outbound_at"], now)), NEUTRAL_BADGE
+        return row["last_outbound_at"], False, False
     if view == "done" and row.get("status_at"):
-        return aging.format_age(aging.age_seconds(row["status_at"], now)), NEUTRAL_BADGE
-    when = row.get("last_message_at") or row.get("seen_at")
+        return row["status_at"], False, False
+    return row.get("last_message_at") or row.get("seen_at"), False, False
+
+
+def badge(view: str, row: dict, now: datetime) -> tuple[str, Style]:
+    """The age text and its style: bucket colours for waits, grey for the other views."""
+    when, down, bucketed = _badge_source(view, row)
+    if not when:
+        return "-", NEUTRAL_BADGE
+    secs = aging.age_seconds(when, now)
+    if bucketed:
+        return aging.format_age(secs), BUCKET_STYLES[aging.bucket_for(secs)]
+    if down:
+        return "↻" + aging.format_age(-secs), NEUTRAL_BADGE
+    return aging.format_age(secs), NEUTRAL_BADGE
+
+
+def steady_seconds(view: str, row: dict, now: datetime, cfg: AgingConfig) -> float:
+    """For how many seconds from ``now`` ``row_segments`` draws ``row`` exactly as at ``now``
+    (the list keeps a drawn line that long instead of working out every age on every key).
+
+    Only the clock moves a line: its age text, its bucket colour and the overdue flag.
+    ``format_age`` shows whole seconds below a minute and, from a minute on, depends only on
+    the whole minutes (every unit it shows and every bucket bound is a multiple of 60 s), so
+    the text holds until the next whole second or minute of the age (counting up), or of the
+    time left (a snooze counting down); the flag turns on at the reply target's due time."""
+    when, down, _bucketed = _badge_source(view, row)
+    steady = float("inf")
     if when:
-        return aging.format_age(aging.age_seconds(when, now)), NEUTRAL_BADGE
-    return "-", NEUTRAL_BADGE
+        secs = aging.age_seconds(when, now)
+        if down:
+            left = -secs
+            steady = left % (1 if left < 60 else 60)  # 0 on a boundary: it changes at once
+        else:
+            unit = 1 if secs < 60 else 60
+            steady = unit - secs % unit
+    since = row.get("waiting_since")
+    if view in ("awaiting", "all") and since and row.get("status") == "open":
+        due = (aging.sla_due(since, cfg.sla_hours, cfg.business_hours) - now).total_seconds()
+        if due > 0:
+            steady = min(steady, due)
+    return steady
 
 
 def overdue(row: dict, now: datetime, cfg: AgingConfig) -> bool:
