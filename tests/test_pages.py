@@ -105,3 +105,62 @@ def test_mirror_order_flips_every_term_and_refuses_what_it_cannot_mirror():
     for bad in ("c.subject COLLATE NOCASE, c.id", "c.status_at DESC NULLS LAST, c.id", "c.status_at"):
         with pytest.raises(ValueError):
             mirror_order(bad)
+
+
+@pytest.fixture(scope="module")
+def searchable(tmp_path_factory):
+    """Messages in conversations of every view: "cake" in most of them (a dense word), "rye" in
+    a few, "Baker" as a contact's name, so searches take either way."""
+    from tests.conftest import FROZEN_NOW
+    from tests.gen import OWNER, generate
+
+    from owner_tui.config import Config, OwnerConfig
+    from owner_tui.records import MessageRecord
+
+    s = Store.open(tmp_path_factory.mktemp("search") / "s.db", clock=lambda: FROZEN_NOW,
+                   config=Config(owner=OwnerConfig(addresses=(OWNER,))))
+    acc = s.ensure_account("imap", "shop", {"address": OWNER})
+    rnd = random.Random(7)
+    recs = generate(400, FROZEN_NOW, seed=5)
+    recs = [r.__class__(**{**r.__dict__, "text": r.text + (" cake" if rnd.random() < 0.8 else "")
+                           + (" rye" if rnd.random() < 0.05 else "")}) for r in recs]
+    recs.append(MessageRecord(external_id="baker@x", sender_handle="ann@example.com", sender_name="Ann Baker",
+                              sent_at=to_iso(FROZEN_NOW - timedelta(hours=3)), subject="Hello",
+                              text="Just a question", recipients=(OWNER,)))
+    s.ingest(acc, recs)
+    yield s
+    s.close()
+
+
+SEARCH_FILTERS = [ListFilter(view=v, search=q) for v in VIEWS for q in ("cake", "rye", "Baker", "cake rye", "nothing")]
+
+
+@pytest.mark.parametrize("f", SEARCH_FILTERS, ids=lambda f: f"{f.view}-{f.search}")
+def test_a_common_word_walks_the_view_and_finds_the_same_rows(searchable, monkeypatch, f):
+    """``_dense_search_page`` (each conversation tested in the view's order) gives the page
+    the id-set way gives, at every offset; a walk out of time falls back to the id-set way."""
+    from owner_tui.store import queries
+    from tests.conftest import FROZEN_NOW
+
+    s = searchable
+    for offset in (0, 7, 50, 200, 10_000):
+        monkeypatch.setattr(queries, "DENSE_HITS", 10**9)  # the id-set way only
+        want = [tuple(r.values()) for r in s.page(f, offset, 13, now=FROZEN_NOW)]
+        assert want == _reference(s, f, offset, 13, FROZEN_NOW)
+        monkeypatch.setattr(queries, "DENSE_HITS", 3)  # "cake" (and its pair) are dense now
+        dense = s._dense_search_page(f, offset, 13, FROZEN_NOW)
+        if f.search in ("cake", "cake rye"):
+            assert dense is not None
+        if dense is not None:
+            assert [tuple(r.values()) for r in dense] == want
+        assert [tuple(r.values()) for r in s.page(f, offset, 13, now=FROZEN_NOW)] == want
+        monkeypatch.setattr(queries, "DENSE_BUDGET_S", -1.0)  # no time at all: a long walk gives up
+        out_of_time = s._dense_search_page(f, offset, 13, FROZEN_NOW)
+        assert out_of_time is None or [tuple(r.values()) for r in out_of_time] == want
+        if f.view == "all" and f.search == "cake":
+            assert out_of_time is None  # 400 conversations to walk: interrupted, not finished
+        assert [tuple(r.values()) for r in s.page(f, offset, 13, now=FROZEN_NOW)] == want
+        monkeypatch.setattr(queries, "DENSE_BUDGET_S", 0.04)
+    # the walk's time limit is gone afterwards: a long query on the same connection runs on
+    assert s.db.execute("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 300000) "
+                        "SELECT count(*) FROM n").fetchone()[0] == 300000
