@@ -98,7 +98,9 @@ async def test_a_send_waits_with_a_countdown_and_u_takes_it_back(env):
 async def test_after_the_window_the_demo_delivers_and_the_wait_closes(env):
     import asyncio
 
-    app = make(env, undo_seconds=0.3, demo=True)
+    # The undo window runs on real time: long enough that a slow CI box still reads the row
+    # before it ends (0.3 s was not: CI once saw it sent already), short enough to wait out.
+    app = make(env, undo_seconds=1.5, demo=True)
     app_, clock, ids, tmp = env
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -107,7 +109,7 @@ async def test_after_the_window_the_demo_delivers_and_the_wait_closes(env):
         await pilot.press(*"We do!", "ctrl+s")
         await settle(pilot)
         assert [r["status"] for r in outbox(env)] == ["queued"]  # not before the window ends
-        for _ in range(100):
+        for _ in range(300):
             await asyncio.sleep(0.05)
             await settle(pilot)
             if outbox(env)[0]["status"] == "sent":
