@@ -110,11 +110,53 @@ def _write_csv(store, f: ListFilter, now: datetime, fh: IO[str]) -> int:
     sql = _csv_line_sql(store, f, now)
     if sql is None:  # opening hours or an SLA in fractions of a second: Python does every row
         return _write_csv_rows(export_tuples(store, f, now), w)
+    transform = _CsvBatch(store.aging, now)
+    batches = _split_batches(store, f, now, transform)
+    if batches is None:
+        batches = store.iter_query(*sql, transform=transform)
     n = 0
-    for text, rows in store.iter_query(*sql, transform=_CsvBatch(store.aging, now)):
+    for text, rows in batches:
         fh.write(text)
         n += rows
     return n
+
+
+#: A view this big is read in two processes (``store.split_read``) when two cores are there:
+#: below it the second process's start (~30 ms) is not won back. This process reads the first
+#: ``SPLIT_SHARE`` of the rows and finishes every batch of both parts, so it takes less than
+#: half (100k rows, whole process: 0.91 s at a half, 0.88 s at 0.45, 0.95 s at 0.4; 1.27 s
+#: in one process).
+SPLIT_MIN_ROWS = 20_000
+SPLIT_SHARE = 0.45
+
+
+def _split_batches(store, f: ListFilter, now: datetime, transform):
+    """The CSV batches of a big view read in two processes on one snapshot, or None (a small
+    view, one core, a store in memory, or the two processes could not be set up)."""
+    path = getattr(store, "path", None)
+    if path is None or str(path) == ":memory:" or _cores() < 2:
+        return None
+    from owner_tui.store.split_read import read_only
+
+    try:
+        with read_only(path) as conn:
+            parts = store.halves(f, now, SPLIT_MIN_ROWS, conn, share=SPLIT_SHARE)
+    except ValueError:  # an order halves cannot part (every view's can)
+        return None
+    if parts is None:
+        return None
+    from owner_tui.store.split_read import split_read
+
+    first, second = parts
+    return split_read(path, _csv_line_sql(store, f, now, first), _csv_line_sql(store, f, now, second),
+                      500, transform)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # (not on every platform)
+        return os.cpu_count() or 1
 
 
 def _write_csv_rows(tuples, w) -> int:
@@ -162,10 +204,11 @@ def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _csv_line_sql(store, f: ListFilter, now: datetime) -> tuple[str, list] | None:
+def _csv_line_sql(store, f: ListFilter, now: datetime, part: tuple[str, list] | None = None) -> tuple[str, list] | None:
     """The full read as one-column rows: the row's CSV line with each untrusted cell between
     two ``_MARK`` and not yet quoted, or ``char(3)`` and the id where SQL cannot tell the
-    line is right (``_CsvBatch`` checks and finishes them)."""
+    line is right (``_CsvBatch`` checks and finishes them). ``part``: a condition on ``c``
+    and its arguments (one of ``Store.halves``) to read only those rows."""
     from owner_tui.store.queries import _FULL_READ_HANDLE, _FULL_READ_JOINS, _FULL_READ_WITH
 
     cfg = store.aging
@@ -176,7 +219,10 @@ def _csv_line_sql(store, f: ListFilter, now: datetime) -> tuple[str, list] | Non
     sla, followup = int(sla), int(followup)
     now_ts = (now - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(seconds=1)
     where, args, order = store._where(f, now)
-    keys = [part.split(" ") for part in order.split(", ")]  # "c.id DESC" -> ["c.id", "DESC"]
+    if part is not None:
+        where = f"{where} AND {part[0]}" if where else f" WHERE {part[0]}"
+        args = [*args, *part[1]]
+    keys = [term.split(" ") for term in order.split(", ")]  # "c.id DESC" -> ["c.id", "DESC"]
     others = ", ".join(_sql_str(ch) for ch in CHANNELS if ch not in PHONE_CHANNELS)
     # d: seconds waited (aging.age_seconds, whole as format_age takes them; below 60, max(0, d)
     # is the age and every bucket bound is above 0, so d itself serves the comparisons)

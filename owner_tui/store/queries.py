@@ -246,6 +246,48 @@ class QueriesMixin:
         where, args, _ = self._where(f, now or self.now())
         return self.db.execute(f"SELECT count(*) FROM conversations c{where}", args).fetchone()[0]
 
+    def halves(self, f: ListFilter, now: datetime, min_rows: int = 0, conn=None,
+               share: float = 0.5) -> tuple[tuple[str, list], tuple[str, list]] | None:
+        """Two conditions on ``c``'s columns that part the view's rows at about its middle:
+        every row the first takes comes before every row the second takes, in the view's
+        order, and each row is taken by exactly one (``split_read`` runs them in two
+        processes); the first holds about ``share`` of them. None when the view has fewer
+        than ``min_rows`` rows. ``conn``: the
+        connection to count on (the store's own maps the file, and mapped pages count as the
+        process's memory).
+
+        The second part starts at the middle row's sort keys; the first is its exact
+        complement (NOT of a condition that is never NULL). The keys are read with ``+`` so
+        SQLite filters a full scan by them instead of hopping the order's index row by row."""
+        conn = conn or self.db.conn
+        where, args, order = self._where(f, now)
+        total = conn.execute(f"SELECT count(*) FROM conversations c{where}", args).fetchone()[0]
+        if total < min_rows:
+            return None
+        terms = [term.split() for term in order.split(", ")]
+        if terms[-1][0] != "c.id" or any(len(t) > 2 for t in terms):
+            raise ValueError(f"cannot split the order {order!r}")
+        cols = ", ".join(t[0] for t in terms)
+        mid = conn.execute(f"SELECT {cols} FROM conversations c{where} ORDER BY {order} LIMIT 1 OFFSET ?",
+                              [*args, int(total * share)]).fetchone()
+        if mid is None:
+            return ("1", []), ("0", [])
+        # "comes before the middle row": at the first key where they differ, the row's value
+        # sorts first. SQLite sorts NULL first ascending and last descending.
+        before, before_args = "0", []
+        for (col, *direction), value in reversed(list(zip(terms, mid))):
+            desc = direction == ["DESC"]
+            key = "+" + col
+            if value is None:
+                first, first_args = (f"{key} IS NOT NULL", []) if desc else ("0", [])
+                same, same_args = f"{key} IS NULL", []
+            else:
+                first, first_args = (f"({key} IS NOT NULL AND {key} > ?)", [value]) if desc \
+                    else (f"({key} IS NULL OR {key} < ?)", [value])
+                same, same_args = f"{key} IS ?", [value]
+            before, before_args = f"({first} OR {same} AND {before})", [*first_args, *same_args, *before_args]
+        return (before, before_args), (f"NOT {before}", before_args)
+
     def iter_rows(self, f: ListFilter = ListFilter(), now: datetime | None = None,
                   batch: int = 2000) -> Iterator[dict]:
         """Every row of the list as a dict, streamed (flat memory)."""
@@ -341,14 +383,16 @@ def _batches(cursor, size: int, transform=None, conn=None) -> Iterator:
         yield (cols, rows) if transform is None else transform(conn, cols, rows)
 
 
-def _prefetched(path, sql: str, args: list, size: int, ahead: int = 2, transform=None) -> Iterator:
-    """``_batches`` of ``sql`` run in a thread on a read-only connection of its own, at most
-    ``ahead`` batches in hand (memory stays flat); stops when the caller stops reading."""
+def _prefetched(path, sql: str, args: list, size: int, ahead: int = 2, transform=None, conn=None) -> Iterator:
+    """``_batches`` of ``sql`` run in a thread on a read-only connection of its own (or on
+    ``conn``, opened with ``check_same_thread=False``, which is left open), at most ``ahead``
+    batches in hand (memory stays flat); stops when the caller stops reading."""
     import queue
     import sqlite3
     import threading
     from urllib.parse import quote
 
+    given = conn
     q: queue.Queue = queue.Queue(maxsize=ahead)
     stop = threading.Event()
     done = object()
@@ -364,13 +408,15 @@ def _prefetched(path, sql: str, args: list, size: int, ahead: int = 2, transform
 
     def produce() -> None:
         try:
-            conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30)
+            own = given is None
+            conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30) if own else given
             try:
                 for item in _batches(conn.execute(sql, args), size, transform, conn):
                     if not put(item):
                         return
             finally:
-                conn.close()
+                if own:
+                    conn.close()
             put(done)
         except BaseException as exc:  # handed to the reader, raised there
             put(exc)
