@@ -40,7 +40,7 @@ from owner_tui.store.queries import _batches, _prefetched
 CHILD = Path(__file__).with_name("_read_child.py")
 LOCK_TIMEOUT_S = 2.0
 READY_TIMEOUT_S = 3.0  # (the write lock is held while the child starts: ~30 ms)
-CHUNK = 1 << 18
+CHUNK = 1 << 16
 
 
 @contextmanager
