@@ -181,3 +181,28 @@ def test_an_open_batch_is_invisible_to_readers_until_committed(shop, tmp_path):
             assert other.execute("SELECT count(*) FROM messages").fetchone()[0] == 3
     finally:
         other.close()
+
+
+def test_a_group_of_batches_is_indexed_once_at_its_commit_and_exactly(shop):
+    """``Batches`` defers the full-text index to its commit (one FTS insert per group, not one
+    per ``ingest``); a row changed by a later batch of the same group is indexed as it ends,
+    and a search finds the group's messages once it is committed."""
+    s, acc = shop
+    seen: list[str] = []
+    s.db.conn.set_trace_callback(seen.append)
+    review = MessageRecord(external_id="g1", channel="google", sender_name="Cy", sent_at=at(100),
+                           text="Good croissants", rating=4)
+    try:
+        with s.batches(every=10_000) as tx:
+            tx.ingest(acc, generate(30, FROZEN_NOW, seed=21))
+            tx.ingest(acc, [review])
+            tx.ingest(acc, [replace(review, text="Great croissants, rude staff", rating=2)])
+            tx.ingest(acc, generate(30, FROZEN_NOW, seed=22))
+            assert not [q for q in seen if q.startswith("INSERT INTO messages_fts (rowid")]
+        fts_inserts = [q for q in seen if q.startswith("INSERT INTO messages_fts (rowid")]
+    finally:
+        s.db.conn.set_trace_callback(None)
+    assert len(fts_inserts) == 1
+    index_matches_messages(s)
+    assert len(s.page(ListFilter(search="rude", view="all"))) == 1
+    assert len(s.page(ListFilter(search="Good", view="all"))) == 0

