@@ -104,7 +104,7 @@ def _start_child(uri: str, spill) -> subprocess.Popen | None:
         proc = subprocess.Popen([sys.executable, "-I", "-S", str(CHILD), str(spill.fileno())],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 pass_fds=(spill.fileno(),))
-    except OSError:
+    except (OSError, ValueError):  # (ValueError: no pass_fds on this platform)
         return None
     try:
         proc.stdin.write(json.dumps({"uri": uri}).encode() + b"\n")
@@ -112,7 +112,7 @@ def _start_child(uri: str, spill) -> subprocess.Popen | None:
         ready, _w, _x = select.select([proc.stdout], [], [], READY_TIMEOUT_S)
         if ready and proc.stdout.readline() == b"ready\n":
             return proc
-    except OSError:
+    except (OSError, ValueError):  # (select on a pipe is POSIX)
         pass
     _stop(proc)
     return None
