@@ -401,3 +401,78 @@ def test_a_slow_network_never_holds_the_write_lock(imap_account, tmp_path):
             t.join(5)
     assert folder(res, "INBOX").new == 6 and count(store) == 6
     assert locked == []
+
+
+class _SlowPool:
+    """A ParsePool whose one "worker" is a thread taking ``seconds`` a batch, and which says
+    when each batch was handed over (the pipeline's order is what is tested here)."""
+
+    workers = 1
+    min_messages = 1
+
+    def __init__(self, events: list, seconds: float) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.events, self.seconds = events, seconds
+        self.threads = ThreadPoolExecutor(1)
+
+    def executor(self):
+        pool = self
+
+        class Recording:
+            def submit(self, fn, items, *args):
+                import time
+
+                pool.events.append(("parse", items[0][0] if items else None))
+                return pool.threads.submit(lambda: (time.sleep(pool.seconds), fn(items, *args))[1])
+
+        return Recording()
+
+
+def test_later_batches_are_fetched_and_parsed_while_one_is_stored(imap_account, tmp_path):
+    """The sync's pipeline runs ahead of the store by up to AHEAD batches (one batch ahead left
+    the parsers idle whenever a store took longer than a parse)."""
+    from owner_tui.sources.imap.sync import AHEAD
+
+    deliver(imap_account, "INBOX", [mail(n) for n in range(1, 13)])
+    store = open_store(tmp_path / "db")
+    events: list = []
+    real = store.ingest
+
+    def ingest(account_id, records, cursor=None, **kw):
+        events.append(("store", records[0].extra.get("uid") if records else None))
+        return real(account_id, records, cursor, **kw)
+
+    store.ingest = ingest
+    pool = _SlowPool(events, 0.15)  # local Dovecot serves a batch in milliseconds
+    try:
+        res = sync_account(store, account(imap_account, batch_size=2), folders=["INBOX"], parse_pool=pool)
+    finally:
+        pool.threads.shutdown()
+    assert folder(res, "INBOX").new == 12 and count(store) == 12
+    kinds = [k for k, _ in events]
+    assert kinds.count("store") == 6 and kinds.count("parse") == 6
+    assert kinds.index("store") == AHEAD >= 2, events  # AHEAD batches parsed before the first is stored
+    # and the store never falls more than AHEAD batches behind the parsers
+    parsed = stored = 0
+    for kind in kinds:
+        parsed += kind == "parse"
+        stored += kind == "store"
+        assert stored <= parsed <= stored + AHEAD
+
+
+def test_a_stop_request_keeps_whole_batches_and_the_next_sync_resumes(imap_account, tmp_path):
+    deliver(imap_account, "INBOX", [mail(n) for n in range(1, 21)])
+    store = open_store(tmp_path / "db")
+    asked = {"n": 0}
+
+    def stop() -> bool:
+        asked["n"] += 1
+        return asked["n"] >= 2  # asked once per downloaded batch: stop at the second
+
+    res = sync_account(store, account(imap_account, batch_size=2), folders=["INBOX"], should_stop=stop)
+    stored = count(store)
+    assert 2 <= stored < 20 and stored % 2 == 0
+    assert store.sync_state(res.account_id, "INBOX")["last_uid"] == stored
+    res = sync_account(store, account(imap_account, batch_size=2), folders=["INBOX"])
+    assert folder(res, "INBOX").duplicate == 0 and folder(res, "INBOX").new == 20 - stored and count(store) == 20

@@ -24,6 +24,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import json
+from collections import deque
 from concurrent.futures import BrokenExecutor, Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -51,6 +52,8 @@ __all__ = ["AccountResult", "FolderResult", "ParsePool", "Progress", "describe_e
 
 #: A batch stops growing at this many bytes of message data, whatever the count.
 MAX_BATCH_BYTES = 24 * 1024 * 1024
+#: Batches downloaded ahead, and being parsed ahead, of the one being stored (``sync_folder``).
+AHEAD = 3
 #: Messages above this size have their exact size asked before batching; the others count as this.
 LARGE = 96 * 1024
 #: Messages above this size are fetched in pieces of ``PIECE`` bytes (``BODY.PEEK[]<off.len>``):
@@ -264,49 +267,78 @@ def sync_folder(client: IMAPClient, store, account_id: int, folder: str, role: s
         if progress:
             progress(Progress(account, folder, done, total))
 
-    # A pipeline: batch i+1 downloads (network) while batch i is parsed (worker processes, when
-    # there are many) and batch i-1 is stored (this thread: the store's connection is ours).
-    # Batches share a transaction until ``Batches.every`` messages, or until the loop would wait
-    # for the network or the parsers (then the commit costs nothing and no lock is held idle).
-    prev: tuple[list[int], bool, list, list[Future]] | None = None
+    # A pipeline: later batches download (network, one connection: one at a time) and parse
+    # (worker processes, when there are many) while this thread stores the oldest (the store's
+    # connection is ours). Up to ``AHEAD`` batches wait at each stage, within
+    # ``2 * MAX_BATCH_BYTES`` of mail: with one, the parsers sat idle whenever a store took
+    # longer than a parse, and this thread waited whenever it did not. Batches share a
+    # transaction until ``Batches.every`` messages, or until this thread would wait for the
+    # network or the parsers (then the commit costs nothing and no lock is held idle).
+    fetches: deque[tuple[list[int], Future]] = deque()
+    parsing: deque[tuple[list[int], bool, list, list[Future]]] = deque()
+    queued = 0  # batches handed to the fetcher
+    stopping = False
+
+    def in_flight() -> int:
+        return sum(size_of.get(u, 0) for b, *_ in (*fetches, *parsing) for u in b)
+
+    def fetch_more() -> None:
+        nonlocal queued
+        while (not stopping and queued < len(batches) and len(fetches) < AHEAD
+               and (not fetches and not parsing or in_flight() < 2 * MAX_BATCH_BYTES)):
+            fetches.append((batches[queued], fetcher.submit(fetch, batches[queued])))
+            queued += 1
+
+    def parse_next() -> None:
+        """Hand the oldest downloaded batch to the parsers (waiting for it if need be)."""
+        nonlocal stopping
+        batch, fut = fetches.popleft()
+        if not fut.done():
+            tx.commit()
+        try:
+            data = fut.result()
+        except BaseException:
+            for queued_fetch in fetches:  # not started yet: never will be
+                queued_fetch[1].cancel()
+            while parsing:  # keep what was fetched before the connection broke
+                store_batch(*parsing.popleft())
+            raise
+        last = batch is batches[-1]
+        if not last and should_stop is not None and should_stop():
+            stopping = True  # what is downloading is kept; what has not started is not
+            while fetches and fetches[-1][1].cancel():
+                fetches.pop()
+        items = []
+        for uid in batch:
+            item = data.get(uid)
+            if item is None or item.get(b"BODY[]") is None:
+                continue  # expunged between SEARCH and FETCH
+            if is_pending(item.get(b"FLAGS")):
+                marked.append(uid)  # being sent right now: looked at again next time
+                continue
+            idate = item.get(b"INTERNALDATE")
+            if isinstance(idate, datetime) and idate.tzinfo is not None:
+                idate = idate.astimezone(timezone.utc)  # IMAPClient's FixedOffset does not pickle
+            items.append((uid, item[b"BODY[]"], idate, tuple(item.get(b"FLAGS") or ())))
+        del data
+        step = max(1, -(-len(items) // split))
+        futures = [parse.submit(parse_items, items[j:j + step], folder, role, uv)
+                   for j in range(0, len(items), step)]
+        parsing.append((batch, last, items, futures))
+        fetch_more()
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as fetcher, store.batches() as tx:
-        in_flight = fetcher.submit(fetch, batches[0])
-        for i, batch in enumerate(batches):
-            if not in_flight.done():
-                tx.commit()
-            try:
-                data = in_flight.result()
-            except BaseException:
-                if prev is not None:  # keep what was fetched before the connection broke
-                    store_batch(*prev)
-                raise
-            last = i == len(batches) - 1
-            stop = not last and should_stop is not None and should_stop()
-            if not last and not stop:
-                in_flight = fetcher.submit(fetch, batches[i + 1])
-            items = []
-            for uid in batch:
-                item = data.get(uid)
-                if item is None or item.get(b"BODY[]") is None:
-                    continue  # expunged between SEARCH and FETCH
-                if is_pending(item.get(b"FLAGS")):
-                    marked.append(uid)  # being sent right now: looked at again next time
-                    continue
-                idate = item.get(b"INTERNALDATE")
-                if isinstance(idate, datetime) and idate.tzinfo is not None:
-                    idate = idate.astimezone(timezone.utc)  # IMAPClient's FixedOffset does not pickle
-                items.append((uid, item[b"BODY[]"], idate, tuple(item.get(b"FLAGS") or ())))
-            del data
-            step = max(1, -(-len(items) // split))
-            futures = [parse.submit(parse_items, items[j:j + step], folder, role, uv)
-                       for j in range(0, len(items), step)]
-            if prev is not None:
-                store_batch(*prev)
-            prev = (batch, last, items, futures)
-            if stop:
-                break
-        if prev is not None:
-            store_batch(*prev)
+        fetch_more()
+        while fetches or parsing:
+            # Feed the parsers everything downloaded; store the oldest batch once it is parsed,
+            # or when no more can be fed.
+            while fetches and fetches[0][1].done() and len(parsing) < AHEAD:
+                parse_next()
+            if parsing and (all(f.done() for f in parsing[0][3]) or len(parsing) >= AHEAD or not fetches):
+                store_batch(*parsing.popleft())
+            elif fetches:
+                parse_next()  # nothing is ready: wait for the network
+            fetch_more()
     return result
 
 
