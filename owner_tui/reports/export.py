@@ -136,17 +136,15 @@ def _split_batches(store, f: ListFilter, now: datetime, transform):
     path = getattr(store, "path", None)
     if path is None or str(path) == ":memory:" or _cores() < 2:
         return None
-    from owner_tui.store.split_read import read_only
+    from owner_tui.store.split_read import read_only, split_read
 
     try:
         with read_only(path) as conn:
             parts = store.halves(f, now, SPLIT_MIN_ROWS, conn, share=SPLIT_SHARE)
-    except ValueError:  # an order halves cannot part (every view's can)
+    except ValueError:  # an order halves cannot read (every view's can)
         return None
     if parts is None:
         return None
-    from owner_tui.store.split_read import split_read
-
     first, second = parts
     return split_read(path, _csv_line_sql(store, f, now, first), _csv_line_sql(store, f, now, second),
                       500, transform)

@@ -64,16 +64,28 @@ def mirror_order(order: str) -> str:
     sorts NULL below every value in both directions (first ascending, last descending), so
     flipping the direction also mirrors where the NULLs go. Terms must be plain columns with
     an optional ASC/DESC: a COLLATE or NULLS FIRST/LAST would need its own mirror."""
+    return ", ".join(f"{col} {'ASC' if desc else 'DESC'}" for col, desc in order_terms(order))
+
+
+def order_terms(order: str) -> list[tuple[str, bool]]:
+    """A view's ``order`` as ``(column, descending)`` terms. Each term must be a plain column
+    with an optional ASC/DESC, and the last the unique ``c.id`` (a total order)."""
     terms = []
     for term in order.split(","):
         words = term.split()
         if not words or len(words) > 2 or (len(words) == 2 and words[1].upper() not in ("ASC", "DESC")):
-            raise ValueError(f"cannot mirror the order term {term.strip()!r}")
-        desc = len(words) == 2 and words[1].upper() == "DESC"
-        terms.append(f"{words[0]} {'ASC' if desc else 'DESC'}")
-    if terms[-1].split()[0] != "c.id":
+            raise ValueError(f"cannot read the order term {term.strip()!r}")
+        terms.append((words[0], len(words) == 2 and words[1].upper() == "DESC"))
+    if terms[-1][0] != "c.id":
         raise ValueError(f"the order {order!r} must end with the unique c.id")
-    return ", ".join(terms)
+    return terms
+
+
+def read_only_uri(path) -> str:
+    """The SQLite URI that opens the store at ``path`` read-only."""
+    from urllib.parse import quote
+
+    return f"file:{quote(str(path))}?mode=ro"
 
 
 def escape_like(text: str) -> str:
@@ -252,9 +264,8 @@ class QueriesMixin:
         every row the first takes comes before every row the second takes, in the view's
         order, and each row is taken by exactly one (``split_read`` runs them in two
         processes); the first holds about ``share`` of them. None when the view has fewer
-        than ``min_rows`` rows. ``conn``: the
-        connection to count on (the store's own maps the file, and mapped pages count as the
-        process's memory).
+        than ``min_rows`` rows. ``conn``: the connection to read on (the store's own maps the
+        file, and mapped pages count as the process's memory).
 
         The second part starts at the middle row's sort keys; the first is its exact
         complement (NOT of a condition that is never NULL). The keys are read with ``+`` so
@@ -264,19 +275,16 @@ class QueriesMixin:
         total = conn.execute(f"SELECT count(*) FROM conversations c{where}", args).fetchone()[0]
         if total < min_rows:
             return None
-        terms = [term.split() for term in order.split(", ")]
-        if terms[-1][0] != "c.id" or any(len(t) > 2 for t in terms):
-            raise ValueError(f"cannot split the order {order!r}")
-        cols = ", ".join(t[0] for t in terms)
+        terms = order_terms(order)
+        cols = ", ".join(col for col, _desc in terms)
         mid = conn.execute(f"SELECT {cols} FROM conversations c{where} ORDER BY {order} LIMIT 1 OFFSET ?",
-                              [*args, int(total * share)]).fetchone()
+                           [*args, int(total * share)]).fetchone()
         if mid is None:
             return ("1", []), ("0", [])
         # "comes before the middle row": at the first key where they differ, the row's value
         # sorts first. SQLite sorts NULL first ascending and last descending.
         before, before_args = "0", []
-        for (col, *direction), value in reversed(list(zip(terms, mid))):
-            desc = direction == ["DESC"]
+        for (col, desc), value in reversed(list(zip(terms, mid))):
             key = "+" + col
             if value is None:
                 first, first_args = (f"{key} IS NOT NULL", []) if desc else ("0", [])
@@ -390,7 +398,6 @@ def _prefetched(path, sql: str, args: list, size: int, ahead: int = 2, transform
     import queue
     import sqlite3
     import threading
-    from urllib.parse import quote
 
     given = conn
     q: queue.Queue = queue.Queue(maxsize=ahead)
@@ -409,7 +416,7 @@ def _prefetched(path, sql: str, args: list, size: int, ahead: int = 2, transform
     def produce() -> None:
         try:
             own = given is None
-            conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30) if own else given
+            conn = sqlite3.connect(read_only_uri(path), uri=True, timeout=30) if own else given
             try:
                 for item in _batches(conn.execute(sql, args), size, transform, conn):
                     if not put(item):

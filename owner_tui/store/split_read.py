@@ -33,9 +33,8 @@ from codecs import getincrementaldecoder
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import quote
 
-from owner_tui.store.queries import _batches, _prefetched
+from owner_tui.store.queries import _batches, _prefetched, read_only_uri
 
 CHILD = Path(__file__).with_name("_read_child.py")
 LOCK_TIMEOUT_S = 2.0
@@ -47,15 +46,11 @@ CHUNK = 1 << 16
 def read_only(path) -> Iterator[sqlite3.Connection]:
     """A plain read-only connection to the store: its reads go through a small page cache,
     not the store connection's file mapping (whose pages count as the process's memory)."""
-    conn = sqlite3.connect(_uri(path), uri=True, timeout=30)
+    conn = sqlite3.connect(read_only_uri(path), uri=True, timeout=30)
     try:
         yield conn
     finally:
         conn.close()
-
-
-def _uri(path) -> str:
-    return f"file:{quote(str(path))}?mode=ro"
 
 
 def split_read(path, first: tuple[str, list], second: tuple[str, list], size: int,
@@ -66,13 +61,12 @@ def split_read(path, first: tuple[str, list], second: tuple[str, list], size: in
     not be set up on one snapshot (see the module's docstring)."""
     if not sys.executable or not CHILD.exists():
         return None
-    uri = _uri(path)
+    uri = read_only_uri(path)
     try:
         lock = sqlite3.connect(str(path), timeout=LOCK_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error:
         return None
-    conns: list[sqlite3.Connection] = []
-    proc = spill = None
+    reader = proc = spill = None
     try:
         try:
             lock.execute("BEGIN IMMEDIATE")
@@ -82,20 +76,19 @@ def split_read(path, first: tuple[str, list], second: tuple[str, list], size: in
             lock.execute(f"PRAGMA user_version = {version}")
         except sqlite3.Error:  # read-only, or a writer held on for LOCK_TIMEOUT_S
             return None
-        conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
-        conns.append(conn)
-        conn.execute("BEGIN")
-        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # this read's snapshot
+        reader = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+        reader.execute("BEGIN")
+        reader.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # this read's snapshot
         spill = tempfile.TemporaryFile()  # unnamed: customers' text never lies in /tmp by name
         proc = _start_child(uri, spill)
     except BaseException:
-        _close(conns, proc, spill)
+        _close(reader, proc, spill)
         raise
     finally:
         lock.close()  # (rolls back: the write lock ends here, after both reads have started)
     if proc is not None:
         proc = _send_query(proc, second)
-    return _read(conns, proc, spill, first, second, size, transform)
+    return _read(reader, proc, spill, first, second, size, transform)
 
 
 def _start_child(uri: str, spill) -> subprocess.Popen | None:
@@ -129,8 +122,7 @@ def _send_query(proc: subprocess.Popen, second: tuple[str, list]) -> subprocess.
     return proc
 
 
-def _read(conns, proc, spill, first, second, size: int, transform) -> Iterator:
-    reader, = conns
+def _read(reader, proc, spill, first, second, size: int, transform) -> Iterator:
     try:
         # (the transform runs in the reading thread; running it in this one instead gained
         # nothing: SQL does most of its work in the first step, the sort, before any batch)
@@ -147,7 +139,7 @@ def _read(conns, proc, spill, first, second, size: int, transform) -> Iterator:
         if got != rows:
             raise RuntimeError(f"the second part of the read has {got} rows, its process wrote {rows}")
     finally:
-        _close(conns, proc, spill)
+        _close(reader, proc, spill)
 
 
 def _child_rows(proc) -> int | None:
@@ -192,10 +184,10 @@ def _stop(proc) -> None:
                 pass
 
 
-def _close(conns, proc, spill) -> None:
+def _close(reader, proc, spill) -> None:
     if proc is not None:
         _stop(proc)
     if spill is not None:
         spill.close()
-    for conn in conns:
-        conn.close()
+    if reader is not None:
+        reader.close()
