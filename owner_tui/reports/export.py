@@ -151,10 +151,9 @@ def _split_batches(store, f: ListFilter, now: datetime, transform):
 
 
 def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # (not on every platform)
-        return os.cpu_count() or 1
+    from owner_tui.cores import usable_cores
+
+    return usable_cores()
 
 
 def _write_csv_rows(tuples, w) -> int:
