@@ -161,13 +161,27 @@ class ProcResult:
     returncode: int
     stdout: str
     stderr: str
+    #: CPU seconds the whole machine spent while the command ran (``/proc/stat``: user, nice,
+    #: system, irq, softirq), so the command's own helpers count too: worker processes it does
+    #: not wait for, and a server it talks to. Only meaningful on a quiet machine; NaN where
+    #: ``/proc/stat`` cannot be read.
+    machine_cpu: float = float("nan")
 
 
 # Runs the command as its grandchild and reports that process's own wall time and peak RSS.
 # Why a launcher: on Linux a child's ru_maxrss starts at its parent's RSS (fork copies the
 # page counts; vfork/posix_spawn share the mm until exec), so timing a command straight from
 # this process, which holds stores and samples, would report our RSS, not the command's.
+# It also reads the machine's busy CPU ticks before and after (see ``ProcResult.machine_cpu``).
 _LAUNCHER = """import os, sys, time
+def busy():
+    try:
+        with open("/proc/stat", "rb") as fh:
+            f = fh.readline().split()
+        return sum(int(x) for x in f[1:4] + f[6:8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+c0 = busy()
 t0 = time.perf_counter()
 pid = os.fork()
 if pid == 0:
@@ -176,8 +190,9 @@ if pid == 0:
     finally:
         os._exit(127)
 _, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - t0
 with open(sys.argv[1], "w") as fh:
-    fh.write(f"{time.perf_counter() - t0} {usage.ru_maxrss}")
+    fh.write(f"{seconds} {usage.ru_maxrss} {busy() - c0}")
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
@@ -192,11 +207,11 @@ def run_process(cmd: Sequence[str], *, env: dict | None = None, cwd: Path | None
         proc = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, str(report), *cmd], capture_output=True,
                               env=env, cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL)
         try:
-            seconds, rss_kb = report.read_text().split()
+            seconds, rss_kb, cpu = report.read_text().split()
         except (OSError, ValueError):
-            seconds, rss_kb = "nan", "0"
+            seconds, rss_kb, cpu = "nan", "0", "nan"
         return ProcResult(float(seconds), int(rss_kb) / 1024, proc.returncode,
-                          proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"))
+                          proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"), float(cpu))
 
 
 def owner_tui_cmd() -> list[str]:
