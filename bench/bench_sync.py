@@ -17,6 +17,7 @@ before it starts; Dovecot's index is built once before any timing, for both cont
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import statistics
@@ -111,9 +112,13 @@ def _idle_latency(server, user: str, db: Path, repeat: int) -> list[float]:
     return out
 
 
+def _measured(samples: list[float]) -> list[float]:
+    return [x for x in samples if not math.isnan(x)]  # NaN: /proc/stat could not be read
+
+
 def _cpu_floor(cpu: list[float], peer_cpu: list[float], peer: list[float]) -> str:
     """What the machine's CPU time says about the row: the least time any schedule could take."""
-    cpu, peer_cpu = [c for c in cpu if c == c], [c for c in peer_cpu if c == c]
+    cpu, peer_cpu = _measured(cpu), _measured(peer_cpu)
     if not cpu or not peer_cpu or not peer:
         return ""
     cores = os.cpu_count() or 1
@@ -139,11 +144,10 @@ def _growth(n: int, small: Callable[[], float], rebuild: bool, log: Callable[[st
     try:
         stats, cfg, env = _serve(server, root, user, work)
         log(f"sync: growth, {gen.human(n)} messages × {repeat}, interleaved with 10k syncs")
-        args = ["--config", str(cfg), "--db", str(work / "big.db"), "sync", "--no-send"]
         big, base = [], [small()]
-        for _ in range(repeat):
-            for p in work.glob("big.db*"):
-                p.unlink()
+        for i in range(repeat):
+            # A fresh store each run, nothing deleted until the end (see ``run``).
+            args = ["--config", str(cfg), "--db", str(work / f"big-{i}.db"), "sync", "--no-send"]
             r = run_process([*owner_tui_cmd(), *args], env=env, timeout=1800)
             if r.returncode != 0:
                 return Row(key="sync_growth", what=what, unit="s", target="<= 11x the 10k time",
@@ -156,8 +160,7 @@ def _growth(n: int, small: Callable[[], float], rebuild: bool, log: Callable[[st
                   data=f"{n:,} messages ({stats['INBOX']:,} INBOX, {stats['Sent']:,} Sent), "
                        f"{stats['bytes'] / 1e6:.0f} MB", note=f"owner-tui said: {r.stdout.strip()}; peak RSS "
                                                           f"{r.max_rss_mb:.0f} MB. Linear growth is {n // 10_000}x.")
-        for p in work.glob("big.db*"):
-            p.unlink()
+        args = ["--config", str(cfg), "--db", str(work / "big-profile.db"), "sync", "--no-send"]
         explain_if_missed(row, args, env=env, timeout=1800)
         return row
     finally:
@@ -210,38 +213,47 @@ def run(*, smoke: bool = False, sizes=None, repeat: int = 3, rebuild: bool = Fal
     server = DovecotServer(tmpdir=work / "dc", users={user: PASSWORD})
     try:
         stats, cfg, env = _serve(server, root, user, work)
-        db = work / "sync.db"
-        sync_args = ["--config", str(cfg), "--db", str(db), "sync", "--no-send"]
-        sync_cmd = [*owner_tui_cmd(), *sync_args]
-        mb = _mbsync_config(work, server.port, user, fsync=True)
-        mb_nofsync = _mbsync_config(work, server.port, user, fsync=False)
+        # Every contender writes into a fresh place each run, and nothing is deleted until the
+        # end: deleting the last run's 10,000 files just before mbsync's next run (ext4, here
+        # mounted with online discard) raised mbsync's kernel time from 0.2 s to 1-2 s, a 3-6x
+        # slower peer (issue 18, measured).
+        def fresh_db(i: int) -> tuple[Path, list[str]]:
+            db = work / f"sync-{i}.db"
+            return db, ["--config", str(cfg), "--db", str(db), "sync", "--no-send"]
+
+        def mbsync_config(i: int, fsync: bool) -> Path:
+            base = work / "mbsync" / f"{i}-{'fsync' if fsync else 'nofsync'}"
+            (base / "mail").mkdir(parents=True)
+            return _mbsync_config(base, server.port, user, fsync=fsync)
+
         full, rss, peer, peer_nofsync, said = [], [], [], [], ""
         cpu, peer_cpu = [], []  # CPU seconds the machine spent: owner-tui / mbsync `FSync no`
         for i in range(repeat):
-            for p in work.glob("sync.db*"):
-                p.unlink()
-            r = run_process(sync_cmd, env=env)
+            db, sync_args = fresh_db(i)
+            r = run_process([*owner_tui_cmd(), *sync_args], env=env)
             if r.returncode != 0:
                 raise RuntimeError(f"owner-tui sync failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
             full.append(r.seconds)
             cpu.append(r.machine_cpu)
             rss.append(r.max_rss_mb)
             said = r.stdout.strip()
-            for cfg_path, into in ((mb, peer), (mb_nofsync, peer_nofsync)):
-                shutil.rmtree(work / "mail", ignore_errors=True)
-                (work / "mail").mkdir()
-                m = run_process(["mbsync", "-c", str(cfg_path), "-a", "-q"])
+            for fsync, into in ((True, peer), (False, peer_nofsync)):
+                mb = mbsync_config(i, fsync)
+                if fsync:
+                    mb_synced = mb
+                m = run_process(["mbsync", "-c", str(mb), "-a", "-q"])
                 if m.returncode != 0:
                     raise RuntimeError(f"mbsync failed: {m.stderr.strip()[-300:]}")
                 into.append(m.seconds)
-                if into is peer_nofsync:
+                if not fsync:
                     peer_cpu.append(m.machine_cpu)
             log(f"sync: run {i + 1}: owner-tui {full[-1]:.2f} s, mbsync {peer[-1]:.2f} s "
                 f"(FSync no {peer_nofsync[-1]:.2f} s)")
+        sync_cmd = [*owner_tui_cmd(), *sync_args]  # the last run's store, and mbsync's Maildir
         noop, peer_noop = [], []
         for _ in range(max(5, repeat)):
             noop.append(run_process(sync_cmd, env=env).seconds)
-            peer_noop.append(run_process(["mbsync", "-c", str(mb), "-a", "-q"]).seconds)
+            peer_noop.append(run_process(["mbsync", "-c", str(mb_synced), "-a", "-q"]).seconds)
         idle = _idle_latency(server, user, db, 3 if smoke else 10)
         data = (f"{n:,} messages ({stats['INBOX']:,} INBOX, {stats['Sent']:,} Sent), {stats['bytes'] / 1e6:.0f} MB; "
                 f"Dovecot on 127.0.0.1")
@@ -261,8 +273,8 @@ def run(*, smoke: bool = False, sizes=None, repeat: int = 3, rebuild: bool = Fal
                 target="<= 150 MB", limit=150.0, data=data, smoke=smoke or n != 10_000,
                 note="the sync process; each forkserver parse worker is a separate process"),
             Row(key="sync_full_cpu", what="details: CPU seconds the machine spent during the full sync",
-                unit="s", samples=[c for c in cpu if c == c], data=data, section="details",
-                baseline="`mbsync` with `FSync no`", baseline_samples=[c for c in peer_cpu if c == c],
+                unit="s", samples=_measured(cpu), data=data, section="details",
+                baseline="`mbsync` with `FSync no`", baseline_samples=_measured(peer_cpu),
                 note="busy CPU time of the whole machine (`/proc/stat`) while each ran, so everything the run "
                      "caused counts: owner-tui's parse workers (a process pool it does not wait for) and "
                      "Dovecot serving the mail, for mbsync Dovecot and the kernel's file writes. On a "
@@ -272,14 +284,12 @@ def run(*, smoke: bool = False, sizes=None, repeat: int = 3, rebuild: bool = Fal
                 "mailbox", unit="s", samples=peer, data=data, section="details"),
         ]
         explain_if_missed(rows[1], sync_args, env=env)  # nothing new: the same store, synced
-        for p in work.glob("sync.db*"):
-            p.unlink()
-        explain_if_missed(rows[0], sync_args, env=env)  # a full sync into an empty store
+        explain_if_missed(rows[0], fresh_db(repeat)[1], env=env)  # a full sync into an empty store
         if growth:
+            runs = iter(range(repeat + 1, 10**6))
+
             def small() -> float:
-                for p in work.glob("sync.db*"):
-                    p.unlink()
-                r = run_process(sync_cmd, env=env)
+                r = run_process([*owner_tui_cmd(), *fresh_db(next(runs))[1]], env=env)
                 if r.returncode != 0:
                     raise RuntimeError(f"owner-tui sync failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
                 return r.seconds

@@ -48,7 +48,9 @@ def render(rows: list[Row], *, info: dict, peers: dict, command: str, elapsed: f
             "a few runs, the interquartile range for many. Every baseline and peer was measured "
             "in the same run on the same machine, interleaved with owner-tui (A B A B ...) so that "
             "drift in the load falls on both: machines are noisy, so read ratios before absolute "
-            "figures.", "",
+            "figures. Each whole-process run writes into a fresh store, Maildir or index, and "
+            "nothing is deleted until the benchmark ends: deleting a run's files just before the "
+            "next run made that run's writes several times slower on the dev VM.", "",
             "The column *judged on* says what each verdict rests on: **ratio** rows compare with a "
             "peer or baseline from the same run (their absolute figures are for information only); "
             "**absolute** rows hold the issue's own bound (a page in 15 ms, an export in 1 s); "
