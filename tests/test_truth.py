@@ -109,6 +109,90 @@ Message-ID: <r-2@bakery.example>"""), folder="Sent")
     assert awaiting(store) == {}
 
 
+# A marketplace's guest message comes from the platform and names a relay in Reply-To, one
+# masked address per guest or thread; mail to it reaches the guest (Airbnb: "you can also
+# reply directly to this email"). Header shapes as Airbnb and Booking.com send them.
+AIRBNB_GUEST = """From: Airbnb <express@airbnb.com>
+Reply-To: "{name} (Airbnb)" <{relay}@reply.airbnb.com>
+To: {owner}
+Subject: RE: Reservation at Garden Room for 27 Jan - 28 Jan 2027
+Date: Mon, 23 Nov 2026 {at} +0000
+Message-ID: <{mid}@airbnb.com>
+X-Template: messaging/new_message"""
+
+
+def airbnb(name, relay, mid, at="09:00:00"):
+    return eml(AIRBNB_GUEST.format(name=name, relay=relay, owner=OWNER, mid=mid, at=at),
+               f"{name} sent you a message:\n\nCan we check in early, around noon?\n\n"
+               "You can also reply directly to this email.\n")
+
+
+def test_a_marketplace_guest_is_the_relay_in_reply_to_and_the_owners_reply_closes(shop):
+    store, _ = shop
+    feed(shop, airbnb("Do Viet", "26d6okv5b4cvh5fbnulsf0mitvfk", "g-1"),
+         airbnb("Pepe", "4z8kvv4vb0duoemgwzhdax39vft4s1rz", "g-2", at="09:05:00"))
+    # Two guests, two rows, each named as the guest, not one "Airbnb" row for both.
+    assert awaiting(store) == {"26d6okv5b4cvh5fbnulsf0mitvfk@reply.airbnb.com": "2026-11-23T09:00:00+00:00",
+                               "4z8kvv4vb0duoemgwzhdax39vft4s1rz@reply.airbnb.com": "2026-11-23T09:05:00+00:00"}
+    names = {r["contact_name"] for r in store.page(ListFilter(view="awaiting"), 0, 10, NOW)}
+    assert names == {"Do Viet", "Pepe"}
+    assert any("relay" in n for n in notes_of(store, "g-1@airbnb.com"))
+    # The owner answers by replying to the email: it goes to the relay, and closes that wait only.
+    feed(shop, eml(f"""From: {OWNER}
+To: "Do Viet (Airbnb)" <26d6okv5b4cvh5fbnulsf0mitvfk@reply.airbnb.com>
+Subject: Re: RE: Reservation at Garden Room for 27 Jan - 28 Jan 2027
+In-Reply-To: <g-1@airbnb.com>
+References: <g-1@airbnb.com>
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+Message-ID: <r-g1@bakery.example>""", "Of course, see you at noon.\n"), folder="Sent")
+    assert awaiting(store) == {"4z8kvv4vb0duoemgwzhdax39vft4s1rz@reply.airbnb.com": "2026-11-23T09:05:00+00:00"}
+
+
+def test_a_booking_com_guest_address_is_the_guest(shop):
+    store, _ = shop
+    feed(shop, eml(f"""From: Booking.com <noreply@booking.com>
+Reply-To: Nadia Grubo <ngrubo.974870@guest.booking.com>
+To: {OWNER}
+Subject: We received this message from Nadia Grubo
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <b-1@booking.com>""", "Is there parking near the hotel?\n"))
+    assert awaiting(store) == {"ngrubo.974870@guest.booking.com": "2026-11-23T09:00:00+00:00"}
+
+
+def test_a_contact_named_by_its_address_takes_the_name_the_customer_writes_with(shop):
+    # The owner wrote first (the contact is known only by the address she typed); the customer
+    # answers as "Jane Morgan": the list says Jane Morgan from then on.
+    store, _ = shop
+    feed(shop, eml(f"""From: {OWNER}
+To: jane@mail.example
+Subject: Your cake order
+Date: Mon, 23 Nov 2026 08:00:00 +0000
+Message-ID: <o-5@bakery.example>"""), folder="Sent")
+    feed(shop, eml(f"""From: Jane Morgan <Jane@Mail.example>
+To: {OWNER}
+Subject: Re: Your cake order
+In-Reply-To: <o-5@bakery.example>
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <i-5@mail.example>"""))
+    assert [r["contact_name"] for r in store.page(ListFilter(view="awaiting"), 0, 10, NOW)] == ["Jane Morgan"]
+
+
+@pytest.mark.parametrize("reply_to", ["Etsy Support <support@etsy.com>", "no-reply-20261123@airbnb.com",
+                                      "notifications-4711abcd1234@airbnb.com"])
+def test_a_platforms_own_address_in_reply_to_is_no_customer(shop, reply_to):
+    # A desk or a notification address on the platform is the platform, not a guest: the
+    # message is not read as a lead from that address.
+    store, _ = shop
+    feed(shop, eml(f"""From: Airbnb <automated@airbnb.com>
+Reply-To: {reply_to}
+To: {OWNER}
+Subject: Your payout of 240.00 EUR was sent
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <p-9@airbnb.com>""", "Payout sent.\n"))
+    assert not [h for h in awaiting(store) if h.split("@")[0] in reply_to]
+    assert not any("Reply-To" in n for n in notes_of(store, "p-9@airbnb.com"))
+
+
 # -- only a reply to the customer closes a wait ----------------------------------------------
 
 def question(mid="<q-1@mail.example>", at="09:00:00", sender="Tom <tom@mail.example>", subject="Order for Friday"):
@@ -418,6 +502,42 @@ Message-ID: <form-9@wix.example>"""), now=NOW)
     try:
         assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00",
                                    "tom@mail.example": "2026-11-23T09:00:00+00:00"}
+        assert store.db.execute("SELECT value FROM store_meta WHERE key = 'rederive'").fetchone()[0] == "done"
+    finally:
+        store.close()
+
+
+def test_an_upgrade_files_stored_marketplace_guests_under_their_relays(tmp_path, monkeypatch):
+    # Before m011 a guest's relay in Reply-To was refused as a platform address: every Airbnb
+    # guest was one contact, "Airbnb", and a reply to the relay did not close the wait.
+    from owner_tui.mail import leads
+
+    path = tmp_path / "old.db"
+    config = Config(owner=OwnerConfig(addresses=(OWNER,)))
+    with monkeypatch.context() as m:
+        m.setattr(leads, "is_relay", lambda handle: False)  # the rule as it was
+        old = Store.open(path, config=config, clock=lambda: NOW)
+        acc = old.ensure_account("imap", "shop", {"address": OWNER})
+        old.ingest(acc, [parse_message(airbnb("Do Viet", "26d6okv5b4cvh5fbnulsf0mitvfk", "g-7"), now=NOW)], now=NOW)
+        old.ingest(acc, [parse_message(eml(f"""From: {OWNER}
+To: 26d6okv5b4cvh5fbnulsf0mitvfk@reply.airbnb.com
+Subject: Re: RE: Reservation at Garden Room for 27 Jan - 28 Jan 2027
+In-Reply-To: <g-7@airbnb.com>
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+Message-ID: <r-g7@bakery.example>""", "See you at noon.\n"), folder="Sent", now=NOW)], now=NOW)
+        assert awaiting(old) == {"express@airbnb.com": "2026-11-23T09:00:00+00:00"}  # the bug, as stored
+        # Back to the schema before m011, as an older owner-tui left the file.
+        old.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm011_marketplace_relays'")
+        old.db.execute("UPDATE store_meta SET value = 'done' WHERE key = 'rederive'")
+        old.db.execute("PRAGMA user_version = 9")
+        old.close()
+    store = Store.open(path, config=config, clock=lambda: NOW)
+    try:
+        assert awaiting(store) == {}  # the guest's relay is the contact, and the reply closed it
+        row = store.db.execute("SELECT c.name FROM conversations v JOIN contacts c ON c.id = v.contact_id "
+                               "JOIN messages m ON m.conversation_id = v.id WHERE m.external_id = 'g-7@airbnb.com'"
+                               ).fetchone()
+        assert row[0] == "Do Viet"
         assert store.db.execute("SELECT value FROM store_meta WHERE key = 'rederive'").fetchone()[0] == "done"
     finally:
         store.close()

@@ -71,13 +71,18 @@ class Lead:
     how: str
 
 
+def _machine_local(handle: str) -> bool:
+    """The local part (of a lower-case address) names a machine: no-reply@, forms@, shop-notifications@."""
+    local = handle.partition("@")[0]
+    return (bool(_MACHINE_LOCAL.match(handle)) or bool(set(re.split(r"[._+-]", local)) & _MACHINE_TOKENS)
+            or re.sub(r"[._+-]", "", local).startswith(("noreply", "donotreply")))  # "no-reply-2026@"
+
+
 def is_machine_sender(handle: str) -> bool:
     """A notification or form address rather than a person's (no-reply@, wordpress@, a form
     service's domain)."""
     handle = (handle or "").lower()
-    if _MACHINE_LOCAL.match(handle):
-        return True
-    if set(re.split(r"[._+-]", handle.partition("@")[0])) & _MACHINE_TOKENS:
+    if _machine_local(handle):
         return True
     domain = handle.rpartition("@")[2]
     # domain == d or domain.endswith("." + d) for some d: the domain or one of its dot-suffixes
@@ -91,9 +96,42 @@ def is_machine_sender(handle: str) -> bool:
     return False
 
 
+#: A per-conversation relay's local part: an opaque token, not a word a desk or a person picks
+#: ("26d6okv5b4cvh5fbnulsf0mitvfk", "ngrubo.974870", "m+82egqjq000000975o32"), at least 12
+#: characters with a digit in them.
+_RELAY_LOCAL = re.compile(r"^(?=[^@]*\d)[^@]{12,}$")
+
+
+def is_relay(handle: str) -> bool:
+    """A marketplace's masked address for one person or one conversation (Airbnb's
+    ``…@reply.airbnb.com``, Booking.com's ``name.974870@guest.booking.com``): mail to it reaches
+    that person, so it stands for them even on a platform's domain."""
+    handle = (handle or "").lower()
+    local, _, domain = handle.rpartition("@")
+    return bool(local and domain) and not _machine_local(handle) and bool(_RELAY_LOCAL.match(local))
+
+
+def _customer_address(addr: str) -> bool:
+    """An address a customer can be reached at: a person's, or a platform's relay for them."""
+    return not is_machine_sender(addr) or is_relay(addr)
+
+
 def _address(value: str) -> tuple[str, str]:
     pairs = [(n.strip(), a.strip().lower()) for n, a in getaddresses([value or ""]) if "@" in (a or "")]
     return pairs[0] if pairs else ("", "")
+
+
+def _without_platform(name: str, addr: str) -> str:
+    """"Do Viet (Airbnb)" from a relay at reply.airbnb.com -> "Do Viet": the label names the
+    platform, not the person."""
+    m = re.match(r"^(.*?)\s*\(\s*(?:via\s+)?([^()]{1,40}?)\s*\)\s*$", (name or "").replace("\"", ""))
+    if not m or not m.group(1).strip():
+        return name
+    label = m.group(2).lower().replace(" ", "")
+    domain = addr.rpartition("@")[2].lower()
+    parts = domain.split(".")
+    suffixes = {".".join(parts[i:]) for i in range(len(parts))}
+    return m.group(1) if label in suffixes or label in parts else name
 
 
 def _clean_name(name: str) -> str:
@@ -115,10 +153,12 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
         return None
     for key, how in (("x-original-from", "the group's X-Original-From"), ("reply-to", "Reply-To")):
         name, addr = _address(headers.get(key, ""))
-        if addr and addr != sender and addr not in own and not is_machine_sender(addr):
+        if addr and addr != sender and addr not in own and _customer_address(addr):
             via = "group alias" if from_own_group else "form or platform notification"
-            return Lead(addr, _clean_name(name) or _clean_name(sender_name if from_own_group else ""),
-                        f"{via} from {sender or 'no address'}: the customer is in {how}")
+            name = _clean_name(_without_platform(name, addr)) or _clean_name(sender_name if from_own_group else "")
+            if is_machine_sender(addr):
+                how += ", the platform's relay address for them"
+            return Lead(addr, name, f"{via} from {sender or 'no address'}: the customer is in {how}")
     if from_own_group:
         return None
     body = (text or "")[:20000]

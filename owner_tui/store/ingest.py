@@ -99,6 +99,13 @@ def _iso_or(value: str, fallback: str) -> str:
         return fallback
 
 
+def _placeholder(name: str | None, channel: str, handle: str) -> bool:
+    """A contact name that only repeats its address or number, or none."""
+    if not name or name.strip().lower() == handle:
+        return True
+    return channel == "phone" and name in (handle, phone_display(handle))
+
+
 class Ingester:
     def __init__(self, store: "Store", account_id: int, now: datetime) -> None:
         self.store = store
@@ -150,8 +157,9 @@ class Ingester:
             merged = self.db.execute("SELECT merged_into, name FROM contacts WHERE id = ?", [cid]).fetchone()
             if merged and merged[0]:
                 cid = merged[0]
-            elif merged and name and (not merged[1] or (ident_channel == "phone" and merged[1] in (
-                    handle, phone_display(handle)) and name != merged[1])):
+            elif merged and name and name != merged[1] and _placeholder(merged[1], ident_channel, handle):
+                # Named only by the address (the owner wrote first, or a relay answered before
+                # the guest wrote) or the number: the first real name replaces it.
                 self.db.execute("UPDATE contacts SET name = ? WHERE id = ?", [name, cid])
             return cid
         cid = self.db.execute("INSERT INTO contacts (name, created_at) VALUES (?, ?)",

@@ -359,3 +359,12 @@ def m010_delivery_status(db: Database) -> None:
         ALTER TABLE outbox ADD COLUMN delivery_checks INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX outbox_delivery_next ON outbox(delivery_next) WHERE delivery_next IS NOT NULL
     """)
+
+
+@migrations()
+def m011_marketplace_relays(db: Database) -> None:
+    """A marketplace's relay address in Reply-To is the guest (Airbnb's ``…@reply.airbnb.com``,
+    Booking.com's ``…@guest.booking.com``): stored guest messages were filed under the platform
+    itself, one contact for every guest, and the owner's reply to the relay did not close the
+    wait. Every stored message is read again with the new rule, once (as after m003)."""
+    _run(db, "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('rederive', 'pending')")
