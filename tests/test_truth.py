@@ -193,6 +193,50 @@ Message-ID: <p-9@airbnb.com>""", "Payout sent.\n"))
     assert not any("Reply-To" in n for n in notes_of(store, "p-9@airbnb.com"))
 
 
+# -- a reply goes where the customer asked: Reply-To ------------------------------------------
+
+CUSTOMER_WITH_REPLY_TO = f"""From: Tom Baker <tom@work.example>
+Reply-To: Tom Baker <tom.baker@gmail.example>
+To: {OWNER}
+Subject: Cake for Friday
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <q-rt@work.example>"""
+
+
+def answer(to, subject="Re: Cake for Friday", mid="r-rt"):
+    return eml(f"""From: {OWNER}
+To: {to}
+Subject: {subject}
+In-Reply-To: <q-rt@work.example>
+References: <q-rt@work.example>
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+Message-ID: <{mid}@bakery.example>""", "Yes, Friday is fine.\n")
+
+
+@pytest.mark.parametrize("sent_first", [False, True])
+def test_a_reply_to_the_customers_reply_to_address_closes_the_wait(shop, sent_first):
+    # The customer writes from work and asks for answers at home (Outlook's "Have replies sent
+    # to", a CRM, Gmail's "Send mail as"): every mail client answers to Reply-To, and that
+    # answer is the reply, whether Sent or the inbox is synced first.
+    store, _ = shop
+    question_, reply = eml(CUSTOMER_WITH_REPLY_TO), answer("Tom Baker <tom.baker@gmail.example>")
+    if sent_first:
+        feed(shop, reply, folder="Sent")
+        feed(shop, question_)
+    else:
+        feed(shop, question_)
+        feed(shop, reply, folder="Sent")
+    assert awaiting(store) == {}
+    assert not any("not a reply" in n for n in notes_of(store, "r-rt@bakery.example"))
+
+
+def test_a_forward_still_does_not_close_a_wait_with_a_reply_to(shop):
+    store, _ = shop
+    feed(shop, eml(CUSTOMER_WITH_REPLY_TO))
+    feed(shop, answer("orders@flourmill.example", subject="Fwd: Cake for Friday", mid="f-rt"), folder="Sent")
+    assert awaiting(store) == {"tom@work.example": "2026-11-23T09:00:00+00:00"}
+
+
 # -- only a reply to the customer closes a wait ----------------------------------------------
 
 def question(mid="<q-1@mail.example>", at="09:00:00", sender="Tom <tom@mail.example>", subject="Order for Friday"):
@@ -509,13 +553,17 @@ Message-ID: <form-9@wix.example>"""), now=NOW)
 
 def test_an_upgrade_files_stored_marketplace_guests_under_their_relays(tmp_path, monkeypatch):
     # Before m011 a guest's relay in Reply-To was refused as a platform address: every Airbnb
-    # guest was one contact, "Airbnb", and a reply to the relay did not close the wait.
+    # guest was one contact, "Airbnb", and a reply to the relay (not the sender) did not close
+    # the wait.
     from owner_tui.mail import leads
 
     path = tmp_path / "old.db"
     config = Config(owner=OwnerConfig(addresses=(OWNER,)))
     with monkeypatch.context() as m:
-        m.setattr(leads, "is_relay", lambda handle: False)  # the rule as it was
+        from owner_tui.store import ingest
+
+        m.setattr(leads, "is_relay", lambda handle: False)  # the rules as they were
+        m.setattr(ingest, "reply_to_handles", lambda extra: set())
         old = Store.open(path, config=config, clock=lambda: NOW)
         acc = old.ensure_account("imap", "shop", {"address": OWNER})
         old.ingest(acc, [parse_message(airbnb("Do Viet", "26d6okv5b4cvh5fbnulsf0mitvfk", "g-7"), now=NOW)], now=NOW)

@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any, Mapping
 
 from owner_tui import aging
@@ -417,10 +418,12 @@ class Ingester:
         return bool(rows)
 
     def customers(self, conv_id: int) -> set[str]:
-        """The addresses of the people this conversation is with."""
-        rows = self.db.execute("SELECT DISTINCT sender_handle FROM messages WHERE conversation_id = ? "
-                               "AND direction = 'in' AND noise IS NULL", [conv_id]).fetchall()
-        return _same_people(self.db, {r[0] for r in rows if r[0] and "@" in r[0]} - self.owner) - self.owner
+        """The addresses of the people this conversation is with, and where they asked to be
+        answered (``Reply-To``)."""
+        rows = self.db.execute(f"SELECT DISTINCT sender_handle, {_REPLY_TO_SQL} FROM messages "
+                               "WHERE conversation_id = ? AND direction = 'in' AND noise IS NULL", [conv_id]).fetchall()
+        people = _same_people(self.db, {r[0] for r in rows if r[0] and "@" in r[0]} - self.owner)
+        return (people | {a for r in rows for a in reply_to_handles(r[1])}) - self.owner
 
     def not_a_reply(self, conv_id: int, rec: MessageRecord) -> str | None:
         """Only a message addressed (To/Cc) to one of the conversation's customers is a reply; a
@@ -556,6 +559,27 @@ def _after(parent_at: str, arrived: str | None) -> str:
     return aging.to_iso(aging.parse_iso(parent_at) + timedelta(seconds=1))
 
 
+#: A message's stored ``extra`` when it holds a Reply-To (most do not: they are not read).
+_REPLY_TO_SQL = "CASE WHEN instr(extra, '\"reply-to\"') THEN extra END"
+
+
+def reply_to_handles(extra: str | None) -> set[str]:
+    """The ``Reply-To`` addresses kept in a message's ``extra`` JSON: a reply addressed there is
+    a reply to that customer (RFC 5322 3.6.2: mail clients answer to Reply-To)."""
+    if not extra:
+        return set()
+    try:
+        value = (json.loads(extra).get("headers") or {}).get("reply-to")
+    except (ValueError, AttributeError):
+        return set()
+    if not isinstance(value, str):
+        return set()
+    return {a.strip().lower() for _, a in getaddresses([value[:4000]])[:MAX_REPLY_TO] if "@" in (a or "")}
+
+
+MAX_REPLY_TO = 20
+
+
 def _same_people(db, handles: set[str]) -> set[str]:
     """The addresses of the contacts behind ``handles`` (a merged contact has several)."""
     if not handles:
@@ -578,18 +602,21 @@ def judge_replies(db, conv_id: int, owner: frozenset[str]) -> None:
         return
     seen: set[str] = set()
     first_sender = None
-    rows = db.execute("SELECT id, direction, noise, sender_handle, recipients, subject FROM messages "
-                      "WHERE conversation_id = ? ORDER BY sent_at, direction = 'out', id", [conv_id]).fetchall()
-    for mid, direction, noise, sender, recipients, subject in rows:
+    reply_to: set[str] = set()  # where the customers asked to be answered
+    rows = db.execute(f"SELECT id, direction, noise, sender_handle, recipients, subject, {_REPLY_TO_SQL} "
+                      "FROM messages WHERE conversation_id = ? ORDER BY sent_at, direction = 'out', id",
+                      [conv_id]).fetchall()
+    for mid, direction, noise, sender, recipients, subject, extra in rows:
         if direction == "in":
             if noise is None and sender and "@" in sender and sender not in owner:
                 seen.add(sender)
+                reply_to |= reply_to_handles(extra)
                 first_sender = first_sender or sender
             continue
         if noise is not None and not noise.startswith(NOT_A_REPLY):
             continue
         verdict = reply_verdict({r.lower() for r in json.loads(recipients or "[]")}, subject,
-                                _same_people(db, seen) - owner, owner)
+                                (_same_people(db, seen) | reply_to) - owner, owner)
         if verdict != noise:
             db.execute("UPDATE messages SET noise = ? WHERE id = ?", [verdict, mid])
     if first_sender:

@@ -1975,11 +1975,32 @@ def google_forms_scenario() -> None:
     sc.awaiting_total = 1
 
 
+def reply_to_address_scenario() -> None:
+    sc = scenario("62-reply-to-personal-address", "reply",
+                  "Customer writes from work with Reply-To her own Gmail; the owner answers there",
+                  "Mail clients answer to Reply-To (RFC 5322 3.6.2): a reply addressed there is the reply, "
+                  "and closes the wait.")
+    person = ("Helen Park", "helen.park@parkdesign.example")
+    home = ("Helen Park", "helen.park@gmail.example")
+    d = t("2026-11-20 08:41:17")
+    q = Mail(frm=person, to=[("", OWNER)], subject="Birthday cake for Saturday", date=d, tz=60,
+             body="Hello,\n\nCould you make a chocolate birthday cake for 12 for Saturday?\n"
+                  "Please answer to my personal address.\n\nHelen", seed=sc.name + "01")
+    arrival = d + timedelta(seconds=3)
+    sc.add("01-question.eml", outlook(q, inbound=True, arrival=arrival, tenant="parkdesign.example",
+                                      extra_head=[f"Reply-To: {addr(*home)}"]), arrival)
+    reply(sc, "02-reply.eml", "iphone", q, [home], t("2026-11-20 09:30:02"),
+          "Hi Helen, yes: chocolate for 12, ready Saturday 10 am. Rosie")
+    sc.customer(person[1], False)
+    sc.awaiting_total = 0
+
+
 def build() -> list[Scenario]:
     ALL.clear()
     for fn in (plain_scenarios, lead_scenarios, reply_scenarios, forward_scenarios, skew_scenarios,
                repeat_scenarios, autoreply_scenarios, bounce_scenarios, role_scenarios, group_scenarios,
-               noise_scenarios, answered_scenarios, more_lead_scenarios, google_forms_scenario):
+               noise_scenarios, answered_scenarios, more_lead_scenarios, google_forms_scenario,
+               reply_to_address_scenario):
         fn()
     return ALL
 
