@@ -89,6 +89,8 @@ def reply_context(store, conversation_id: int) -> dict:
         if not m["noise"] and m.get("text"):
             unanswered.insert(0, m["text"])
     handle = last_in["sender_handle"] if last_in else ""
+    if last_in and conv.get("channel") == "email":
+        handle = ", ".join(store.answer_to(last_in)) or handle  # where the reply goes: its Reply-To
     pending = store.db.execute("SELECT id, status, error, body FROM outbox WHERE conversation_id = ? AND status IN "
                                "('queued', 'sending', 'failed') ORDER BY id DESC LIMIT 1", [conversation_id]).fetchone()
     phone = None

@@ -230,6 +230,22 @@ def test_a_reply_to_the_customers_reply_to_address_closes_the_wait(shop, sent_fi
     assert not any("not a reply" in n for n in notes_of(store, "r-rt@bakery.example"))
 
 
+@pytest.mark.parametrize("reply_to,to", [
+    ("Tom Baker <tom.baker@gmail.example>", ("tom.baker@gmail.example",)),
+    ("tom.baker@gmail.example, Office <office@work.example>", ("tom.baker@gmail.example", "office@work.example")),
+    (f"Rosie <{OWNER}>", ("tom@work.example",)),  # only the owner's own address: to the sender
+    ("no-reply@work.example", ("tom@work.example",)),  # a no-reply: nobody reads it, to the sender
+    (None, ("tom@work.example",)),
+])
+def test_the_owners_reply_goes_where_the_customer_asked(shop, reply_to, to):
+    store, _ = shop
+    head = CUSTOMER_WITH_REPLY_TO.replace("Reply-To: Tom Baker <tom.baker@gmail.example>",
+                                          f"Reply-To: {reply_to}" if reply_to else "X-Mailer: Outlook")
+    feed(shop, eml(head))
+    conv = store.page(ListFilter(view="awaiting"), 0, 1, NOW)[0]["id"]
+    assert store.outgoing(store.queue_reply(conv, "Yes, Friday is fine.")).to == to
+
+
 def test_a_forward_still_does_not_close_a_wait_with_a_reply_to(shop):
     store, _ = shop
     feed(shop, eml(CUSTOMER_WITH_REPLY_TO))

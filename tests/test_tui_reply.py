@@ -61,6 +61,32 @@ async def test_reply_prefilled_then_queued_in_the_outbox(env):
     assert any("queued in the local outbox" in n and "not sent" in n for n in app.notices)
 
 
+async def test_the_reply_goes_to_the_address_the_customer_asked_for(env):
+    # Ann writes again from work, asking for answers at home (Reply-To): the editor says where
+    # the reply goes, and the outbox sends it there, as any mail client would.
+    from tests.tui_support import email, iso
+
+    tmp, clock, ids = env
+    with Store.open(tmp / "t.db", config=config(), clock=clock) as s:
+        s.ingest(s.ensure_account("imap", "shop-mail", {"address": "sam@corner.example"}), [
+            email("a2@x", "ann@work.example", "Ann Archer", "Re: Wedding cake?", "Answer me at home, please.",
+                  iso(clock, days=4), in_reply_to="a1@x", headers={"reply-to": "Ann Archer <ann@home.example>"})])
+    app = make_app(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, ReplyScreen)
+        assert "Reply to Ann Archer <ann@home.example>" in screen_text(app)
+        await pilot.press(*"Yes we do!")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    with store(env) as s:
+        [row] = s.outbox()
+        assert row["conversation_id"] == ids["ann"]
+        assert s.outgoing(row["id"]).to == ("ann@home.example",)
+
+
 async def test_demo_mode_says_plainly_the_reply_stays_local(env):
     tmp, clock, ids = env
     app = make_app(env, demo=True)

@@ -111,7 +111,7 @@ def is_relay(handle: str) -> bool:
     return bool(local and domain) and not _machine_local(handle) and bool(_RELAY_LOCAL.match(local))
 
 
-def _customer_address(addr: str) -> bool:
+def customer_address(addr: str) -> bool:
     """An address a customer can be reached at: a person's, or a platform's relay for them."""
     return not is_machine_sender(addr) or is_relay(addr)
 
@@ -153,7 +153,7 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
         return None
     for key, how in (("x-original-from", "the group's X-Original-From"), ("reply-to", "Reply-To")):
         name, addr = _address(headers.get(key, ""))
-        if addr and addr != sender and addr not in own and _customer_address(addr):
+        if addr and addr != sender and addr not in own and customer_address(addr):
             via = "group alias" if from_own_group else "form or platform notification"
             name = _clean_name(_without_platform(name, addr)) or _clean_name(sender_name if from_own_group else "")
             if is_machine_sender(addr):

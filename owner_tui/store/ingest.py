@@ -563,18 +563,39 @@ def _after(parent_at: str, arrived: str | None) -> str:
 _REPLY_TO_SQL = "CASE WHEN instr(extra, '\"reply-to\"') THEN extra END"
 
 
-def reply_to_handles(extra: str | None) -> set[str]:
-    """The ``Reply-To`` addresses kept in a message's ``extra`` JSON: a reply addressed there is
-    a reply to that customer (RFC 5322 3.6.2: mail clients answer to Reply-To)."""
+def reply_to_list(extra: str | None) -> list[str]:
+    """The ``Reply-To`` addresses kept in a message's ``extra`` JSON, in the header's order."""
     if not extra:
-        return set()
+        return []
     try:
         value = (json.loads(extra).get("headers") or {}).get("reply-to")
     except (ValueError, AttributeError):
-        return set()
+        return []
     if not isinstance(value, str):
-        return set()
-    return {a.strip().lower() for _, a in getaddresses([value[:4000]])[:MAX_REPLY_TO] if "@" in (a or "")}
+        return []
+    out: list[str] = []
+    for _, a in getaddresses([value[:4000]])[:MAX_REPLY_TO]:
+        a = (a or "").strip().lower()
+        if "@" in a and a not in out:
+            out.append(a)
+    return out
+
+
+def reply_to_handles(extra: str | None) -> set[str]:
+    """The ``Reply-To`` addresses of a message: a reply addressed there is a reply to that
+    customer (RFC 5322 3.6.2: mail clients answer to Reply-To)."""
+    return set(reply_to_list(extra))
+
+
+def answer_to(message: Mapping[str, Any], owner: frozenset[str]) -> tuple[str, ...]:
+    """Where a reply to this inbound email goes: the addresses its ``Reply-To`` asks for, as
+    every mail client does (less the owner's own, and less no-reply addresses a misconfigured
+    form may set), else its sender. A form's or a marketplace's lead is already its sender."""
+    from owner_tui.mail.leads import customer_address
+
+    asked = tuple(a for a in reply_to_list(message.get("extra")) if a not in owner and customer_address(a))
+    sender = (message.get("sender_handle") or "").strip()
+    return asked or ((sender,) if sender else ())
 
 
 MAX_REPLY_TO = 20

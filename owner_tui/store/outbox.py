@@ -125,6 +125,13 @@ class OutboxMixin:
                                   "AND status IN ('queued', 'failed')", [self.now_iso(), outbox_id])
             return cur.rowcount == 1
 
+    def answer_to(self, message: dict) -> tuple[str, ...]:
+        """Where a reply to this inbound email goes: its ``Reply-To`` if it asks (as every mail
+        client answers), else its sender (``store.ingest.answer_to``)."""
+        from owner_tui.store.ingest import answer_to
+
+        return answer_to(message, self.owner_addresses())
+
     def outgoing(self, outbox_id: int) -> OutgoingReply:
         """Everything a sender needs for one outbox row."""
         from owner_tui import records
@@ -139,7 +146,9 @@ class OutboxMixin:
         to: tuple[str, ...] = ()
         refs: tuple[str, ...] = ()
         if parent:
-            if parent["direction"] == "in":
+            if parent["direction"] == "in" and conv["channel"] == "email":
+                to = self.answer_to(parent)
+            elif parent["direction"] == "in":
                 to = (parent["sender_handle"],) if parent["sender_handle"] else ()
             else:
                 to = tuple(json.loads(parent["recipients"]))
