@@ -246,6 +246,21 @@ def test_the_owners_reply_goes_where_the_customer_asked(shop, reply_to, to):
     assert store.outgoing(store.queue_reply(conv, "Yes, Friday is fine.")).to == to
 
 
+def test_a_reply_with_the_customer_in_bcc_closes_the_wait(shop):
+    # Sent To herself with the customer in Bcc (a habit to keep addresses private): the Sent
+    # copy keeps the Bcc header, and it names who the reply went to.
+    store, _ = shop
+    feed(shop, question())
+    feed(shop, eml(f"""From: {OWNER}
+To: {OWNER}
+Bcc: Tom <tom@mail.example>
+Subject: Re: Order for Friday
+In-Reply-To: <q-1@mail.example>
+Date: Mon, 23 Nov 2026 09:30:00 +0000
+Message-ID: <out-bcc@bakery.example>"""), folder="Sent")
+    assert awaiting(store) == {}
+
+
 def test_a_forward_still_does_not_close_a_wait_with_a_reply_to(shop):
     store, _ = shop
     feed(shop, eml(CUSTOMER_WITH_REPLY_TO))

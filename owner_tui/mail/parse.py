@@ -56,7 +56,7 @@ _NEVER = datetime.min.replace(tzinfo=UTC)  # stands for "before any sane date"
 _FOREVER = datetime.max.replace(tzinfo=UTC)
 
 _WANTED = frozenset(
-    {"message-id", "date", "from", "sender", "to", "cc", "subject", "in-reply-to",
+    {"message-id", "date", "from", "sender", "to", "cc", "bcc", "subject", "in-reply-to",
      "references", "received", *NOISE_HEADERS}
 )
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
@@ -261,7 +261,9 @@ def _sender(hdr: dict[str, str], problems: Problems) -> tuple[str, str]:
 
 def _recipients(hdr: dict[str, str], problems: Problems) -> tuple[str, ...]:
     seen: dict[str, None] = {}
-    pairs = [pair for key in ("to", "cc") if key in hdr for pair in _parse_addresses(hdr[key])]
+    # Bcc is only in the sender's own copy (a Sent folder keeps it): there it names real
+    # recipients, such as the customer of a reply sent To the owner herself with the customer in Bcc.
+    pairs = [pair for key in ("to", "cc", "bcc") if key in hdr for pair in _parse_addresses(hdr[key])]
     for _name, addr in pairs:
         addr = addr.strip().lower()
         if addr:
