@@ -100,9 +100,12 @@ def noise_reason(rec: MessageRecord, rules: Iterable[Rule] = (), *,
     if not grouped:
         if "list-id" in h:
             return "mailing list"
-        if "list-unsubscribe" in h:
+        # A form's or a platform's notification carries a person's message: its mailer's
+        # unsubscribe link or bulk precedence (an ESP adds them to everything) is not theirs.
+        form = rec.extra.get("lead") == "form"
+        if "list-unsubscribe" in h and not form:
             return "newsletter (List-Unsubscribe)"
-        if prec in ("bulk", "list", "junk"):
+        if prec in ("bulk", "list", "junk") and not form:
             return f"precedence: {prec}"
     if _NOREPLY.match(handle):
         return "no-reply sender"

@@ -71,6 +71,57 @@ Message-ID: <form-1@mailer.example>"""))
     assert conv["contact_name"] == "Jane Morgan"
 
 
+@pytest.mark.parametrize("sender,list_header", [
+    ("Jotform <noreply@jotform.com>", "List-Unsubscribe: <https://www.jotform.com/unsubscribe/x1>, <mailto:u@jotform.com>"),
+    ("Wix Forms <no-reply@crm.wix.com>", "Precedence: bulk"),
+    ("WordPress <wordpress@bakery.example>", "List-Unsubscribe: <https://bakery.example/?unsubscribe=1>"),
+    ("Airbnb <express@airbnb.com>", "List-Unsubscribe: <mailto:unsubscribe@airbnb.com>"),
+])
+def test_a_forms_mailer_list_headers_do_not_hide_the_lead(shop, sender, list_header):
+    # Mail services add List-Unsubscribe (or Precedence: bulk) to everything they send, a form's
+    # notifications too (SendGrid's subscription tracking, a Drupal or WordPress plugin): that
+    # is the mailer's, not the person's, whose message it carries.
+    store, _ = shop
+    relay = "Jane Morgan <jane@mail.example>" if "airbnb" not in sender else "Jane (Airbnb) <4z8kvv4vb0duoemgwzh@reply.airbnb.com>"
+    feed(shop, eml(f"""From: {sender}
+Reply-To: {relay}
+{list_header}
+To: {OWNER}
+Subject: New submission: Contact us
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <form-lu@mailer.example>"""))
+    assert list(awaiting(store).values()) == ["2026-11-23T09:00:00+00:00"]
+
+
+def test_a_form_found_in_the_body_is_kept_despite_list_unsubscribe(shop):
+    store, _ = shop
+    feed(shop, eml(f"""From: HubSpot <noreply@notifications.hubspot.com>
+List-Unsubscribe: <https://app.hubspot.com/email-unsubscribe/x>
+To: {OWNER}
+Subject: New form submission on Contact us
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <hs-1@hubspot.com>""", "Email: ravi.patel@mail.example\nMessage: A cake for 20?\n"))
+    assert awaiting(store) == {"ravi.patel@mail.example": "2026-11-23T09:00:00+00:00"}
+
+
+@pytest.mark.parametrize("sender,reply_to", [
+    ("Flour Mill News <noreply@flourmill.example>", "Flour Mill <hello@flourmill.example>"),
+    ("Oven Supplies <no-reply@mail.ovensupplies.example>", "Sales <sales@ovens.example>"),
+])
+def test_a_newsletter_with_a_reply_to_stays_noise(shop, sender, reply_to):
+    # Any company's no-reply newsletter with a Reply-To is not a form: its List-Unsubscribe
+    # still makes it noise.
+    store, _ = shop
+    res = feed(shop, eml(f"""From: {sender}
+Reply-To: {reply_to}
+List-Unsubscribe: <https://flourmill.example/unsubscribe>
+To: {OWNER}
+Subject: Our December offers
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <nl-1@flourmill.example>""", "Offers!\n"))
+    assert res.noise == 1 and awaiting(store) == {}
+
+
 def test_a_form_with_the_address_only_in_its_body(shop):
     store, _ = shop
     feed(shop, eml(f"""From: Google Forms <forms-receipts-noreply@google.com>

@@ -69,6 +69,9 @@ class Lead:
     handle: str
     name: str
     how: str
+    #: Carried by a form or a platform (not a group alias, not just any no-reply sender): the
+    #: mailer's own list headers (List-Unsubscribe, Precedence: bulk) say nothing of the person.
+    form: bool = False
 
 
 def _machine_local(handle: str) -> bool:
@@ -78,14 +81,29 @@ def _machine_local(handle: str) -> bool:
             or re.sub(r"[._+-]", "", local).startswith(("noreply", "donotreply")))  # "no-reply-2026@"
 
 
-def is_machine_sender(handle: str) -> bool:
-    """A notification or form address rather than a person's (no-reply@, wordpress@, a form
-    service's domain)."""
+#: Local-part words of a form's or a site's sender: "wordpress@", "form-submission@", "webforms@".
+_FORM_TOKENS = frozenset({"form", "forms", "webform", "webforms", "wordpress", "submission", "submissions",
+                          "formresponses", "wix", "contactform"})
+
+
+#: What form and shop notifications say in their subjects ("New submission: Contact us",
+#: "Form Submission - New Form", "New Entry: Contact Form", "New response to Cake enquiry").
+_FORM_SUBJECT = re.compile(
+    r"\b(?:new\s+(?:form\s+)?(?:submission|entry|response|lead|inquiry|enquiry|customer\s+message|message\s+from)|"
+    r"form\s+(?:submission|entry)|contact\s+form|submission\s+from)\b", re.I)
+
+
+def is_form_sender(handle: str) -> bool:
+    """A form service's or a marketplace's sender (its domain), or a site's form mailer (its
+    local part), as opposed to any company's no-reply newsletter address."""
     handle = (handle or "").lower()
-    if _machine_local(handle):
-        return True
-    domain = handle.rpartition("@")[2]
-    # domain == d or domain.endswith("." + d) for some d: the domain or one of its dot-suffixes
+    local = handle.partition("@")[0]
+    return (bool(set(re.split(r"[._+-]", local)) & _FORM_TOKENS) or "contact-form" in local
+            or _on_platform(handle.rpartition("@")[2]))
+
+
+def _on_platform(domain: str) -> bool:
+    """``domain`` is one of ``PLATFORM_DOMAINS`` or under one."""
     if domain in _PLATFORMS:
         return True
     dot = domain.find(".")
@@ -94,6 +112,15 @@ def is_machine_sender(handle: str) -> bool:
             return True
         dot = domain.find(".", dot + 1)
     return False
+
+
+def is_machine_sender(handle: str) -> bool:
+    """A notification or form address rather than a person's (no-reply@, wordpress@, a form
+    service's domain)."""
+    handle = (handle or "").lower()
+    if _machine_local(handle):
+        return True
+    return _on_platform(handle.rpartition("@")[2])
 
 
 #: A per-conversation relay's local part: an opaque token, not a word a desk or a person picks
@@ -141,11 +168,13 @@ def _clean_name(name: str) -> str:
 
 
 def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], text: str, *,
-              own: frozenset[str] = frozenset(), grouped: bool = False) -> Lead | None:
+              own: frozenset[str] = frozenset(), grouped: bool = False, subject: str = "") -> Lead | None:
     """The person a notification is from, or ``None`` when the sender is that person.
 
     ``own`` are the owner's addresses (never a customer); ``grouped`` says the message came
-    through one of the owner's group aliases (its From may be the alias itself).
+    through one of the owner's group aliases (its From may be the alias itself). ``subject``
+    helps tell a form's notification ("New submission: ...") from a company's no-reply mail
+    with a Reply-To (``Lead.form``).
     """
     sender = (sender_handle or "").lower()
     from_own_group = grouped and sender in own
@@ -158,20 +187,23 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
             name = _clean_name(_without_platform(name, addr)) or _clean_name(sender_name if from_own_group else "")
             if is_machine_sender(addr):
                 how += ", the platform's relay address for them"
-            return Lead(addr, name, f"{via} from {sender or 'no address'}: the customer is in {how}")
+            form = not from_own_group and (is_relay(addr) or is_form_sender(sender)
+                                           or bool(_FORM_SUBJECT.search(subject or "")))
+            return Lead(addr, name, f"{via} from {sender or 'no address'}: the customer is in {how}", form)
     if from_own_group:
         return None
     body = (text or "")[:20000]
     m = _BODY_FROM.search(body)
     if m and m.group(2).lower() != sender and m.group(2).lower() not in own and not is_machine_sender(m.group(2)):
         return Lead(m.group(2).lower(), _clean_name(m.group(1)) or _body_name(body),
-                    f"form notification from {sender or 'no address'}: the customer is in the form's From field")
+                    f"form notification from {sender or 'no address'}: the customer is in the form's From field",
+                    True)
     m = _EMAIL_FIELD.search(body) or _EMAIL_LABEL_LINE.search(body)
     while m:
         addr = m.group(1).lower().rstrip(".")
         if addr != sender and addr not in own and not is_machine_sender(addr):
             return Lead(addr, _body_name(body), f"form notification from {sender or 'no address'}: "
-                        "the customer's address is in the form's Email field")
+                        "the customer's address is in the form's Email field", True)
         m = _EMAIL_FIELD.search(body, m.end())
     return None
 

@@ -367,10 +367,12 @@ class Ingester:
         if rec.channel != "email" or rec.direction == "out":
             return rec
         grouped = via_group({k.lower(): v for k, v in rec.headers.items()}, rec.recipients, self.groups)
-        lead = find_lead(rec.sender_handle, rec.sender_name, rec.headers, rec.text, own=self.owner, grouped=grouped)
+        lead = find_lead(rec.sender_handle, rec.sender_name, rec.headers, rec.text, own=self.owner, grouped=grouped,
+                         subject=rec.subject)
         if lead is None:
             return rec
-        extra = {**rec.extra, "via": rec.sender_handle, "via_name": rec.sender_name}
+        extra = {**rec.extra, "via": rec.sender_handle, "via_name": rec.sender_name,
+                 **({"lead": "form"} if lead.form else {})}
         return replace(rec, sender_handle=lead.handle, sender_name=lead.name, extra=extra,
                        notes=(*rec.notes, lead.how), direction="in")
 

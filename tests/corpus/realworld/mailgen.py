@@ -505,7 +505,9 @@ def sendgrid_head(seed: str, frm: str, helo: str, ip: str, arrival: datetime, dk
 
 
 def wix_form(seed: str, person: tuple[str, str], message: str, date: datetime, arrival: datetime,
-             form: str = "Contact us") -> tuple[bytes, str]:
+             form: str = "Contact us", unsubscribe: bool = False) -> tuple[bytes, str]:
+    """Wix Forms through SendGrid; ``unsubscribe`` adds what SendGrid's subscription tracking
+    puts on every message it sends (List-Unsubscribe with mailto and one-click https)."""
     boundary = hx(seed + "bd", 60)
     msgid = f"{b64id(seed, 22).replace('/', '_')}@geopod-ismtpd-{int(hx(seed, 2), 16) % 40}"
     first, _, last = person[0].partition(" ")
@@ -523,6 +525,11 @@ def wix_form(seed: str, person: tuple[str, str], message: str, date: datetime, a
         f"To: {OWNER}",
         f"X-Entity-ID: {b64id(seed + 'ent', 24)}==",
     ]
+    if unsubscribe:
+        token = b64id(seed + "asm", 48).replace("/", "_").replace("+", "-")
+        head += [f"List-Unsubscribe: <mailto:unsubscribe@sendgrid.example?subject=unsubscribe_{hx(seed, 16)}>,",
+                 f" <https://u4017.ct.sendgrid.example/asm/unsubscribe/?user_id=4017&data={token}>",
+                 "List-Unsubscribe-Post: List-Unsubscribe=One-Click"]
     plain = (f"You got a new submission\n\nForm: {form}\nSite: Rosie's Bakery\n\n"
              f"First name: {first}\nLast name: {last}\nEmail: {person[1]}\nMessage: {message}\n\n"
              "View submission: https://manage.wix.example/dashboard/forms/submissions\n")
@@ -1995,12 +2002,25 @@ def reply_to_address_scenario() -> None:
     sc.awaiting_total = 0
 
 
+def form_list_header_scenario() -> None:
+    sc = scenario("63-lead-wix-sendgrid-list-unsubscribe", "lead",
+                  "Wix Forms submission with the List-Unsubscribe that SendGrid adds to every message",
+                  "The mailer's unsubscribe link is not the person's: the form's lead still awaits a reply.")
+    d = t("2026-11-22 16:20:41")
+    person = ("Omar Haddad", "omar.haddad@mail.example")
+    raw, _ = wix_form(sc.name, person, "Can I order 40 cupcakes for a school fair on 5 December?", d,
+                      d + timedelta(seconds=5), unsubscribe=True)
+    sc.add("01-wix-submission.eml", raw, d + timedelta(seconds=5), noise=False, reason=LEAD_REASON)
+    sc.customer(person[1], True, d, reason=LEAD_REASON)
+    sc.awaiting_total = 1
+
+
 def build() -> list[Scenario]:
     ALL.clear()
     for fn in (plain_scenarios, lead_scenarios, reply_scenarios, forward_scenarios, skew_scenarios,
                repeat_scenarios, autoreply_scenarios, bounce_scenarios, role_scenarios, group_scenarios,
                noise_scenarios, answered_scenarios, more_lead_scenarios, google_forms_scenario,
-               reply_to_address_scenario):
+               reply_to_address_scenario, form_list_header_scenario):
         fn()
     return ALL
 
