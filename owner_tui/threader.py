@@ -13,8 +13,16 @@ import re
 
 from owner_tui.records import MessageRecord, normalize_msgid
 
-# "Re:", "RE :", "Fwd:", "AW:", "SV:", "Antw:", "[External]" tags, repeated.
-_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|sv|vs|antw|wg|tr|rif|ref)\s*(?:\[\d+\])?\s*:\s*|\[[^\]]{1,30}\]\s*)", re.I)
+# Reply and forward prefixes as mail clients write them in each language (Outlook's and
+# Thunderbird's localised ones: AW/WG German, SV/VB Swedish, Antw/Doorst Dutch, RIF/R/I
+# Italian, RES/ENC Portuguese, RV Spanish, TR French, Odp/PD Polish, Ynt/İlt Turkish, Vá
+# Hungarian, ΑΠ/ΠΡΘ Greek, Отв/Пересл Russian, 回复/转发 Chinese), with a count ("Re[2]:",
+# "Re^2:") and a full-width colon; "[External]" tags and the "*EXTERNAL*" a gateway adds;
+# repeated.
+_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|vb|antw|doorst|tr|rif|r|i|ref|res|enc|rv|odp|pd|ynt|i̇lt|ilt|vá|"
+    r"απ|σχετ|πρθ|отв|ответ|пересл|回复|答复|回覆|转发|轉寄)\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：]\s*"
+    r"|\[[^\]]{1,30}\]\s*|\*{1,3}\s*external\s*\*{1,3}\s*:?\s*|\(external\)\s*)", re.I)
 
 
 def normalize_subject(subject: str) -> str:

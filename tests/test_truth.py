@@ -435,6 +435,18 @@ Message-ID: <out-5@bakery.example>"""), folder="Sent")
     assert awaiting(store) == {}
 
 
+@pytest.mark.parametrize("prefix", ["RES: ", "AW: ", "SV: ", "R: ", "Odp: ", "Ynt: ", "ΑΠ: ", "Отв: ", "回复：",
+                                    "Re[2]: ", "[EXTERNAL] RE: ", "*EXTERNAL* "])
+def test_a_repeat_with_a_localised_reply_prefix_joins(shop, prefix):
+    # Outlook writes "Re:" in the reader's language (RES: in Brazil, AW: in Germany, Odp: in
+    # Poland...) and gateways tag subjects: a header-less answer still joins the conversation.
+    store, _ = shop
+    feed(shop, question("<p-1@mail.example>", at="09:00:00", subject="Pedido de bolo"),
+         question("", at="09:20:00", subject=prefix + "Pedido de bolo").replace(b"Message-ID: \n", b""))
+    assert awaiting(store) == {"tom@mail.example": "2026-11-23T09:00:00+00:00"}
+    assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 1
+
+
 # -- auto-replies, bounces, role addresses, groups -------------------------------------------
 
 @pytest.mark.parametrize("headers", [

@@ -541,7 +541,7 @@ class Ingester:
 
 
 #: "Fwd:", "FW:", "WG:" (German), "TR:" (French), "RV:" (Spanish), "I:" (Italian Outlook).
-_FWD = re.compile(r"^\s*(?:fwd?|wg|tr|rv|i)\s*:", re.I)
+_FWD = re.compile(r"^\s*(?:fwd?|wg|tr|rv|i|enc|pd|doorst|vb|i̇lt|ilt|πρθ|пересл|转发|轉寄)\s*[:：]", re.I)
 
 
 def reply_verdict(to: set[str], subject: str, customers: set[str], owner: frozenset[str]) -> str | None:
