@@ -96,6 +96,12 @@ def noise_reason(rec: MessageRecord, rules: Iterable[Rule] = (), *,
         return f"out-of-office reply{why} (subject {subject[:40]!r})"
     if _CHALLENGE_SUBJECT.search(subject):
         return "challenge-response (confirm you are a sender)"
+    cal = rec.extra.get("calendar")
+    if isinstance(cal, dict) and cal.get("method") == "REPLY" and not cal.get("comment"):
+        # An invitation's answer (iTIP, RFC 5546) is sent by the calendar when the person
+        # clicks Yes or No: nothing to answer. With a note written, a person may be waiting.
+        status = str(cal.get("partstat") or "").lower()
+        return f"calendar reply ({status})" if status else "calendar reply"
     grouped = via_group(h, rec.recipients, groups)
     if not grouped:
         if "list-id" in h:

@@ -447,6 +447,125 @@ def test_a_repeat_with_a_localised_reply_prefix_joins(shop, prefix):
     assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 1
 
 
+# -- calendar answers ------------------------------------------------------------------------
+
+def gmail_rsvp(partstat="ACCEPTED", comment="", method_param=True, mid="cal-1@mail.example"):
+    """Google Calendar's answer to the owner's invitation, as Gmail sends it: text, the
+    text/calendar REPLY beside it (base64) and invite.ics without a method."""
+    import base64
+
+    lines = ["BEGIN:VCALENDAR", "PRODID:-//Google Inc//Google Calendar 70.9054//EN", "VERSION:2.0",
+             "CALSCALE:GREGORIAN", "METHOD:REPLY", "BEGIN:VEVENT", "DTSTART:20261204T100000Z",
+             f"ORGANIZER;CN=Rosie:mailto:{OWNER}", "UID:tasting-42@bakery.example",
+             f"ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT={partstat};CN=Tom\r\n"
+             " ;X-NUM-GUESTS=0:mailto:tom@mail.example"]
+    if comment:
+        lines.append(f"COMMENT:{comment}")
+    lines += ["SUMMARY:Cake tasting", "END:VEVENT", "END:VCALENDAR"]
+    ics = base64.encodebytes("\r\n".join(lines).encode()).decode()
+    word = {"ACCEPTED": "Accepted", "DECLINED": "Declined", "TENTATIVE": "Tentatively Accepted"}[partstat]
+    note = f"\nTom has {word.lower()} this invitation and added a note:\n{comment}\n" if comment else ""
+    method = "; method=REPLY" if method_param else ""
+    empty_ics = base64.encodebytes(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n").decode()  # Gmail's, no method
+    return f"""From: Tom <tom@mail.example>
+To: {OWNER}
+Subject: {word}: Cake tasting @ Fri 4 Dec 2026 10am - 11am (GMT) ({OWNER})
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <{mid}>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="outer"
+
+--outer
+Content-Type: multipart/alternative; boundary="inner"
+
+--inner
+Content-Type: text/plain; charset="UTF-8"
+
+Tom has {word.lower()} this invitation.
+{note}
+Cake tasting
+Friday 4 Dec 2026 10am - 11am (GMT)
+--inner
+Content-Type: text/calendar; charset="UTF-8"{method}
+Content-Transfer-Encoding: base64
+
+{ics}
+--inner--
+--outer
+Content-Type: application/ics; name="invite.ics"
+Content-Disposition: attachment; filename="invite.ics"
+Content-Transfer-Encoding: base64
+
+{empty_ics}
+--outer--
+""".encode()
+
+
+@pytest.mark.parametrize("partstat", ["ACCEPTED", "DECLINED", "TENTATIVE"])
+@pytest.mark.parametrize("method_param", [True, False])
+def test_a_calendar_answer_to_the_owners_invitation_does_not_wait(shop, partstat, method_param):
+    # Clicking Yes/No/Maybe on an invitation sends an iTIP REPLY: nobody waits for an answer.
+    store, _ = shop
+    res = feed(shop, gmail_rsvp(partstat, method_param=method_param))
+    assert res.noise == 1 and awaiting(store) == {}
+    assert f"calendar reply ({partstat.lower()})" in notes_of(store, "cal-1@mail.example")
+
+
+def test_a_calendar_answer_with_a_note_waits(shop):
+    store, _ = shop
+    feed(shop, gmail_rsvp("DECLINED", comment="Could we do 11 instead? I have a school run at 10."))
+    assert awaiting(store) == {"tom@mail.example": "2026-11-23T09:00:00+00:00"}
+
+
+def test_an_outlook_calendar_answer_with_an_empty_body_does_not_wait(shop):
+    store, _ = shop
+    res = feed(shop, f"""From: Tom <tom@mail.example>
+To: {OWNER}
+Subject: Accepted: Cake tasting
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <cal-2@mail.example>
+Content-Type: multipart/alternative; boundary="_000_outlook_"
+MIME-Version: 1.0
+
+--_000_outlook_
+Content-Type: text/plain; charset="us-ascii"
+Content-Transfer-Encoding: quoted-printable
+
+
+--_000_outlook_
+Content-Type: text/calendar; charset="utf-8"; method=REPLY
+Content-Transfer-Encoding: 8bit
+
+BEGIN:VCALENDAR
+METHOD:REPLY
+PRODID:Microsoft Exchange Server 2010
+VERSION:2.0
+BEGIN:VEVENT
+ATTENDEE;PARTSTAT=ACCEPTED;CN=Tom:mailto:tom@mail.example
+UID:tasting-42@bakery.example
+SUMMARY;LANGUAGE=en-GB:Accepted: Cake tasting
+END:VEVENT
+END:VCALENDAR
+
+--_000_outlook_--
+""".encode())
+    assert res.noise == 1 and awaiting(store) == {}
+
+
+def test_a_customers_own_invitation_waits(shop):
+    # A customer inviting the owner (METHOD:REQUEST) asks for an answer.
+    store, _ = shop
+    raw = gmail_rsvp().replace(b"method=REPLY", b"method=REQUEST").replace(b"Accepted: ", b"Invitation: ")
+    import base64
+    import re as _re
+
+    raw = _re.sub(rb"(?s)(method=REQUEST\nContent-Transfer-Encoding: base64\n\n)(.*?)(\n--inner--)",
+                  lambda m: m.group(1) + base64.encodebytes(b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\n"
+                                                            b"END:VCALENDAR\r\n") + m.group(3), raw)
+    feed(shop, raw)
+    assert awaiting(store) == {"tom@mail.example": "2026-11-23T09:00:00+00:00"}
+
+
 # -- auto-replies, bounces, role addresses, groups -------------------------------------------
 
 @pytest.mark.parametrize("headers", [

@@ -45,16 +45,20 @@ _DEFECTS: dict[str, str | None] = {
 }
 
 
-def read_body(msg: Message, problems: Problems,
-              returned: list[str] | None = None) -> tuple[str, tuple[Attachment, ...]]:
+def read_body(msg: Message, problems: Problems, returned: list[str] | None = None,
+              facts: dict | None = None) -> tuple[str, tuple[Attachment, ...]]:
     """The message's text (NULs removed, LF newlines, capped) and its attachments.
 
     ``returned`` collects the Message-IDs of messages that came back inside this one
-    (``message/rfc822`` or ``text/rfc822-headers`` parts: a bounce or a delivery report)."""
+    (``message/rfc822`` or ``text/rfc822-headers`` parts: a bounce or a delivery report).
+    ``facts`` receives ``"calendar"`` when the message carries an iCalendar object (see
+    ``calendar_facts``)."""
     body = _Body(problems)
     body.walk(msg, 0)
     if returned is not None:
         returned.extend(body.returned)
+    if facts is not None and body.calendar:
+        facts["calendar"] = body.calendar
     text = clean_text("\n\n".join(t for t in body.texts if t.strip()), problems)
     return text, tuple(body.attachments)
 
@@ -70,6 +74,7 @@ class _Body:
         self.texts: list[str] = []
         self.attachments: list[Attachment] = []
         self.returned: list[str] = []
+        self.calendar: dict | None = None  # the first iCalendar object with a METHOD
 
     def walk(self, part: Message, depth: int) -> None:
         if depth > MAX_DEPTH:
@@ -111,6 +116,8 @@ class _Body:
         elif ctype in ("text/plain", "text/html") and (depth == 0 or not _is_attachment(part)):
             self._text(part, ctype == "text/html")
         else:
+            if ctype in _CALENDAR_TYPES:
+                self._calendar(part)
             self._attach(part, ctype)
 
     def _alternative(self, children: list[Message], depth: int) -> None:
@@ -123,11 +130,21 @@ class _Body:
             return rank.get(ctype, 1 if ctype.startswith("multipart/") else 3)
 
         ordered = sorted(children, key=key)
+        for child in ordered:  # an invitation's answer: its text/calendar sits beside the text
+            if child.get_content_type() in _CALENDAR_TYPES:
+                self._calendar(child)
         for child in ordered:
             before = len(self.texts)
             self.walk(child, depth + 1)
             if any(t.strip() for t in self.texts[before:]):
                 return
+
+    def _calendar(self, part: Message) -> None:
+        if self.calendar is None:
+            try:
+                self.calendar = calendar_facts(part, self.problems)
+            except Exception:  # noqa: BLE001 -- a broken calendar part is an attachment like any other
+                self.calendar = None
 
     def _salvage(self, part: Message, ctype: str, depth: int) -> None:
         """A multipart with no (usable) boundary: guess it from the first ``--x`` line."""
@@ -164,6 +181,37 @@ class _Body:
         else:
             size = _encoded_size(part)
         self.attachments.append(Attachment(filename, ctype, size))
+
+
+_CALENDAR_TYPES = ("text/calendar", "application/ics")
+_ICAL_LINE = re.compile(r"^(METHOD|COMMENT|ATTENDEE)([;:][^\n]*)$", re.M | re.I)
+_PARTSTAT = re.compile(r";PARTSTAT=([A-Za-z-]{1,20})", re.I)
+
+
+def calendar_facts(part: Message, problems: Problems) -> dict | None:
+    """What an iCalendar part (RFC 5545/5546) says, or ``None`` when it names no method:
+    ``{"method": "REPLY", "partstat": "ACCEPTED", "comment": False}``. A REPLY is a
+    client's automatic answer to an invitation; ``comment`` says the person also wrote a note.
+    The method comes from the Content-Type parameter, else the object's METHOD line (some
+    clients leave the parameter out); only the first 64 kB are read."""
+    data = _transfer_decode(part, Problems())[:65536]
+    text = decode_bytes(data, _charset(part), Problems(), "calendar")
+    text = re.sub(r"\r?\n[ \t]", "", text.replace("\r\n", "\n"))  # unfold (RFC 5545 3.1)
+    method = str(part.get_param("method") or "").strip().upper()
+    partstat = ""
+    comment = False
+    for m in _ICAL_LINE.finditer(text):
+        name = m.group(1).upper()
+        if name == "METHOD" and not method:
+            method = m.group(2)[1:].strip().upper()
+        elif name == "COMMENT":
+            comment = comment or bool(m.group(2).partition(":")[2].strip())
+        elif name == "ATTENDEE" and not partstat:
+            p = _PARTSTAT.search(m.group(2))
+            partstat = p.group(1).upper() if p else ""
+    if not method:
+        return None
+    return {"method": method[:20], "partstat": partstat, "comment": comment}
 
 
 def _charset(part: Message) -> str | None:

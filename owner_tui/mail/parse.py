@@ -147,11 +147,12 @@ def _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time
                          lambda: _synthetic_id(raw))
     name, handle = _guard(problems, "From", lambda: _sender(hdr, problems), lambda: ("", ""))
     returned: list[str] = []
+    facts: dict = {}
     if deep:
         text = clean_text(decode_bytes(payload_bytes(msg), None, problems, "body"), problems)
         attachments = ()
     else:
-        text, attachments = read_body(msg, problems, returned)
+        text, attachments = read_body(msg, problems, returned, facts)
     if not text and not attachments:
         problems.add("no text body")
 
@@ -159,6 +160,8 @@ def _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time
     if keep is None:
         problems.add("raw too large, not kept")
     extra: dict = {}
+    if facts.get("calendar"):
+        extra["calendar"] = facts["calendar"]
     if "received" in hdr:
         extra["arrival_source"] = "received"
     returned_id = next((normalize_msgid(r) for r in (*returned, hdr.get("x-original-message-id", ""))
