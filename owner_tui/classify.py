@@ -165,20 +165,39 @@ _REPORT_PARTS = {"message/delivery-status": "delivery report", "message/global-d
                  "message/feedback-report": "abuse report (ARF)", "message/disposition-notification": "read receipt"}
 
 
+#: RFC 3464 2.3.3: the actions of a delivery report that say the message went on.
+_DELIVERED = frozenset({"delivered", "relayed", "expanded"})
+
+
+def _delivery_receipt(rec: MessageRecord) -> str | None:
+    """A delivery report that reports no failure: a delivery receipt (Outlook's "Delivered:",
+    every recipient delivered, relayed or expanded) or a delay warning. Neither is a bounce:
+    the owner's reply was not refused."""
+    actions = rec.extra.get("dsn_actions")
+    if not isinstance(actions, list) or not actions or "failed" in actions:
+        return None
+    if all(a in _DELIVERED for a in actions):
+        return "delivery receipt (delivered)"
+    if all(a in _DELIVERED or a == "delayed" for a in actions):
+        return "delivery delayed (not a failure yet)"
+    return None
+
+
 def report_reason(rec: MessageRecord, h: dict[str, str]) -> str | None:
     """A bounce, delivery report, abuse report or read receipt: by structure first, then by a
     null or daemon return path and sender, then by the well-known subjects."""
     ctype = h.get("content-type", "").lower()
+    receipt = _delivery_receipt(rec)
     if "multipart/report" in ctype:
         if "feedback-report" in ctype:
             return "abuse report (ARF)"
         if "disposition-notification" in ctype:
             return "read receipt"
-        return "bounce (delivery report)"
+        return receipt or "bounce (delivery report)"
     for att in rec.attachments:
         why = _REPORT_PARTS.get(att.content_type.lower())
         if why:
-            return why if why != "delivery report" else "bounce (delivery report)"
+            return receipt or (why if why != "delivery report" else "bounce (delivery report)")
     handle = (rec.sender_handle or "").lower()
     name = " ".join((rec.sender_name or "").split())
     rpath = h.get("return-path", "").replace(" ", "").lower()

@@ -447,6 +447,80 @@ def test_a_repeat_with_a_localised_reply_prefix_joins(shop, prefix):
     assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 1
 
 
+# -- delivery receipts are not bounces -------------------------------------------------------
+
+def delivery_report(actions, subject="Delivered: Re: Order for Friday", mid="dsn-1@mail.example"):
+    """A delivery report (RFC 3464) about the owner's reply <out-1@bakery.example>, one block
+    per recipient with its Action, as Exchange and Gmail send them."""
+    blocks = "\n".join(f"""Final-Recipient: rfc822;tom{i}@mail.example
+Action: {a}
+Status: {"5.1.1" if a == "failed" else "4.4.7" if a == "delayed" else "2.0.0"}
+""" for i, a in enumerate(actions))
+    return f"""From: Microsoft Outlook <postmaster@mail.example>
+To: {OWNER}
+Subject: {subject}
+Date: Mon, 23 Nov 2026 09:31:00 +0000
+Message-ID: <{mid}>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b2"
+
+--b2
+Content-Type: text/plain; charset="utf-8"
+
+Your message has been delivered to the following recipients: tom@mail.example
+--b2
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns;mx.mail.example
+
+{blocks}
+--b2
+Content-Type: text/rfc822-headers
+
+From: {OWNER}
+To: tom@mail.example
+Subject: Re: Order for Friday
+Message-ID: <out-1@bakery.example>
+--b2--
+""".encode()
+
+
+OWNER_REPLY = eml(f"""From: {OWNER}
+To: tom@mail.example
+Subject: Re: Order for Friday
+In-Reply-To: <q-1@mail.example>
+Date: Mon, 23 Nov 2026 09:30:00 +0000
+Message-ID: <out-1@bakery.example>""")
+
+
+@pytest.mark.parametrize("actions,reason", [
+    (["delivered"], "delivery receipt (delivered)"),  # Outlook's "Delivered:" receipt
+    (["relayed"], "delivery receipt (delivered)"),  # Gmail's "Delivery Status Notification (Relay)"
+    (["delivered", "expanded"], "delivery receipt (delivered)"),
+    (["delayed"], "delivery delayed (not a failure yet)"),
+])
+@pytest.mark.parametrize("sent_first", [True, False])
+def test_a_delivery_receipt_is_not_a_bounce(shop, actions, reason, sent_first):
+    # The owner asked for delivery receipts: the one for her reply says it arrived. It is
+    # noise, and the reply still closes the wait (it was read as "your reply bounced").
+    store, _ = shop
+    feed(shop, question())
+    order = [(OWNER_REPLY, "Sent"), (delivery_report(actions), "INBOX")]
+    for raw, folder in (order if sent_first else order[::-1]):
+        feed(shop, raw, folder=folder)
+    assert awaiting(store) == {}
+    assert reason in notes_of(store, "dsn-1@mail.example")
+    assert not any("bounced" in n for n in notes_of(store, "out-1@bakery.example"))
+
+
+def test_a_failed_delivery_is_still_a_bounce(shop):
+    store, _ = shop
+    feed(shop, question(), delivery_report(["delivered", "failed"], subject="Undeliverable: Re: Order for Friday"))
+    feed(shop, OWNER_REPLY, folder="Sent")
+    assert awaiting(store) == {"tom@mail.example": "2026-11-23T09:00:00+00:00"}
+    assert any("bounced" in n for n in notes_of(store, "out-1@bakery.example"))
+
+
 # -- calendar answers ------------------------------------------------------------------------
 
 def gmail_rsvp(partstat="ACCEPTED", comment="", method_param=True, mid="cal-1@mail.example"):

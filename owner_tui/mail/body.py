@@ -27,6 +27,7 @@ from owner_tui.mail.html_text import html_to_text
 from owner_tui.records import Attachment
 
 MAX_DEPTH = 50
+MAX_DSN_RECIPIENTS = 50
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=\s]")
 TEXT_LIMIT = 1_000_000  # characters of body text kept
 
@@ -52,13 +53,15 @@ def read_body(msg: Message, problems: Problems, returned: list[str] | None = Non
     ``returned`` collects the Message-IDs of messages that came back inside this one
     (``message/rfc822`` or ``text/rfc822-headers`` parts: a bounce or a delivery report).
     ``facts`` receives ``"calendar"`` when the message carries an iCalendar object (see
-    ``calendar_facts``)."""
+    ``calendar_facts``) and ``"dsn_actions"`` when it carries a delivery report."""
     body = _Body(problems)
     body.walk(msg, 0)
     if returned is not None:
         returned.extend(body.returned)
     if facts is not None and body.calendar:
         facts["calendar"] = body.calendar
+    if facts is not None and body.dsn_actions:
+        facts["dsn_actions"] = body.dsn_actions
     text = clean_text("\n\n".join(t for t in body.texts if t.strip()), problems)
     return text, tuple(body.attachments)
 
@@ -75,6 +78,7 @@ class _Body:
         self.attachments: list[Attachment] = []
         self.returned: list[str] = []
         self.calendar: dict | None = None  # the first iCalendar object with a METHOD
+        self.dsn_actions: list[str] = []  # a delivery report's Action fields (RFC 3464)
 
     def walk(self, part: Message, depth: int) -> None:
         if depth > MAX_DEPTH:
@@ -94,6 +98,8 @@ class _Body:
         ctype = part.get_content_type()
         maintype = ctype.partition("/")[0]
         if ctype == "message/rfc822" or (maintype == "message" and part.is_multipart()):
+            if ctype == "message/delivery-status":
+                self._dsn(part)
             self._attach(part, ctype)
             inner = part.get_payload()
             inner = inner[0] if isinstance(inner, list) and inner else inner
@@ -138,6 +144,14 @@ class _Body:
             self.walk(child, depth + 1)
             if any(t.strip() for t in self.texts[before:]):
                 return
+
+    def _dsn(self, part: Message) -> None:
+        """The per-recipient ``Action`` of a delivery report: failed, delayed, or the positive
+        ones (delivered, relayed, expanded) that a delivery receipt carries."""
+        for block in part.get_payload()[:MAX_DSN_RECIPIENTS + 1]:
+            action = block.get("Action") if isinstance(block, Message) else None
+            if action and len(self.dsn_actions) < MAX_DSN_RECIPIENTS:
+                self.dsn_actions.append(" ".join(str(action).split()).lower()[:20])
 
     def _calendar(self, part: Message) -> None:
         if self.calendar is None:

@@ -160,8 +160,9 @@ def _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time
     if keep is None:
         problems.add("raw too large, not kept")
     extra: dict = {}
-    if facts.get("calendar"):
-        extra["calendar"] = facts["calendar"]
+    for key in ("calendar", "dsn_actions"):
+        if facts.get(key):
+            extra[key] = facts[key]
     if "received" in hdr:
         extra["arrival_source"] = "received"
     returned_id = next((normalize_msgid(r) for r in (*returned, hdr.get("x-original-message-id", ""))
