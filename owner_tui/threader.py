@@ -17,12 +17,19 @@ from owner_tui.records import MessageRecord, normalize_msgid
 # Thunderbird's localised ones: AW/WG German, SV/VB Swedish, Antw/Doorst Dutch, RIF/R/I
 # Italian, RES/ENC Portuguese, RV Spanish, TR French, Odp/PD Polish, Ynt/İlt Turkish, Vá
 # Hungarian, ΑΠ/ΠΡΘ Greek, Отв/Пересл Russian, 回复/转发 Chinese), with a count ("Re[2]:",
-# "Re^2:") and a full-width colon; "[External]" tags and the "*EXTERNAL*" a gateway adds;
-# repeated.
-_PREFIX = re.compile(
-    r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|vb|antw|doorst|tr|rif|r|i|ref|res|enc|rv|odp|pd|ynt|i̇lt|ilt|vá|"
-    r"απ|σχετ|πρθ|отв|ответ|пересл|回复|答复|回覆|转发|轉寄)\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：]\s*"
-    r"|\[[^\]]{1,30}\]\s*|\*{1,3}\s*external\s*\*{1,3}\s*:?\s*|\(external\)\s*)", re.I)
+# "Re^2:") and a full-width colon.
+_FORWARDS = "fw|fwd|wg|vb|doorst|tr|i|enc|rv|pd|i̇lt|ilt|πρθ|пересл|转发|轉寄"
+_REPLIES = "re|aw|sv|vs|antw|rif|r|ref|res|odp|ynt|vá|απ|σχετ|отв|ответ|回复|答复|回覆"
+_COUNT_COLON = r"\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：]"
+# Any of them, and "[External]" tags and the "*EXTERNAL*" a gateway adds; repeated.
+_PREFIX = re.compile(rf"^\s*(?:(?:{_REPLIES}|{_FORWARDS}){_COUNT_COLON}\s*"
+                     r"|\[[^\]]{1,30}\]\s*|\*{1,3}\s*external\s*\*{1,3}\s*:?\s*|\(external\)\s*)", re.I)
+_FORWARD = re.compile(rf"^\s*(?:{_FORWARDS}){_COUNT_COLON}", re.I)
+
+
+def is_forward(subject: str) -> bool:
+    """The subject starts with a forward prefix ("Fwd:", "WG:", "TR:", "ENC:", "转发："...)."""
+    return bool(_FORWARD.match(subject or ""))
 
 
 def normalize_subject(subject: str) -> str:

@@ -850,7 +850,7 @@ def test_an_upgrade_files_stored_marketplace_guests_under_their_relays(tmp_path,
         from owner_tui.store import ingest
 
         m.setattr(leads, "is_relay", lambda handle: False)  # the rules as they were
-        m.setattr(ingest, "reply_to_handles", lambda extra: set())
+        m.setattr(ingest, "reply_to_list", lambda extra: [])
         old = Store.open(path, config=config, clock=lambda: NOW)
         acc = old.ensure_account("imap", "shop", {"address": OWNER})
         old.ingest(acc, [parse_message(airbnb("Do Viet", "26d6okv5b4cvh5fbnulsf0mitvfk", "g-7"), now=NOW)], now=NOW)

@@ -64,11 +64,11 @@ async def test_reply_prefilled_then_queued_in_the_outbox(env):
 async def test_the_reply_goes_to_the_address_the_customer_asked_for(env):
     # Ann writes again from work, asking for answers at home (Reply-To): the editor says where
     # the reply goes, and the outbox sends it there, as any mail client would.
-    from tests.tui_support import email, iso
+    from tests.tui_support import OWNER, email, iso
 
     tmp, clock, ids = env
     with Store.open(tmp / "t.db", config=config(), clock=clock) as s:
-        s.ingest(s.ensure_account("imap", "shop-mail", {"address": "sam@corner.example"}), [
+        s.ingest(s.ensure_account("imap", "shop-mail", {"address": OWNER}), [
             email("a2@x", "ann@work.example", "Ann Archer", "Re: Wedding cake?", "Answer me at home, please.",
                   iso(clock, days=4), in_reply_to="a1@x", headers={"reply-to": "Ann Archer <ann@home.example>"})])
     app = make_app(env)

@@ -148,15 +148,15 @@ class _Body:
     def _dsn(self, part: Message) -> None:
         """The per-recipient ``Action`` of a delivery report: failed, delayed, or the positive
         ones (delivered, relayed, expanded) that a delivery receipt carries."""
-        for block in part.get_payload()[:MAX_DSN_RECIPIENTS + 1]:
+        for block in part.get_payload()[:MAX_DSN_RECIPIENTS]:
             action = block.get("Action") if isinstance(block, Message) else None
-            if action and len(self.dsn_actions) < MAX_DSN_RECIPIENTS:
+            if action:
                 self.dsn_actions.append(" ".join(str(action).split()).lower()[:20])
 
     def _calendar(self, part: Message) -> None:
         if self.calendar is None:
             try:
-                self.calendar = calendar_facts(part, self.problems)
+                self.calendar = calendar_facts(part)
             except Exception:  # noqa: BLE001 -- a broken calendar part is an attachment like any other
                 self.calendar = None
 
@@ -202,12 +202,13 @@ _ICAL_LINE = re.compile(r"^(METHOD|COMMENT|ATTENDEE)([;:][^\n]*)$", re.M | re.I)
 _PARTSTAT = re.compile(r";PARTSTAT=([A-Za-z-]{1,20})", re.I)
 
 
-def calendar_facts(part: Message, problems: Problems) -> dict | None:
+def calendar_facts(part: Message) -> dict | None:
     """What an iCalendar part (RFC 5545/5546) says, or ``None`` when it names no method:
     ``{"method": "REPLY", "partstat": "ACCEPTED", "comment": False}``. A REPLY is a
     client's automatic answer to an invitation; ``comment`` says the person also wrote a note.
     The method comes from the Content-Type parameter, else the object's METHOD line (some
-    clients leave the parameter out); only the first 64 kB are read."""
+    clients leave the parameter out); only the first 64 kB are read. Its problems are not the
+    message's (the part is kept as an attachment either way), so they are not recorded."""
     data = _transfer_decode(part, Problems())[:65536]
     text = decode_bytes(data, _charset(part), Problems(), "calendar")
     text = re.sub(r"\r?\n[ \t]", "", text.replace("\r\n", "\n"))  # unfold (RFC 5545 3.1)

@@ -31,6 +31,7 @@ from owner_tui.records import PHONE_CHANNELS, Attachment, MessageRecord, normali
 from owner_tui.store.phones import record_keyword
 from owner_tui.threader import (
     has_thread_headers,
+    is_forward,
     normalize_subject,
     root_key,
     thread_ids,
@@ -425,7 +426,7 @@ class Ingester:
         rows = self.db.execute(f"SELECT DISTINCT sender_handle, {_REPLY_TO_SQL} FROM messages "
                                "WHERE conversation_id = ? AND direction = 'in' AND noise IS NULL", [conv_id]).fetchall()
         people = _same_people(self.db, {r[0] for r in rows if r[0] and "@" in r[0]} - self.owner)
-        return (people | {a for r in rows for a in reply_to_handles(r[1])}) - self.owner
+        return (people | {a for r in rows for a in reply_to_list(r[1])}) - self.owner
 
     def not_a_reply(self, conv_id: int, rec: MessageRecord) -> str | None:
         """Only a message addressed (To/Cc) to one of the conversation's customers is a reply; a
@@ -541,7 +542,6 @@ class Ingester:
 
 
 #: "Fwd:", "FW:", "WG:" (German), "TR:" (French), "RV:" (Spanish), "I:" (Italian Outlook).
-_FWD = re.compile(r"^\s*(?:fwd?|wg|tr|rv|i|enc|pd|doorst|vb|i̇lt|ilt|πρθ|пересл|转发|轉寄)\s*[:：]", re.I)
 
 
 def reply_verdict(to: set[str], subject: str, customers: set[str], owner: frozenset[str]) -> str | None:
@@ -550,7 +550,7 @@ def reply_verdict(to: set[str], subject: str, customers: set[str], owner: frozen
     if not customers or not to or to & customers:
         return None  # no To/Cc at all (a Bcc'd reply, a reply made elsewhere): given the benefit
     others = sorted(r for r in to if r not in owner) or sorted(to)
-    kind = "a forward" if _FWD.match(subject or "") else "a message"
+    kind = "a forward" if is_forward(subject) else "a message"
     return f"{NOT_A_REPLY}: {kind} to {', '.join(others[:3]) or 'nobody'}"
 
 
@@ -565,8 +565,13 @@ def _after(parent_at: str, arrived: str | None) -> str:
 _REPLY_TO_SQL = "CASE WHEN instr(extra, '\"reply-to\"') THEN extra END"
 
 
+MAX_REPLY_TO = 20
+
+
 def reply_to_list(extra: str | None) -> list[str]:
-    """The ``Reply-To`` addresses kept in a message's ``extra`` JSON, in the header's order."""
+    """The ``Reply-To`` addresses kept in a message's ``extra`` JSON, in the header's order: a
+    reply addressed there is a reply to that customer (RFC 5322 3.6.2: mail clients answer to
+    Reply-To)."""
     if not extra:
         return []
     try:
@@ -583,12 +588,6 @@ def reply_to_list(extra: str | None) -> list[str]:
     return out
 
 
-def reply_to_handles(extra: str | None) -> set[str]:
-    """The ``Reply-To`` addresses of a message: a reply addressed there is a reply to that
-    customer (RFC 5322 3.6.2: mail clients answer to Reply-To)."""
-    return set(reply_to_list(extra))
-
-
 def answer_to(message: Mapping[str, Any], owner: frozenset[str]) -> tuple[str, ...]:
     """Where a reply to this inbound email goes: the addresses its ``Reply-To`` asks for, as
     every mail client does (less the owner's own, and less no-reply addresses a misconfigured
@@ -598,9 +597,6 @@ def answer_to(message: Mapping[str, Any], owner: frozenset[str]) -> tuple[str, .
     asked = tuple(a for a in reply_to_list(message.get("extra")) if a not in owner and customer_address(a))
     sender = (message.get("sender_handle") or "").strip()
     return asked or ((sender,) if sender else ())
-
-
-MAX_REPLY_TO = 20
 
 
 def _same_people(db, handles: set[str]) -> set[str]:
@@ -633,7 +629,7 @@ def judge_replies(db, conv_id: int, owner: frozenset[str]) -> None:
         if direction == "in":
             if noise is None and sender and "@" in sender and sender not in owner:
                 seen.add(sender)
-                reply_to |= reply_to_handles(extra)
+                reply_to.update(reply_to_list(extra))
                 first_sender = first_sender or sender
             continue
         if noise is not None and not noise.startswith(NOT_A_REPLY):
