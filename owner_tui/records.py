@@ -30,7 +30,7 @@ def channel_label(channel: str) -> str:
 
 #: Headers kept with a message for reading it (lower-case names): noise and auto-replies,
 #: lists and group aliases, the person behind a form or a group (Reply-To, X-Original-From),
-#: and flags other clients left (X-Status "A": answered, in mbox files).
+#: flags other clients left (X-Status "A": answered, in mbox files) and a spam filter's verdict.
 NOISE_HEADERS = (
     "auto-submitted",
     "list-id",
@@ -50,6 +50,9 @@ NOISE_HEADERS = (
     "reply-to",
     "content-type",
     "x-status",
+    "x-spam-flag",
+    "x-spam-status",
+    "x-spam",
 )
 
 

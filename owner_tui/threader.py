@@ -32,6 +32,14 @@ def is_forward(subject: str) -> bool:
     return bool(_FORWARD.match(subject or ""))
 
 
+_REPLY_OR_FORWARD = re.compile(rf"^\s*(?:{_REPLIES}|{_FORWARDS}){_COUNT_COLON}", re.I)
+
+
+def starts_a_thread(rec: MessageRecord) -> bool:
+    """Neither a reply nor a forward: no threading headers and no "Re:"/"Fwd:" prefix."""
+    return not (rec.in_reply_to or rec.references or _REPLY_OR_FORWARD.match(rec.subject or ""))
+
+
 def normalize_subject(subject: str) -> str:
     s = subject or ""
     for _ in range(10):

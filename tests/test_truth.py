@@ -894,3 +894,283 @@ def test_the_conversation_shows_why_a_message_was_read_so_and_keeps_it_inert():
                notes="[]")
     assert "[not a reply to the customer: a forward to orders@flourmill.example]" in message_text(
         out, "email", NOW, ZoneInfo("UTC")).plain
+
+
+# -- machine mail both ways: the owner's own automatic mail, reactions, spam (round three) ----
+
+def owners(headers: str, body: str = "We are closed until Monday.\n", mid="auto-1@bakery.example", subject=None):
+    subject = subject or "Re: Order for Friday"
+    return eml(f"""From: {OWNER}
+To: Tom <tom@mail.example>
+Subject: {subject}
+In-Reply-To: <q-1@mail.example>
+Date: Mon, 23 Nov 2026 09:00:05 +0000
+Message-ID: <{mid}>
+{headers}""".replace("\n\n", "\n"), body)
+
+
+@pytest.mark.parametrize("headers,subject,reason", [
+    ("Auto-Submitted: auto-replied (vacation)\nPrecedence: bulk", "Auto: Order for Friday", "auto-submitted"),
+    ("X-Autoreply: yes", None, "auto-reply"),
+    ("Precedence: auto_reply", None, "auto-reply"),
+    ("X-Auto-Response-Suppress: All", "Automatic reply: Order for Friday", "out-of-office"),
+    ("", "Out of Office: Order for Friday", "out-of-office"),
+])
+def test_the_owners_own_automatic_reply_does_not_close_the_wait(shop, headers, subject, reason):
+    """A vacation reply or autoresponder filed in Sent (Sieve ``:fcc``, a host's autoresponder)
+    answers nothing: the customer still waits for a person, and the message says why."""
+    store, _ = shop
+    feed(shop, question())
+    feed(shop, owners(headers, subject=subject), folder="Sent")
+    assert awaiting(store) == {"tom@mail.example": "2026-11-23T09:00:00+00:00"}
+    noise = notes_of(store, "auto-1@bakery.example")[-1]
+    assert noise.startswith("not a reply") and reason in noise
+
+
+def test_a_reply_about_office_hours_still_closes_the_wait(shop):
+    store, _ = shop
+    feed(shop, question())
+    feed(shop, owners("", "Yes, we are open until 6.\n", subject="Re: Out of office hours pick-up?"), folder="Sent")
+    assert awaiting(store) == {}
+
+
+def mdn(frm: str, to: str, mid: str, about: str = "q-1@mail.example") -> bytes:
+    """A read receipt (RFC 8098) as Outlook and Thunderbird send it."""
+    return f"""From: {frm}
+To: {to}
+Subject: Read: Order for Friday
+In-Reply-To: <{about}>
+Date: Mon, 23 Nov 2026 09:10:00 +0000
+Message-ID: <{mid}>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=disposition-notification; boundary="mdn"
+
+--mdn
+Content-Type: text/plain; charset=utf-8
+
+Your message was read on 23 November 2026 09:10.
+--mdn
+Content-Type: message/disposition-notification
+
+Reporting-UA: mail.example; Microsoft Outlook 16.0
+Final-Recipient: rfc822;{frm}
+Original-Message-ID: <{about}>
+Disposition: manual-action/MDN-sent-manually; displayed
+--mdn--
+""".encode()
+
+
+def test_a_read_receipt_the_owners_client_sent_does_not_close_the_wait(shop):
+    store, _ = shop
+    feed(shop, question())
+    feed(shop, mdn(OWNER, "Tom <tom@mail.example>", "mdn-1@bakery.example"), folder="Sent Items")
+    assert awaiting(store) == {"tom@mail.example": "2026-11-23T09:00:00+00:00"}
+    assert "read receipt" in notes_of(store, "mdn-1@bakery.example")[-1]
+
+
+def reaction(mid: str, emoji: str = "\U0001f44d", frm: str = "Tom <tom@mail.example>", to: str = OWNER,
+             about: str = "r-1@bakery.example", version: str = "1", disposition: str = "") -> bytes:
+    """A Gmail emoji reaction (developers.google.com/workspace/gmail/reactions/format), its JSON
+    part quoted-printable as Gmail sends it."""
+    data = "{\n  \"emoji\": \"" + emoji + "\",\n  \"version\": " + version + "\n}"
+    qp = "".join(c if c.isascii() else "".join(f"={b:02X}" for b in c.encode()) for c in data)
+    return f"""From: {frm}
+To: {to}
+Subject: Re: Order for Friday
+In-Reply-To: <{about}>
+References: <q-1@mail.example> <{about}>
+Date: Mon, 23 Nov 2026 10:05:00 +0000
+Message-ID: <{mid}>
+MIME-Version: 1.0
+Content-Type: multipart/alternative; boundary="000000000000b1"
+
+--000000000000b1
+Content-Type: text/plain; charset="UTF-8"
+Content-Transfer-Encoding: quoted-printable
+
+{"".join(c if c.isascii() else "".join(f"={b:02X}" for b in c.encode()) for c in emoji)}
+Tom reacted via Gmail https://www.google.com/gmail/about/
+
+--000000000000b1
+Content-Type: text/vnd.google.email-reaction+json; charset="UTF-8"
+Content-Transfer-Encoding: quoted-printable{disposition}
+
+{qp}
+--000000000000b1
+Content-Type: text/html; charset="UTF-8"
+
+<p>Tom reacted via <a href="https://www.google.com/gmail/about/">Gmail</a></p>
+--000000000000b1--
+""".encode()
+
+
+def answered(shop):
+    feed(shop, question())
+    feed(shop, owners("", "Yes, Friday works.\n", mid="r-1@bakery.example"), folder="Sent")
+
+
+@pytest.mark.parametrize("emoji", ["\U0001f44d", "\U0001f44d\U0001f3fd", "\u2764\ufe0f", "\U0001f64f"])
+def test_a_customers_emoji_reaction_does_not_reopen_the_wait(shop, emoji):
+    store, _ = shop
+    answered(shop)
+    feed(shop, reaction("react-1@mail.gmail.com", emoji))
+    assert awaiting(store) == {}
+    assert notes_of(store, "react-1@mail.gmail.com")[-1] == f"emoji reaction ({emoji}): nothing to answer"
+
+
+@pytest.mark.parametrize("kw", [
+    {"version": "2"},                                               # a format this reader does not know
+    {"emoji": "thanks"},                                            # words are a message
+    {"disposition": "\nContent-Disposition: attachment; filename=\"r.json\""},  # as an attachment it is a file
+])
+def test_an_invalid_reaction_is_an_ordinary_message(shop, kw):
+    store, _ = shop
+    answered(shop)
+    feed(shop, reaction("react-2@mail.gmail.com", **kw))
+    assert awaiting(store) == {"tom@mail.example": "2026-11-23T10:05:00+00:00"}
+
+
+def test_the_owners_own_reaction_is_not_a_reply(shop):
+    store, _ = shop
+    feed(shop, question())
+    feed(shop, reaction("react-3@bakery.example", frm=OWNER, to="Tom <tom@mail.example>", about="q-1@mail.example"),
+         folder="Sent")
+    assert awaiting(store) == {"tom@mail.example": "2026-11-23T09:00:00+00:00"}
+
+
+@pytest.mark.parametrize("headers", [
+    "X-Spam-Flag: YES\nSubject: Rank #1 on Google",
+    "X-Spam-Status: Yes, score=8.4 required=5.0 tests=URIBL_BLOCKED\nSubject: Rank #1 on Google",
+    "X-Spam: Yes\nSubject: Rank #1 on Google",
+    "Subject: ***SPAM*** Rank #1 on Google",
+    "Subject: [SPAM] Rank #1 on Google",
+])
+def test_mail_the_server_marked_as_spam_is_noise(shop, headers):
+    store, _ = shop
+    res = feed(shop, eml(f"""From: Kevin <kevin@seo-growth.example>
+To: {OWNER}
+{headers}
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <spam-1@seo-growth.example>"""))
+    assert res.noise == 1 and awaiting(store) == {}
+    assert notes_of(store, "spam-1@seo-growth.example")[-1].startswith("spam (")
+
+
+@pytest.mark.parametrize("headers", ["X-Spam-Flag: NO", "X-Spam-Status: No, score=0.3 required=5.0",
+                                     "X-Spam: No", "Subject: Is this spam? I got an odd mail from you"])
+def test_mail_the_server_passed_still_waits(shop, headers):
+    store, _ = shop
+    feed(shop, eml(f"""From: Tom <tom@mail.example>
+To: {OWNER}
+{headers}
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <ham-1@mail.example>"""))
+    assert list(awaiting(store)) == ["tom@mail.example"]
+
+
+def test_the_owners_keep_rule_wins_over_the_spam_filter():
+    from owner_tui.classify import Rule, noise_reason
+
+    rec = parse_message(eml("""From: Tom <tom@mail.example>
+To: hello@bakery.example
+X-Spam-Flag: YES
+Subject: Order
+Message-ID: <s@mail.example>"""), now=NOW)
+    assert noise_reason(rec).startswith("spam")
+    assert noise_reason(rec, [Rule("@mail.example", "keep")]) is None
+
+
+# -- a site's form that mails from the owner's own address ------------------------------------
+
+@pytest.mark.parametrize("sender", [f"Jane Morgan <{OWNER}>", f"Rosie's Bakery <{OWNER}>", OWNER])
+def test_a_form_mailing_from_the_owners_own_address_is_the_visitors(shop, sender):
+    """Contact Form 7 set up with ``From: [your-name] <hello@...>`` (for SPF), WPForms'
+    default ``{admin_email}``: the owner's address to the owner, the visitor in Reply-To."""
+    store, _ = shop
+    feed(shop, eml(f"""From: {sender}
+Reply-To: Jane Morgan <jane@mail.example>
+To: {OWNER}
+Subject: Rosie's Bakery "Birthday cake"
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <own-form-1@bakery.example>""", "Message Body:\nDo you deliver on Sundays?\n"))
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}
+    assert any("your own address" in n for n in notes_of(store, "own-form-1@bakery.example"))
+    assert store.page(ListFilter(view="awaiting"), 0, 1, NOW)[0]["contact_name"] == "Jane Morgan"
+
+
+@pytest.mark.parametrize("body", [
+    "Name\nJane Morgan\n\nEmail\njane@mail.example\n\nComment or Message\nDo you deliver?\n",  # WPForms
+    "From: Jane Morgan <jane@mail.example>\nSubject: Delivery\n\nMessage Body:\nDo you deliver?\n",  # CF7
+])
+def test_a_form_from_the_owners_own_address_with_the_visitor_only_in_the_body(shop, body):
+    store, _ = shop
+    feed(shop, eml(f"""From: Rosie's Bakery <{OWNER}>
+To: {OWNER}
+Subject: New Entry: Contact Form
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <own-form-2@bakery.example>""", body))
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}
+
+
+@pytest.mark.parametrize("subject,threaded,folder", [
+    ("Fwd: Order for Friday", False, "INBOX"),   # the owner forwarded a customer's mail to herself
+    ("RE: Order for Friday", True, "INBOX"),     # her reply To herself, Bcc the customer: the inbox copy
+    ("New Entry: Contact Form", False, "Sent"),  # anything in Sent is the owner's
+])
+def test_the_owners_mail_to_herself_quoting_a_customer_is_not_a_lead(shop, subject, threaded, folder):
+    store, _ = shop
+    head = "In-Reply-To: <q-1@mail.example>\n" if threaded else ""
+    feed(shop, eml(f"""From: {OWNER}
+To: {OWNER}
+{head}Subject: {subject}
+Date: Mon, 23 Nov 2026 09:30:00 +0000
+Message-ID: <self-1@bakery.example>""", "See below.\n\nFrom: Jane Morgan <jane@mail.example>\nSent: Monday\n"
+                                        f"To: {OWNER}\nSubject: Order for Friday\n\nEmail: jane@mail.example\n"),
+         folder=folder)
+    assert awaiting(store) == {}
+    assert store.db.execute("SELECT direction FROM messages").fetchone()[0] == "out"
+
+
+def test_an_upgrade_reads_reactions_spam_and_own_address_forms_again(tmp_path, monkeypatch):
+    """A store written before m012: the reaction reopened the wait, spam waited, the form from
+    the owner's own address was filed as the owner's. Right after opening, without a reset."""
+    from owner_tui import classify
+    from owner_tui.mail import body
+    from owner_tui.store.ingest import Ingester
+
+    path = tmp_path / "old.db"
+    config = Config(owner=OwnerConfig(addresses=(OWNER,)))
+    with monkeypatch.context() as m:
+        m.setattr(body, "reaction_emoji", lambda data: "")  # the rules as they were
+        m.setattr(classify, "spam_reason", lambda h, subject: None)
+        m.setattr(Ingester, "self_sent", lambda self, rec: "")
+        old = Store.open(path, config=config, clock=lambda: NOW)
+        acc = old.ensure_account("imap", "shop", {"address": OWNER})
+        answered((old, acc))
+        feed((old, acc), reaction("react-9@mail.gmail.com"))
+        feed((old, acc), eml(f"""From: Kevin <kevin@seo-growth.example>
+To: {OWNER}
+X-Spam-Flag: YES
+Subject: Rank #1 on Google
+Date: Mon, 23 Nov 2026 08:00:00 +0000
+Message-ID: <spam-9@seo-growth.example>"""))
+        feed((old, acc), eml(f"""From: Rosie's Bakery <{OWNER}>
+Reply-To: Jane Morgan <jane@mail.example>
+To: {OWNER}
+Subject: New Entry: Contact Form
+Date: Mon, 23 Nov 2026 07:00:00 +0000
+Message-ID: <own-form-9@bakery.example>"""))
+        assert awaiting(old) == {"tom@mail.example": "2026-11-23T10:05:00+00:00",
+                                 "kevin@seo-growth.example": "2026-11-23T08:00:00+00:00"}  # the bugs, as stored
+        # An older owner-tui kept no spam verdict with the message: only the raw mail has it.
+        old.db.execute("UPDATE messages SET extra = json_remove(extra, '$.headers.\"x-spam-flag\"')")
+        old.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm012_machine_mail_both_ways'")
+        old.db.execute("UPDATE store_meta SET value = 'done' WHERE key = 'rederive'")
+        old.db.execute("PRAGMA user_version = 10")
+        old.close()
+    store = Store.open(path, config=config, clock=lambda: NOW)
+    try:
+        assert awaiting(store) == {"jane@mail.example": "2026-11-23T07:00:00+00:00"}
+        assert store.db.execute("SELECT value FROM store_meta WHERE key = 'rederive'").fetchone()[0] == "done"
+    finally:
+        store.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import binascii
 import contextvars
 import email
+import json
 import re
 from email.message import Message
 from email.policy import compat32
@@ -53,7 +54,8 @@ def read_body(msg: Message, problems: Problems, returned: list[str] | None = Non
     ``returned`` collects the Message-IDs of messages that came back inside this one
     (``message/rfc822`` or ``text/rfc822-headers`` parts: a bounce or a delivery report).
     ``facts`` receives ``"calendar"`` when the message carries an iCalendar object (see
-    ``calendar_facts``) and ``"dsn_actions"`` when it carries a delivery report."""
+    ``calendar_facts``), ``"dsn_actions"`` when it carries a delivery report and ``"reaction"``
+    (the emoji) when it is an emoji reaction (see ``reaction_emoji``)."""
     body = _Body(problems)
     body.walk(msg, 0)
     if returned is not None:
@@ -62,6 +64,8 @@ def read_body(msg: Message, problems: Problems, returned: list[str] | None = Non
         facts["calendar"] = body.calendar
     if facts is not None and body.dsn_actions:
         facts["dsn_actions"] = body.dsn_actions
+    if facts is not None and body.reaction:
+        facts["reaction"] = body.reaction
     text = clean_text("\n\n".join(t for t in body.texts if t.strip()), problems)
     return text, tuple(body.attachments)
 
@@ -79,6 +83,7 @@ class _Body:
         self.returned: list[str] = []
         self.calendar: dict | None = None  # the first iCalendar object with a METHOD
         self.dsn_actions: list[str] = []  # a delivery report's Action fields (RFC 3464)
+        self.reaction = ""  # the emoji of a Gmail emoji reaction
 
     def walk(self, part: Message, depth: int) -> None:
         if depth > MAX_DEPTH:
@@ -124,6 +129,8 @@ class _Body:
         else:
             if ctype in _CALENDAR_TYPES:
                 self._calendar(part)
+            elif ctype == REACTION_TYPE:
+                self._reaction(part)
             self._attach(part, ctype)
 
     def _alternative(self, children: list[Message], depth: int) -> None:
@@ -136,9 +143,11 @@ class _Body:
             return rank.get(ctype, 1 if ctype.startswith("multipart/") else 3)
 
         ordered = sorted(children, key=key)
-        for child in ordered:  # an invitation's answer: its text/calendar sits beside the text
+        for child in ordered:  # an invitation's answer or a reaction: its part sits beside the text
             if child.get_content_type() in _CALENDAR_TYPES:
                 self._calendar(child)
+            elif child.get_content_type() == REACTION_TYPE:
+                self._reaction(child)
         for child in ordered:
             before = len(self.texts)
             self.walk(child, depth + 1)
@@ -159,6 +168,10 @@ class _Body:
                 self.calendar = calendar_facts(part)
             except Exception:  # noqa: BLE001 -- a broken calendar part is an attachment like any other
                 self.calendar = None
+
+    def _reaction(self, part: Message) -> None:
+        if not self.reaction and not _is_attachment(part):  # as an attachment it is not one (Gmail's rule)
+            self.reaction = reaction_emoji(_transfer_decode(part, Problems())[:4096])
 
     def _salvage(self, part: Message, ctype: str, depth: int) -> None:
         """A multipart with no (usable) boundary: guess it from the first ``--x`` line."""
@@ -227,6 +240,29 @@ def calendar_facts(part: Message) -> dict | None:
     if not method:
         return None
     return {"method": method[:20], "partstat": partstat, "comment": comment}
+
+
+#: Gmail's emoji reactions (developers.google.com/workspace/gmail/reactions/format): a part of
+#: this type, not an attachment, holding ``{"emoji": "👍", "version": 1}``, beside the text and
+#: HTML that other clients show ("👍 via Gmail").
+REACTION_TYPE = "text/vnd.google.email-reaction+json"
+
+
+def reaction_emoji(data: bytes) -> str:
+    """The emoji of a reaction part, or "" when the part is not a valid reaction (version 1, one
+    emoji: a short string, not plain ASCII, without letters or spaces). An invalid one is an
+    ordinary message."""
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return ""
+    if not isinstance(value, dict) or value.get("version") != 1:
+        return ""
+    emoji = value.get("emoji")
+    if (not isinstance(emoji, str) or not 0 < len(emoji) <= 16 or emoji.isascii()
+            or any(c.isalpha() or c.isspace() for c in emoji)):
+        return ""
+    return emoji
 
 
 def _charset(part: Message) -> str | None:

@@ -168,29 +168,36 @@ def _clean_name(name: str) -> str:
 
 
 def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], text: str, *,
-              own: frozenset[str] = frozenset(), grouped: bool = False, subject: str = "") -> Lead | None:
+              own: frozenset[str] = frozenset(), grouped: bool = False, subject: str = "",
+              self_sent: str = "") -> Lead | None:
     """The person a notification is from, or ``None`` when the sender is that person.
 
     ``own`` are the owner's addresses (never a customer); ``grouped`` says the message came
     through one of the owner's group aliases (its From may be the alias itself). ``subject``
     helps tell a form's notification ("New submission: ...") from a company's no-reply mail
-    with a Reply-To (``Lead.form``).
+    with a Reply-To (``Lead.form``). ``self_sent`` says the message came into the inbox from
+    one of the owner's addresses to the owner alone, as a site's contact form sends it when
+    it mails from the site's own address: ``"reply-to"`` lets only its Reply-To name the
+    person, ``"body"`` its form fields too (for a message that starts a thread, not a reply
+    or a forward, whose body would quote other people's addresses).
     """
     sender = (sender_handle or "").lower()
     from_own_group = grouped and sender in own
-    if not (from_own_group or is_machine_sender(sender) or _MACHINE_NAME.search(sender_name or "")):
+    if not (from_own_group or self_sent or is_machine_sender(sender) or _MACHINE_NAME.search(sender_name or "")):
         return None
     for key, how in (("x-original-from", "the group's X-Original-From"), ("reply-to", "Reply-To")):
         name, addr = _address(headers.get(key, ""))
         if addr and addr != sender and addr not in own and customer_address(addr):
-            via = "group alias" if from_own_group else "form or platform notification"
+            via = ("group alias" if from_own_group else
+                   "form mailing from your own address" if self_sent and sender in own else
+                   "form or platform notification")
             name = _clean_name(_without_platform(name, addr)) or _clean_name(sender_name if from_own_group else "")
             if is_machine_sender(addr):
                 how += ", the platform's relay address for them"
-            form = not from_own_group and (is_relay(addr) or is_form_sender(sender)
+            form = not from_own_group and (is_relay(addr) or is_form_sender(sender) or bool(self_sent)
                                            or bool(_FORM_SUBJECT.search(subject or "")))
             return Lead(addr, name, f"{via} from {sender or 'no address'}: the customer is in {how}", form)
-    if from_own_group:
+    if from_own_group or self_sent == "reply-to":
         return None
     body = (text or "")[:20000]
     m = _BODY_FROM.search(body)

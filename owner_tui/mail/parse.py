@@ -160,7 +160,7 @@ def _parse_elided(raw, to_parse, problems, folder, keep_raw_limit, fallback_time
     if keep is None:
         problems.add("raw too large, not kept")
     extra: dict = {}
-    for key in ("calendar", "dsn_actions"):
+    for key in ("calendar", "dsn_actions", "reaction"):
         if facts.get(key):
             extra[key] = facts[key]
     if "received" in hdr:

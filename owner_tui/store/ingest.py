@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from owner_tui import aging
 from owner_tui.classify import direction as classify_direction
 from owner_tui.classify import (
+    is_sent_folder,
     is_short_thanks,
     noise_reason,
     outbound_noise_reason,
@@ -34,6 +35,7 @@ from owner_tui.threader import (
     is_forward,
     normalize_subject,
     root_key,
+    starts_a_thread,
     thread_ids,
 )
 
@@ -369,13 +371,23 @@ class Ingester:
             return rec
         grouped = via_group({k.lower(): v for k, v in rec.headers.items()}, rec.recipients, self.groups)
         lead = find_lead(rec.sender_handle, rec.sender_name, rec.headers, rec.text, own=self.owner, grouped=grouped,
-                         subject=rec.subject)
+                         subject=rec.subject, self_sent=self.self_sent(rec))
         if lead is None:
             return rec
         extra = {**rec.extra, "via": rec.sender_handle, "via_name": rec.sender_name,
                  **({"lead": "form"} if lead.form else {})}
         return replace(rec, sender_handle=lead.handle, sender_name=lead.name, extra=extra,
                        notes=(*rec.notes, lead.how), direction="in")
+
+    def self_sent(self, rec: MessageRecord) -> str:
+        """Mail in the inbox from one of the owner's addresses to the owner alone: how a site's
+        contact form sends when it mails from the site's own address (Contact Form 7 set up with
+        ``From: info@`` for SPF, a host's form-to-mail script). See ``leads.find_lead``."""
+        sender = (rec.sender_handle or "").lower()
+        if (sender not in self.owner or is_sent_folder(rec.folder) or not rec.recipients
+                or not all(r in self.owner for r in rec.recipients)):
+            return ""
+        return "body" if starts_a_thread(rec) else "reply-to"
 
     def believable_time(self, rec: MessageRecord, sent_at: str, notes: list[str]) -> str:
         """The Date header unless the arrival time shows it cannot be right."""

@@ -14,6 +14,7 @@ sender whose Reply-To was not kept, a possible bounce), so an upgrade of a big s
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -33,10 +34,16 @@ _COLUMNS = ("id, conversation_id, account_id, direction, external_id, sent_at, s
             "recipients, subject, text, rating, noise, in_reply_to, refs, raw, attachments, folder, extra, notes")
 
 
-def _needs_raw(rec: MessageRecord, owner: frozenset[str]) -> bool:
+#: What only the raw mail shows to a rule added later: an emoji reaction's part, a spam
+#: filter's verdict header (kept with the message only since m012).
+_RAW_SIGNS = re.compile(rb"text/vnd\.google\.email-reaction\+json|^X-Spam(?:-Flag|-Status)?:", re.I | re.M)
+
+
+def _needs_raw(rec: MessageRecord, owner: frozenset[str], raw: bytes) -> bool:
     handle = rec.sender_handle.lower()
     return ("reply-to" not in rec.headers and (is_machine_sender(handle) or handle in owner or not handle)) or (
-        "content-type" in rec.headers and "report" in rec.headers["content-type"].lower())
+        "content-type" in rec.headers and "report" in rec.headers["content-type"].lower()) or (
+        bool(_RAW_SIGNS.search(raw)))
 
 
 def rederive(store: "Store") -> None:
@@ -59,7 +66,7 @@ def rederive(store: "Store") -> None:
         ing = ingesters.get(row["account_id"]) or ingesters.setdefault(
             row["account_id"], Ingester(store, row["account_id"], store.now()))
         rec = stored_record(row)
-        if row["raw"] and _needs_raw(rec, owner):
+        if row["raw"] and _needs_raw(rec, owner, row["raw"]):
             fresh = parse_message(row["raw"], folder=row["folder"])
             rec = replace(rec, headers=fresh.headers, arrived_at=fresh.arrived_at,
                           extra={**rec.extra, **fresh.extra}, in_reply_to=rec.in_reply_to or fresh.in_reply_to)

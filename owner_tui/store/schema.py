@@ -368,3 +368,12 @@ def m011_marketplace_relays(db: Database) -> None:
     itself, one contact for every guest, and the owner's reply to the relay did not close the
     wait. Every stored message is read again with the new rule, once (as after m003)."""
     _run(db, "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('rederive', 'pending')")
+
+
+@migrations()
+def m012_machine_mail_both_ways(db: Database) -> None:
+    """New reading rules (issue 12, round three): the owner's own automatic replies and read
+    receipts no longer close a wait, a Gmail emoji reaction no longer reopens one, mail the
+    server marked as spam no longer waits, and a site's form mailing from the owner's own
+    address is the visitor's. Every stored message is read again with them, once (as after m003)."""
+    _run(db, "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('rederive', 'pending')")

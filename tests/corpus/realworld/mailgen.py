@@ -580,14 +580,16 @@ def wordpress_head(seed: str, arrival: datetime) -> list[str]:
 
 
 def cf7_form(seed: str, person: tuple[str, str], subject_field: str, message: str, date: datetime,
-             arrival: datetime, reply_to: bool) -> tuple[bytes, str]:
-    """Contact Form 7's default "Mail" template through wp_mail (PHPMailer)."""
+             arrival: datetime, reply_to: bool, frm: str = "Rosie's Bakery <wordpress@bakery.example>"
+             ) -> tuple[bytes, str]:
+    """Contact Form 7's default "Mail" template through wp_mail (PHPMailer). ``frm`` is the
+    form's "From" setting (CF7 suggests an address of the site's own domain, for SPF)."""
     msgid = f"{b64id(seed, 43).replace('/', '').replace('+', '')}@bakery.example"
     head = wordpress_head(seed, arrival) + [
         f"To: {OWNER}",
         f"Subject: Rosie's Bakery \"{subject_field}\"",
         f"Date: {rdate(date)}",
-        "From: Rosie's Bakery <wordpress@bakery.example>",
+        f"From: {frm}",
     ]
     if reply_to:
         head.append(f"Reply-To: {person[1]}")
@@ -598,16 +600,18 @@ def cf7_form(seed: str, person: tuple[str, str], subject_field: str, message: st
     return join(head, body), msgid
 
 
-def wpforms(seed: str, person: tuple[str, str], message: str, date: datetime, arrival: datetime) -> tuple[bytes, str]:
+def wpforms(seed: str, person: tuple[str, str], message: str, date: datetime, arrival: datetime,
+            frm: str = "Rosie's Bakery <wordpress@bakery.example>") -> tuple[bytes, str]:
     """WPForms' default notification ("New Entry: Contact Form"), here without Reply-To (the
-    site's notification was set up before WPForms filled it in): the address is only in the body."""
+    site's notification was set up before WPForms filled it in): the address is only in the body.
+    ``frm`` is its "From Email" setting (WPForms' default is ``{admin_email}``, the owner's own)."""
     msgid = f"{b64id(seed, 43).replace('/', '').replace('+', '')}@bakery.example"
     boundary = f"b1=_{b64id(seed + 'bd', 43).replace('/', '').replace('+', '')}"
     head = wordpress_head(seed, arrival) + [
         f"To: {OWNER}",
         "Subject: New Entry: Contact Form",
         f"Date: {rdate(date)}",
-        "From: Rosie's Bakery <wordpress@bakery.example>",
+        f"From: {frm}",
         f"Message-ID: <{msgid}>",
         "X-Mailer: PHPMailer 6.9.1 (https://github.com/PHPMailer/PHPMailer)",
         "MIME-Version: 1.0",
@@ -2015,12 +2019,126 @@ def form_list_header_scenario() -> None:
     sc.awaiting_total = 1
 
 
+def gmail_reaction(seed: str, person: tuple[str, str], parent: Mail, emoji: str, date: datetime,
+                   arrival: datetime) -> bytes:
+    """A Gmail emoji reaction (developers.google.com/workspace/gmail/reactions/format): text,
+    the ``text/vnd.google.email-reaction+json`` part, then HTML; In-Reply-To the message reacted to."""
+    m = Mail(frm=person, to=[("", OWNER)], subject="Re: " + parent.subject.removeprefix("Re: "), date=date,
+             body="", seed=seed, in_reply_to=parent.msgid, references=[*parent.references, parent.msgid])
+    m.msgid = f"CA{b64id(seed, 44).replace('/', '_')}@mail.gmail.example"
+    boundary = "000000000000" + hx(seed + "b", 16)
+    head = mx_received(person[1], "mail-wr1-f54.google.example", "209.85.221.54", arrival, qid_seed=seed) + [
+        "MIME-Version: 1.0", f"References: {m.refs()}", f"In-Reply-To: <{m.in_reply_to}>",
+        f"From: {addr(*person)}", f"Date: {rdate(date)}", f"Message-ID: <{m.msgid}>",
+        f"Subject: {ew(m.subject)}", f"To: {OWNER}",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"']
+    link = "https://www.google.com/gmail/about/?utm_source=gmail-in-product&utm_medium=et&utm_campaign=emojireactionemail#app"
+    name = person[0].split()[0]
+    plain = f"{emoji}\n{name} reacted via Gmail {link}"
+    data = '{\n  "emoji": "' + emoji + '",\n  "version": 1\n}'
+    html = f'<div><p style="font-size:50px">{emoji}</p><p>{name} reacted via <a href="{link}">Gmail</a></p></div>'
+    qp_head = 'charset="UTF-8"\nContent-Transfer-Encoding: quoted-printable\n\n'
+    body = (f"--{boundary}\nContent-Type: text/plain; {qp_head}{qp(plain)}\n\n"
+            f"--{boundary}\nContent-Type: text/vnd.google.email-reaction+json; {qp_head}{qp(data)}\n"
+            f"--{boundary}\nContent-Type: text/html; {qp_head}{qp(html)}\n"
+            f"--{boundary}--\n")
+    return join(head, body)
+
+
+def pigeonhole_vacation(seed: str, parent: Mail, text: str, date: datetime) -> bytes:
+    """The owner's own vacation reply as Dovecot's Sieve (Pigeonhole) sends it, with its copy
+    filed in Sent (``vacation :fcc "Sent"``, RFC 8580): "Auto:" subject, RFC 3834 headers."""
+    head = [f"X-Sieve: Pigeonhole Sieve 0.5.21", f"Message-ID: <dovecot-sieve-{int(date.timestamp())}-{hx(seed, 8)}-0@mx1.bakery.example>",
+            f"Date: {rdate(date)}", f"From: <{OWNER}>", f"To: <{parent.frm[1]}>",
+            f"Subject: Auto: {parent.subject}", f"In-Reply-To: <{parent.msgid}>",
+            f"References: <{parent.msgid}>", "Auto-Submitted: auto-replied (vacation)", "Precedence: bulk",
+            "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit"]
+    return join(head, text)
+
+
+def spamassassin_tagged(seed: str, frm: tuple[str, str], subject: str, text: str, date: datetime,
+                        arrival: datetime) -> bytes:
+    """Mail a cPanel host's SpamAssassin judged spam and delivered to the inbox anyway, with its
+    subject rewritten and its verdict headers."""
+    head = mx_received(frm[1], "mail.seo-growth.example", "198.51.100.23", arrival, qid_seed=seed) + [
+        "X-Spam-Status: Yes, score=8.4", "X-Spam-Score: 84", "X-Spam-Bar: ++++++++",
+        "X-Spam-Report: Spam detection software, running on the system \"server.hostingco.example\",",
+        " has identified this incoming email as possible spam.", "X-Spam-Flag: YES",
+        f"Subject: ***SPAM*** {subject}", f"From: {addr(*frm)}", f"To: {OWNER}", f"Date: {rdate(date)}",
+        f"Message-ID: <{hx(seed, 20)}@mail.seo-growth.example>", "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8"]
+    return join(head, text)
+
+
+def machine_mail_scenarios() -> None:
+    P = PEOPLE
+    sc = scenario("64-lead-wpforms-from-admin-email", "lead",
+                  "WPForms notification sent From the owner's own address ({admin_email}, its default)",
+                  "A form that mails from the site's own address is the visitor's message, not the owner's: "
+                  "the Email field's person awaits.")
+    d = t("2026-11-22 18:02:13")
+    person = ("Rachel Green", "rachel.green@mail.example")
+    raw, _ = wpforms(sc.name, person, "Do you make gluten-free birthday cakes? It's for Sunday.", d,
+                     d + timedelta(seconds=3), frm=f"Rosie's Bakery <{OWNER}>")
+    sc.add("01-wpforms.eml", raw, d + timedelta(seconds=3), noise=False, reason=LEAD_REASON)
+    sc.customer(person[1], True, d, reason=LEAD_REASON)
+    sc.awaiting_total = 1
+
+    sc = scenario("65-lead-cf7-from-own-address-reply-to", "lead",
+                  "Contact Form 7 set up with From '[your-name] <hello@...>' and Reply-To the visitor",
+                  "CF7's advice for SPF: mail from the site's own domain. The visitor in Reply-To awaits.")
+    d = t("2026-11-21 10:15:40")
+    person = ("Tariq Aziz", "tariq.aziz@mail.example")
+    raw, _ = cf7_form(sc.name, person, "Wedding cake tasting",
+                      "Could we book a tasting for a three-tier wedding cake next week?", d, d + timedelta(seconds=2),
+                      reply_to=True, frm=f"{person[0]} <{OWNER}>")
+    sc.add("01-cf7.eml", raw, d + timedelta(seconds=2), noise=False, reason=LEAD_REASON)
+    sc.customer(person[1], True, d, reason=LEAD_REASON)
+    sc.awaiting_total = 1
+
+    sc = scenario("66-reaction-gmail-after-answer", "noise",
+                  "The customer reacts to the owner's answer with a Gmail emoji reaction",
+                  "A reaction (text/vnd.google.email-reaction+json) needs no answer: it must not reopen the wait.")
+    q, r = answered_thread(sc, "gmail", P["grace"], "Sourdough on Saturday", "2026-11-20",
+                           "Hi! Will you have sourdough on Saturday morning?")
+    at = t("2026-11-20 10:12:31")
+    sc.add("03-reaction.eml", gmail_reaction(sc.name + "react", P["grace"], r, "\U0001f44d", at,
+                                             at + timedelta(seconds=2)),
+           at + timedelta(seconds=2), noise=True, reason=["reaction"])
+    sc.customer(P["grace"][1], False)
+    sc.awaiting_total = 0
+
+    sc = scenario("67-owner-vacation-sieve-fcc", "autoreply",
+                  "The owner's own Sieve vacation reply, its copy filed in Sent",
+                  "An automatic reply sent for the owner answers nothing: the customer still waits for a person.")
+    d = t("2026-11-22 09:05:12")
+    q = ask(sc, "01-question.eml", "outlook", P["paul"], "Catering for 40 on Friday", d,
+            "Hello, can you cater sandwiches for 40 people this Friday? Paul")
+    v = pigeonhole_vacation(sc.name, q, "Thank you for your message. The bakery is closed until Tuesday; "
+                            "we will answer then.\n\nRosie\n", d + timedelta(seconds=5))
+    sc.add("02-vacation.eml", v, d + timedelta(seconds=6), folder="Sent", noise=True, reason=AUTO_REASON)
+    sc.customer(P["paul"][1], True, d)
+    sc.awaiting_total = 1
+
+    sc = scenario("68-spam-tagged-by-spamassassin", "noise",
+                  "Mail the host's SpamAssassin marked ***SPAM*** and delivered to the inbox",
+                  "The mail server's verdict (X-Spam-Flag: YES) is noise: kept and viewable, never waiting.")
+    d = t("2026-11-22 03:14:55")
+    raw = spamassassin_tagged(sc.name, ("Kevin | SEO Growth", "kevin@seo-growth.example"),
+                              "Get your bakery to #1 on Google this month",
+                              "Hi,\n\nI noticed your website is not ranking for 'bakery near me'. Can I send you "
+                              "a free audit?\n\nKevin\n", d, d + timedelta(seconds=4))
+    sc.add("01-spam.eml", raw, d + timedelta(seconds=4), noise=True, reason=["spam"])
+    sc.customer("kevin@seo-growth.example", False, status="noise", conversations=None)
+    sc.awaiting_total = 0
+
+
 def build() -> list[Scenario]:
     ALL.clear()
     for fn in (plain_scenarios, lead_scenarios, reply_scenarios, forward_scenarios, skew_scenarios,
                repeat_scenarios, autoreply_scenarios, bounce_scenarios, role_scenarios, group_scenarios,
                noise_scenarios, answered_scenarios, more_lead_scenarios, google_forms_scenario,
-               reply_to_address_scenario, form_list_header_scenario):
+               reply_to_address_scenario, form_list_header_scenario, machine_mail_scenarios):
         fn()
     return ALL
 
