@@ -18,7 +18,17 @@ from owner_tui.records import MessageRecord
 
 SENT_FOLDER_NAMES = {"sent", "sent items", "sent messages", "sent mail", "[gmail]/sent mail", "inbox.sent"}
 
-_NOREPLY = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|noreply[-_.+].*|notifications?)@", re.I)
+#: A sender nobody can answer: "noreply@", "no-reply@", "do_not_reply@" and the same words
+#: inside a longer local part ("businessprofile-noreply@google.com", "account-security-noreply@",
+#: "support.no-reply@"), and "notification(s)@" alone or as one of its words ("calendar-notification@").
+_NOREPLY_WORDS = re.compile(r"no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply", re.I)
+_NOTIFICATION_LOCAL = re.compile(r"(?:^|[-_.+])notifications?(?:$|[-_.+])", re.I)
+
+
+def is_noreply(handle: str) -> bool:
+    """Mail from this address cannot be answered by a person (see ``_NOREPLY_WORDS``)."""
+    local = (handle or "").partition("@")[0]
+    return bool(local) and bool(_NOREPLY_WORDS.search(local) or _NOTIFICATION_LOCAL.search(local))
 _THANKS = re.compile(r"\b(thanks?|thank\s+you|thx|cheers|merci|danke|gracias|great|perfect|ok|okay)\b", re.I)
 
 
@@ -111,7 +121,7 @@ def noise_reason(rec: MessageRecord, rules: Iterable[Rule] = (), *,
             return "newsletter (List-Unsubscribe)"
         if prec in ("bulk", "list", "junk") and not form:
             return f"precedence: {prec}"
-    if _NOREPLY.match(handle):
+    if is_noreply(handle):
         return "no-reply sender"
     return None
 
@@ -187,6 +197,10 @@ _BOUNCE_SUBJECT = re.compile(
 _WEAK_BOUNCE_SUBJECT = re.compile(
     r"^(?:(?:fw|fwd)\s*:\s*)*(?:delivery\s+(?:failure|failed|problem|report|delayed|has\s+failed)|"
     r"delayed\s+mail|returned\s+mail)", re.I)
+#: RFC 7489 7.2.1.1 (and RFC 8460 for TLS reports): the subject every aggregate report
+#: sender uses, "Report Domain: bakery.example Submitter: google.com Report-ID: <...>",
+#: Microsoft's with "[Preview]" in front.
+_DMARC_SUBJECT = re.compile(r"\breport\s+domain\s*:\s*\S+\s+submitter\s*:\s*.+?\breport-?id\s*:", re.I)
 _CHALLENGE_SUBJECT = re.compile(
     r"(please\s+confirm\s+your\s+(?:message|e-?mail)|requires\s+verification|verify#|"
     r"confirm\s+that\s+you\s+are\s+(?:a\s+)?(?:human|sender)|sender\s+verification|"
@@ -225,6 +239,8 @@ def report_structure(rec: MessageRecord, h: dict[str, str]) -> str | None:
     if "multipart/report" in ctype:
         if "feedback-report" in ctype:
             return "abuse report (ARF)"
+        if "tlsrpt" in ctype:
+            return "TLS report about your domain (RFC 8460)"
         if "disposition-notification" in ctype:
             return "read receipt"
         return receipt or "bounce (delivery report)"
@@ -253,6 +269,8 @@ def report_reason(rec: MessageRecord, h: dict[str, str]) -> str | None:
         return "bounce (from the mail system)"
     if null_path:  # RFC 5321: only delivery reports and automatic replies go out with <>
         return "bounce or automatic message (null return path)"
+    if _DMARC_SUBJECT.search(subject):
+        return "DMARC report about your domain (RFC 7489)"
     if _BOUNCE_SUBJECT.search(subject) or (subject.startswith("DELIVERY FAILURE:")):  # Lotus Notes writes caps
         return f"bounce (subject {subject[:40]!r})"
     if _WEAK_BOUNCE_SUBJECT.search(subject) and (

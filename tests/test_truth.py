@@ -1174,3 +1174,76 @@ Message-ID: <own-form-9@bakery.example>"""))
         assert store.db.execute("SELECT value FROM store_meta WHERE key = 'rederive'").fetchone()[0] == "done"
     finally:
         store.close()
+
+
+# -- senders nobody can answer, and reports about the owner's domain --------------------------
+
+@pytest.mark.parametrize("sender", [
+    "Google Business Profile <businessprofile-noreply@google.com>",   # "You've got a new review"
+    "Microsoft account team <account-security-noreply@accountprotection.microsoft.com>",
+    "Acme Support <support.no-reply@acme.example>",
+    "Google Calendar <calendar-notification@google.com>",
+    "Hosting Co <do_not_reply@hostingco.example>",
+])
+def test_a_no_reply_word_anywhere_in_the_address_is_a_no_reply_sender(shop, sender):
+    store, _ = shop
+    res = feed(shop, eml(f"""From: {sender}
+To: {OWNER}
+Subject: You have a new notification
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <nr-1@svc.example>"""))
+    assert res.noise == 1 and awaiting(store) == {}
+    assert notes_of(store, "nr-1@svc.example")[-1] == "no-reply sender"
+
+
+@pytest.mark.parametrize("sender", ["Anna Notaro <anna.notaro@mail.example>", "Rep Lyons <replyons@mail.example>",
+                                    "Notifications Desk <desk@notifyme.example>"])
+def test_a_person_whose_address_only_looks_like_it_still_waits(shop, sender):
+    store, _ = shop
+    feed(shop, question(sender=sender))
+    assert len(awaiting(store)) == 1
+
+
+@pytest.mark.parametrize("sender,subject", [
+    ("noreply-dmarc-support@google.com", "Report domain: bakery.example Submitter: google.com Report-ID: 1784"),
+    ("DMARC Aggregate Report <dmarcreport@microsoft.com>",
+     "[Preview] Report Domain: bakery.example Submitter: protection.outlook.com Report-ID: 5b2c7e0a"),
+    ("Yahoo DMARC <dmarchelp@yahooinc.com>",
+     "Report Domain: bakery.example Submitter: Yahoo Report-ID: <1700000000.392312@yahoo.com>"),
+])
+def test_a_dmarc_aggregate_report_about_the_owners_domain_is_noise(shop, sender, subject):
+    store, _ = shop
+    res = feed(shop, eml(f"""From: {sender}
+To: {OWNER}
+Subject: {subject}
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <dmarc-1@svc.example>""", "This is an aggregate report from the receiver.\n"))
+    assert res.noise == 1 and awaiting(store) == {}
+    assert "DMARC report" in notes_of(store, "dmarc-1@svc.example")[-1]
+
+
+def test_a_tls_report_is_noise_and_not_called_a_bounce(shop):
+    store, _ = shop
+    feed(shop, f"""From: tlsrpt-noreply@google.example
+To: {OWNER}
+Subject: Report Domain: bakery.example Submitter: google.com Report-ID: <2026.11.22T00.00.00Z+bakery.example@google.com>
+TLS-Report-Domain: bakery.example
+TLS-Report-Submitter: google.com
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <tls-1@google.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type="tlsrpt"; boundary="r"
+
+--r
+Content-Type: text/plain
+
+This is an aggregate TLS report from google.com
+--r
+Content-Type: application/tlsrpt+gzip
+Content-Disposition: attachment; filename="google.com!bakery.example!1700000000!1700086399.json.gz"
+
+H4sIAAAAAAAA
+--r--
+""".encode())
+    assert awaiting(store) == {}
+    assert notes_of(store, "tls-1@google.example")[-1].startswith("TLS report")

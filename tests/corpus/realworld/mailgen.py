@@ -2133,12 +2133,70 @@ def machine_mail_scenarios() -> None:
     sc.awaiting_total = 0
 
 
+def ms_security_alert(seed: str, date: datetime, arrival: datetime) -> bytes:
+    """Microsoft's account security alert: transactional, so no List-Unsubscribe; the only sign
+    is the no-reply word inside the sender's local part."""
+    head = mx_received("account-security-noreply@accountprotection.microsoft.com",
+                       "mail-db8eur05on2045.outbound.protection.outlook.example", "40.107.20.45", arrival,
+                       qid_seed=seed) + [
+        "From: Microsoft account team <account-security-noreply@accountprotection.microsoft.com>",
+        f"To: {OWNER}", "Subject: Microsoft account security alert", f"Date: {rdate(date)}",
+        f"Message-ID: <{uuid(seed)}@az.westeurope.microsoft.example>", "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8", "X-MS-Exchange-Organization-AuthAs: Anonymous"]
+    return join(head, "Microsoft account\n\nUnusual sign-in activity\n\nWe detected something unusual about a "
+                      "recent sign-in to the Microsoft account ho*****@bakery.example.\n\nThanks,\n"
+                      "The Microsoft account team\n")
+
+
+def ms_dmarc_report(seed: str, date: datetime, arrival: datetime) -> bytes:
+    """A DMARC aggregate report (RFC 7489 7.2.1.1 subject) as Microsoft sends it to the rua
+    address, which a small business often sets to its own mailbox."""
+    boundary = f"_{hx(seed, 8)}-{hx(seed + 'b', 4)}_"
+    start = int(date.timestamp()) - 86400
+    report_id = hx(seed + "id", 32)
+    head = mx_received("dmarcreport@microsoft.com", "mail-am6eur05on2089.outbound.protection.outlook.example",
+                       "40.107.22.89", arrival, qid_seed=seed) + [
+        "From: DMARC Aggregate Report <dmarcreport@microsoft.com>", f"To: <{OWNER}>",
+        f"Subject: Report Domain: bakery.example Submitter: enterprise.protection.outlook.com Report-ID: {report_id}",
+        f"Date: {rdate(date)}", f"Message-ID: <{uuid(seed)}@microsoft.example>", "MIME-Version: 1.0",
+        f'Content-Type: multipart/mixed; boundary="{boundary}"']
+    body = (f"--{boundary}\nContent-Type: text/plain; charset=us-ascii\n\n"
+            "This is a DMARC aggregate report from Microsoft Corporation. For Emails received between "
+            f"{rdate(date - timedelta(days=1))} UTC to {rdate(date)} UTC.\n\n"
+            f"--{boundary}\nContent-Type: application/gzip\n"
+            f'Content-Disposition: attachment; filename="enterprise.protection.outlook.com!bakery.example!{start}!{start + 86400}.xml.gz"\n'
+            f"Content-Transfer-Encoding: base64\n\n{b64id(seed + 'gz', 76)}\n{b64id(seed + 'gz2', 40)}==\n--{boundary}--\n")
+    return join(head, body)
+
+
+def machine_sender_scenarios() -> None:
+    sc = scenario("69-noreply-word-inside-the-address", "noise",
+                  "Microsoft's account security alert from account-security-noreply@",
+                  "Transactional mail carries no list headers: a no-reply word anywhere in the local part is "
+                  "a sender nobody can answer.")
+    d = t("2026-11-22 06:41:09")
+    sc.add("01-security-alert.eml", ms_security_alert(sc.name, d, d + timedelta(seconds=3)), d + timedelta(seconds=3),
+           noise=True, reason=["no-reply"])
+    sc.customer("account-security-noreply@accountprotection.microsoft.com", False, status="noise", conversations=None)
+    sc.awaiting_total = 0
+
+    sc = scenario("70-dmarc-aggregate-report", "noise",
+                  "A DMARC aggregate report from Microsoft to the owner's own mailbox (rua=)",
+                  "RFC 7489's report subject names it: a report about the owner's domain, nothing to answer.")
+    d = t("2026-11-22 01:12:45")
+    sc.add("01-dmarc.eml", ms_dmarc_report(sc.name, d, d + timedelta(seconds=6)), d + timedelta(seconds=6),
+           noise=True, reason=["DMARC"])
+    sc.customer("dmarcreport@microsoft.com", False, status="noise", conversations=None)
+    sc.awaiting_total = 0
+
+
 def build() -> list[Scenario]:
     ALL.clear()
     for fn in (plain_scenarios, lead_scenarios, reply_scenarios, forward_scenarios, skew_scenarios,
                repeat_scenarios, autoreply_scenarios, bounce_scenarios, role_scenarios, group_scenarios,
                noise_scenarios, answered_scenarios, more_lead_scenarios, google_forms_scenario,
-               reply_to_address_scenario, form_list_header_scenario, machine_mail_scenarios):
+               reply_to_address_scenario, form_list_header_scenario, machine_mail_scenarios,
+               machine_sender_scenarios):
         fn()
     return ALL
 
