@@ -1247,3 +1247,53 @@ H4sIAAAAAAAA
 """.encode())
     assert awaiting(store) == {}
     assert notes_of(store, "tls-1@google.example")[-1].startswith("TLS report")
+
+
+# -- a form's fields, in the forms' own words and languages -----------------------------------
+
+@pytest.mark.parametrize("label,name_line", [
+    ("Email (required):", "Name (required): Jane Morgan"),          # Contact Form 7's classic template
+    ("Email Address*:", "First Name*: Jane\nLast Name*: Morgan"),  # Wix, Squarespace
+    ("Your E-mail:", "Your Name: Jane Morgan"),
+    ("E-mailadres:", "Naam: Jane Morgan"),                          # Dutch
+    ("Ihre E-Mail-Adresse:", "Ihr Name: Jane Morgan"),               # German
+    ("Indirizzo email:", "Nome: Jane Morgan"),                       # Italian
+    ("Adresse e-mail :", "Nom : Jane Morgan"),                       # French, with its space before ":"
+    ("Correo electrónico:", "Nombre: Jane Morgan"),                  # Spanish
+    ("Email\t", "Name\tJane Morgan"),                                # an HTML table read as text
+])
+def test_a_forms_email_field_in_its_own_words_names_the_visitor(shop, label, name_line):
+    store, _ = shop
+    feed(shop, eml(f"""From: Website <noreply@bakery-site.example>
+To: {OWNER}
+Subject: Contact
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <field-1@bakery-site.example>""", f"{name_line}\n{label} jane@mail.example\nMessage: Do you deliver?\n"))
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}
+    assert store.page(ListFilter(view="awaiting"), 0, 1, NOW)[0]["contact_name"] == "Jane Morgan"
+
+
+@pytest.mark.parametrize("body", [
+    "Thanks for your order.\nTotal: $54.00\n\nQuestions?\nEmail: support@flourmill.example\nPhone: 555-0100\n",
+    "Your payout of $1,203.50 is on its way.\nContact email: payouts@payments.example\n",
+])
+def test_a_receipt_that_names_an_address_is_no_lead(shop, body):
+    """A no-reply receipt or alert lists its company's support address: without a form's name
+    or message field beside it, that address is not a visitor."""
+    store, _ = shop
+    res = feed(shop, eml(f"""From: Square <noreply@messaging.squareup.example>
+To: {OWNER}
+Subject: Receipt from Flour Mill
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <receipt-1@squareup.example>""", body))
+    assert res.noise == 1 and awaiting(store) == {}
+
+
+def test_a_website_enquiry_from_a_no_reply_sender_is_the_visitors(shop):
+    store, _ = shop
+    feed(shop, eml(f"""From: noreply@hostingco.example
+To: {OWNER}
+Subject: Website enquiry
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <enq-1@hostingco.example>""", "E-mail: jane@mail.example\nTelephone: 07700 900123\n"))
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}

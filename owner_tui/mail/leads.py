@@ -36,20 +36,44 @@ PLATFORM_DOMAINS = (
 _PLATFORMS = frozenset(PLATFORM_DOMAINS)
 
 _ADDR = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
-#: "Email: jane@x.example", "E-mail address - jane@...", "Your email | jane@...".
+#: A form's label for the visitor's address, in the languages forms are built in: "Email",
+#: "Email Address", "Your email", "E-mailadres", "E-Mail-Adresse", "Indirizzo email",
+#: "Adresse e-mail", "Correo electrónico", "Dirección de correo", "Mail", "Reply-To".
+_MAIL_LABEL = (
+    r"(?:(?:your|ihre|deine|votre|ton|su|tu|uw|jouw|il\s+tuo|la\s+tua|contact|customer|client|guest|sender'?s?|"
+    r"adresse|adresse\s+de|indirizzo|direcci[oó]n\s+de|endere[çc]o\s+de)\s+){0,2}"
+    r"(?:(?:e-?mail|courriel|correo|e-?post|mail|s[äa]hk[öo]posti)"
+    r"(?:[-\s]?(?:address|adresse|adres|addr|electr[oó]nico|[ée]lectronique))?|reply[- ]to)")
+#: What may follow a label before its separator: "(required)", "*".
+_LABEL_TAIL = r"\s*(?:\([^)\n]{0,30}\))?\s*\**"
+#: "Email: jane@x.example", "E-mail address - jane@...", "Your email | jane@...", "Email (required): ...".
 _EMAIL_FIELD = re.compile(
-    r"^[ \t*>_|-]*(?:your\s+)?(?:e-?mail|email\s+address|e-?mail\s+address|courriel|e-?mail-?adresse|correo|"
-    r"correo\s+electr[oó]nico|reply[- ]to|contact\s+e-?mail)\s*\**\s*[:=|\-–]?\s*\**\s*(?:<|\[)?(" + _ADDR + r")",
+    r"^[ \t*>_|-]*" + _MAIL_LABEL + _LABEL_TAIL + r"\s*(?:[:=|\-–]|\t)?\s*\**\s*(?:<|\[|mailto:)?(" + _ADDR + r")",
     re.I | re.M)
 #: The label on its own line, the value on the next (Google Forms, Wix and Shopify tables).
 _EMAIL_LABEL_LINE = re.compile(
-    r"^[ \t*>_|-]*(?:your\s+)?(?:e-?mail|email\s+address|e-?mail\s+address)\s*\**\s*:?\s*\**\s*\n"
-    r"[ \t\n]*(?:<|\[)?(" + _ADDR + r")", re.I | re.M)
-_NAME_FIELD = re.compile(
-    r"^[ \t*>_|-]*(?:your\s+|full\s+|customer\s+|contact\s+)?name\s*\**\s*[:=|\-–]\s*\**\s*([^\n<>@]{1,80})$",
+    r"^[ \t*>_|-]*" + _MAIL_LABEL + _LABEL_TAIL + r"\s*:?\s*\**\s*\n[ \t\n]*(?:<|\[|mailto:)?(" + _ADDR + r")",
     re.I | re.M)
-_FIRST_LAST = (re.compile(r"^[ \t*>_|-]*first\s+name\s*\**\s*[:=|\-–]\s*\**\s*([^\n<>@]{1,40})$", re.I | re.M),
-               re.compile(r"^[ \t*>_|-]*last\s+name\s*\**\s*[:=|\-–]\s*\**\s*([^\n<>@]{1,40})$", re.I | re.M))
+_NAME_LABEL = (r"(?:(?:your|ihr|votre|su|tu|uw|full|customer|contact|client|guest)\s+)?"
+               r"(?:name|naam|nome|nom|nombre|navn|namn|imi[eę]|jm[ée]no|nimi)")
+_NAME_FIELD = re.compile(
+    r"^[ \t*>_|-]*" + _NAME_LABEL + _LABEL_TAIL + r"\s*(?:[:=|\-–]|\t)\s*\**\s*([^\n<>@]{1,80})$", re.I | re.M)
+#: The label on its own line and the name on the next (WPForms, Gravity Forms, Google Forms).
+_NAME_LABEL_LINE = re.compile(
+    r"^[ \t*>_|-]*" + _NAME_LABEL + _LABEL_TAIL + r"\s*:?\s*\**\s*\n[ \t]*([^\n<>@:]{1,80})$", re.I | re.M)
+_FIRST_LAST = (
+    re.compile(r"^[ \t*>_|-]*(?:first\s+name|given\s+name|vorname|pr[ée]nom|voornaam|nombre)" + _LABEL_TAIL
+               + r"\s*(?:[:=|\-–]|\t)\s*\**\s*([^\n<>@]{1,40})$", re.I | re.M),
+    re.compile(r"^[ \t*>_|-]*(?:last\s+name|surname|family\s+name|nachname|nom\s+de\s+famille|achternaam|apellidos?|"
+               r"cognome)" + _LABEL_TAIL + r"\s*(?:[:=|\-–]|\t)\s*\**\s*([^\n<>@]{1,40})$", re.I | re.M))
+#: A form's field for what the visitor wrote ("Message:", "Comment or Message", "Your enquiry",
+#: "Nachricht", "Bericht", "Messaggio"): with a name or message field beside the address, a
+#: body is a form's, not a receipt that lists its shop's support address.
+_MESSAGE_FIELD = re.compile(
+    r"^[ \t*>_|-]*(?:(?:your|ihre|votre|su|uw)\s+)?(?:message(?:\s+body)?|comments?(?:\s+or\s+message)?|enquiry|inquiry|"
+    r"questions?|details|request|notes?\s+from\s+(?:the\s+)?(?:buyer|customer|guest|client)|special\s+requests?|how\s+can\s+we\s+help(?:\s+you)?\??|nachricht|mitteilung|anfrage|bericht|vraag|"
+    r"messaggio|richiesta|mensaje|consulta|commentaires?|demande|mensagem|wiadomo[śs][ćc])" + _LABEL_TAIL
+    + r"\s*(?::|$)", re.I | re.M)
 #: Local-part words of notification accounts: "rosiesbakery.forms@", "shop-notifications@".
 _MACHINE_TOKENS = frozenset({"noreply", "no-reply", "donotreply", "notification", "notifications", "notify", "forms",
                              "form", "webform", "webforms", "wordpress", "submissions", "submission", "mailer",
@@ -90,7 +114,8 @@ _FORM_TOKENS = frozenset({"form", "forms", "webform", "webforms", "wordpress", "
 #: "Form Submission - New Form", "New Entry: Contact Form", "New response to Cake enquiry").
 _FORM_SUBJECT = re.compile(
     r"\b(?:new\s+(?:form\s+)?(?:submission|entry|response|lead|inquiry|enquiry|customer\s+message|message\s+from)|"
-    r"form\s+(?:submission|entry)|contact\s+form|submission\s+from)\b", re.I)
+    r"form\s+(?:submission|entry)|contact\s+form|submission\s+from|website\s+(?:enquiry|inquiry|contact|message)|"
+    r"contact\s+request|(?:enquiry|inquiry)\s+from)\b", re.I)
 
 
 def is_form_sender(handle: str) -> bool:
@@ -200,6 +225,8 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
     if from_own_group or self_sent == "reply-to":
         return None
     body = (text or "")[:20000]
+    if not (self_sent or is_form_sender(sender) or _FORM_SUBJECT.search(subject or "") or _form_shaped(body)):
+        return None  # a receipt or an alert that names some address: not a form
     m = _BODY_FROM.search(body)
     if m and m.group(2).lower() != sender and m.group(2).lower() not in own and not is_machine_sender(m.group(2)):
         return Lead(m.group(2).lower(), _clean_name(m.group(1)) or _body_name(body),
@@ -215,8 +242,14 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
     return None
 
 
+def _form_shaped(body: str) -> bool:
+    """The body has a form's name or message field beside its address field."""
+    return bool(_NAME_FIELD.search(body) or _NAME_LABEL_LINE.search(body) or _FIRST_LAST[0].search(body)
+                or _MESSAGE_FIELD.search(body))
+
+
 def _body_name(body: str) -> str:
-    m = _NAME_FIELD.search(body)
+    m = _NAME_FIELD.search(body) or _NAME_LABEL_LINE.search(body)
     if m:
         return _clean_name(m.group(1))
     parts = [p.search(body) for p in _FIRST_LAST]
