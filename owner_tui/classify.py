@@ -112,7 +112,7 @@ def noise_reason(rec: MessageRecord, rules: Iterable[Rule] = (), *,
     prec = h.get("precedence", "").lower().strip()
     grouped = via_group(h, rec.recipients, groups)
     if not grouped:
-        if "list-id" in h:
+        if "list-id" in h or "mailing-list" in h or "x-mlserver" in h:  # RFC 2919; ezmlm's; fml's
             return "mailing list"
         # A form's or a platform's notification carries a person's message: its mailer's
         # unsubscribe link or bulk precedence (an ESP adds them to everything) is not theirs.
@@ -191,7 +191,10 @@ _BOUNCE_SUBJECT = re.compile(
     r"mail\s+system\s+error|returned\s+to\s+sender|delivery\s+notification:\s+delivery\s+has\s+failed|"
     r"warning:\s+could\s+not\s+send|unzustellbar\s*:|nicht\s+zustellbar|non\s+remis\s*:|non\s+distribu[ée]\s*:|"
     r"non\s+recapitabile\s*:|onbestelbaar\s*:|no\s+se\s+puede\s+entregar\s*:|n[ãa]o\s+entregue\s*:|"
-    r"kan\s+ikke\s+leveres\s*:)", re.I)
+    r"kan\s+ikke\s+leveres\s*:|"
+    # Japanese, Chinese and Korean servers: "cannot deliver the message", "system bounce"
+    r"メッセージを配信できません|配信できませんでした|配信不能|未配達|系统退信|退信通知|无法投递|無法傳遞|"
+    r"메일\s*전송\s*실패|전송되지\s*못했습니다)", re.I)
 #: Subjects a customer might also write ("Delivery failure", "Delivery delayed"): a bounce only
 #: with another sign of the mail system.
 _WEAK_BOUNCE_SUBJECT = re.compile(

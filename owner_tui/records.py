@@ -37,6 +37,7 @@ NOISE_HEADERS = (
     "list-unsubscribe",
     "list-post",
     "mailing-list",
+    "x-mlserver",
     "precedence",
     "return-path",
     "x-autoreply",

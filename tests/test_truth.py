@@ -1297,3 +1297,17 @@ Subject: Website enquiry
 Date: Mon, 23 Nov 2026 09:00:00 +0000
 Message-ID: <enq-1@hostingco.example>""", "E-mail: jane@mail.example\nTelephone: 07700 900123\n"))
     assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}
+
+
+@pytest.mark.parametrize("header", ["Mailing-List: contact bakers-help@lists.example; run by ezmlm",
+                                    "X-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]"])
+def test_a_list_that_names_itself_another_way_is_a_list(shop, header):
+    """ezmlm (qmail's list manager) and fml say "list" in their own headers, not List-Id."""
+    store, _ = shop
+    res = feed(shop, eml(f"""From: Sam <sam@mail.example>
+To: bakers@lists.example
+{header}
+Subject: Sourdough starters
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <ml-1@lists.example>"""))
+    assert res.noise == 1 and awaiting(store) == {}

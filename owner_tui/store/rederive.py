@@ -35,8 +35,9 @@ _COLUMNS = ("id, conversation_id, account_id, direction, external_id, sent_at, s
 
 
 #: What only the raw mail shows to a rule added later: an emoji reaction's part, a spam
-#: filter's verdict header (kept with the message only since m012).
-_RAW_SIGNS = re.compile(rb"text/vnd\.google\.email-reaction\+json|^X-Spam(?:-Flag|-Status)?:", re.I | re.M)
+#: filter's verdict header or fml's list header (kept with the message only since m012).
+_RAW_SIGNS = re.compile(rb"text/vnd\.google\.email-reaction\+json|^X-Spam(?:-Flag|-Status)?:|^X-MLServer:",
+                        re.I | re.M)
 
 
 def _needs_raw(rec: MessageRecord, owner: frozenset[str], raw: bytes) -> bool:
