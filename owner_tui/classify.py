@@ -16,7 +16,17 @@ from typing import Iterable
 
 from owner_tui.records import MessageRecord
 
-SENT_FOLDER_NAMES = {"sent", "sent items", "sent messages", "sent mail", "[gmail]/sent mail", "inbox.sent"}
+#: Sent folders by name (lower case), for Maildir and mbox folders and servers without
+#: SPECIAL-USE: the English names and what clients call them in other languages.
+SENT_FOLDER_NAMES = frozenset({
+    "sent", "sent items", "sent messages", "sent mail", "[gmail]/sent mail", "inbox.sent", "outbox sent",
+    "gesendet", "gesendete elemente", "gesendete objekte", "gesendete nachrichten", "[google mail]/gesendet",
+    "envoyés", "éléments envoyés", "messages envoyés", "elementos enviados", "enviados", "mensajes enviados",
+    "posta inviata", "inviati", "elementi inviati", "verzonden", "verzonden items", "verzonden berichten",
+    "itens enviados", "mensagens enviadas", "skickat", "skickade objekt", "skickade meddelanden", "sendt",
+    "sendte elementer", "sendte", "lähetetyt", "lähetetyt kohteet", "wysłane", "elementy wysłane",
+    "odeslaná pošta", "odeslané", "elküldött elemek", "отправленные", "已发送", "已傳送", "送信済み", "送信済みアイテム",
+    "보낸 편지함"})
 
 #: A sender nobody can answer: "noreply@", "no-reply@", "do_not_reply@" and the same words
 #: inside a longer local part ("businessprofile-noreply@google.com", "account-security-noreply@",
@@ -51,7 +61,8 @@ def is_sent_folder(folder: str | None) -> bool:
     if not folder:
         return False
     f = folder.strip().lower().lstrip(".")
-    return f in SENT_FOLDER_NAMES or f.endswith("/sent") or f.endswith(".sent")
+    leaf = re.split(r"[./]", f)[-1] if not f.startswith("[") else f
+    return f in SENT_FOLDER_NAMES or leaf in SENT_FOLDER_NAMES or f.endswith("/sent") or f.endswith(".sent")
 
 
 def direction(rec: MessageRecord, owner_addresses: Iterable[str]) -> str:

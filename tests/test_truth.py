@@ -1311,3 +1311,26 @@ Subject: Sourdough starters
 Date: Mon, 23 Nov 2026 09:00:00 +0000
 Message-ID: <ml-1@lists.example>"""))
     assert res.noise == 1 and awaiting(store) == {}
+
+
+@pytest.mark.parametrize("folder", ["INBOX.Gesendete Objekte", ".Éléments envoyés", "Posta inviata",
+                                    "INBOX/Verzonden items", "送信済みアイテム", "[Google Mail]/Gesendet"])
+def test_a_sent_folder_in_the_clients_language_holds_the_owners_replies(shop, folder):
+    """A Maildir or mbox folder from a German, French, Italian, Dutch or Japanese client (or a
+    server without SPECIAL-USE): a reply in it is the owner's, even from an alias not in the config."""
+    store, _ = shop
+    feed(shop, question())
+    feed(shop, eml("""From: Rosie <rosie@bakery-mail.example>
+To: Tom <tom@mail.example>
+Subject: Re: Order for Friday
+In-Reply-To: <q-1@mail.example>
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+Message-ID: <r-loc@bakery-mail.example>""", "Ja, Freitag passt.\n"), folder=folder)
+    assert awaiting(store) == {}
+
+
+@pytest.mark.parametrize("folder", ["INBOX", "Sentimental", "Archive/2025", "INBOX.Kunden"])
+def test_other_folders_are_not_sent_folders(folder):
+    from owner_tui.classify import is_sent_folder
+
+    assert not is_sent_folder(folder)
