@@ -476,3 +476,22 @@ def test_a_stop_request_keeps_whole_batches_and_the_next_sync_resumes(imap_accou
     assert store.sync_state(res.account_id, "INBOX")["last_uid"] == stored
     res = sync_account(store, account(imap_account, batch_size=2), folders=["INBOX"])
     assert folder(res, "INBOX").duplicate == 0 and folder(res, "INBOX").new == 20 - stored and count(store) == 20
+
+
+@pytest.mark.parametrize("sent", ["Gesendet", "Éléments envoyés", "Posta inviata"])
+def test_a_sent_folder_named_in_the_owners_language_is_found_without_special_use(imap_plain_account, tmp_path,
+                                                                               sent):
+    """A server without SPECIAL-USE flags whose Sent is named in the owner's language:
+    IMAPClient only tries English names, so the owner's replies were never read."""
+    with imap_plain_account.client() as c:
+        assert not any(b"\\Sent" in flags for flags, _, _ in c.list_folders())
+        c.create_folder(sent)
+        c.create_folder("Entwürfe")
+    imap_plain_account.append("INBOX", mail(1))
+    imap_plain_account.append(sent, mail(2, frm="rosie@alias.example", to="ann@example.net", subject="Re: Question 1",
+                                          in_reply_to="m1@example.net"))
+    store = open_store(tmp_path / "db")
+    res = sync_account(store, account(imap_plain_account))
+    assert res.ok, res.summary()
+    assert [(f.folder, f.role) for f in res.folders] == [("INBOX", "inbox"), (sent, "sent")]
+    assert count(store, "SELECT count(*) FROM conversations WHERE waiting_since IS NOT NULL") == 0

@@ -116,6 +116,7 @@ class DovecotServer:
         tmpdir: str | os.PathLike[str] | None = None,
         users: Mapping[str, str] | None = None,
         tls: bool = False,
+        special_use: bool = True,
     ) -> None:
         self._own_root = tmpdir is None
         self.root = Path(tempfile.mkdtemp(prefix="otdc-", dir=reachable_temp_base())
@@ -124,6 +125,7 @@ class DovecotServer:
             {"owner@example.com": "secret"} if users is None else users
         )
         self.tls = tls
+        self.special_use = special_use
         self.port = 0
         self.tls_port = 0
         self.cert: TestCert | None = None
@@ -369,7 +371,8 @@ class DovecotServer:
         self.users_dir.mkdir(exist_ok=True)
         for user in self.users:
             self._write_passwd(user)
-        self.config_path.write_text(render_config(self.root, self.port, self.tls_port, self.cert))
+        self.config_path.write_text(render_config(self.root, self.port, self.tls_port, self.cert,
+                                                   special_use=self.special_use))
 
     def _write_passwd(self, user: str) -> None:
         if "/" in user or user.startswith("."):

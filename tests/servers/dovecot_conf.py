@@ -15,11 +15,14 @@ from pathlib import Path
 from tests.servers.certs import TestCert
 
 
-def render_config(root: Path, port: int, tls_port: int = 0, cert: TestCert | None = None) -> str:
+def render_config(root: Path, port: int, tls_port: int = 0, cert: TestCert | None = None,
+                  special_use: bool = True) -> str:
     """dovecot.conf for an instance in ``root`` (run/, state/, homes/, users/, dovecot.log).
 
     With ``cert``: STARTTLS on ``port`` and implicit TLS on ``tls_port``. Dovecot counts
     loopback connections as secured, so plain login on ``port`` still works there.
+    ``special_use=False``: no SPECIAL-USE flags and no Sent made for each user, as a server
+    without RFC 6154 answers LIST: the client must find Sent by its name.
     """
     if os.geteuid() == 0:
         internal, login, internal_group = "dovecot", "dovenull", "dovecot"
@@ -33,6 +36,9 @@ def render_config(root: Path, port: int, tls_port: int = 0, cert: TestCert | Non
         internal_group = grp.getgrgid(os.getgid()).gr_name
         mail_uid, mail_gid = me.pw_name, grp.getgrgid(me.pw_gid).gr_name
         chroot = "  chroot =\n"
+    mailboxes = ("  mailbox Sent {\n    special_use = \\Sent\n    auto = subscribe\n  }\n"
+                 "  mailbox Drafts {\n    special_use = \\Drafts\n  }\n"
+                 "  mailbox Trash {\n    special_use = \\Trash\n  }\n") if special_use else ""
     if cert is not None:
         ssl = f"ssl = required\nssl_cert = <{cert.cert}\nssl_key = <{cert.key}\n"
         imaps = f"  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {tls_port}\n  }}\n"
@@ -71,17 +77,7 @@ userdb {{
 namespace inbox {{
   inbox = yes
   separator = /
-  mailbox Sent {{
-    special_use = \\Sent
-    auto = subscribe
-  }}
-  mailbox Drafts {{
-    special_use = \\Drafts
-  }}
-  mailbox Trash {{
-    special_use = \\Trash
-  }}
-}}
+{mailboxes}}}
 service imap-login {{
 {chroot}  inet_listener imap {{
     address = 127.0.0.1

@@ -122,6 +122,22 @@ def dovecot_tls() -> Iterator[DovecotServer]:
         server.close()
 
 
+@pytest.fixture(scope="session")
+def dovecot_plain() -> Iterator[DovecotServer]:
+    """A server without SPECIAL-USE and without a Sent made for each user."""
+    require_dovecot()
+    server = DovecotServer(special_use=False).start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def imap_plain_account(dovecot_plain: DovecotServer) -> ImapAccount:
+    return _new_account(dovecot_plain)
+
+
 @pytest.fixture
 def imap_account(dovecot: DovecotServer) -> ImapAccount:
     return _new_account(dovecot)

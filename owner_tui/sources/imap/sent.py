@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from imapclient import IMAPClient
 from imapclient.imapclient import SENT
 
+from owner_tui.classify import is_sent_folder
 from owner_tui.records import normalize_msgid
 from owner_tui.sources.imap.connection import ImapSettings, SecretGetter, close, connect
 from owner_tui.sources.imap.errors import FolderMissing, MailError, as_mail_error
@@ -35,13 +36,20 @@ def is_pending(flags) -> bool:
     return any(isinstance(f, bytes) and f.lower() == PENDING.lower() for f in flags or ())
 
 
+def sent_by_name(names: list[str]) -> str | None:
+    """A Sent folder named in the client's language ("Gesendet", "Éléments envoyés",
+    "INBOX.Posta inviata"), for a server without SPECIAL-USE whose Sent is not one of the
+    English names IMAPClient tries."""
+    return next((n for n in names if n.upper() != "INBOX" and is_sent_folder(n)), None)
+
+
 def find_sent_folder(client: IMAPClient, settings: ImapSettings) -> str:
     """The configured ``sent_folder``, else SPECIAL-USE ``\\Sent``, else a usual name."""
     if settings.sent_folder:
         if not client.folder_exists(settings.sent_folder):
             raise FolderMissing(settings.sent_folder, [f[2] for f in client.list_folders()])
         return settings.sent_folder
-    found = client.find_special_folder(SENT)
+    found = client.find_special_folder(SENT) or sent_by_name([f[2] for f in client.list_folders()])
     if not found:
         raise FolderMissing("Sent", [f[2] for f in client.list_folders()])
     return found

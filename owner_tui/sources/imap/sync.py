@@ -45,7 +45,7 @@ from owner_tui.sources.imap.errors import (
 )
 from owner_tui.sources.imap.parse import _INLINE, ParsePool, parse_items
 from owner_tui.sources.imap.results import AccountResult, FolderResult, Progress
-from owner_tui.sources.imap.sent import is_pending
+from owner_tui.sources.imap.sent import is_pending, sent_by_name
 
 __all__ = ["AccountResult", "FolderResult", "ParsePool", "Progress", "describe_error", "sync_account", "sync_folder",
            "resolve_folders", "MailError", "FolderMissing"]
@@ -70,7 +70,8 @@ PROBE_CHUNK = 2000
 def resolve_folders(client: IMAPClient, settings: ImapSettings) -> tuple[list[tuple[str, str]], list[str]]:
     """``[(folder, role)]`` to sync, and notes. Sent: the config's ``sent_folder`` (must
     exist), else SPECIAL-USE ``\\Sent`` (RFC 6154), else the usual names (IMAPClient's
-    ``find_special_folder`` does both). Extra folders must exist."""
+    ``find_special_folder`` does both), else a Sent named in the client's language
+    (``sent_by_name``, for a server without SPECIAL-USE). Extra folders must exist."""
     names = [f[2] for f in client.list_folders()]
     known = {n for n in names}
     known_ci = {n.lower(): n for n in names}
@@ -82,7 +83,7 @@ def resolve_folders(client: IMAPClient, settings: ImapSettings) -> tuple[list[tu
             raise FolderMissing(settings.sent_folder, names)
         out.append((real, "sent"))
     else:
-        sent = client.find_special_folder(SENT)
+        sent = client.find_special_folder(SENT) or sent_by_name(names)
         if sent:
             out.append((sent, "sent"))
         else:
