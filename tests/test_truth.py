@@ -1334,3 +1334,44 @@ def test_other_folders_are_not_sent_folders(folder):
     from owner_tui.classify import is_sent_folder
 
     assert not is_sent_folder(folder)
+
+
+def test_a_form_notification_marked_auto_generated_is_still_the_visitors(shop):
+    """A form's mailer may mark its notification ``Auto-Submitted: auto-generated`` (RFC 3834):
+    that says how the notification was made, as its List-Unsubscribe does, not that the
+    visitor's message needs no answer."""
+    store, _ = shop
+    feed(shop, eml(f"""From: Jotform <noreply@jotform.com>
+Reply-To: Jane Morgan <jane@mail.example>
+To: {OWNER}
+Auto-Submitted: auto-generated
+Subject: New submission: Cake enquiry
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <form-auto@jotform.com>"""))
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}
+
+
+def test_a_platforms_automatic_reply_is_still_noise(shop):
+    store, _ = shop
+    feed(shop, eml(f"""From: Wix Forms <no-reply@crm.wix.com>
+Reply-To: Jane Morgan <jane@mail.example>
+To: {OWNER}
+Auto-Submitted: auto-replied
+Subject: New submission: Contact us
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <form-ar@wix.com>"""))
+    assert awaiting(store) == {}
+
+
+def test_owner_tuis_own_alert_mailed_to_the_owner_names_no_visitor(shop):
+    """The feedback alert and the digest go from the owner's address to the owner with
+    ``Auto-Submitted: auto-generated``; a guest's address in them must not make a contact."""
+    store, _ = shop
+    feed(shop, eml(f"""From: {OWNER}
+To: {OWNER}
+Auto-Submitted: auto-generated
+Subject: New feedback: 2 stars at Terrace 1
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <alert-1@bakery.example>""", "Name: Jane Morgan\nEmail: jane@mail.example\nMessage: Cold soup.\n"))
+    assert awaiting(store) == {}
+    assert store.db.execute("SELECT count(*) FROM identities WHERE handle = 'jane@mail.example'").fetchone()[0] == 0

@@ -387,6 +387,9 @@ class Ingester:
         if (sender not in self.owner or is_sent_folder(rec.folder) or not rec.recipients
                 or not all(r in self.owner for r in rec.recipients)):
             return ""
+        auto = {k.lower(): v for k, v in rec.headers.items()}.get("auto-submitted", "").split(";")[0].strip().lower()
+        if auto and auto != "no":
+            return ""  # owner-tui's own digest or feedback alert, mailed to the owner: not a visitor's
         return "body" if starts_a_thread(rec) else "reply-to"
 
     def believable_time(self, rec: MessageRecord, sent_at: str, notes: list[str]) -> str:
