@@ -1021,6 +1021,8 @@ def test_a_customers_emoji_reaction_does_not_reopen_the_wait(shop, emoji):
 @pytest.mark.parametrize("kw", [
     {"version": "2"},                                               # a format this reader does not know
     {"emoji": "thanks"},                                            # words are a message
+    {"emoji": "\U0001f44d\\u001b[31;"},                             # no escape sequence reaches a reason
+    {"emoji": "\U0001f44d\u202e"},                                  # nor a bidi override
     {"disposition": "\nContent-Disposition: attachment; filename=\"r.json\""},  # as an attachment it is a file
 ])
 def test_an_invalid_reaction_is_an_ordinary_message(shop, kw):

@@ -13,6 +13,7 @@ import contextvars
 import email
 import json
 import re
+import unicodedata
 from email.message import Message
 from email.policy import compat32
 from email.utils import collapse_rfc2231_value
@@ -250,8 +251,7 @@ REACTION_TYPE = "text/vnd.google.email-reaction+json"
 
 def reaction_emoji(data: bytes) -> str:
     """The emoji of a reaction part, or "" when the part is not a valid reaction (version 1, one
-    emoji: a short string, not plain ASCII, without letters or spaces). An invalid one is an
-    ordinary message."""
+    emoji: a short string of emoji characters only). An invalid one is an ordinary message."""
     try:
         value = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -259,10 +259,22 @@ def reaction_emoji(data: bytes) -> str:
     if not isinstance(value, dict) or value.get("version") != 1:
         return ""
     emoji = value.get("emoji")
-    if (not isinstance(emoji, str) or not 0 < len(emoji) <= 16 or emoji.isascii()
-            or any(c.isalpha() or c.isspace() for c in emoji)):
+    if not isinstance(emoji, str) or not 0 < len(emoji) <= 16 or not any(_EMOJI_CATEGORY.get(
+            unicodedata.category(c)) for c in emoji) or not all(_emoji_char(c, emoji) for c in emoji):
         return ""
     return emoji
+
+
+#: What an emoji is made of: symbols, the marks and joiners that combine them (skin tones are
+#: Sk, the variation selector U+FE0F is Mn, the zero-width joiner U+200D is Cf), and a keycap's
+#: digit. Nothing else (letters, spaces, control characters) gets into a reason shown on screen.
+_EMOJI_CATEGORY = {"So": True, "Sk": True, "Me": True}
+
+
+def _emoji_char(c: str, emoji: str) -> bool:
+    cat = unicodedata.category(c)
+    return cat in ("So", "Sk", "Mn", "Me") or c in "\u200d\U000e007f" or "\U000e0020" <= c <= "\U000e007e" or (
+        c in "0123456789#*" and "\u20e3" in emoji)
 
 
 def _charset(part: Message) -> str | None:
