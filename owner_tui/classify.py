@@ -167,8 +167,9 @@ def spam_reason(h: dict[str, str], subject: str) -> str | None:
     for name in ("x-spam-flag", "x-spam-status", "x-spam"):
         if h.get(name, "").strip().lower().startswith("yes"):
             return f"spam (your mail server's {_HEADER_NAMES[name]}: yes)"
-    if _SPAM_SUBJECT.match(subject):
-        return f"spam (subject tagged {subject.split()[0][:12]!r} by your mail server)"
+    tag = _SPAM_SUBJECT.match(subject)
+    if tag:
+        return f"spam (subject tagged {' '.join(tag.group(0).split())!r} by your mail server)"
     return None
 
 
