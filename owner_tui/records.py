@@ -28,6 +28,11 @@ def channel_label(channel: str) -> str:
     """``sms`` -> ``Text``, ``call`` -> ``Missed call``; ``email``, ``google``... unchanged."""
     return CHANNEL_LABELS.get(channel, channel)
 
+#: A successful IMAP sync that found no Sent folder: the account's health warns with these words
+#: (``store.health`` says what to do), as the list would keep answered customers waiting.
+NO_SENT_WARNING = ("no Sent folder found: replies you send from your phone or webmail are not seen, so "
+                   "customers you answered there still show as waiting")
+
 #: Headers kept with a message for reading it (lower-case names): noise and auto-replies,
 #: lists and group aliases, the person behind a form or a group (Reply-To, X-Original-From),
 #: flags other clients left (X-Status "A": answered, in mbox files) and a spam filter's verdict.

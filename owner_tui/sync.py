@@ -38,6 +38,8 @@ class AccountOutcome:
     temporary: bool = False
     error: str | None = None
     cancelled: bool = False
+    #: What a successful sync still found wrong (``records.NO_SENT_WARNING``), for the account's health.
+    warnings: tuple[str, ...] = ()
 
 
 def sync_one(store, account: AccountConfig, *, progress: Callable | None = None,
@@ -57,7 +59,7 @@ def sync_one(store, account: AccountConfig, *, progress: Callable | None = None,
         if outcome.cancelled:
             store.sync_ended(account_id)
         elif outcome.ok:
-            store.sync_succeeded(account_id)
+            store.sync_succeeded(account_id, "; ".join(outcome.warnings) or None)
         else:
             prefix = f"{account.name}: "
             error = outcome.error or (outcome.line[len(prefix):] if outcome.line.startswith(prefix) else outcome.line)
@@ -76,7 +78,7 @@ def _sync_one(store, account: AccountConfig, *, progress: Callable | None = None
             first = res.error or next((f"{f.folder}: {f.error}" for f in res.folders if f.error), None)
             return AccountOutcome(account.name, "imap", res.ok, res.summary(), res.new, details=res,
                                   error_kind=res.error_kind, temporary=res.temporary, error=first,
-                                  cancelled=res.cancelled and res.ok)
+                                  cancelled=res.cancelled and res.ok, warnings=tuple(res.warnings))
         if account.kind in REVIEW_KINDS:
             from owner_tui.sources.reviews.sync import sync_account as sync_reviews
 

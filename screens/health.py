@@ -47,6 +47,8 @@ def details(health: Health | None, now: datetime, tz, *, idle: dict[str, str], l
         parts.append(Text(f"  last attempt  {_when(a.last_attempt, now, tz)}"))
         if a.state == "stale":
             parts.append(Text(f"  no successful sync for more than {a.stale_after_hours:g} h", style="yellow"))
+        if a.warning:
+            parts.append(Text(f"  warning  {one_line(a.warning, limit=400)}", style="bold yellow"))
         if a.error:
             temp = " (may pass by itself)" if a.temporary else ""
             parts.append(Text(f"  error{temp}  {one_line(a.error, limit=400)}", style="red"))

@@ -320,3 +320,34 @@ def test_accounts_test_names_an_unavailable_login_as_the_login_step(imap_account
         acc = account(imap_account, host=proxy.host, port=proxy.port, password_cmd="printf %s nope", retry_delay=0)
         last = check_account(acc)[-1]
     assert (last.step, last.ok) == ("login", False) and "not your password" in last.detail
+
+
+# -- a sync that works but finds no Sent folder ------------------------------------------------
+
+def test_an_account_without_a_sent_folder_warns_everywhere_until_one_is_found(imap_plain_account, tmp_path):
+    """A server without SPECIAL-USE and no Sent by any known name (a Gmail account with "Show
+    in IMAP" off for Sent Mail looks the same): the sync works, but every reply sent from the
+    phone goes unseen and answered customers keep waiting. The health says so, and what to do."""
+    imap_plain_account.append("INBOX", mail(1))
+    imap_config(tmp_path, imap_plain_account)
+    assert run(tmp_path, "sync", "--no-send").exit_code == 0
+
+    res = run(tmp_path, "status")
+    assert res.exit_code == 0  # nothing is missing from the list: it shows too much, not too little
+    assert "shop (imap): ok, last sync just now; but no Sent folder found" in res.output
+    assert "-> Set sent_folder for this account in config.toml" in res.output and "Show in IMAP" in res.output
+    code, data = status_json(tmp_path)
+    assert data["accounts"][0]["warning"].startswith("no Sent folder found")
+    digest = run(tmp_path, "digest", "--format", "text").output
+    first = digest.index("Needs attention first: the lists below may show answered customers as waiting")
+    assert "no Sent folder found" in digest[first:digest.index("Awaiting a reply now")]
+    assert "no Sent folder found" in run(tmp_path, "accounts", "list").output
+    doctor = run(tmp_path, "doctor").output
+    assert any(line.startswith("warn") and "no Sent folder" in line for line in doctor.splitlines())
+
+    with imap_plain_account.client() as c:
+        c.create_folder("Sent Items")  # one of the names IMAPClient tries
+    assert run(tmp_path, "sync", "--no-send").exit_code == 0
+    code, data = status_json(tmp_path)
+    assert code == 0 and data["accounts"][0]["warning"] is None
+    assert "no Sent folder" not in run(tmp_path, "status").output + run(tmp_path, "digest", "--format", "text").output

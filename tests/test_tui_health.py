@@ -233,3 +233,25 @@ async def test_the_status_line_stays_on_the_conversation_and_reply_screens(tmp_p
         await pilot.press("r")
         await settle(pilot)
         assert "! shop never synced" in bar(app) and "h:details" not in bar(app)  # h types in the editor
+
+
+def test_an_ok_account_with_a_warning_says_so_on_the_status_line_and_in_the_details():
+    from zoneinfo import ZoneInfo
+
+    from owner_tui.records import NO_SENT_WARNING
+    from screens.health import details
+
+    row = {"last_success": NOW.isoformat(), "last_attempt": NOW.isoformat(), "last_error": None, "error_kind": None,
+           "error_at": None, "temporary": 0, "failures": 0, "syncing_since": None, "warning": NO_SENT_WARNING}
+    warned = _account_health("shop", "imap", 1, row, (), NOW, 2)
+    fine = _account_health("reviews", "google", 2, {**row, "warning": None}, (), NOW, 2)
+    for accounts in ((warned,), (warned, fine)):
+        text = status_text(Health(NOW.isoformat(), accounts, OutboxHealth()), NOW, width=80)
+        assert "! shop no Sent folder" in text.plain and text.cell_len <= 80
+        span = next(s for s in text.spans if text.plain[s.start:s.end].startswith("! shop"))
+        assert "yellow" in str(span.style)
+    assert warned.state == "ok" and not warned.problem
+    group = details(Health(NOW.isoformat(), (warned,), OutboxHealth()), NOW, ZoneInfo("UTC"), idle={}, live=True,
+                    syncing=False)
+    plain = "\n".join(r.plain for r in group.renderables)
+    assert "warning  no Sent folder found" in plain and "what to do  Set sent_folder" in plain

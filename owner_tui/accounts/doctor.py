@@ -90,7 +90,7 @@ def _health_lines(obj, config) -> int:
         return 1
     failing = 0
     for a in health.accounts:
-        ok = {"ok": True, "manual": True, "syncing": True, "failing": False}.get(a.state)
+        ok = {"ok": not a.warning or None, "manual": True, "syncing": True, "failing": False}.get(a.state)
         text = f"sync {a.name}: {a.describe(now)}" + (f" -> {a.advice}" if a.advice else "")
         _line(ok, one_line(text, limit=400))
         failing += a.state == "failing"

@@ -147,10 +147,12 @@ def _attention_section(d: Digest) -> Section | None:
     """First of all: accounts failing, stale or never synced (the lists may miss their mail),
     and replies that failed to send."""
     h = d.health
-    if h is None or (not h.problems and not h.outbox.failed):
+    warned = [a for a in h.accounts if a.warning and not a.problem] if h is not None else []
+    if h is None or (not h.problems and not h.outbox.failed and not warned):
         return None
-    s = Section("Needs attention first: the lists below may be incomplete")
-    for a in h.problems:
+    s = Section("Needs attention first: the lists below may be incomplete" if h.problems or h.outbox.failed
+                else "Needs attention first: the lists below may show answered customers as waiting")
+    for a in [*h.problems, *warned]:
         s.blocks.append(one_line(f"{a.name} ({a.kind}): {a.describe(d.generated_at)}", limit=400))
         s.blocks.append(f"  What to do: {a.advice}")
     if h.outbox.failed:

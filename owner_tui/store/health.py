@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from owner_tui.aging import parse_iso, to_iso
+from owner_tui.records import NO_SENT_WARNING
 
 if TYPE_CHECKING:
     from owner_tui.config import Config
@@ -46,6 +47,15 @@ SHORT = {
     "quota0": "API not approved", "api_disabled": "API disabled", "unverified": "not verified",
     "trial_key": "trial key", "credentials": "wrong credentials",
 }
+
+#: A successful sync's warnings (``AccountHealth.warning``): the words, and what to do.
+NO_SENT = NO_SENT_WARNING
+WARNING_ADVICE = {
+    NO_SENT: "Set sent_folder for this account in config.toml to the folder your mail program files sent "
+             "mail in. On Gmail, tick \"Show in IMAP\" for Sent Mail (Settings, Labels).",
+}
+#: A few words per warning for the 80-column status line.
+WARNING_SHORT = {NO_SENT: "no Sent folder"}
 
 #: What the owner can do, per error kind (the error text says what happened).
 ADVICE = {
@@ -118,6 +128,8 @@ class AccountHealth:
     failures: int = 0
     stale_after_hours: float = 26.0
     feeds: tuple[FeedHealth, ...] = ()
+    #: What the last successful sync still found wrong (plain words), or None.
+    warning: str | None = None
 
     @property
     def problem(self) -> bool:
@@ -131,6 +143,8 @@ class AccountHealth:
             return NEVER_ADVICE
         if self.state == "stale":
             return STALE_ADVICE
+        if self.warning:
+            return WARNING_ADVICE.get(self.warning, "")
         return ""
 
     @property
@@ -155,13 +169,13 @@ class AccountHealth:
             return f"syncing now; {last}"
         if self.state == "manual":
             return "files: brought in with `owner-tui import`"
-        return f"ok, {last}"
+        return f"ok, {last}" + (f"; but {self.warning}" if self.warning else "")
 
     def as_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "state": self.state, "last_success": self.last_success,
                 "last_attempt": self.last_attempt, "error": self.error, "error_kind": self.error_kind,
                 "error_at": self.error_at, "temporary": self.temporary, "advice": self.advice or None,
-                "stale_after_hours": self.stale_after_hours,
+                "stale_after_hours": self.stale_after_hours, "warning": self.warning,
                 "feeds": [{"folder": f.folder, "last_success": f.last_success, "last_error": f.last_error,
                            "error_at": f.error_at} for f in self.feeds]}
 
@@ -248,14 +262,17 @@ class HealthMixin:
             self.db.execute("UPDATE account_health SET last_attempt = ?, syncing_since = ? WHERE account_id = ?",
                             [now, now, account_id])
 
-    def sync_succeeded(self, account_id: int) -> None:
+    def sync_succeeded(self, account_id: int, warning: str | None = None) -> None:
+        """A whole sync succeeded; ``warning`` is what it still found wrong (no Sent folder), or
+        None: it replaces the previous sync's."""
         now = self.now_iso()
         with self.write():
             self._health_row(account_id)
             self.db.execute(
                 """UPDATE account_health SET last_success = ?, last_attempt = coalesce(syncing_since, ?),
                        syncing_since = NULL, last_error = NULL, error_kind = NULL, error_at = NULL,
-                       temporary = 0, failures = 0 WHERE account_id = ?""", [now, now, account_id])
+                       temporary = 0, failures = 0, warning = ? WHERE account_id = ?""",
+                [now, now, warning[:500] if warning else None, account_id])
 
     def sync_failed(self, account_id: int, message: str, kind: str | None = None, *,
                     temporary: bool = False) -> None:
@@ -309,6 +326,7 @@ def _account_health(name: str, kind: str, account_id: int | None, row: dict | No
     if row is None:
         return AccountHealth(state="never", **common)
     fields = dict(last_success=row["last_success"], last_attempt=row["last_attempt"], error=row["last_error"],
+                  warning=row.get("warning"),
                   error_kind=row["error_kind"], error_at=row["error_at"], temporary=bool(row["temporary"]),
                   failures=row["failures"], **common)
     syncing = row["syncing_since"] and now - parse_iso(row["syncing_since"]) < SYNC_GIVE_UP

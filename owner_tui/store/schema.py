@@ -371,6 +371,14 @@ def m011_marketplace_relays(db: Database) -> None:
 
 
 @migrations()
+def m013_account_warning(db: Database) -> None:
+    """What a successful sync still found wrong with an account, in plain words: no Sent
+    folder, so replies sent from a phone or webmail are never seen and answered customers
+    keep waiting. Set by each successful sync (NULL when all is well)."""
+    _run(db, "ALTER TABLE account_health ADD COLUMN warning TEXT")
+
+
+@migrations()
 def m012_machine_mail_both_ways(db: Database) -> None:
     """New reading rules (issue 12, round three): the owner's own automatic replies and read
     receipts no longer close a wait, a Gmail emoji reaction no longer reopens one, mail the

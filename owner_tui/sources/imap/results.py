@@ -45,6 +45,8 @@ class AccountResult:
     folders: list[FolderResult] = field(default_factory=list)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: What a successful sync still found wrong, for the account's health (``records.NO_SENT_WARNING``).
+    warnings: list[str] = field(default_factory=list)
     cancelled: bool = False
     #: The ``MailError.kind`` of the (first) failure, and whether it is temporary.
     error_kind: str | None = None

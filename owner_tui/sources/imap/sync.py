@@ -35,7 +35,7 @@ from imapclient.exceptions import IMAPClientError
 from imapclient.imapclient import SENT
 
 from owner_tui.config import AccountConfig
-from owner_tui.records import Cursor, normalize_msgid
+from owner_tui.records import NO_SENT_WARNING, Cursor, normalize_msgid
 from owner_tui.sources.imap.connection import ImapSettings, SecretGetter, close, connect
 from owner_tui.sources.imap.errors import (
     FolderMissing,
@@ -483,6 +483,8 @@ def sync_account(store, account: AccountConfig, *, secrets: SecretGetter | None 
         result.notes.extend(notes)
         if folders is None:
             _remember_listing(client, result, plan)
+            if not any(role == "sent" for _, role in plan):
+                result.warnings.append(NO_SENT_WARNING)
     except Exception as exc:
         err = as_mail_error(exc, host=settings.host, port=settings.port, user=settings.user)
         result.error = str(err)

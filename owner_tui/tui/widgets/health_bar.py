@@ -15,11 +15,11 @@ from rich.text import Text
 from textual.widgets import Static
 
 from owner_tui.sanitize import one_line
-from owner_tui.store.health import Health, short_ago
+from owner_tui.store.health import WARNING_SHORT, Health, short_ago
 
-ICON = {"ok": "✓", "syncing": "⟳", "failing": "✗", "stale": "!", "never": "!", "manual": "·"}
+ICON = {"ok": "✓", "syncing": "⟳", "failing": "✗", "stale": "!", "never": "!", "manual": "·", "warning": "!"}
 STYLE = {"ok": "green", "syncing": "cyan", "failing": "bold red", "stale": "bold yellow", "never": "bold yellow",
-         "manual": "dim"}
+         "manual": "dim", "warning": "bold yellow"}
 SEP = " · "
 
 
@@ -43,10 +43,19 @@ def _outbox(health: Health) -> tuple[str, str, str]:
     return (f"outbox {long}" if long else "outbox empty", f"out {short}" if short else "out 0", style)
 
 
+def _state(a, syncing: bool) -> str:
+    """The account's state for the line: ``warning`` is an ok sync that found something wrong."""
+    if syncing and a.state != "manual":
+        return "syncing"
+    return "warning" if a.state == "ok" and a.warning else a.state
+
+
 def _account_words(a, now: datetime, syncing: bool, name_limit: int | None) -> tuple[str, str]:
-    state = "syncing" if syncing and a.state != "manual" else a.state
+    state = _state(a, syncing)
     name = one_line(a.name, limit=name_limit)
-    if state == "ok":
+    if state == "warning":
+        words = WARNING_SHORT.get(a.warning, "warning")
+    elif state == "ok":
         words = short_ago(a.last_success, now)
     elif state == "stale":
         words = f"stale {short_ago(a.last_success, now)}"
@@ -79,7 +88,7 @@ def status_text(health: Health | None, now: datetime, *, width: int = 80, syncin
                 items.append((words, STYLE[state]))
         elif level in (1, 2):
             limit = None if level == 1 else 10
-            healthy = [a for a in accounts if not a.problem and not syncing]
+            healthy = [a for a in accounts if _state(a, syncing) in ("ok", "manual")]
             for a in accounts:
                 if a in healthy and len(accounts) > 1:
                     continue
@@ -90,7 +99,7 @@ def status_text(health: Health | None, now: datetime, *, width: int = 80, syncin
         else:
             counts: dict[str, int] = {}
             for a in accounts:
-                state = "syncing" if syncing else a.state
+                state = _state(a, syncing)
                 counts[state] = counts.get(state, 0) + 1
             items += [(f"{ICON[s]}{n} {s}", STYLE[s]) for s, n in counts.items()]
         if live:
