@@ -371,20 +371,21 @@ def m011_marketplace_relays(db: Database) -> None:
 
 
 @migrations()
-def m013_account_warning(db: Database) -> None:
-    """What a successful sync still found wrong with an account, in plain words: no Sent
-    folder, so replies sent from a phone or webmail are never seen and answered customers
-    keep waiting. Set by each successful sync (NULL when all is well)."""
-    _run(db, "ALTER TABLE account_health ADD COLUMN warning TEXT")
-
-
-@migrations()
 def m012_machine_mail_both_ways(db: Database) -> None:
     """New reading rules (issue 12, round three): the owner's own automatic replies and read
     receipts no longer close a wait, a Gmail emoji reaction no longer reopens one, mail the
     server marked as spam no longer waits, a site's form mailing from the owner's own address
     is the visitor's, a form's Email field is read in more of the forms' words and languages
     (and a receipt's support address is no longer a visitor), a no-reply word inside a sender's
-    address and a DMARC or TLS report about the owner's domain are noise. Every stored message is read again with them, once (as after
-    m003)."""
+    address and a DMARC or TLS report about the owner's domain are noise, and so is mail of a
+    list that names itself with ezmlm's Mailing-List or fml's X-MLServer. Every stored message
+    is read again with them, once (as after m003)."""
     _run(db, "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('rederive', 'pending')")
+
+
+@migrations()
+def m013_account_warning(db: Database) -> None:
+    """What a successful sync still found wrong with an account, in plain words: no Sent
+    folder, so replies sent from a phone or webmail are never seen and answered customers
+    keep waiting. Set by each successful sync (NULL when all is well)."""
+    _run(db, "ALTER TABLE account_health ADD COLUMN warning TEXT")
