@@ -191,7 +191,7 @@ def gmail(m: Mail, *, inbound: bool, arrival: datetime | None = None, android: b
         head += [
             f"Received: by {helo} with SMTP id {hx(m.seed + 'smtp', 12)}so{int(hx(m.seed, 7), 16)}f8f.1",
             f"        for <{OWNER}>; {rdate(m.date + timedelta(seconds=1), -480, 'PST')}",
-            f"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;",
+            "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;",
             f"        d={gdomain}; s=20230601; t={epoch}; x={epoch + 604800}; darn=bakery.example;",
             "        h=" + ("to:subject:message-id:date:from:in-reply-to:references:mime-version"
                            if m.in_reply_to else "to:subject:message-id:date:from:mime-version")
@@ -243,29 +243,29 @@ def outlook(m: Mail, *, inbound: bool, arrival: datetime | None = None, tenant: 
         head += mx_received(m.frm[1], "EUR05-AM6-obe.outbound.protection.outlook.example",
                             "40.107.22." + str(int(hx(m.seed, 2), 16) % 250), arrival, qid_seed=m.seed)
         head += [
-            f"ARC-Seal: i=1; a=rsa-sha256; s=arcselector10001; d=microsoft.example; cv=none;",
+            "ARC-Seal: i=1; a=rsa-sha256; s=arcselector10001; d=microsoft.example; cv=none;",
             f" b={b64id(m.seed + 'arc', 72)}",
             f"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d={tenant};",
             " s=selector1; h=From:Date:Subject:Message-ID:Content-Type:MIME-Version:X-MS-Exchange-SenderADCheck;",
             f" bh={b64id(m.seed + 'bh', 43)}=;",
             f" b={b64id(m.seed + 'b', 72)}",
             f"Received: from {server}.eurprd06.prod.outlook.example (2603:10a6:10:2c3::17)",
-            f" by AS8PR06MB7712.eurprd06.prod.outlook.example (2603:10a6:20b:33d::9) with",
+            " by AS8PR06MB7712.eurprd06.prod.outlook.example (2603:10a6:20b:33d::9) with",
             " Microsoft SMTP Server (version=TLS1_2,",
             f" cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.20.8182.20; {rdate_nopad(m.date + timedelta(seconds=1))[:-6]}",
-            f" +0000",
+            " +0000",
         ]
     head += [f"From: {addr(*m.frm)}", f"To: {', '.join(f'{chr(34)}{e}{chr(34)} <{e}>' if not n else addr(n, e) for n, e in m.to)}"]
     if m.cc:
         head.append(f"CC: {m.cc_h()}")
     head += [f"Subject: {ew(m.subject)}", f"Thread-Topic: {ew(topic)}", f"Thread-Index: {ti}",
-             f"Date: {rdate_nopad(m.date, m.tz)}", f"Message-ID:", f" <{m.msgid}>"]
+             f"Date: {rdate_nopad(m.date, m.tz)}", "Message-ID:", f" <{m.msgid}>"]
     if m.in_reply_to:
         head += [f"References: {m.refs()}", f"In-Reply-To: <{m.in_reply_to}>"]
     head += ["Accept-Language: en-GB, en-US", "Content-Language: en-GB", "X-MS-Has-Attach:",
              "X-MS-TNEF-Correlator:"]
     if inbound:
-        head += [f"authentication-results: dkim=none (message not signed)",
+        head += ["authentication-results: dkim=none (message not signed)",
                  f" header.d=none;dmarc=none action=none header.from={tenant};",
                  "x-ms-publictraffictype: Email",
                  f"x-ms-traffictypediagnostic: {server}:EE_|AS8PR06MB7712:EE_",
@@ -279,7 +279,7 @@ def outlook(m: Mail, *, inbound: bool, arrival: datetime | None = None, tenant: 
             f'style="word-wrap:break-word">\n<div class="WordSection1">\n'
             + "".join(f'<p class="MsoNormal">{html.escape(ln, quote=False) or "&nbsp;"}<o:p></o:p></p>\n' for ln in m.body.strip().splitlines())
             + "</div>\n</body>\n</html>\n")
-    head += [f"Content-Type: multipart/alternative;", f'\tboundary="{boundary}"', "MIME-Version: 1.0"]
+    head += ["Content-Type: multipart/alternative;", f'\tboundary="{boundary}"', "MIME-Version: 1.0"]
     if inbound:
         head += [f"X-OriginatorOrg: {tenant}",
                  "X-MS-Exchange-CrossTenant-AuthAs: Internal",
@@ -549,7 +549,7 @@ def squarespace_form(seed: str, person: tuple[str, str], subject_field: str, mes
     boundary = f"----=_Part_{int(hx(seed, 6), 16)}_{int(hx(seed + 'p', 8), 16)}.{int(date.timestamp()) * 1000}"
     head = mx_received(f"bounce+{hx(seed, 6)}@mg.squarespace.example", "m42-8.mailgun.example", "159.135.228.8",
                        arrival, qid_seed=seed) + [
-        f"DKIM-Signature: a=rsa-sha256; v=1; c=relaxed/relaxed; d=squarespace.example; q=dns/txt;",
+        "DKIM-Signature: a=rsa-sha256; v=1; c=relaxed/relaxed; d=squarespace.example; q=dns/txt;",
         f" s=mailo; t={int(date.timestamp())}; h=Content-Type: MIME-Version: Subject: Reply-To: To: From: Message-ID: Date;",
         f" bh={b64id(seed + 'bh', 43)}=; b={b64id(seed + 'b', 70)}",
         f"X-Mailgun-Sid: {b64id(seed + 'sid', 64)}",
@@ -997,9 +997,9 @@ def exchange_ndr(seed: str, original: bytes, original_subject: str, failed_rcpt:
         f"Date: {rdate_nopad(date)}",
         "Content-Type: multipart/report; report-type=delivery-status;",
         f'\tboundary="{b}"',
-        f"X-MS-Exchange-Message-Is-Ndr:",
+        "X-MS-Exchange-Message-Is-Ndr:",
         "Content-Language: en-GB",
-        f"Message-ID:",
+        "Message-ID:",
         f" <{uuid(seed)}@AM8PR06MB7735.eurprd06.prod.outlook.example>",
         f"Subject: Undeliverable: {original_subject}",
         "Auto-Submitted: auto-replied",
@@ -2048,7 +2048,7 @@ def gmail_reaction(seed: str, person: tuple[str, str], parent: Mail, emoji: str,
 def pigeonhole_vacation(seed: str, parent: Mail, text: str, date: datetime) -> bytes:
     """The owner's own vacation reply as Dovecot's Sieve (Pigeonhole) sends it, with its copy
     filed in Sent (``vacation :fcc "Sent"``, RFC 8580): "Auto:" subject, RFC 3834 headers."""
-    head = [f"X-Sieve: Pigeonhole Sieve 0.5.21", f"Message-ID: <dovecot-sieve-{int(date.timestamp())}-{hx(seed, 8)}-0@mx1.bakery.example>",
+    head = ["X-Sieve: Pigeonhole Sieve 0.5.21", f"Message-ID: <dovecot-sieve-{int(date.timestamp())}-{hx(seed, 8)}-0@mx1.bakery.example>",
             f"Date: {rdate(date)}", f"From: <{OWNER}>", f"To: <{parent.frm[1]}>",
             f"Subject: Auto: {parent.subject}", f"In-Reply-To: <{parent.msgid}>",
             f"References: <{parent.msgid}>", "Auto-Submitted: auto-replied (vacation)", "Precedence: bulk",
