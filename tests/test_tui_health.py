@@ -239,7 +239,7 @@ def test_an_ok_account_with_a_warning_says_so_on_the_status_line_and_in_the_deta
     from zoneinfo import ZoneInfo
 
     from owner_tui.records import NO_SENT_WARNING
-    from screens.health import details
+    from owner_tui.screens.health import details
 
     row = {"last_success": NOW.isoformat(), "last_attempt": NOW.isoformat(), "last_error": None, "error_kind": None,
            "error_at": None, "temporary": 0, "failures": 0, "syncing_since": None, "warning": NO_SENT_WARNING}
