@@ -190,8 +190,10 @@ _OOF_SUBJECT = re.compile(
     r"automatisch\s+antwoord|niet\s+aanwezig|"
     r"resposta\s+autom[áa]tica|fora\s+do\s+escrit[óo]rio|"
     r"autosvar|automatisk\s+svar|automaattinen\s+vastaus|autoodpowied[źz]|odpowied[źz]\s+automatyczna|"
-    r"automatick[áa]\s+odpov[ěe][ďd]|automatikus\s+v[áa]lasz"
-    r")\s*(?::|\(|-|–|$)|"
+    r"automatick[áa]\s+odpov[ěe][ďd]|automatikus\s+v[áa]lasz|r[ăa]spuns\s+automat|otomatik\s+yan[ıi]t|"
+    r"автоматический\s+ответ|автоответ|αυτόματη\s+απάντηση|"
+    r"自动答复|自動回覆|自动回复|自動回復|自動応答|不在通知|자동\s*회신|자동\s*응답"
+    r")\s*(?::|：|\(|-|–|$)|"
     # words a customer might also start with: only as a "Word:" prefix
     r"(?:auto|ooo|on\s+vacation|absence|absent|abwesend|afwezig|ausente|assente|aus[êe]ncia|"
     r"fr[åa]nvaro|frav[æa]r|poissa|nieobecno[śs][ćc])\s*:)", re.I)

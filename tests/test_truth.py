@@ -1377,3 +1377,31 @@ Date: Mon, 23 Nov 2026 09:00:00 +0000
 Message-ID: <alert-1@bakery.example>""", "Name: Jane Morgan\nEmail: jane@mail.example\nMessage: Cold soup.\n"))
     assert awaiting(store) == {}
     assert store.db.execute("SELECT count(*) FROM identities WHERE handle = 'jane@mail.example'").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("subject", [
+    "Автоматический ответ: Заказ на пятницу",   # Outlook, Russian
+    "自动答复: 周五的订单",                      # Outlook, Simplified Chinese
+    "自動回覆：週五的訂單",                      # Traditional Chinese, full-width colon
+    "自動応答: 金曜日のご注文",                  # Japanese
+    "자동 회신: 금요일 주문",                     # Korean
+    "Otomatik yanıt: Cuma siparişi",            # Turkish
+    "Αυτόματη απάντηση: Παραγγελία",            # Greek
+    "Răspuns automat: Comanda de vineri",       # Romanian
+])
+def test_an_out_of_office_subject_in_more_languages_is_noise(shop, subject):
+    """Exchange's out-of-office carries no Auto-Submitted, only its subject in the mailbox's
+    language (and X-Auto-Response-Suppress, which a person's Outlook sends too)."""
+    store, _ = shop
+    res = feed(shop, eml(f"""From: Tom <tom@mail.example>
+To: {OWNER}
+Subject: {subject}
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <oof-x@mail.example>"""))
+    assert res.noise == 1 and awaiting(store) == {}
+
+
+def test_a_question_about_an_automatic_reply_still_waits(shop):
+    store, _ = shop
+    feed(shop, question(subject="Автоматический ответ на вопрос о доставке?"))
+    assert len(awaiting(store)) == 1
