@@ -18,8 +18,8 @@ from owner_tui.records import MessageRecord, normalize_msgid
 # Italian, RES/ENC Portuguese, RV Spanish, TR French, Odp/PD Polish, Ynt/İlt Turkish, Vá
 # Hungarian, ΑΠ/ΠΡΘ Greek, Отв/Пересл Russian, 回复/转发 Chinese), with a count ("Re[2]:",
 # "Re^2:") and a full-width colon.
-_FORWARDS = "fw|fwd|wg|vb|doorst|tr|i|enc|rv|pd|i̇lt|ilt|πρθ|пересл|转发|轉寄"
-_REPLIES = "re|aw|sv|vs|antw|rif|r|ref|res|odp|ynt|vá|απ|σχετ|отв|ответ|回复|答复|回覆"
+_FORWARDS = "fw|fwd|wg|vb|doorst|tr|i|enc|rv|pd|i̇lt|ilt|πρθ|пересл|转发|轉寄|転送|전달"
+_REPLIES = "re|aw|sv|vs|antw|rif|r|ref|res|odp|ynt|vá|απ|σχετ|отв|ответ|回复|答复|回覆|返信|회신"
 _COUNT_COLON = r"\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：]"
 # Any of them, and "[External]" tags and the "*EXTERNAL*" a gateway adds; repeated.
 _PREFIX = re.compile(rf"^\s*(?:(?:{_REPLIES}|{_FORWARDS}){_COUNT_COLON}\s*"

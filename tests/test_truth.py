@@ -436,7 +436,7 @@ Message-ID: <out-5@bakery.example>"""), folder="Sent")
 
 
 @pytest.mark.parametrize("prefix", ["RES: ", "AW: ", "SV: ", "R: ", "Odp: ", "Ynt: ", "ΑΠ: ", "Отв: ", "回复：",
-                                    "Re[2]: ", "[EXTERNAL] RE: ", "*EXTERNAL* "])
+                                    "返信: ", "회신: ", "Re[2]: ", "[EXTERNAL] RE: ", "*EXTERNAL* "])
 def test_a_repeat_with_a_localised_reply_prefix_joins(shop, prefix):
     # Outlook writes "Re:" in the reader's language (RES: in Brazil, AW: in Germany, Odp: in
     # Poland...) and gateways tag subjects: a header-less answer still joins the conversation.
