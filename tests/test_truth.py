@@ -1405,3 +1405,93 @@ def test_a_question_about_an_automatic_reply_still_waits(shop):
     store, _ = shop
     feed(shop, question(subject="Автоматический ответ на вопрос о доставке?"))
     assert len(awaiting(store)) == 1
+
+
+# -- two mail accounts of one owner ------------------------------------------------------------
+
+PERSONAL = "rosie@gmail.example"
+
+
+@pytest.fixture
+def two_accounts():
+    store = Store.open(":memory:", config=Config(owner=OwnerConfig(addresses=(OWNER, PERSONAL))), clock=lambda: NOW)
+    shop_acc = store.ensure_account("imap", "shop", {"address": OWNER})
+    personal = store.ensure_account("imap", "personal", {"address": PERSONAL})
+    yield store, shop_acc, personal
+    store.close()
+
+
+def reply_from_gmail(mid="r-g1@gmail.example", parent="q-1@mail.example", frm=PERSONAL):
+    return eml(f"""From: Rosie <{frm}>
+To: Tom <tom@mail.example>
+Subject: Re: Order for Friday
+In-Reply-To: <{parent}>
+References: <{parent}>
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+Message-ID: <{mid}>""", "Yes, Friday works.\n")
+
+
+def test_a_reply_sent_from_the_owners_other_account_closes_the_wait(two_accounts):
+    """The question came to the shop's address; she answered from her phone's Gmail, also
+    synced: "messages from any of the owner's addresses close the wait"."""
+    store, shop_acc, personal = two_accounts
+    store.ingest(shop_acc, [parse_message(question(), folder="INBOX", now=NOW)], now=NOW)
+    store.ingest(personal, [parse_message(reply_from_gmail(), folder="[Gmail]/Sent Mail", now=NOW)], now=NOW)
+    assert awaiting(store) == {}
+    assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 1
+    # Tom answers her Gmail reply: in the same conversation, and he waits again.
+    store.ingest(personal, [parse_message(eml(f"""From: Tom <tom@mail.example>
+To: Rosie <{PERSONAL}>
+Subject: Re: Order for Friday
+In-Reply-To: <r-g1@gmail.example>
+References: <q-1@mail.example> <r-g1@gmail.example>
+Date: Mon, 23 Nov 2026 11:00:00 +0000
+Message-ID: <f-1@mail.example>""", "And candles?\n"), folder="INBOX", now=NOW)], now=NOW)
+    assert awaiting(store) == {"tom@mail.example": "2026-11-23T11:00:00+00:00"}
+    assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("first", ["shop", "personal"])
+def test_mail_both_accounts_hold_is_one_conversation(two_accounts, first):
+    """The shop's address forwards to her Gmail (or the customer wrote to both): the same
+    message, whichever account syncs first, and one reply from either closes it."""
+    store, shop_acc, personal = two_accounts
+    order = (shop_acc, personal) if first == "shop" else (personal, shop_acc)
+    store.ingest(order[0], [parse_message(question(), folder="INBOX", now=NOW)], now=NOW)
+    res = store.ingest(order[1], [parse_message(question(), folder="INBOX", now=NOW)], now=NOW)
+    assert res.duplicate == 1 and res.new == 0
+    assert list(awaiting(store)) == ["tom@mail.example"]
+    store.ingest(shop_acc, [parse_message(reply_from_gmail("r-s1@bakery.example", frm=OWNER), folder="Sent",
+                                          now=NOW)], now=NOW)
+    assert awaiting(store) == {}
+    assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 1
+
+
+def test_a_form_lead_both_accounts_hold_is_one_lead(two_accounts):
+    store, shop_acc, personal = two_accounts
+    lead = eml(f"""From: Wix Forms <no-reply@crm.wix.com>
+Reply-To: Jane Morgan <jane@mail.example>
+To: {OWNER}
+Subject: New submission: Contact us
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <form-2@wix.example>""")
+    store.ingest(shop_acc, [parse_message(lead, folder="INBOX", now=NOW)], now=NOW)
+    assert store.ingest(personal, [parse_message(lead, folder="INBOX", now=NOW)], now=NOW).duplicate == 1
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}
+
+
+def test_another_sender_reusing_a_message_id_in_the_other_account_is_kept(two_accounts):
+    store, shop_acc, personal = two_accounts
+    store.ingest(shop_acc, [parse_message(question(), folder="INBOX", now=NOW)], now=NOW)
+    res = store.ingest(personal, [parse_message(question(sender="Eve <eve@spoof.example>"), folder="INBOX",
+                                                now=NOW)], now=NOW)
+    assert res.new == 1
+    assert set(awaiting(store)) == {"tom@mail.example", "eve@spoof.example"}
+
+
+def test_a_reply_from_the_other_account_synced_before_the_question_still_answers_it(two_accounts):
+    store, shop_acc, personal = two_accounts
+    store.ingest(personal, [parse_message(reply_from_gmail(), folder="[Gmail]/Sent Mail", now=NOW)], now=NOW)
+    store.ingest(shop_acc, [parse_message(question(), folder="INBOX", now=NOW)], now=NOW)
+    assert awaiting(store) == {}
+    assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 1

@@ -90,6 +90,15 @@ def _excerpt(text: str) -> str:
     return " ".join(" ".join(lines).split())[:EXCERPT_CHARS]
 
 
+def _reused_id(rec: MessageRecord) -> MessageRecord:
+    """Another sender reusing a stored Message-ID (a broken mailer, or a spoof sent first to hide
+    the real mail): keep both, this one under an id derived from its sender and text."""
+    other = (rec.sender_handle or "").lower()
+    digest = hashlib.sha256(f"{other}\0{rec.subject}\0{rec.text}".encode()).hexdigest()[:16]
+    return replace(rec, external_id=f"{rec.external_id}#{digest}",
+                   problems=(*rec.problems, "Message-ID already used by another sender"))
+
+
 def _json_list(items) -> str:
     """``json.dumps(list(items))``; most lists of a message are empty."""
     return json.dumps(list(items)) if items else "[]"
@@ -129,6 +138,11 @@ class Ingester:
         self._contacts: dict[tuple[str, str, str], int | None] = {}
         # Ids of a batch known absent when it began (``prefetch``), less those added since.
         self._absent: set[str] = set()
+        # The store's other mail accounts (a business address and the owner's own Gmail, one
+        # often forwarding to the other): a message they already hold is that message, and a
+        # reply filed there belongs to the conversation it answers, whichever account has it.
+        self.other_mail = [r[0] for r in self.db.execute(
+            "SELECT id FROM accounts WHERE kind IN ('imap', 'files') AND id != ?", [account_id])]
 
     # -- contacts --------------------------------------------------------------------------
 
@@ -187,11 +201,22 @@ class Ingester:
             row = self.db.execute("SELECT id FROM conversations WHERE account_id = ? AND external_key = ?",
                                   [self.account_id, rec.thread_key]).fetchone()
             return row[0] if row else None
-        for ref in thread_ids(rec) if ids is None else ids:
+        refs = thread_ids(rec) if ids is None else ids
+        for ref in refs:
             row = self.db.execute("SELECT conversation_id FROM thread_refs WHERE account_id = ? AND ref = ?",
                                   [self.account_id, ref]).fetchone()
             if row:
                 return row[0]
+        if rec.channel == "email" and self.other_mail:
+            # A reply sent from another of the owner's accounts (her phone's Gmail answering
+            # what came to info@), or a customer answering it there: the same conversation.
+            marks = ",".join("?" * len(self.other_mail))
+            for ref in refs:
+                row = self.db.execute(
+                    f"SELECT conversation_id FROM thread_refs WHERE account_id IN ({marks}) AND ref = ?",
+                    [*self.other_mail, ref]).fetchone()
+                if row:
+                    return row[0]
         key = normalize_subject(rec.subject)
         if key and contact_id is not None:
             # Fallback for mailers that drop threading headers: same subject, same contact,
@@ -212,6 +237,21 @@ class Ingester:
                         or row[1] in ("open", "snoozed")):
                 return row[0]
         return None
+
+    def held_elsewhere(self, rec: MessageRecord) -> str | None:
+        """Whether another of the owner's mail accounts already holds this Message-ID: ``"same"``
+        message (same sender: mail sent to two of her addresses, or forwarded from one to the
+        other), ``"other"`` (another sender reusing it), or None."""
+        if rec.external_id.startswith(("answered-elsewhere:", "replied-elsewhere:")):
+            return None
+        marks = ",".join("?" * len(self.other_mail))
+        row = self.db.execute(  # the sender as stored, or the form's mailer it was read from ("via")
+            f"SELECT sender_handle, lower(json_extract(extra, '$.via')) FROM messages WHERE account_id IN ({marks}) "
+            "AND external_id = ? LIMIT 1", [*self.other_mail, rec.external_id]).fetchone()
+        if row is None:
+            return None
+        sender = (rec.sender_handle or "").lower()
+        return "same" if sender in row or not (sender and row[0]) else "other"
 
     def new_conversation(self, rec: MessageRecord, contact_id: int | None, noise: bool) -> int:
         key = root_key(rec)
@@ -253,14 +293,18 @@ class Ingester:
             existing = self.db.execute(
                 "SELECT id, conversation_id, text, rating, sender_handle FROM messages WHERE account_id = ? "
                 "AND external_id = ?", [self.account_id, rec.external_id]).fetchone()
+        if existing is None and rec.channel == "email" and self.other_mail:
+            elsewhere = self.held_elsewhere(rec)
+            if elsewhere == "same":
+                self.result.duplicate += 1  # the same mail, brought by another of the owner's accounts
+                return
+            if elsewhere == "other":
+                self.add(_reused_id(rec))
+                return
         if existing:
             other = (rec.sender_handle or "").lower()
             if rec.channel == "email" and existing[4] and other and existing[4] != other:
-                # Another sender reusing a Message-ID (a broken mailer, or a spoof sent first to
-                # hide the real mail): keep both, under an id derived from the sender and text.
-                digest = hashlib.sha256(f"{other}\0{rec.subject}\0{rec.text}".encode()).hexdigest()[:16]
-                self.add(replace(rec, external_id=f"{rec.external_id}#{digest}",
-                                 problems=(*rec.problems, "Message-ID already used by another sender")))
+                self.add(_reused_id(rec))
                 return
             if rec.channel != "email" and (existing[2] != rec.text or existing[3] != rec.rating):
                 self.db.execute("UPDATE messages SET text = ?, rating = ? WHERE id = ?",
