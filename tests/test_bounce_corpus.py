@@ -31,8 +31,10 @@ def _cases():
         yield pytest.param(path, id=path.name, marks=marks)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def store():
+    # A store per file: the set's samples were anonymised with shared Message-IDs and senders,
+    # which one store (even one account per file) rightly reads as the same message.
     s = Store.open(":memory:", config=Config(owner=OwnerConfig(addresses=("hello@bakery.example",))),
                    clock=lambda: NOW)
     yield s
