@@ -114,6 +114,10 @@ def noise_reason(rec: MessageRecord, rules: Iterable[Rule] = (), *,
         return "challenge-response (confirm you are a sender)"
     if rec.extra.get("reaction"):
         return f"emoji reaction ({rec.extra['reaction']}): nothing to answer"
+    if rec.extra.get("order") == "no note":
+        # A sale or order notification carries the buyer, but no words of theirs: the order is
+        # fulfilled in the shop. With a note from the buyer it is their message, and waits.
+        return "an order, with no note from the buyer: nothing to answer"
     spam = spam_reason(h, subject)
     if spam:
         return spam

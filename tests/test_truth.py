@@ -1495,3 +1495,55 @@ def test_a_reply_from_the_other_account_synced_before_the_question_still_answers
     store.ingest(shop_acc, [parse_message(question(), folder="INBOX", now=NOW)], now=NOW)
     assert awaiting(store) == {}
     assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 1
+
+
+# -- a shop's order notification -----------------------------------------------------------------
+
+def shop_order(body, subject="[Rosie's Bakery] Order #1043 placed by Jane Morgan", sender="Rosie's Bakery <mailer@shopify.com>"):
+    return eml(f"""From: {sender}
+Reply-To: Jane Morgan <jane@mail.example>
+To: {OWNER}
+Subject: {subject}
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <order-1@shop.example>""", body)
+
+
+@pytest.mark.parametrize("body,subject", [
+    ("Order summary\n1x Sourdough loaf  £4.50\nSubtotal £4.50\n", None),
+    ("Order summary\nNote:\n\nShipping address\nJane Morgan\n", None),
+    ("You've received the following order from Jane Morgan:\nSourdough\t1\t£4.50\nNote: none\n",
+     "[Rosie's Bakery]: New order #1234"),
+    ("Congratulations on your Etsy sale of 1 item.\n\nOrder details\nOrder number: 3391\n",
+     "You made a sale on Etsy - Ship by Nov 27 - [$38.00, Order #3391]"),
+])
+def test_an_order_with_no_word_from_the_buyer_does_not_wait(shop, body, subject):
+    """Twenty sales a day are fulfilled in the shop, not answered: they must not flood the list."""
+    store, _ = shop
+    res = feed(shop, shop_order(body, **({"subject": subject} if subject else {})))
+    assert res.noise == 1 and awaiting(store) == {}
+    assert notes_of(store, "order-1@shop.example")[-1].startswith("an order, with no note from the buyer")
+
+
+@pytest.mark.parametrize("body", [
+    "Order summary\n1x Sourdough loaf\nNote: please slice it, I'll collect at 5\n",
+    "Congratulations on your sale.\n\nNote from buyer:\nCould you write 'Happy Christmas Sam' on it?\n\nOrder details\n",
+    "Order summary\nSpecial instructions: no nuts please, it's for a child with an allergy\n",
+])
+def test_an_order_with_a_note_from_the_buyer_waits(shop, body):
+    store, _ = shop
+    feed(shop, shop_order(body))
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}
+
+
+def test_a_contact_form_about_a_new_order_is_a_message(shop):
+    store, _ = shop
+    feed(shop, shop_order("From: Jane Morgan <jane@mail.example>\nSubject: New order\n\nMessage Body:\n"
+                          "Can I order three Christmas cakes?\n", subject="Rosie's Bakery \"New order for Christmas\"",
+                          sender="Rosie's Bakery <wordpress@bakery.example>"))
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}
+
+
+def test_a_customer_writing_new_order_in_her_subject_waits(shop):
+    store, _ = shop
+    feed(shop, question(subject="New order for Friday"))
+    assert list(awaiting(store)) == ["tom@mail.example"]

@@ -225,7 +225,8 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
     if from_own_group or self_sent == "reply-to":
         return None
     body = (text or "")[:20000]
-    if not (self_sent or is_form_sender(sender) or _FORM_SUBJECT.search(subject or "") or _form_shaped(body)):
+    if not (self_sent or is_form_sender(sender) or _FORM_SUBJECT.search(subject or "")
+            or _ORDER_SUBJECT.search(subject or "") or _form_shaped(body)):
         return None  # a receipt or an alert that names some address: not a form
     m = _BODY_FROM.search(body)
     if m and m.group(2).lower() != sender and m.group(2).lower() not in own and not is_machine_sender(m.group(2)):
@@ -240,6 +241,46 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
                         "the customer's address is in the form's Email field", True)
         m = _EMAIL_FIELD.search(body, m.end())
     return None
+
+
+#: What a shop's or marketplace's order notification says in its subject: "You made a sale on
+#: Etsy", "[Shop] Order #1043 placed by Jane", WooCommerce's "[Shop]: New order #1234", "Sold,
+#: ship now", "Neue Bestellung", "Nouvelle commande", "Nuevo pedido", "Nuovo ordine".
+_ORDER_SUBJECT = re.compile(
+    r"\b(?:you\s+made\s+a\s+sale|new\s+order|order\s+#?\s*[\w-]*\d[\w-]*\s+(?:placed|received)|"
+    r"you(?:'ve|\s+have)?\s+sold|sold,?\s+ship\s+now|your\s+item\s+sold|new\s+sale|"
+    r"neue\s+bestellung|nouvelle\s+commande|nuevo\s+pedido|nuovo\s+ordine|nieuwe\s+bestelling)\b", re.I)
+#: Where an order carries words from the buyer: Etsy's "Note from buyer", Shopify's and
+#: WooCommerce's order "Note", "Special instructions", "Gift message"; and a form's message
+#: field (a contact form whose subject says "New order for Christmas" is a message).
+_BUYER_NOTE = re.compile(
+    r"^[ \t*>_|-]*(?:(?:your|ihre|votre|su|uw)\s+)?(?:notes?\s+from\s+(?:the\s+)?(?:buyer|customer|guest)|"
+    r"(?:order|customer|buyer)\s+notes?|notes?|special\s+(?:instructions|requests?)|"
+    r"additional\s+(?:information|comments|notes)|gift\s+message|message\s+from\s+(?:the\s+)?(?:buyer|customer)|"
+    r"comments?(?:\s+or\s+message)?|message(?:\s+body)?|enquiry|inquiry|questions?|request|nachricht|mitteilung|"
+    r"anfrage|bericht|vraag|messaggio|richiesta|mensaje|consulta|commentaires?|demande|mensagem)"
+    r"\s*(?:\([^)\n]{0,30}\))?\s*\**\s*:?[ \t]*(.*)$", re.I | re.M)
+#: Lines that start another part of an order, not a note's words.
+_ORDER_PART = re.compile(
+    r"^(?:order\s+(?:details|summary|number|total|#)|shipping|billing|payment|items?\b|quantity|sub-?total|total|"
+    r"customer\s+(?:information|details)|buyer\b|delivery|tax|discount|ship\s+by)", re.I)
+
+
+def order_without_note(subject: str, text: str) -> bool:
+    """A shop's order or sale notification in which the buyer wrote nothing: an order to
+    fulfil in the shop, not a message that waits for a reply. With a note from the buyer
+    ("Could you write Happy Christmas on it?") it is their message."""
+    if not _ORDER_SUBJECT.search(subject or ""):
+        return False
+    body = (text or "")[:20000]
+    for m in _BUYER_NOTE.finditer(body):
+        words = m.group(1).strip()
+        if not words:  # the label on its own line: the note is the next lines, up to a blank one
+            rest = body[m.end():].lstrip("\r\n").split("\n\n", 1)[0].strip()
+            words = "" if not rest or _ORDER_PART.match(rest) or rest.endswith(":") else rest
+        if words and words.lower() not in ("none", "n/a", "-", "—"):
+            return False
+    return True
 
 
 def _form_shaped(body: str) -> bool:

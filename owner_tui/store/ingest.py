@@ -23,7 +23,7 @@ from owner_tui.classify import (
     outbound_noise_reason,
     via_group,
 )
-from owner_tui.mail.leads import find_lead
+from owner_tui.mail.leads import find_lead, is_machine_sender, order_without_note
 from owner_tui.phone import keyword as phone_keyword
 from owner_tui.phone import display as phone_display
 from owner_tui.phone import numbers_in, region_of, to_e164
@@ -415,10 +415,13 @@ class Ingester:
         grouped = via_group({k.lower(): v for k, v in rec.headers.items()}, rec.recipients, self.groups)
         lead = find_lead(rec.sender_handle, rec.sender_name, rec.headers, rec.text, own=self.owner, grouped=grouped,
                          subject=rec.subject, self_sent=self.self_sent(rec))
+        # A shop's order or sale notification with no words from the buyer is not a message.
+        order = ((lead.form if lead else is_machine_sender(rec.sender_handle))
+                 and order_without_note(rec.subject, rec.text))
         if lead is None:
-            return rec
+            return replace(rec, extra={**rec.extra, "order": "no note"}) if order else rec
         extra = {**rec.extra, "via": rec.sender_handle, "via_name": rec.sender_name,
-                 **({"lead": "form"} if lead.form else {})}
+                 **({"lead": "form"} if lead.form else {}), **({"order": "no note"} if order else {})}
         return replace(rec, sender_handle=lead.handle, sender_name=lead.name, extra=extra,
                        notes=(*rec.notes, lead.how), direction="in")
 

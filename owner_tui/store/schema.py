@@ -378,8 +378,9 @@ def m012_machine_mail_both_ways(db: Database) -> None:
     is the visitor's, a form's Email field is read in more of the forms' words and languages
     (and a receipt's support address is no longer a visitor), a no-reply word inside a sender's
     address and a DMARC or TLS report about the owner's domain are noise, and so is mail of a
-    list that names itself with ezmlm's Mailing-List or fml's X-MLServer. Every stored message
-    is read again with them, once (as after m003)."""
+    list that names itself with ezmlm's Mailing-List or fml's X-MLServer, and so is a shop's
+    order notification with no note from the buyer. Every stored message is read again with
+    them, once (as after m003)."""
     _run(db, "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('rederive', 'pending')")
 
 

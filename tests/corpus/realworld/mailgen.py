@@ -727,10 +727,12 @@ def etsy_sale(seed: str, person: tuple[str, str], note_text: str, date: datetime
         "MIME-Version: 1.0",
         f'Content-Type: multipart/alternative; boundary="{b}"',
     ]
-    plain = (f"Congratulations on your Etsy sale of 1 item.\n\nShip by: Nov 27\n\nNote from buyer:\n{note_text}\n\n"
+    note = f"Note from buyer:\n{note_text}\n\n" if note_text else ""  # Etsy leaves the section out
+    plain = (f"Congratulations on your Etsy sale of 1 item.\n\nShip by: Nov 27\n\n{note}"
              f"Order details\nOrder number: {order}\nItem: Personalised gingerbread house\nQuantity: 1\nItem total: $38.00\n\n"
              f"Buyer\n{person[0]}\nEmail: {person[1]}\n\nShipping address\n{person[0]}\n12 Mill Lane\nOxford OX1 1AA\nUnited Kingdom\n")
-    html = (f"<html><body><p>Congratulations on your Etsy sale of 1 item.</p><h3>Note from buyer</h3><p>{note_text}</p>"
+    note_html = f"<h3>Note from buyer</h3><p>{note_text}</p>" if note_text else ""
+    html = (f"<html><body><p>Congratulations on your Etsy sale of 1 item.</p>{note_html}"
             f"<h3>Buyer</h3><p>{person[0]}<br><a href=\"mailto:{person[1]}\">{person[1]}</a></p></body></html>\n")
     body = (f"--{b}\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: quoted-printable\n\n{qp(plain)}\n"
             f"--{b}\nContent-Type: text/html; charset=UTF-8\nContent-Transfer-Encoding: quoted-printable\n\n{qp(html)}\n--{b}--\n")
@@ -2169,6 +2171,49 @@ def ms_dmarc_report(seed: str, date: datetime, arrival: datetime) -> bytes:
     return join(head, body)
 
 
+def woocommerce_new_order(seed: str, person: tuple[str, str], note_text: str, date: datetime,
+                          arrival: datetime) -> bytes:
+    """WooCommerce's "New order" mail to the shop (wp_mail through PHPMailer), Reply-To the
+    customer's billing address, the customer's order note in its own row when there is one."""
+    msgid = f"{b64id(seed, 43).replace('/', '').replace('+', '')}@bakery.example"
+    order = int(hx(seed, 4), 16) % 9000 + 1000
+    head = wordpress_head(seed, arrival) + [
+        f"To: {OWNER}", f"Subject: [Rosie's Bakery]: New order #{order}", f"Date: {rdate(date)}",
+        "From: Rosie's Bakery <wordpress@bakery.example>", f"Reply-To: {addr(*person)}",
+        f"Message-ID: <{msgid}>", "X-Mailer: PHPMailer 6.9.1 (https://github.com/PHPMailer/PHPMailer)",
+        "MIME-Version: 1.0", "Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"]
+    note = f"Note: {note_text}\n" if note_text else ""
+    body = (f"New order: #{order}\n\nYou've received the following order from {person[0]}:\n\n"
+            f"[Order #{order}] (November 22, 2026)\n\nProduct\tQuantity\tPrice\nChristmas stollen\t2\t£24.00\n\n"
+            f"Subtotal:\t£24.00\nShipping:\tLocal pickup\nPayment method:\tCredit Card\nTotal:\t£24.00\n{note}\n"
+            f"Billing address\n{person[0]}\n12 Mill Lane\nOxford\n07700 900123\n{person[1]}\n\n"
+            "Congratulations on the sale.\n")
+    return join(head, body)
+
+
+def order_scenarios() -> None:
+    sc = scenario("71-order-etsy-sale-without-note", "noise",
+                  "Etsy 'You made a sale' where the buyer wrote nothing",
+                  "An order to fulfil in the shop, not a message: it must not sit in the list as waiting.")
+    d = t("2026-11-22 11:05:00")
+    person = ("Ben Archer", "ben.archer@mail.example")
+    raw, _ = etsy_sale(sc.name, person, "", d, d + timedelta(seconds=8))
+    sc.add("01-etsy-sale.eml", raw, d + timedelta(seconds=8), noise=True, reason=["order"])
+    sc.customer(person[1], False, status="noise", conversations=None)
+    sc.awaiting_total = 0
+
+    sc = scenario("72-order-woocommerce-with-customer-note", "lead",
+                  "WooCommerce 'New order' with the customer's order note, Reply-To the customer",
+                  "The customer wrote in the order: that note is their message, and waits for a reply.")
+    d = t("2026-11-22 17:44:12")
+    person = ("Chloe Baptiste", "chloe.baptiste@mail.example")
+    raw = woocommerce_new_order(sc.name, person, "Can you slice one of them? We'll collect on Friday after 4.",
+                                d, d + timedelta(seconds=2))
+    sc.add("01-new-order.eml", raw, d + timedelta(seconds=2), noise=False, reason=LEAD_REASON)
+    sc.customer(person[1], True, d, reason=LEAD_REASON)
+    sc.awaiting_total = 1
+
+
 def machine_sender_scenarios() -> None:
     sc = scenario("69-noreply-word-inside-the-address", "noise",
                   "Microsoft's account security alert from account-security-noreply@",
@@ -2196,7 +2241,7 @@ def build() -> list[Scenario]:
                repeat_scenarios, autoreply_scenarios, bounce_scenarios, role_scenarios, group_scenarios,
                noise_scenarios, answered_scenarios, more_lead_scenarios, google_forms_scenario,
                reply_to_address_scenario, form_list_header_scenario, machine_mail_scenarios,
-               machine_sender_scenarios):
+               machine_sender_scenarios, order_scenarios):
         fn()
     return ALL
 
