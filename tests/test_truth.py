@@ -1547,3 +1547,13 @@ def test_a_customer_writing_new_order_in_her_subject_waits(shop):
     store, _ = shop
     feed(shop, question(subject="New order for Friday"))
     assert list(awaiting(store)) == ["tom@mail.example"]
+
+
+@pytest.mark.parametrize("subject", ["New Order Form Submission", "New submission: Cake Order Form",
+                                     "Form submission - New order request"])
+def test_a_custom_order_form_is_a_visitors_message(shop, subject):
+    """A bakery's "order a cake" form asks for an answer, even with no message field."""
+    store, _ = shop
+    feed(shop, shop_order("Name: Jane Morgan\nEmail: jane@mail.example\nCake: chocolate, 12 people\n"
+                          "Pickup date: 5 December\n", subject=subject, sender="Wix Forms <no-reply@crm.wix.com>"))
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}

@@ -270,8 +270,8 @@ def order_without_note(subject: str, text: str) -> bool:
     """A shop's order or sale notification in which the buyer wrote nothing: an order to
     fulfil in the shop, not a message that waits for a reply. With a note from the buyer
     ("Could you write Happy Christmas on it?") it is their message."""
-    if not _ORDER_SUBJECT.search(subject or ""):
-        return False
+    if not _ORDER_SUBJECT.search(subject or "") or _FORM_SUBJECT.search(subject or ""):
+        return False  # "New Order Form Submission": a visitor's custom order asks for an answer
     body = (text or "")[:20000]
     for m in _BUYER_NOTE.finditer(body):
         words = m.group(1).strip()
