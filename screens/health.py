@@ -31,8 +31,15 @@ def _when(iso: str | None, now: datetime, tz) -> str:
     return f"{parse_iso(iso).astimezone(tz).strftime('%a %d %b %H:%M')} ({ago(iso, now)})"
 
 
+DEMO_WORDS = ("This is the demo: its sample data comes from no account and nothing syncs. With your own "
+              "accounts this shows, for each, the last successful sync and attempt, any error in plain words "
+              "with what to do, each folder, live mail, and replies waiting to be sent.")
+
+
 def details(health: Health | None, now: datetime, tz, *, idle: dict[str, str], live: bool,
-            syncing: bool) -> Group:
+            syncing: bool, demo: bool = False) -> Group:
+    if demo:
+        return Group(Text(DEMO_WORDS))
     if health is None:
         return Group(Text("Reading account health…", style="dim"))
     parts: list = []
@@ -90,7 +97,7 @@ class HealthScreen(ModalScreen[None]):
         app = self.app
         self.query_one("#health-body", Static).update(details(
             app.health, app.clock(), app.tz, idle=dict(app.idle_status), live=app.live_mail_on,
-            syncing=app.syncing))
+            syncing=app.syncing, demo=app.demo))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

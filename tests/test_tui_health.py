@@ -255,3 +255,17 @@ def test_an_ok_account_with_a_warning_says_so_on_the_status_line_and_in_the_deta
                     syncing=False)
     plain = "\n".join(r.plain for r in group.renderables)
     assert "warning  no Sent folder found" in plain and "what to do  Set sent_folder" in plain
+
+
+async def test_the_demos_health_details_say_it_is_the_demo(tmp_path):
+    """The demo reads no account health: `h` said "Reading account health…" for ever."""
+    from owner_tui.screens.health import DEMO_WORDS
+
+    app = OwnerApp(tmp_path / "t.db", cfg(), demo=True, clock=FrozenClock(NOW), exports_dir=tmp_path / "exports")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("h")
+        await settle(pilot)
+        text = " ".join(screen_text(app).split())
+        assert "Reading account health" not in text and "This is the demo" in text
+        assert DEMO_WORDS.split()[-1] in text
