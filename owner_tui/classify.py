@@ -19,14 +19,14 @@ from owner_tui.records import MessageRecord
 #: Sent folders by name (lower case), for Maildir and mbox folders and servers without
 #: SPECIAL-USE: the English names and what clients call them in other languages.
 SENT_FOLDER_NAMES = frozenset({
-    "sent", "sent items", "sent messages", "sent mail", "[gmail]/sent mail", "inbox.sent", "outbox sent",
+    "sent", "sent items", "sent messages", "sent mail", "[gmail]/sent mail", "inbox.sent",
     "gesendet", "gesendete elemente", "gesendete objekte", "gesendete nachrichten", "[google mail]/gesendet",
     "envoyés", "éléments envoyés", "messages envoyés", "elementos enviados", "enviados", "mensajes enviados",
     "posta inviata", "inviati", "elementi inviati", "verzonden", "verzonden items", "verzonden berichten",
     "itens enviados", "mensagens enviadas", "skickat", "skickade objekt", "skickade meddelanden", "sendt",
     "sendte elementer", "sendte", "lähetetyt", "lähetetyt kohteet", "wysłane", "elementy wysłane",
-    "odeslaná pošta", "odeslané", "elküldött elemek", "отправленные", "已发送", "已傳送", "送信済み", "送信済みアイテム",
-    "보낸 편지함"})
+    "odeslaná pošta", "odeslané", "elküldött elemek", "отправленные", "已发送", "已傳送", "送信済み",
+    "送信済みアイテム", "보낸 편지함"})
 
 #: A sender nobody can answer: "noreply@", "no-reply@", "do_not_reply@" and the same words
 #: inside a longer local part ("businessprofile-noreply@google.com", "account-security-noreply@",
@@ -39,6 +39,8 @@ def is_noreply(handle: str) -> bool:
     """Mail from this address cannot be answered by a person (see ``_NOREPLY_WORDS``)."""
     local = (handle or "").partition("@")[0]
     return bool(local) and bool(_NOREPLY_WORDS.search(local) or _NOTIFICATION_LOCAL.search(local))
+
+
 _THANKS = re.compile(r"\b(thanks?|thank\s+you|thx|cheers|merci|danke|gracias|great|perfect|ok|okay)\b", re.I)
 
 

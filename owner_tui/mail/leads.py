@@ -69,11 +69,12 @@ _FIRST_LAST = (
 #: A form's field for what the visitor wrote ("Message:", "Comment or Message", "Your enquiry",
 #: "Nachricht", "Bericht", "Messaggio"): with a name or message field beside the address, a
 #: body is a form's, not a receipt that lists its shop's support address.
-_MESSAGE_FIELD = re.compile(
-    r"^[ \t*>_|-]*(?:(?:your|ihre|votre|su|uw)\s+)?(?:message(?:\s+body)?|comments?(?:\s+or\s+message)?|enquiry|inquiry|"
-    r"questions?|details|request|notes?\s+from\s+(?:the\s+)?(?:buyer|customer|guest|client)|special\s+requests?|how\s+can\s+we\s+help(?:\s+you)?\??|nachricht|mitteilung|anfrage|bericht|vraag|"
-    r"messaggio|richiesta|mensaje|consulta|commentaires?|demande|mensagem|wiadomo[śs][ćc])" + _LABEL_TAIL
-    + r"\s*(?::|$)", re.I | re.M)
+_MESSAGE_WORDS = (
+    r"(?:(?:your|ihre|votre|su|uw)\s+)?(?:message(?:\s+body)?|comments?(?:\s+or\s+message)?|enquiry|inquiry|questions?|"
+    r"details|request|notes?\s+from\s+(?:the\s+)?(?:buyer|customer|guest|client)|special\s+(?:requests?|instructions)|"
+    r"how\s+can\s+we\s+help(?:\s+you)?\??|nachricht|mitteilung|anfrage|bericht|vraag|messaggio|richiesta|mensaje|"
+    r"consulta|commentaires?|demande|mensagem|wiadomo[śs][ćc])")
+_MESSAGE_FIELD = re.compile(r"^[ \t*>_|-]*" + _MESSAGE_WORDS + _LABEL_TAIL + r"\s*(?::|$)", re.I | re.M)
 #: Local-part words of notification accounts: "rosiesbakery.forms@", "shop-notifications@".
 _MACHINE_TOKENS = frozenset({"noreply", "no-reply", "donotreply", "notification", "notifications", "notify", "forms",
                              "form", "webform", "webforms", "wordpress", "submissions", "submission", "mailer",
@@ -254,12 +255,9 @@ _ORDER_SUBJECT = re.compile(
 #: WooCommerce's order "Note", "Special instructions", "Gift message"; and a form's message
 #: field (a contact form whose subject says "New order for Christmas" is a message).
 _BUYER_NOTE = re.compile(
-    r"^[ \t*>_|-]*(?:(?:your|ihre|votre|su|uw)\s+)?(?:notes?\s+from\s+(?:the\s+)?(?:buyer|customer|guest)|"
-    r"(?:order|customer|buyer)\s+notes?|notes?|special\s+(?:instructions|requests?)|"
-    r"additional\s+(?:information|comments|notes)|gift\s+message|message\s+from\s+(?:the\s+)?(?:buyer|customer)|"
-    r"comments?(?:\s+or\s+message)?|message(?:\s+body)?|enquiry|inquiry|questions?|request|nachricht|mitteilung|"
-    r"anfrage|bericht|vraag|messaggio|richiesta|mensaje|consulta|commentaires?|demande|mensagem)"
-    r"\s*(?:\([^)\n]{0,30}\))?\s*\**\s*:?[ \t]*(.*)$", re.I | re.M)
+    r"^[ \t*>_|-]*(?:(?:order|customer|buyer)\s+notes?|notes?|additional\s+(?:information|comments|notes)|"
+    r"gift\s+message|message\s+from\s+(?:the\s+)?(?:buyer|customer)|" + _MESSAGE_WORDS + r")"
+    + _LABEL_TAIL + r"\s*:?[ \t]*(.*)$", re.I | re.M)
 #: Lines that start another part of an order, not a note's words.
 _ORDER_PART = re.compile(
     r"^(?:order\s+(?:details|summary|number|total|#)|shipping|billing|payment|items?\b|quantity|sub-?total|total|"
