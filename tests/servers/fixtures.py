@@ -102,35 +102,30 @@ def _new_account(server: DovecotServer) -> ImapAccount:
     return ImapAccount(server=server, user=user, password=password)
 
 
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[DovecotServer]:
+def _running(**options) -> Iterator[DovecotServer]:
+    """One Dovecot for the session, closed (and its folder removed) at the end."""
     require_dovecot()
-    server = DovecotServer().start()
+    server = DovecotServer(**options).start()
     try:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[DovecotServer]:
+    yield from _running()
 
 
 @pytest.fixture(scope="session")
 def dovecot_tls() -> Iterator[DovecotServer]:
-    require_dovecot()
-    server = DovecotServer(tls=True).start()
-    try:
-        yield server
-    finally:
-        server.close()
+    yield from _running(tls=True)
 
 
 @pytest.fixture(scope="session")
 def dovecot_plain() -> Iterator[DovecotServer]:
     """A server without SPECIAL-USE and without a Sent made for each user."""
-    require_dovecot()
-    server = DovecotServer(special_use=False).start()
-    try:
-        yield server
-    finally:
-        server.close()
+    yield from _running(special_use=False)
 
 
 @pytest.fixture
