@@ -1116,6 +1116,14 @@ STAFF_P = ("Sam Baker", STAFF)
 ALL: list[Scenario] = []
 
 
+def one_lead(sc: Scenario, file: str, raw: bytes, date: datetime, delay: int, customer: str) -> None:
+    """A scenario of one form or platform message that arrived ``delay`` seconds after its Date:
+    read as the person's own, and that person waits since the Date."""
+    sc.add(file, raw, date + timedelta(seconds=delay), noise=False, reason=LEAD_REASON)
+    sc.customer(customer, True, date, reason=LEAD_REASON)
+    sc.awaiting_total = 1
+
+
 def scenario(name: str, cls: str, title: str, why: str, **kw) -> Scenario:
     sc = Scenario(name, cls, title, why, **kw)
     ALL.append(sc)
@@ -1194,9 +1202,7 @@ def lead_scenarios() -> None:
     d = t("2026-11-20 09:14:05")
     raw, mid = wix_form(sc.name, P["jane"], "Hi! Do you make wedding cakes for 120 guests in June?", d,
                         d + timedelta(seconds=4))
-    sc.add("01-wix-submission.eml", raw, d + timedelta(seconds=4), noise=False, reason=LEAD_REASON)
-    sc.customer(P["jane"][1], True, d, reason=LEAD_REASON)
-    sc.awaiting_total = 1
+    one_lead(sc, "01-wix-submission.eml", raw, d, 4, P["jane"][1])
 
     sc = scenario("08-lead-squarespace", "lead", "Squarespace form submission with Reply-To",
                   "A platform From (form-submission@) with the person in Reply-To is that person's message.")
@@ -1223,18 +1229,14 @@ def lead_scenarios() -> None:
     raw, _ = cf7_form(sc.name, P["amelia"], "Office order",
                       "We'd like 30 mixed pastries every Monday for our office. Is that possible?",
                       d, d + timedelta(seconds=2), reply_to=False)
-    sc.add("01-cf7.eml", raw, d + timedelta(seconds=2), noise=False, reason=LEAD_REASON)
-    sc.customer(P["amelia"][1], True, d, reason=LEAD_REASON)
-    sc.awaiting_total = 1
+    one_lead(sc, "01-cf7.eml", raw, d, 2, P["amelia"][1])
 
     sc = scenario("11-lead-wpforms-body-only", "lead", "WPForms 'New Entry: Contact Form', address only in the body",
                   "WPForms' Name/Email field layout (text and HTML table): the Email field's person awaits.")
     d = t("2026-11-22 16:40:02")
     raw, _ = wpforms(sc.name, P["oliver"], "Do you sell gift vouchers? I'd like one for 50 GBP.", d,
                      d + timedelta(seconds=3))
-    sc.add("01-wpforms.eml", raw, d + timedelta(seconds=3), noise=False, reason=LEAD_REASON)
-    sc.customer(P["oliver"][1], True, d, reason=LEAD_REASON)
-    sc.awaiting_total = 1
+    one_lead(sc, "01-wpforms.eml", raw, d, 3, P["oliver"][1])
 
     sc = scenario("12-lead-shopify-contact", "lead", "Shopify 'New customer message' from mailer@, Reply-To customer",
                   "A shop platform's contact notification: the customer in Reply-To awaits.")
@@ -1970,9 +1972,7 @@ def more_lead_scenarios() -> None:
     person = ("Emily Stone", "emily.stone@mail.example")
     raw, _ = etsy_sale(sc.name, person, "Could you write 'Happy Christmas Sam' on the roof? Thank you!", d,
                        d + timedelta(seconds=8))
-    sc.add("01-etsy-sale.eml", raw, d + timedelta(seconds=8), noise=False, reason=LEAD_REASON)
-    sc.customer(person[1], True, d, reason=LEAD_REASON)
-    sc.awaiting_total = 1
+    one_lead(sc, "01-etsy-sale.eml", raw, d, 8, person[1])
 
 
 def google_forms_scenario() -> None:
@@ -2016,9 +2016,7 @@ def form_list_header_scenario() -> None:
     person = ("Omar Haddad", "omar.haddad@mail.example")
     raw, _ = wix_form(sc.name, person, "Can I order 40 cupcakes for a school fair on 5 December?", d,
                       d + timedelta(seconds=5), unsubscribe=True)
-    sc.add("01-wix-submission.eml", raw, d + timedelta(seconds=5), noise=False, reason=LEAD_REASON)
-    sc.customer(person[1], True, d, reason=LEAD_REASON)
-    sc.awaiting_total = 1
+    one_lead(sc, "01-wix-submission.eml", raw, d, 5, person[1])
 
 
 def gmail_reaction(seed: str, person: tuple[str, str], parent: Mail, emoji: str, date: datetime,
@@ -2082,9 +2080,7 @@ def machine_mail_scenarios() -> None:
     person = ("Rachel Green", "rachel.green@mail.example")
     raw, _ = wpforms(sc.name, person, "Do you make gluten-free birthday cakes? It's for Sunday.", d,
                      d + timedelta(seconds=3), frm=f"Rosie's Bakery <{OWNER}>")
-    sc.add("01-wpforms.eml", raw, d + timedelta(seconds=3), noise=False, reason=LEAD_REASON)
-    sc.customer(person[1], True, d, reason=LEAD_REASON)
-    sc.awaiting_total = 1
+    one_lead(sc, "01-wpforms.eml", raw, d, 3, person[1])
 
     sc = scenario("65-lead-cf7-from-own-address-reply-to", "lead",
                   "Contact Form 7 set up with From '[your-name] <hello@...>' and Reply-To the visitor",
@@ -2094,9 +2090,7 @@ def machine_mail_scenarios() -> None:
     raw, _ = cf7_form(sc.name, person, "Wedding cake tasting",
                       "Could we book a tasting for a three-tier wedding cake next week?", d, d + timedelta(seconds=2),
                       reply_to=True, frm=f"{person[0]} <{OWNER}>")
-    sc.add("01-cf7.eml", raw, d + timedelta(seconds=2), noise=False, reason=LEAD_REASON)
-    sc.customer(person[1], True, d, reason=LEAD_REASON)
-    sc.awaiting_total = 1
+    one_lead(sc, "01-cf7.eml", raw, d, 2, person[1])
 
     sc = scenario("66-reaction-gmail-after-answer", "noise",
                   "The customer reacts to the owner's answer with a Gmail emoji reaction",
@@ -2209,9 +2203,7 @@ def order_scenarios() -> None:
     person = ("Chloe Baptiste", "chloe.baptiste@mail.example")
     raw = woocommerce_new_order(sc.name, person, "Can you slice one of them? We'll collect on Friday after 4.",
                                 d, d + timedelta(seconds=2))
-    sc.add("01-new-order.eml", raw, d + timedelta(seconds=2), noise=False, reason=LEAD_REASON)
-    sc.customer(person[1], True, d, reason=LEAD_REASON)
-    sc.awaiting_total = 1
+    one_lead(sc, "01-new-order.eml", raw, d, 2, person[1])
 
 
 def machine_sender_scenarios() -> None:
