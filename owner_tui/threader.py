@@ -10,6 +10,7 @@ look-ups; this module says what to look up.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from owner_tui.records import MessageRecord, normalize_msgid
 
@@ -40,14 +41,40 @@ def starts_a_thread(rec: MessageRecord) -> bool:
     return not (rec.in_reply_to or rec.references or _REPLY_OR_FORWARD.match(rec.subject or ""))
 
 
-def normalize_subject(subject: str) -> str:
+def is_reply_subject(subject: str) -> bool:
+    """A reply or forward prefix, possibly after gateway tags ("[External] RE: Quote")."""
     s = subject or ""
+    for _ in range(10):
+        if _REPLY_OR_FORWARD.match(s):
+            return True
+        new = _PREFIX.sub("", s, count=1)
+        if new == s:
+            return False
+        s = new
+    return False
+
+
+# What a person's mailer or keyboard varies between two sends of one question: case, full-width
+# or compatibility forms (NFKC), spacing, a closing "?", "!" or "...", quotes around it, and the
+# words a few clients write for a subject left empty.
+_EDGE_PUNCT = re.compile(r"^[\s\"'“”‘’«»„]+|[\s\"'“”‘’«»„.!?…。！？¡¿]+$")
+_NO_SUBJECT = frozenset({"(no subject)", "no subject", "[no subject]", "<no subject>", "(sans objet)",
+                         "(kein betreff)", "(sin asunto)", "(senza oggetto)", "(geen onderwerp)", "(无主题)"})
+
+
+def normalize_subject(subject: str) -> str:
+    """The subject two sends of one question share: no reply or forward prefixes, no tags,
+    case-folded, NFKC, spaces collapsed, no closing punctuation; "" for an empty one."""
+    s = unicodedata.normalize("NFKC", subject or "")
     for _ in range(10):
         new = _PREFIX.sub("", s, count=1)
         if new == s:
             break
         s = new
-    return " ".join(s.lower().split())[:200]
+    s = " ".join(s.casefold().split())
+    if s in _NO_SUBJECT:
+        return ""
+    return _EDGE_PUNCT.sub("", s)[:200]
 
 
 def thread_ids(rec: MessageRecord) -> list[str]:

@@ -447,6 +447,59 @@ def test_a_repeat_with_a_localised_reply_prefix_joins(shop, prefix):
     assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 1
 
 
+@pytest.mark.parametrize("first,second", [
+    ("Loyalty card", "loyalty card?"), ("Loyalty card", "LOYALTY CARD!!"), ("Loyalty  card", "Loyalty card…"),
+    ("Loyalty card", "Loyalty card？"), ("\"Loyalty card\"", "Loyalty card"), ("", ""), ("(no subject)", ""),
+    ("Birthday cake", ""),
+])
+def test_a_repeat_joins_whatever_the_case_spacing_punctuation_or_a_missing_subject(shop, first, second):
+    # What a person's keyboard varies between two sends of one question, and a phone's quick
+    # follow-up with no subject at all: one row, and the answer to the second closes both.
+    store, _ = shop
+    feed(shop, question("<s-1@mail.example>", at="09:00:00", subject=first),
+         question("<s-2@mail.example>", at="09:20:00", subject=second))
+    assert awaiting(store) == {"tom@mail.example": "2026-11-23T09:00:00+00:00"}
+    assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 1
+    feed(shop, eml(f"""From: {OWNER}
+To: tom@mail.example
+Subject: Re: {second}
+In-Reply-To: <s-2@mail.example>
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+Message-ID: <out-s@bakery.example>"""), folder="Sent")
+    assert awaiting(store) == {}
+
+
+def test_a_new_question_after_a_closed_one_on_that_subject_is_a_new_row(shop):
+    # Loose comparison must not make a fresh question look like a reply: the first is answered
+    # and closed, the same person asks "Loyalty card?" a week later: a new row, waiting.
+    store, _ = shop
+    feed(shop, question("<c-1@mail.example>", at="09:00:00", subject="Loyalty card"))
+    feed(shop, eml(f"""From: {OWNER}
+To: tom@mail.example
+Subject: Re: Loyalty card
+In-Reply-To: <c-1@mail.example>
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+Message-ID: <out-c@bakery.example>"""), folder="Sent")
+    store.mark_done(store.db.execute("SELECT id FROM conversations").fetchone()[0])
+    feed(shop, question("<c-2@mail.example>", at="11:00:00", subject="Loyalty card?"))
+    assert awaiting(store) == {"tom@mail.example": "2026-11-23T11:00:00+00:00"}
+    assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 2
+
+
+def test_a_message_with_no_subject_stays_apart_from_another_persons_or_a_closed_row(shop):
+    store, _ = shop
+    feed(shop, question("<n-1@mail.example>", at="09:00:00", sender="Ann <ann@mail.example>", subject="Cake"),
+         question("<n-2@mail.example>", at="09:20:00", subject=""))
+    assert awaiting(store) == {"ann@mail.example": "2026-11-23T09:00:00+00:00",
+                               "tom@mail.example": "2026-11-23T09:20:00+00:00"}
+    store.mark_done(store.db.execute("SELECT conversation_id FROM messages WHERE external_id = 'n-1@mail.example'"
+                                     ).fetchone()[0])
+    feed(shop, question("<n-3@mail.example>", at="09:40:00", sender="Ann <ann@mail.example>", subject=""))
+    assert awaiting(store) == {"ann@mail.example": "2026-11-23T09:40:00+00:00",
+                               "tom@mail.example": "2026-11-23T09:20:00+00:00"}
+    assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 3
+
+
 # -- delivery receipts are not bounces -------------------------------------------------------
 
 def delivery_report(actions, subject="Delivered: Re: Order for Friday", mid="dsn-1@mail.example"):
@@ -874,6 +927,51 @@ Message-ID: <r-g7@bakery.example>""", "See you at noon.\n"), folder="Sent", now=
                                ).fetchone()
         assert row[0] == "Do Viet"
         assert store.db.execute("SELECT value FROM store_meta WHERE key = 'rederive'").fetchone()[0] == "done"
+    finally:
+        store.close()
+
+
+def test_an_upgrade_joins_repeats_stored_apart_by_the_stricter_rule(tmp_path, monkeypatch):
+    # Before m014 "Loyalty card" and "loyalty card?" were two subjects, and a message with no
+    # subject never joined anything: both stores showed a repeat as two rows for ever.
+    from owner_tui.store import ingest
+
+    path = tmp_path / "old.db"
+    config = Config(owner=OwnerConfig(addresses=(OWNER,)))
+    with monkeypatch.context() as m:
+        original = ingest.Ingester.find_conversation
+
+        def strict(self, rec, contact_id, sent_at, ids=None):
+            return None if not rec.subject else original(self, rec, contact_id, sent_at, ids)
+
+        m.setattr(ingest, "normalize_subject", lambda s: " ".join((s or "").lower().split()))  # as it was
+        m.setattr(ingest.Ingester, "find_conversation", strict)
+        old = Store.open(path, config=config, clock=lambda: NOW)
+        acc = old.ensure_account("imap", "shop", {"address": OWNER})
+        for msg in (question("<u-1@mail.example>", at="09:00:00", subject="Loyalty card"),
+                    question("<u-2@mail.example>", at="09:20:00", subject="loyalty card?"),
+                    question("<u-3@mail.example>", at="09:30:00", subject=""),
+                    question("<u-4@mail.example>", at="08:00:00", sender="Ann <ann@mail.example>", subject=""),
+                    question("<u-5@mail.example>", at="08:10:00", sender="Ann <ann@mail.example>", subject="")):
+            old.ingest(acc, [parse_message(msg, now=NOW)], now=NOW)
+        old.ingest(acc, [parse_message(eml(f"""From: {OWNER}
+To: tom@mail.example, ann@mail.example
+Subject: Re: loyalty card?
+In-Reply-To: <u-2@mail.example>
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+Message-ID: <out-u@bakery.example>"""), folder="Sent", now=NOW)], now=NOW)
+        assert old.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 5  # the bug, as stored
+        assert set(awaiting(old)) == {"tom@mail.example", "ann@mail.example"}
+        old.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_repeats_loosely'")
+        old.db.execute("UPDATE store_meta SET value = 'done' WHERE key = 'rederive'")
+        old.db.execute("PRAGMA user_version = 12")
+        old.close()
+    store = Store.open(path, config=config, clock=lambda: NOW)
+    try:
+        assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 2  # Tom's three, Ann's two
+        assert awaiting(store) == {"ann@mail.example": "2026-11-23T08:00:00+00:00"}  # Tom's answered
+        keys = {r[0] for r in store.db.execute("SELECT subject_key FROM conversations")}
+        assert keys == {"loyalty card", ""}
     finally:
         store.close()
 

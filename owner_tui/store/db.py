@@ -25,7 +25,7 @@ from typing import Any, Iterator, Sequence
 #: How many migrations ``store/schema.py`` holds; the store records it in ``PRAGMA user_version``
 #: once they are all applied, so an up-to-date database opens without importing the migration
 #: machinery (``tests/test_store.py`` checks it equals the number of migrations).
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 _QUOTE_FTS = re.compile(r'\s+|(".*?")')  # sqlite_utils' own pattern
 

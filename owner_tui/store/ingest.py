@@ -32,6 +32,7 @@ from owner_tui.store.phones import record_keyword
 from owner_tui.threader import (
     has_thread_headers,
     is_forward,
+    is_reply_subject,
     normalize_subject,
     root_key,
     starts_a_thread,
@@ -218,13 +219,15 @@ class Ingester:
                 if row:
                     return row[0]
         key = normalize_subject(rec.subject)
-        if key and contact_id is not None:
+        if contact_id is None:
+            return None
+        window = timedelta(days=self.cfg.subject_window_days)
+        lo = aging.to_iso(aging.parse_iso(sent_at) - window)
+        hi = aging.to_iso(aging.parse_iso(sent_at) + window)
+        if key:
             # Fallback for mailers that drop threading headers: same subject, same contact,
             # recent enough. Only for replies (headers or a "Re:") or when this message has no
             # headers at all, so two unrelated "Question" mails months apart stay apart.
-            window = timedelta(days=self.cfg.subject_window_days)
-            lo = aging.to_iso(aging.parse_iso(sent_at) - window)
-            hi = aging.to_iso(aging.parse_iso(sent_at) + window)
             row = self.db.execute(
                 """SELECT id, status FROM conversations WHERE account_id = ? AND subject_key = ? AND contact_id = ?
                    AND channel = 'email' AND last_message_at BETWEEN ? AND ?
@@ -232,9 +235,19 @@ class Ingester:
                 [self.account_id, key, contact_id, lo, hi]).fetchone()
             # A reply (headers or "Re:") joins; so does a repeat without threading headers while
             # the contact's conversation on that subject is still open (asked twice, "Loyalty
-            # card" and "Loyalty card": one row, waiting since the first).
-            if row and (has_thread_headers(rec) or key != (rec.subject or "").strip().lower()
-                        or row[1] in ("open", "snoozed")):
+            # card" and "Loyalty card?": one row, waiting since the first).
+            if row and (has_thread_headers(rec) or is_reply_subject(rec.subject) or row[1] in ("open", "snoozed")):
+                return row[0]
+        elif not has_thread_headers(rec):
+            # No subject and no threading headers (a phone's quick "also, candles please"): the
+            # same person's open conversation, if one is recent, rather than a second row that
+            # stays waiting after the owner answers the first.
+            row = self.db.execute(
+                """SELECT id FROM conversations WHERE contact_id = ? AND account_id = ? AND channel = 'email'
+                   AND status IN ('open', 'snoozed') AND last_message_at BETWEEN ? AND ?
+                   ORDER BY last_message_at DESC LIMIT 1""",
+                [contact_id, self.account_id, lo, hi]).fetchone()
+            if row:
                 return row[0]
         return None
 

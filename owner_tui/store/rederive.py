@@ -25,7 +25,7 @@ from owner_tui.classify import noise_reason, outbound_noise_reason
 from owner_tui.mail.leads import is_machine_sender
 from owner_tui.records import MessageRecord
 from owner_tui.store.ingest import BOUNCED, NOT_A_REPLY, Ingester, rebuild_conversation, stored_record
-from owner_tui.threader import has_thread_headers
+from owner_tui.threader import has_thread_headers, normalize_subject
 
 if TYPE_CHECKING:
     from owner_tui.store import Store
@@ -130,38 +130,48 @@ def _causal_order(db) -> set[int]:
 
 
 def _merge_repeats(store: "Store") -> None:
-    """Open conversations of one contact on one subject, the later started by a message without
-    threading headers within the window: one conversation. Left apart when the later one holds
-    something of the owner's (a draft, an outbox row, an event)."""
+    """Open conversations of one contact on one subject (or the later with no subject at all),
+    the later started by a message without threading headers within the window: one
+    conversation, as ``Ingester.find_conversation`` files new mail. Left apart when the later
+    one holds something of the owner's (a draft, an outbox row, an event)."""
     db = store.db
     window = timedelta(days=store.aging.subject_window_days)
+    for (subject_key,) in db.execute("SELECT DISTINCT subject_key FROM conversations WHERE channel = 'email'").fetchall():
+        fresh = normalize_subject(subject_key)  # keys written by an older normaliser
+        if fresh != subject_key:
+            db.execute("UPDATE conversations SET subject_key = ? WHERE subject_key = ? AND channel = 'email'",
+                       [fresh, subject_key])
     groups = db.execute(
-        """SELECT account_id, contact_id, subject_key, group_concat(id) FROM conversations
-           WHERE channel = 'email' AND status IN ('open', 'snoozed') AND subject_key != '' AND contact_id IS NOT NULL
-           GROUP BY account_id, contact_id, subject_key HAVING count(*) > 1""").fetchall()
-    for account_id, _contact, _key, ids in groups:
+        """SELECT account_id, contact_id, group_concat(id) FROM conversations
+           WHERE channel = 'email' AND status IN ('open', 'snoozed') AND contact_id IS NOT NULL
+           GROUP BY account_id, contact_id HAVING count(*) > 1""").fetchall()
+    for _account, _contact, ids in groups:
         convs = db.execute(
-            f"SELECT id, created_at, (SELECT min(sent_at) FROM messages WHERE conversation_id = c.id), "
+            f"SELECT id, subject_key, (SELECT min(sent_at) FROM messages WHERE conversation_id = c.id), "
             f"(SELECT max(sent_at) FROM messages WHERE conversation_id = c.id) FROM conversations c "
-            f"WHERE id IN ({','.join('?' * len(ids.split(',')))}) ORDER BY 3", ids.split(",")).fetchall()
-        keep = convs[0]
-        for conv in convs[1:]:
+            f"WHERE id IN ({','.join('?' * len(ids.split(',')))}) ORDER BY 3, id", ids.split(",")).fetchall()
+        by_key: dict[str, list] = {}  # subject key -> [conversation id, last message at]
+        latest: list | None = None
+        for conv_id, key, first_at, last_at in convs:
+            target = by_key.get(key) if key else latest
             first = db.execute("SELECT in_reply_to, refs FROM messages WHERE conversation_id = ? ORDER BY sent_at, id "
-                               "LIMIT 1", [conv[0]]).fetchone()
-            busy = any(db.execute(f"SELECT 1 FROM {t} WHERE conversation_id = ? LIMIT 1", [conv[0]]).fetchone()
+                               "LIMIT 1", [conv_id]).fetchone()
+            busy = any(db.execute(f"SELECT 1 FROM {t} WHERE conversation_id = ? LIMIT 1", [conv_id]).fetchone()
                        for t in ("drafts", "outbox", "events"))
             headerless = first is not None and not has_thread_headers(MessageRecord(
                 external_id="x", in_reply_to=first[0], references=tuple(json.loads(first[1] or "[]"))))
-            near = keep[3] and conv[2] and aging.parse_iso(conv[2]) - aging.parse_iso(keep[3]) <= window
+            near = target and target[1] and first_at and \
+                aging.parse_iso(first_at) - aging.parse_iso(target[1]) <= window
             if headerless and near and not busy:
                 for table in ("messages", "thread_refs"):
                     db.execute(f"UPDATE OR IGNORE {table} SET conversation_id = ? WHERE conversation_id = ?",
-                               [keep[0], conv[0]])
-                db.execute("DELETE FROM thread_refs WHERE conversation_id = ?", [conv[0]])
-                db.execute("DELETE FROM conversations WHERE id = ?", [conv[0]])
-                keep = (keep[0], keep[1], keep[2], max(keep[3], conv[3]))
+                               [target[0], conv_id])
+                db.execute("DELETE FROM thread_refs WHERE conversation_id = ?", [conv_id])
+                db.execute("DELETE FROM conversations WHERE id = ?", [conv_id])
+                target[1] = max(target[1], last_at or "")
+                latest = target
             else:
-                keep = conv
+                latest = by_key[key] = [conv_id, last_at]
 
 
 def _fix_status(db, conv_id: int) -> None:

@@ -390,3 +390,13 @@ def m013_account_warning(db: Database) -> None:
     folder, so replies sent from a phone or webmail are never seen and answered customers
     keep waiting. Set by each successful sync (NULL when all is well)."""
     _run(db, "ALTER TABLE account_health ADD COLUMN warning TEXT")
+
+
+@migrations()
+def m014_repeats_loosely(db: Database) -> None:
+    """Repeats join more loosely (issue 12's class, round four): a subject is compared without
+    its case, spacing, compatibility forms or closing punctuation ("Loyalty card" and "loyalty
+    card?"), and a message with no subject and no threading headers joins the same person's
+    open conversation. Stored subject keys are rewritten and every stored message is read
+    again, once (as after m003), so a repeat already shown twice becomes one row."""
+    _run(db, "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('rederive', 'pending')")

@@ -1493,6 +1493,31 @@ def repeat_scenarios() -> None:
     sc.awaiting_total = 1
 
 
+    sc = scenario("73-repeat-iphone-follow-up-without-subject", "repeat",
+                  "iPhone: a question, then a quick follow-up with no subject; the owner answers the follow-up",
+                  "A message with no subject and no threading headers joins the same person's open "
+                  "conversation: one row, and the one answer closes it.")
+    ask(sc, "01-question.eml", "iphone", P["ivy"], "Birthday cake for Saturday", t("2026-11-20 19:02:11"),
+        "Hi, could you do a chocolate birthday cake for 12 people this Saturday?\nIvy")
+    q2 = ask(sc, "02-no-subject.eml", "iphone", P["ivy"], "", t("2026-11-20 19:06:40"),
+             "Also could it say Happy 40th Mark on it\n\nSent from my iPhone")
+    reply(sc, "03-reply.eml", "thunderbird", q2, [P["ivy"]], t("2026-11-21 08:30:00"),
+          "Hi Ivy, yes to both: chocolate for 12, 'Happy 40th Mark'. Ready from 10am Saturday.\n\nRosie",
+          subject="Re: Birthday cake for Saturday")
+    sc.customer(P["ivy"][1], False, conversations=1)
+    sc.awaiting_total = 0
+
+    sc = scenario("74-repeat-case-and-question-mark", "repeat",
+                  "Gmail: 'Gift vouchers' then 'gift vouchers?' a day later, unanswered",
+                  "Subjects are compared without case, spacing or closing punctuation: one row, waiting "
+                  "since the first.")
+    q = ask(sc, "01-first.eml", "gmail", P["ruth"], "Gift vouchers", t("2026-11-19 11:15:00"),
+            "Hello, do you sell gift vouchers? I'd like one for 30 pounds.\nRuth")
+    ask(sc, "02-second.eml", "gmail", P["ruth"], "gift vouchers?", t("2026-11-20 11:40:00"),
+        "Hi again, just wondering about the vouchers.\nRuth")
+    sc.customer(P["ruth"][1], True, q.date, conversations=1)
+    sc.awaiting_total = 1
+
 AUTO_REASON = ["auto", "out of office", "out-of-office", "vacation"]
 
 
