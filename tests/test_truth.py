@@ -931,9 +931,10 @@ Message-ID: <r-g7@bakery.example>""", "See you at noon.\n"), folder="Sent", now=
         store.close()
 
 
-def test_an_upgrade_joins_repeats_stored_apart_by_the_stricter_rule(tmp_path, monkeypatch):
-    # Before m014 "Loyalty card" and "loyalty card?" were two subjects, and a message with no
-    # subject never joined anything: both stores showed a repeat as two rows for ever.
+def test_an_upgrade_joins_repeats_and_reads_site_forms_again(tmp_path, monkeypatch):
+    # Before m014 "Loyalty card" and "loyalty card?" were two subjects, a message with no
+    # subject never joined anything (a repeat was two rows for ever), and a form mailing from
+    # kontakt@ the shop's domain was kontakt@'s own message.
     from owner_tui.store import ingest
 
     path = tmp_path / "old.db"
@@ -946,13 +947,19 @@ def test_an_upgrade_joins_repeats_stored_apart_by_the_stricter_rule(tmp_path, mo
 
         m.setattr(ingest, "normalize_subject", lambda s: " ".join((s or "").lower().split()))  # as it was
         m.setattr(ingest.Ingester, "find_conversation", strict)
+        m.setattr(ingest, "is_sibling", lambda handle, own: False)
         old = Store.open(path, config=config, clock=lambda: NOW)
         acc = old.ensure_account("imap", "shop", {"address": OWNER})
         for msg in (question("<u-1@mail.example>", at="09:00:00", subject="Loyalty card"),
                     question("<u-2@mail.example>", at="09:20:00", subject="loyalty card?"),
                     question("<u-3@mail.example>", at="09:30:00", subject=""),
                     question("<u-4@mail.example>", at="08:00:00", sender="Ann <ann@mail.example>", subject=""),
-                    question("<u-5@mail.example>", at="08:10:00", sender="Ann <ann@mail.example>", subject="")):
+                    question("<u-5@mail.example>", at="08:10:00", sender="Ann <ann@mail.example>", subject=""),
+                    eml(f"""From: kontakt@bakery.example
+To: {OWNER}
+Subject: Kontaktanfrage
+Date: Mon, 23 Nov 2026 07:00:00 +0000
+Message-ID: <u-6@bakery.example>""", "Name: Jane Morgan\nE-Mail-Adresse: jane@mail.example\nNachricht: Liefern Sie?\n")):
             old.ingest(acc, [parse_message(msg, now=NOW)], now=NOW)
         old.ingest(acc, [parse_message(eml(f"""From: {OWNER}
 To: tom@mail.example, ann@mail.example
@@ -960,18 +967,19 @@ Subject: Re: loyalty card?
 In-Reply-To: <u-2@mail.example>
 Date: Mon, 23 Nov 2026 10:00:00 +0000
 Message-ID: <out-u@bakery.example>"""), folder="Sent", now=NOW)], now=NOW)
-        assert old.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 5  # the bug, as stored
-        assert set(awaiting(old)) == {"tom@mail.example", "ann@mail.example"}
-        old.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_repeats_loosely'")
+        assert old.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 6  # the bugs, as stored
+        assert set(awaiting(old)) == {"tom@mail.example", "ann@mail.example", "kontakt@bakery.example"}
+        old.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_repeats_and_site_forms'")
         old.db.execute("UPDATE store_meta SET value = 'done' WHERE key = 'rederive'")
         old.db.execute("PRAGMA user_version = 12")
         old.close()
     store = Store.open(path, config=config, clock=lambda: NOW)
     try:
-        assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 2  # Tom's three, Ann's two
-        assert awaiting(store) == {"ann@mail.example": "2026-11-23T08:00:00+00:00"}  # Tom's answered
+        assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 3  # Tom's three, Ann's two
+        assert awaiting(store) == {"ann@mail.example": "2026-11-23T08:00:00+00:00",  # Tom's answered
+                                   "jane@mail.example": "2026-11-23T07:00:00+00:00"}
         keys = {r[0] for r in store.db.execute("SELECT subject_key FROM conversations")}
-        assert keys == {"loyalty card", ""}
+        assert keys == {"loyalty card", "", "kontaktanfrage"}
     finally:
         store.close()
 
@@ -1387,6 +1395,61 @@ Subject: Receipt from Flour Mill
 Date: Mon, 23 Nov 2026 09:00:00 +0000
 Message-ID: <receipt-1@squareup.example>""", body))
     assert res.noise == 1 and awaiting(store) == {}
+
+
+ELEMENTOR = ("Name: Jane Morgan\nEmail: jane@mail.example\nMessage: Do you deliver?\n\n---\n"
+             "Date: November 23, 2026\nPage URL: https://bakery.example/contact/\nPowered by: Elementor\n")
+
+
+@pytest.mark.parametrize("sender,subject,body", [
+    # Elementor's default: "email@" the site's domain, named after the site.
+    ("Rosie's Bakery <email@bakery.example>", 'New message from "Rosie\'s Bakery"', ELEMENTOR),
+    # Contact Form 7 mailing from "admin@" the site's domain, the visitor in its From field.
+    ("bakery.example <admin@bakery.example>", "[Rosie's Bakery] Delivery",
+     "From: Jane Morgan <jane@mail.example>\nSubject: Delivery\n\nMessage Body:\nDo you deliver?\n"),
+    # A German host's form-to-mail script from "kontakt@".
+    ("kontakt@bakery.example", "Kontaktanfrage",
+     "Name: Jane Morgan\nE-Mail-Adresse: jane@mail.example\nNachricht: Liefern Sie?\n"),
+    # Elementor on a site whose domain is not the mailbox's: its subject and fields say "form".
+    ("Rosie's Bakery <email@rosies-cakes.example>", 'New message from "Rosie\'s Bakery"', ELEMENTOR),
+    # Forms that ask in sentences (Tally, Typeform without Reply-To).
+    ("Tally <notifications@tally.so>", "New Tally form submission: Contact",
+     "What's your name?\nJane Morgan\n\nWhat's your email?\njane@mail.example\n\nHow can we help?\nDo you deliver?\n"),
+    ("Typeform <notifications@typeform.com>", "Cake enquiry has a new response",
+     "Hi there, what's your name?\nJane Morgan\n\nAnd your email address, Jane?\njane@mail.example\n\n"
+     "What can we bake for you?\nA cake for 12\n"),
+])
+def test_a_form_from_an_ordinary_looking_address_or_asking_in_sentences_is_the_visitors(shop, sender, subject, body):
+    # Each was read as the site's own message (replies to email@ reach nobody) or, for the
+    # platforms, hidden as a no-reply sender's noise.
+    store, _ = shop
+    feed(shop, eml(f"""From: {sender}
+To: {OWNER}
+Subject: {subject}
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <site-1@bakery.example>""", body))
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}
+    assert store.page(ListFilter(view="awaiting"), 0, 1, NOW)[0]["contact_name"] == "Jane Morgan"
+
+
+def test_a_colleagues_note_from_the_shops_domain_stays_theirs(shop):
+    store, _ = shop
+    feed(shop, eml(f"""From: Sam Baker <sam@bakery.example>
+To: {OWNER}
+Subject: Call from Jane
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <sam-1@bakery.example>""", "Rosie, Jane rang about Saturday's cake.\nEmail: jane@mail.example\n"))
+    assert awaiting(store) == {"sam@bakery.example": "2026-11-23T09:00:00+00:00"}
+
+
+def test_an_owner_on_free_mail_has_no_site_domain():
+    # Rosie reads rosiesbakery@gmail.example: another Gmail user is a stranger, not her site.
+    from owner_tui.mail.leads import is_sibling
+
+    assert is_sibling("kontakt@bakery.example", frozenset({"hello@bakery.example"}))
+    assert not is_sibling("hello@bakery.example", frozenset({"hello@bakery.example"}))
+    assert not is_sibling("jane@gmail.com", frozenset({"rosiesbakery@gmail.com"}))
+    assert not is_sibling("jane@mail.example", frozenset({"hello@bakery.example"}))
 
 
 def test_a_website_enquiry_from_a_no_reply_sender_is_the_visitors(shop):

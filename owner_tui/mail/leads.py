@@ -39,11 +39,17 @@ _ADDR = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 #: A form's label for the visitor's address, in the languages forms are built in: "Email",
 #: "Email Address", "Your email", "E-mailadres", "E-Mail-Adresse", "Indirizzo email",
 #: "Adresse e-mail", "Correo electrónico", "Dirección de correo", "Mail", "Reply-To".
+#: A form that asks in sentences (Typeform, Tally, Google Forms): "What's your email?",
+#: "And your email address, Jane?", "Please enter your name".
+_ASK = (r"(?:(?:hi(?:\s+there)?,?\s+|and\s+|so,?\s+)?(?:what(?:'s|’s|\s+is)|please\s+(?:enter|give|provide|share|leave)|"
+        r"enter|could\s+(?:we|i)\s+(?:have|get)|can\s+(?:we|i)\s+(?:have|get)|may\s+(?:we|i)\s+have)\s+|and\s+)?")
+#: How such a question ends: "...your email address, Jane?".
+_ASKED = r"(?:,[^\n:?@]{1,30}(?=\?))?\??"
 _MAIL_LABEL = (
-    r"(?:(?:your|ihre|deine|votre|ton|su|tu|uw|jouw|il\s+tuo|la\s+tua|contact|customer|client|guest|sender'?s?|"
+    _ASK + r"(?:(?:your|ihre|deine|votre|ton|su|tu|uw|jouw|il\s+tuo|la\s+tua|contact|customer|client|guest|sender'?s?|"
     r"adresse|adresse\s+de|indirizzo|direcci[oó]n\s+de|endere[çc]o\s+de)\s+){0,2}"
     r"(?:(?:e-?mail|courriel|correo|e-?post|mail|s[äa]hk[öo]posti)"
-    r"(?:[-\s]?(?:address|adresse|adres|addr|electr[oó]nico|[ée]lectronique))?|reply[- ]to)")
+    r"(?:[-\s]?(?:address|adresse|adres|addr|electr[oó]nico|[ée]lectronique))?|reply[- ]to)" + _ASKED)
 #: What may follow a label before its separator: "(required)", "*".
 _LABEL_TAIL = r"\s*(?:\([^)\n]{0,30}\))?\s*\**"
 #: "Email: jane@x.example", "E-mail address - jane@...", "Your email | jane@...", "Email (required): ...".
@@ -54,8 +60,8 @@ _EMAIL_FIELD = re.compile(
 _EMAIL_LABEL_LINE = re.compile(
     r"^[ \t*>_|-]*" + _MAIL_LABEL + _LABEL_TAIL + r"\s*:?\s*\**\s*\n[ \t\n]*(?:<|\[|mailto:)?(" + _ADDR + r")",
     re.I | re.M)
-_NAME_LABEL = (r"(?:(?:your|ihr|votre|su|tu|uw|full|customer|contact|client|guest)\s+)?"
-               r"(?:name|naam|nome|nom|nombre|navn|namn|imi[eę]|jm[ée]no|nimi)")
+_NAME_LABEL = (_ASK + r"(?:(?:your|ihr|votre|su|tu|uw|full|customer|contact|client|guest)\s+)?"
+               r"(?:name|naam|nome|nom|nombre|navn|namn|imi[eę]|jm[ée]no|nimi)" + _ASKED)
 _NAME_FIELD = re.compile(
     r"^[ \t*>_|-]*" + _NAME_LABEL + _LABEL_TAIL + r"\s*(?:[:=|\-–]|\t)\s*\**\s*([^\n<>@]{1,80})$", re.I | re.M)
 #: The label on its own line and the name on the next (WPForms, Gravity Forms, Google Forms).
@@ -140,6 +146,29 @@ def _on_platform(domain: str) -> bool:
     return False
 
 
+#: Mailbox providers whose domain is shared by strangers: an owner on one of them has no site
+#: domain of her own, so a sender there is never "her site".
+FREE_MAIL_DOMAINS = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "hotmail.fr", "live.com",
+    "live.co.uk", "msn.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "ymail.com", "icloud.com",
+    "me.com", "mac.com", "aol.com", "gmx.de", "gmx.net", "gmx.com", "web.de", "t-online.de", "freenet.de",
+    "orange.fr", "free.fr", "laposte.net", "sfr.fr", "wanadoo.fr", "libero.it", "virgilio.it", "tiscali.it",
+    "proton.me", "protonmail.com", "pm.me", "mail.ru", "yandex.ru", "yandex.com", "zoho.com", "fastmail.com",
+    "btinternet.com", "sky.com", "comcast.net", "verizon.net", "att.net", "sbcglobal.net", "qq.com", "163.com",
+    "naver.com", "seznam.cz", "wp.pl", "o2.pl", "interia.pl", "bluewin.ch", "telenet.be", "ziggo.nl", "kpnmail.nl",
+})
+
+
+def is_sibling(handle: str, own: frozenset[str]) -> bool:
+    """Another address on the owner's own domain (not one of hers, not a free-mail domain):
+    how a site's contact form or a host's form-to-mail script sends ("kontakt@", "email@",
+    "admin@" the shop's domain)."""
+    handle = (handle or "").lower()
+    domain = handle.rpartition("@")[2]
+    return bool(domain) and handle not in own and domain not in FREE_MAIL_DOMAINS and any(
+        a.rpartition("@")[2] == domain for a in own)
+
+
 def is_machine_sender(handle: str) -> bool:
     """A notification or form address rather than a person's (no-reply@, wordpress@, a form
     service's domain)."""
@@ -209,23 +238,30 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
     """
     sender = (sender_handle or "").lower()
     from_own_group = grouped and sender in own
-    if not (from_own_group or self_sent or is_machine_sender(sender) or _MACHINE_NAME.search(sender_name or "")):
+    body = (text or "")[:20000]
+    # A form's notification from an ordinary-looking address (Elementor's "email@" the site's
+    # domain, named after the site): its subject and its fields say what it is.
+    form_like = bool(_FORM_SUBJECT.search(subject or "")) and _form_shaped(body)
+    if not (from_own_group or self_sent or form_like or is_machine_sender(sender)
+            or _MACHINE_NAME.search(sender_name or "")):
         return None
     for key, how in (("x-original-from", "the group's X-Original-From"), ("reply-to", "Reply-To")):
         name, addr = _address(headers.get(key, ""))
         if addr and addr != sender and addr not in own and customer_address(addr):
             via = ("group alias" if from_own_group else
                    "form mailing from your own address" if self_sent and sender in own else
+                   "form mailing from your site's address" if self_sent else
                    "form or platform notification")
             name = _clean_name(_without_platform(name, addr)) or _clean_name(sender_name if from_own_group else "")
             if is_machine_sender(addr):
                 how += ", the platform's relay address for them"
             form = not from_own_group and (is_relay(addr) or is_form_sender(sender) or bool(self_sent)
-                                           or bool(_FORM_SUBJECT.search(subject or "")))
+                                           or form_like or bool(_FORM_SUBJECT.search(subject or "")))
             return Lead(addr, name, f"{via} from {sender or 'no address'}: the customer is in {how}", form)
     if from_own_group or self_sent == "reply-to":
         return None
-    body = (text or "")[:20000]
+    if self_sent and sender not in own and not _form_shaped(body):
+        return None  # a colleague's note from the shop's domain that names an address: theirs
     if not (self_sent or is_form_sender(sender) or _FORM_SUBJECT.search(subject or "")
             or _ORDER_SUBJECT.search(subject or "") or _form_shaped(body)):
         return None  # a receipt or an alert that names some address: not a form

@@ -23,7 +23,7 @@ from owner_tui.classify import (
     outbound_noise_reason,
     via_group,
 )
-from owner_tui.mail.leads import find_lead, is_machine_sender, order_without_note
+from owner_tui.mail.leads import find_lead, is_machine_sender, is_sibling, order_without_note
 from owner_tui.phone import keyword as phone_keyword
 from owner_tui.phone import display as phone_display
 from owner_tui.phone import numbers_in, region_of, to_e164
@@ -439,11 +439,12 @@ class Ingester:
                        notes=(*rec.notes, lead.how), direction="in")
 
     def self_sent(self, rec: MessageRecord) -> str:
-        """Mail in the inbox from one of the owner's addresses to the owner alone: how a site's
-        contact form sends when it mails from the site's own address (Contact Form 7 set up with
-        ``From: info@`` for SPF, a host's form-to-mail script). See ``leads.find_lead``."""
+        """Mail in the inbox from one of the owner's addresses, or another address on her own
+        domain, to the owner alone: how a site's contact form sends when it mails from the
+        site's own address (Contact Form 7 set up with ``From: info@`` for SPF, Elementor's
+        ``email@``, a host's form-to-mail script from ``kontakt@``). See ``leads.find_lead``."""
         sender = (rec.sender_handle or "").lower()
-        if (sender not in self.owner or is_sent_folder(rec.folder) or not rec.recipients
+        if (not (sender in self.owner or is_sibling(sender, self.owner)) or is_sent_folder(rec.folder) or not rec.recipients
                 or not all(r in self.owner for r in rec.recipients)):
             return ""
         auto = {k.lower(): v for k, v in rec.headers.items()}.get("auto-submitted", "").split(";")[0].strip().lower()

@@ -393,10 +393,12 @@ def m013_account_warning(db: Database) -> None:
 
 
 @migrations()
-def m014_repeats_loosely(db: Database) -> None:
-    """Repeats join more loosely (issue 12's class, round four): a subject is compared without
-    its case, spacing, compatibility forms or closing punctuation ("Loyalty card" and "loyalty
-    card?"), and a message with no subject and no threading headers joins the same person's
-    open conversation. Stored subject keys are rewritten and every stored message is read
-    again, once (as after m003), so a repeat already shown twice becomes one row."""
+def m014_repeats_and_site_forms(db: Database) -> None:
+    """New reading rules (issue 12's classes, round four): repeats join more loosely (a subject
+    is compared without its case, spacing, compatibility forms or closing punctuation, "Loyalty
+    card" and "loyalty card?", and a message with no subject and no threading headers joins the
+    same person's open conversation); a site's form mailing from another address on the
+    owner's own domain ("email@", "kontakt@") or asking in sentences ("What's your email?") is
+    the visitor's. Stored subject keys are rewritten and every stored message is read again,
+    once (as after m003), so a repeat shown twice becomes one row and a hidden visitor waits."""
     _run(db, "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('rederive', 'pending')")

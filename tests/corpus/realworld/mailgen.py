@@ -683,8 +683,10 @@ def jotform(seed: str, person: tuple[str, str], message: str, date: datetime, ar
     return join(head, qp(html)), msgid
 
 
-def typeform(seed: str, person: tuple[str, str], message: str, date: datetime, arrival: datetime) -> tuple[bytes, str]:
-    """Typeform's "new response" notification, Reply-To set to the respondent's email answer."""
+def typeform(seed: str, person: tuple[str, str], message: str, date: datetime, arrival: datetime,
+             reply_to: bool = True) -> tuple[bytes, str]:
+    """Typeform's "new response" notification, Reply-To set to the respondent's email answer
+    (an option of the form's notification; without it the address is only in the answers)."""
     msgid = f"{uuid(seed)}@typeform.example"
     b = hx(seed + "bd", 28)
     head = sendgrid_head(seed, "notifications@typeform.example", "o7.email.typeform.example", "167.89.100.7",
@@ -693,7 +695,7 @@ def typeform(seed: str, person: tuple[str, str], message: str, date: datetime, a
         f"Date: {rdate(date)} (UTC)",
         "From: Typeform <notifications@typeform.example>",
         "Mime-Version: 1.0",
-        f"Reply-To: {person[1]}",
+        *([f"Reply-To: {person[1]}"] if reply_to else []),
         "Subject: New response to Cake enquiry",
         f"Message-ID: <{msgid}>",
         f"To: {OWNER}",
@@ -2231,6 +2233,45 @@ def order_scenarios() -> None:
     one_lead(sc, "01-new-order.eml", raw, d, 2, person[1])
 
 
+def elementor_form(seed: str, person: tuple[str, str], message: str, date: datetime, arrival: datetime) -> bytes:
+    """Elementor Pro's form action "Email" through wp_mail: From "email@" the site's domain named
+    after the site, HTML fields, the "---" footer with the page and "Powered by: Elementor"; no
+    Reply-To (the form's Reply-To setting left empty)."""
+    msgid = f"{b64id(seed, 43).replace('/', '').replace('+', '')}@bakery.example"
+    head = mx_received("email@bakery.example", "web1.hostingco.example", "203.0.113.80", arrival, qid_seed=seed) + [
+        f"To: {OWNER}", 'Subject: New message from "Rosie\'s Bakery"', f"Date: {rdate(date)}",
+        "From: Rosie's Bakery <email@bakery.example>", f"Message-ID: <{msgid}>",
+        "X-Mailer: PHPMailer 6.9.1 (https://github.com/PHPMailer/PHPMailer)", "MIME-Version: 1.0",
+        "Content-Type: text/html; charset=UTF-8", "Content-Transfer-Encoding: 8bit"]
+    body = (f"Name: {person[0]}<br>Email: {person[1]}<br>Message: {message}<br><br>---<br><br>"
+            f"Date: {date.strftime('%B %-d, %Y')}<br>Time: {date.strftime('%-I:%M %p').lower()}<br>"
+            "Page URL: https://bakery.example/contact/<br>User Agent: Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like "
+            "Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1<br>"
+            "Remote IP: 198.51.100.23<br>Powered by: Elementor<br>\n")
+    return join(head, body)
+
+
+def site_form_scenarios() -> None:
+    sc = scenario("75-lead-elementor-from-the-sites-own-address", "lead",
+                  "Elementor form mailing from email@ the shop's own domain, no Reply-To",
+                  "Another address on the owner's own domain sending a form-shaped message is the site's "
+                  "form: the visitor in its Email field waits, not 'email@'.")
+    d = t("2026-11-22 20:31:07")
+    person = ("Hannah Lee", "hannah.lee@mail.example")
+    one_lead(sc, "01-elementor.eml", elementor_form(sc.name, person, "Do you make vegan cupcakes for a party of 20?",
+                                                     d, d + timedelta(seconds=4)), d, 4, person[1])
+
+    sc = scenario("76-lead-typeform-without-reply-to", "lead",
+                  "Typeform 'New response' whose notification sets no Reply-To",
+                  "A form that asks in sentences ('What's your email address?'): the answer under the "
+                  "question is the visitor, who waits.")
+    d = t("2026-11-22 13:10:45")
+    person = ("Omar Haddad", "omar.haddad@mail.example")
+    raw, _ = typeform(sc.name, person, "Twelve cinnamon buns for Sunday?", d, d + timedelta(seconds=3),
+                      reply_to=False)
+    one_lead(sc, "01-typeform.eml", raw, d, 3, person[1])
+
+
 def machine_sender_scenarios() -> None:
     sc = scenario("69-noreply-word-inside-the-address", "noise",
                   "Microsoft's account security alert from account-security-noreply@",
@@ -2258,7 +2299,7 @@ def build() -> list[Scenario]:
                repeat_scenarios, autoreply_scenarios, bounce_scenarios, role_scenarios, group_scenarios,
                noise_scenarios, answered_scenarios, more_lead_scenarios, google_forms_scenario,
                reply_to_address_scenario, form_list_header_scenario, machine_mail_scenarios,
-               machine_sender_scenarios, order_scenarios):
+               machine_sender_scenarios, order_scenarios, site_form_scenarios):
         fn()
     return ALL
 
