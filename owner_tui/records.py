@@ -36,6 +36,11 @@ NO_SENT_WARNING = ("no Sent folder found: replies you send from your phone or we
 #: Headers kept with a message for reading it (lower-case names): noise and auto-replies,
 #: lists and group aliases, the person behind a form or a group (Reply-To, X-Original-From),
 #: flags other clients left (X-Status "A": answered, in mbox files) and a spam filter's verdict.
+#: An inbound message that answers the owner's forward (or note) to someone else, from that
+#: someone: the supplier's "yes, 20 bags in stock". Kept in the customer's conversation, but it
+#: is not the customer speaking: it neither opens their wait nor makes its sender a customer.
+SIDE_ANSWER = "not from the customer"
+
 NOISE_HEADERS = (
     "auto-submitted",
     "list-id",

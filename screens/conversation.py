@@ -28,7 +28,7 @@ from textual.worker import Worker, WorkerState
 from owner_tui import aging
 from owner_tui.mail.html_text import html_to_text
 from owner_tui.quotes import fold
-from owner_tui.records import PHONE_CHANNELS
+from owner_tui.records import PHONE_CHANNELS, SIDE_ANSWER
 from owner_tui.sanitize import clean, one_line
 from owner_tui.tui import jobs, keys
 from owner_tui.tui.widgets.health_bar import HealthBar
@@ -140,7 +140,9 @@ def message_text(m: dict, channel: str, now: datetime, tz: tzinfo, *, unfolded: 
         text.append(f"  {one_line(delivery_label(status, error), limit=120)}",
                     style="bold #ff5252" if status in NOT_DELIVERED else "#80cbc4")
     if m.get("noise"):
-        label = "" if out else "noise: "  # an outbound "noise" is a forward, a note or a bounced reply
+        # An outbound "noise" is a forward, a note or a bounced reply; an inbound one is noise,
+        # or a supplier's answer to such a forward, which says so itself.
+        label = "" if out or m["noise"].startswith(SIDE_ANSWER) else "noise: "
         text.append(f"  [{label}{one_line(m['noise'], limit=80)}]", style="italic dim")
     for note in _notes(m):
         if note != m.get("noise"):

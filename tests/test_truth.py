@@ -406,6 +406,58 @@ Message-ID: <q-3@mail.example>"""))
     assert list(awaiting(store)) == ["tom@mail.example"]
 
 
+SIDE = {
+    "Q": ("INBOX", question()),
+    "FW": ("Sent", eml(f"""From: {OWNER}
+To: orders@flourmill.example
+Subject: Fwd: Order for Friday
+In-Reply-To: <q-1@mail.example>
+References: <q-1@mail.example>
+Date: Mon, 23 Nov 2026 09:30:00 +0000
+Message-ID: <fw-1@bakery.example>""", "Can you do 20 bags of spelt by Friday?\n")),
+    "R": ("Sent", eml(f"""From: {OWNER}
+To: Tom <tom@mail.example>
+Subject: Re: Order for Friday
+In-Reply-To: <q-1@mail.example>
+References: <q-1@mail.example>
+Date: Mon, 23 Nov 2026 09:45:00 +0000
+Message-ID: <r-1@bakery.example>""", "Checking with the mill, back to you today.\n")),
+    "S": ("INBOX", eml(f"""From: Flour Mill Orders <orders@flourmill.example>
+To: {OWNER}
+Subject: RE: Fwd: Order for Friday
+In-Reply-To: <fw-1@bakery.example>
+References: <q-1@mail.example> <fw-1@bakery.example>
+Date: Mon, 23 Nov 2026 10:30:00 +0000
+Message-ID: <s-1@flourmill.example>""", "Yes, 20 bags on Thursday.\n")),
+    "O": ("Sent", eml(f"""From: {OWNER}
+To: orders@flourmill.example
+Subject: Re: Fwd: Order for Friday
+In-Reply-To: <s-1@flourmill.example>
+References: <q-1@mail.example> <fw-1@bakery.example> <s-1@flourmill.example>
+Date: Mon, 23 Nov 2026 11:00:00 +0000
+Message-ID: <o-1@bakery.example>""", "Great, please send them.\n")),
+}
+
+
+@pytest.mark.parametrize("order,waits", [
+    ("Q FW R S", False),   # the mill answers after the owner told Tom "checking": Tom is answered
+    ("Q S FW R", False),   # the inbox synced before Sent: the same
+    ("Q FW S", True),      # Tom still waits since his question, not since the mill's answer
+    ("Q FW S O", True),    # the owner's thanks to the mill is no reply to Tom
+    ("Q S O FW", True),
+])
+def test_a_suppliers_answer_to_the_owners_forward_is_not_the_customer_speaking(shop, order, waits):
+    store, _ = shop
+    for key in order.split():
+        folder, raw = SIDE[key]
+        feed(shop, raw, folder=folder)
+    assert awaiting(store) == ({"tom@mail.example": "2026-11-23T09:00:00+00:00"} if waits else {})
+    assert notes_of(store, "s-1@flourmill.example")[-1] == (
+        "not from the customer: an answer to your forward to orders@flourmill.example")
+    conv = store.db.execute("SELECT c.name FROM conversations v JOIN contacts c ON c.id = v.contact_id").fetchall()
+    assert conv == [("Tom",)]
+
+
 def test_a_date_in_the_future_gives_way_to_the_arrival(shop):
     store, _ = shop
     feed(shop, eml(f"""From: Tom <tom@mail.example>
@@ -980,6 +1032,29 @@ Message-ID: <out-u@bakery.example>"""), folder="Sent", now=NOW)], now=NOW)
                                    "jane@mail.example": "2026-11-23T07:00:00+00:00"}
         keys = {r[0] for r in store.db.execute("SELECT subject_key FROM conversations")}
         assert keys == {"loyalty card", "", "kontaktanfrage"}
+    finally:
+        store.close()
+
+
+def test_an_upgrade_reads_a_suppliers_answer_as_not_the_customer(tmp_path):
+    # Before m014 the mill's answer to a forward was the customer speaking: stored so, Tom
+    # waited again from the mill's 10:30 after the owner had answered him.
+    path = tmp_path / "old.db"
+    config = Config(owner=OwnerConfig(addresses=(OWNER,)))
+    old = Store.open(path, config=config, clock=lambda: NOW)
+    acc = old.ensure_account("imap", "shop", {"address": OWNER})
+    for key in ("Q", "FW", "R", "S"):
+        old.ingest(acc, [parse_message(SIDE[key][1], folder=SIDE[key][0], now=NOW)], now=NOW)
+    old.db.execute("UPDATE messages SET noise = NULL WHERE external_id = 's-1@flourmill.example'")  # as stored
+    old.db.execute("UPDATE conversations SET waiting_since = '2026-11-23T10:30:00+00:00'")
+    old.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_repeats_and_site_forms'")
+    old.db.execute("UPDATE store_meta SET value = 'done' WHERE key = 'rederive'")
+    old.db.execute("PRAGMA user_version = 12")
+    old.close()
+    store = Store.open(path, config=config, clock=lambda: NOW)
+    try:
+        assert awaiting(store) == {}
+        assert notes_of(store, "s-1@flourmill.example")[-1].startswith("not from the customer")
     finally:
         store.close()
 

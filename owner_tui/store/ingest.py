@@ -27,7 +27,7 @@ from owner_tui.mail.leads import find_lead, is_machine_sender, is_sibling, order
 from owner_tui.phone import keyword as phone_keyword
 from owner_tui.phone import display as phone_display
 from owner_tui.phone import numbers_in, region_of, to_e164
-from owner_tui.records import PHONE_CHANNELS, Attachment, MessageRecord, normalize_msgid
+from owner_tui.records import PHONE_CHANNELS, SIDE_ANSWER, Attachment, MessageRecord, normalize_msgid
 from owner_tui.store.phones import record_keyword
 from owner_tui.threader import (
     has_thread_headers,
@@ -353,6 +353,10 @@ class Ingester:
             conv_id = self.new_conversation(rec, contact_id, noise is not None)
         if rec.channel == "email":
             sent_at = self.after_parent(rec, sent_at, notes)
+            if direction == "in" and noise is None:
+                noise = self.side_answer(conv_id, rec)
+                if noise:
+                    notes.append(noise)
             if direction == "out" and noise is None:
                 noise = self.not_a_reply(conv_id, rec)
                 if noise is None and self.bounced(rec.external_id, conv_id):
@@ -380,6 +384,10 @@ class Ingester:
         reorder = False
         if rec.channel == "email":
             reorder = self.children_before(conv_id, rec.external_id, sent_at)
+            if direction == "out" and (noise or "").startswith(NOT_A_REPLY):
+                # Answers to this forward synced before it (the inbox before Sent): judged again.
+                reorder |= self.db.execute("SELECT 1 FROM messages WHERE conversation_id = ? AND in_reply_to = ? "
+                                           "AND direction = 'in' LIMIT 1", [conv_id, rec.external_id]).fetchone() is not None
             if direction == "out" and noise is None and not rec.external_id.startswith("answered-elsewhere:"):
                 # The real reply is here: an "answered elsewhere" placeholder made later goes.
                 # (only for messages this reply comes after: a later follow-up stays answered).
@@ -512,6 +520,19 @@ class Ingester:
             return None
         return reply_verdict({r.lower() for r in rec.recipients}, rec.subject, self.customers(conv_id), self.owner)
 
+    def side_answer(self, conv_id: int, rec: MessageRecord) -> str | None:
+        """An answer to the owner's forward or note to someone else, from someone who is not
+        this conversation's customer: why it does not speak for the customer, else None."""
+        parent = normalize_msgid(rec.in_reply_to) or (normalize_msgid(rec.references[-1]) if rec.references else "")
+        if not parent:
+            return None
+        row = self.db.execute("SELECT noise FROM messages WHERE conversation_id = ? AND external_id = ? "
+                              "AND direction = 'out'", [conv_id, parent]).fetchone()
+        sender = (rec.sender_handle or "").lower()
+        if row is None or not (row[0] or "").startswith(NOT_A_REPLY) or sender in self.customers(conv_id):
+            return None
+        return side_verdict(row[0])
+
     def bounced(self, external_id: str, conv_id: int) -> bool:
         """A bounce of this outbound message arrived before it (the inbox is synced before Sent):
         the bounce moves into this conversation, where the owner sees it."""
@@ -629,6 +650,13 @@ def reply_verdict(to: set[str], subject: str, customers: set[str], owner: frozen
     return f"{NOT_A_REPLY}: {kind} to {', '.join(others[:3]) or 'nobody'}"
 
 
+def side_verdict(forward_noise: str) -> str:
+    """"not from the customer: an answer to your forward to orders@…" from the forward's own
+    verdict ("not a reply to the customer: a forward to orders@…")."""
+    what = forward_noise.partition(": ")[2] or "message to someone else"
+    return f"{SIDE_ANSWER}: an answer to your {what.removeprefix('a ')}"
+
+
 def _after(parent_at: str, arrived: str | None) -> str:
     """A time after ``parent_at``: the arrival time when it is later, else one second after."""
     if arrived and arrived > parent_at:
@@ -697,11 +725,19 @@ def judge_replies(db, conv_id: int, owner: frozenset[str]) -> None:
     seen: set[str] = set()
     first_sender = None
     reply_to: set[str] = set()  # where the customers asked to be answered
-    rows = db.execute(f"SELECT id, direction, noise, sender_handle, recipients, subject, {_REPLY_TO_SQL} "
-                      "FROM messages WHERE conversation_id = ? ORDER BY sent_at, direction = 'out', id",
-                      [conv_id]).fetchall()
-    for mid, direction, noise, sender, recipients, subject, extra in rows:
+    not_replies: dict[str, str] = {}  # the owner's forwards and notes to others: id -> verdict
+    rows = db.execute(f"SELECT id, direction, noise, sender_handle, recipients, subject, {_REPLY_TO_SQL}, "
+                      "external_id, in_reply_to, refs FROM messages WHERE conversation_id = ? "
+                      "ORDER BY sent_at, direction = 'out', id", [conv_id]).fetchall()
+    for mid, direction, noise, sender, recipients, subject, extra, external_id, in_reply_to, refs in rows:
         if direction == "in":
+            if noise is None or noise.startswith(SIDE_ANSWER):
+                parent = in_reply_to or (json.loads(refs or "[]") or [""])[-1]
+                side = (side_verdict(not_replies[parent]) if parent in not_replies and sender not in owner
+                        and sender not in (_same_people(db, seen) | reply_to) else None)
+                if side != noise:
+                    db.execute("UPDATE messages SET noise = ? WHERE id = ?", [side, mid])
+                    noise = side
             if noise is None and sender and "@" in sender and sender not in owner:
                 seen.add(sender)
                 reply_to.update(reply_to_list(extra))
@@ -713,6 +749,8 @@ def judge_replies(db, conv_id: int, owner: frozenset[str]) -> None:
                                 (_same_people(db, seen) | reply_to) - owner, owner)
         if verdict != noise:
             db.execute("UPDATE messages SET noise = ? WHERE id = ?", [verdict, mid])
+        if verdict:
+            not_replies[external_id] = verdict
     if first_sender:
         contact = db.execute("SELECT contact_id FROM identities WHERE channel = 'email' AND handle = ?",
                              [first_sender]).fetchone()

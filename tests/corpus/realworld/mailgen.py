@@ -1392,6 +1392,40 @@ def forward_scenarios() -> None:
     sc.awaiting_total = 0
 
 
+    sc = scenario("77-forward-reply-then-suppliers-answer", "forward",
+                  "Forward to the mill, 'checking with the mill' to the customer, then the mill's answer",
+                  "The supplier's answer to the owner's forward is in the customer's thread but is not the "
+                  "customer speaking: the customer was answered and does not wait again.")
+    q = ask(sc, "01-question.eml", "iphone", P["amelia"], "Spelt loaves for Friday", t("2026-11-20 07:31:02"),
+            "Hi Rosie, could I order 6 spelt loaves for Friday morning?\nAmelia")
+    fwd = reply(sc, "02-forward.eml", "gmail", q, [SUPPLIER], t("2026-11-20 08:10:00"),
+                gmail_forward_text("Hi, can you get me 2 bags of wholegrain spelt by Thursday?", q),
+                subject="Fwd: Spelt loaves for Friday", quote_parent=False, reason=FORWARD_REASON)
+    reply(sc, "03-reply.eml", "gmail", q, [P["amelia"]], t("2026-11-20 08:12:30"),
+          "Hi Amelia, I'm checking the spelt with the mill and will confirm today.\n\nRosie")
+    ask(sc, "04-supplier.eml", "outlook", SUPPLIER, "RE: Fwd: Spelt loaves for Friday", t("2026-11-20 11:47:19"),
+        "Hi Rosie, yes, 2 bags on Thursday's van.\n\nFlour Mill Orders", reply_to=fwd, noise=True,
+        reason=["not from the customer"], in_conversation_of=P["amelia"][1])
+    sc.customer(P["amelia"][1], False)
+    sc.awaiting_total = 0
+
+    sc = scenario("78-forward-suppliers-answer-owner-thanks-supplier", "forward",
+                  "Forward to the butter supplier, its answer, the owner's thanks to it; the customer not yet answered",
+                  "Neither the supplier's answer nor the owner's message back to the supplier is a reply to the "
+                  "customer: she waits since her question.")
+    q = ask(sc, "01-question.eml", "outlook", P["lena"], "Butter croissants for 60", t("2026-11-21 09:02:44"),
+            "Hello,\n\nCould you supply 60 butter croissants for our event on 1 December?\n\nLena Vogel", tz=60)
+    butter = ("Butter Co", "sales@butterco.example")
+    fwd = reply(sc, "02-forward.eml", "outlook", q, [butter], t("2026-11-21 09:40:00"),
+                outlook_forward_text("Can you add 5 kg of butter sheets to Monday's delivery?", q),
+                subject="FW: Butter croissants for 60", quote_parent=False, reason=FORWARD_REASON)
+    s_ans = ask(sc, "03-supplier.eml", "gmail", butter, "Re: FW: Butter croissants for 60", t("2026-11-21 10:15:00"),
+                "Yes, no problem, on Monday.", reply_to=fwd, noise=True, reason=["not from the customer"])
+    reply(sc, "04-thanks.eml", "outlook", s_ans, [butter], t("2026-11-21 10:20:00"), "Thanks!",
+          reason=["not a reply"], in_conversation_of=P["lena"][1])
+    sc.customer(P["lena"][1], True, q.date)
+    sc.awaiting_total = 1
+
 DATE_REASON = ["date"]
 
 
