@@ -101,6 +101,37 @@ def test_display_name_cannot_smuggle_an_address():
     assert rec.sender_name == "Ann Bcc: evil@attacker.example"
 
 
+@pytest.mark.parametrize("value,name,addr", [
+    # An encoded name holding an address of its own: the "<addr>" at the end is the sender.
+    ("=?UTF-8?Q?Jane_Morgan_<jane@evil.example>?= <jane@mail.example>", "Jane Morgan <jane@evil.example>",
+     "jane@mail.example"),
+    ('"Jane <jane@evil.example>" <jane@mail.example>', "Jane <jane@evil.example>", "jane@mail.example"),
+    # No angle brackets at all, as old mailers and some form scripts write it.
+    ("Jane Morgan jane@mail.example", "Jane Morgan", "jane@mail.example"),
+    # Two authors (RFC 5322 allows it): the first.
+    ("Jane Morgan <jane@mail.example>, Tom <tom@mail.example>", "Jane Morgan", "jane@mail.example"),
+    ("=?UTF-8?Q?Morgan=2C_Jane?= <jane@mail.example>", "Morgan, Jane", "jane@mail.example"),
+])
+def test_the_senders_address_is_the_one_at_the_end_not_one_inside_the_name(value, name, addr):
+    rec = parse(f"From: {value}\nTo: hello@bakery.example\nSubject: x\nMessage-ID: <a@b>\n\nhi\n".encode())
+    assert (rec.sender_name, rec.sender_handle) == (name, addr)
+
+
+@pytest.mark.parametrize("value,name,addr", [
+    ("=?UTF-8?B?SsO2cmcgTcO8bGxlcg==?= <joerg@mail.example>", "Jörg Müller", "joerg@mail.example"),
+    ("=?UTF-8?Q?Morgan=2C_Jane?= <jane@mail.example>", "Morgan, Jane", "jane@mail.example"),
+    ("=?UTF-8?Q?Jane_<x@evil.example>?= <jane@mail.example>", "Jane <x@evil.example>", "jane@mail.example"),
+    ("Jane Morgan jane@mail.example", "Jane Morgan", "jane@mail.example"),
+])
+def test_a_forms_reply_to_names_the_person_decoded(value, name, addr):
+    # Wix and Squarespace encode a visitor's name with accents or a comma: the contact was
+    # named "=?UTF-8?B?SsO2cmcg...?=", or an address inside the encoded name became the contact.
+    from owner_tui.mail.leads import find_lead
+
+    lead = find_lead("no-reply@crm.wix.com", "Wix Forms", {"reply-to": value}, "", subject="New submission")
+    assert (lead.name, lead.handle) == (name, addr)
+
+
 def test_no_from_uses_sender():
     rec = parse("no_from.eml")
     assert (rec.sender_handle, rec.sender_name) == ("sec@example.com", "Secretary")

@@ -1059,6 +1059,24 @@ def test_an_upgrade_reads_a_suppliers_answer_as_not_the_customer(tmp_path):
         store.close()
 
 
+def test_an_upgrade_decodes_contact_names_a_forms_reply_to_left_encoded(tmp_path):
+    path = tmp_path / "old.db"
+    config = Config(owner=OwnerConfig(addresses=(OWNER,)))
+    old = Store.open(path, config=config, clock=lambda: NOW)
+    acc = old.ensure_account("imap", "shop", {"address": OWNER})
+    old.ingest(acc, [parse_message(question(), now=NOW)], now=NOW)
+    old.db.execute("UPDATE contacts SET name = '=?UTF-8?B?SsO2cmcgTcO8bGxlcg==?='")  # as 0.x stored a Wix lead
+    old.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_repeats_and_site_forms'")
+    old.db.execute("UPDATE store_meta SET value = 'done' WHERE key = 'rederive'")
+    old.db.execute("PRAGMA user_version = 12")
+    old.close()
+    store = Store.open(path, config=config, clock=lambda: NOW)
+    try:
+        assert [r[0] for r in store.db.execute("SELECT name FROM contacts")] == ["Jörg Müller"]
+    finally:
+        store.close()
+
+
 def test_the_conversation_shows_why_a_message_was_read_so_and_keeps_it_inert():
     from zoneinfo import ZoneInfo
 

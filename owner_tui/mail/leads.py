@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email.utils import getaddresses
+
+from owner_tui.mail.addresses import person
 
 #: Local parts that a person does not write from (notifications, forms, shops).
 _MACHINE_LOCAL = re.compile(
@@ -198,11 +199,6 @@ def customer_address(addr: str) -> bool:
     return not is_machine_sender(addr) or is_relay(addr)
 
 
-def _address(value: str) -> tuple[str, str]:
-    pairs = [(n.strip(), a.strip().lower()) for n, a in getaddresses([value or ""]) if "@" in (a or "")]
-    return pairs[0] if pairs else ("", "")
-
-
 def _without_platform(name: str, addr: str) -> str:
     """"Do Viet (Airbnb)" from a relay at reply.airbnb.com -> "Do Viet": the label names the
     platform, not the person."""
@@ -246,7 +242,7 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
             or _MACHINE_NAME.search(sender_name or "")):
         return None
     for key, how in (("x-original-from", "the group's X-Original-From"), ("reply-to", "Reply-To")):
-        name, addr = _address(headers.get(key, ""))
+        name, addr = person(headers.get(key, ""))
         if addr and addr != sender and addr not in own and customer_address(addr):
             via = ("group alias" if from_own_group else
                    "form mailing from your own address" if self_sent and sender in own else

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 from owner_tui.mail.body import (
     ELIDED,
@@ -40,6 +40,7 @@ from owner_tui.mail.decode import (
     decode_words,
     one_line,
 )
+from owner_tui.mail.addresses import parse_address, parse_addresses
 from owner_tui.mail.boundaries import install as _fast_boundaries
 from owner_tui.records import NOISE_HEADERS, MessageRecord, normalize_msgid
 
@@ -254,7 +255,7 @@ def _sender(hdr: dict[str, str], problems: Problems) -> tuple[str, str]:
         value = hdr.get("sender", "")
         if value:
             problems.add("sender taken from Sender header")
-    name, addr = _parse_address(value)
+    name, addr = parse_address(value)
     addr = addr.strip().lower()
     if not addr and "from" in hdr:
         problems.add("From header has no address")
@@ -267,7 +268,7 @@ def _recipients(hdr: dict[str, str], problems: Problems) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     # Bcc is only in the sender's own copy (a Sent folder keeps it): there it names real
     # recipients, such as the customer of a reply sent To the owner herself with the customer in Bcc.
-    pairs = [pair for key in ("to", "cc", "bcc") if key in hdr for pair in _parse_addresses(hdr[key])]
+    pairs = [pair for key in ("to", "cc", "bcc") if key in hdr for pair in parse_addresses(hdr[key][:ADDRESS_LIMIT])]
     for _name, addr in pairs:
         addr = addr.strip().lower()
         if addr:
@@ -275,47 +276,6 @@ def _recipients(hdr: dict[str, str], problems: Problems) -> tuple[str, ...]:
     if len(seen) > MAX_RECIPIENTS:
         problems.add(f"more than {MAX_RECIPIENTS} recipients, list cut")
     return tuple(seen)[:MAX_RECIPIENTS]
-
-
-# Fast paths for the common ``Name <a@b>`` and bare ``a@b`` forms: the stdlib address parser
-# is pure Python and was an eighth of the parse time. Anything unusual (quotes with escapes,
-# comments, groups, source routes) still goes through ``parseaddr``/``getaddresses``.
-_ADDR = r"[^\s<>\"(),;:\\@\[\]]+@[^\s<>\"(),;:\\@\[\]]+"
-_NAMED = re.compile(r'\s*(?:"([^"\\]*)"|([^"<>()\\,;:@\[\]]*?))\s*<(' + _ADDR + r")>\s*\Z")
-_BARE = re.compile(r"\s*(" + _ADDR + r")\s*\Z")
-_TRAILING = re.compile(r"(.*?)<(" + _ADDR + r")>\s*\Z", re.S)
-
-
-def _parse_address(value: str) -> tuple[str, str]:
-    m = _NAMED.match(value)
-    if m:
-        return m.group(1) if m.group(1) is not None else m.group(2), m.group(3)
-    m = _BARE.match(value)
-    if m:
-        return "", m.group(1)
-    if value.count("<") == 1:
-        # One "<addr>" at the end is the address, whatever precedes it: parseaddr reads an
-        # encoded-word holding ":" as a group and returns an address from inside the name.
-        m = _TRAILING.match(value)
-        if m:
-            return m.group(1).strip().strip('"'), m.group(2)
-    return parseaddr(value)
-
-
-def _parse_addresses(value: str) -> list[tuple[str, str]]:
-    value = value[:ADDRESS_LIMIT]
-    if not any(c in value for c in '"(:;\\'):
-        out = []
-        for piece in value.split(","):
-            if not piece.strip():
-                continue
-            m = _NAMED.match(piece) or _BARE.match(piece)
-            if m is None:
-                break
-            out.append(("", m.group(m.lastindex or 1)))
-        else:
-            return out
-    return getaddresses([value])
 
 
 def _message_id(value: str | None, raw: bytes, problems: Problems) -> str:

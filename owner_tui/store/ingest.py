@@ -11,7 +11,6 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any, Mapping
 
 from owner_tui import aging
@@ -23,6 +22,7 @@ from owner_tui.classify import (
     outbound_noise_reason,
     via_group,
 )
+from owner_tui.mail.addresses import parse_addresses
 from owner_tui.mail.leads import find_lead, is_machine_sender, is_sibling, order_without_note
 from owner_tui.phone import keyword as phone_keyword
 from owner_tui.phone import display as phone_display
@@ -684,7 +684,7 @@ def reply_to_list(extra: str | None) -> list[str]:
     if not isinstance(value, str):
         return []
     out: list[str] = []
-    for _, a in getaddresses([value[:4000]])[:MAX_REPLY_TO]:
+    for _, a in parse_addresses(value[:4000])[:MAX_REPLY_TO]:
         a = (a or "").strip().lower()
         if "@" in a and a not in out:
             out.append(a)

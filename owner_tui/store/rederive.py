@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from owner_tui import aging
 from owner_tui.classify import direction as classify_direction
 from owner_tui.classify import noise_reason, outbound_noise_reason
+from owner_tui.mail.decode import Problems, decode_words, one_line
 from owner_tui.mail.leads import is_machine_sender
 from owner_tui.records import MessageRecord
 from owner_tui.store.ingest import BOUNCED, NOT_A_REPLY, Ingester, rebuild_conversation, stored_record
@@ -103,6 +104,7 @@ def rederive(store: "Store") -> None:
                                                     "AND external_id = ?", [account_id, returned]))
     touched |= _causal_order(db)
     _merge_repeats(store)
+    _decode_names(db)
     for (conv_id,) in db.execute("SELECT id FROM conversations WHERE channel = 'email'").fetchall():
         _fix_status(db, conv_id)
         rebuild_conversation(store, conv_id)
@@ -172,6 +174,15 @@ def _merge_repeats(store: "Store") -> None:
                 latest = target
             else:
                 latest = by_key[key] = [conv_id, last_at]
+
+
+def _decode_names(db) -> None:
+    """Contacts named by a form's Reply-To before its encoded-words were decoded there
+    ("=?UTF-8?B?SsO2cmcg...?=" for Jörg Müller): their names, decoded."""
+    for contact_id, name in db.execute("SELECT id, name FROM contacts WHERE name LIKE '%=?%?=%'").fetchall():
+        decoded = one_line(decode_words(name, Problems(), "name"), Problems(), "name")
+        if decoded != name:
+            db.execute("UPDATE contacts SET name = ? WHERE id = ?", [decoded, contact_id])
 
 
 def _fix_status(db, conv_id: int) -> None:

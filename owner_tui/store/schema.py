@@ -399,7 +399,8 @@ def m014_repeats_and_site_forms(db: Database) -> None:
     card" and "loyalty card?", and a message with no subject and no threading headers joins the
     same person's open conversation); a site's form mailing from another address on the
     owner's own domain ("email@", "kontakt@") or asking in sentences ("What's your email?") is
-    the visitor's; a supplier's answer to the owner's forward is not the customer speaking.
+    the visitor's; a supplier's answer to the owner's forward is not the customer speaking; a
+    contact named by a form's encoded Reply-To ("=?UTF-8?B?...?=") gets the decoded name.
     Stored subject keys are rewritten and every stored message is read again, once (as after
     m003), so a repeat shown twice becomes one row and a hidden visitor waits."""
     _run(db, "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('rederive', 'pending')")
