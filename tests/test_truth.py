@@ -1525,6 +1525,20 @@ Message-ID: <site-1@bakery.example>""", body))
     assert store.page(ListFilter(view="awaiting"), 0, 1, NOW)[0]["contact_name"] == "Jane Morgan"
 
 
+def test_a_customer_forwarding_someone_elses_enquiry_stays_the_sender(shop):
+    # Its subject and the quoted fields look like a form's, but a forward quotes other mail:
+    # the person who forwarded it is the one writing.
+    store, _ = shop
+    feed(shop, eml(f"""From: Jane Morgan <jane@mail.example>
+To: {OWNER}
+Subject: Fwd: Website enquiry
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <fwd-9@mail.example>""", "Rosie, my colleague asked this, can you help?\n\n---------- Forwarded message ---------\n"
+                                   "From: Bob Stone <bob@office.example>\nSubject: Website enquiry\n\n"
+                                   "Name: Bob Stone\nEmail: bob@office.example\nMessage: 30 muffins?\n"))
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}
+
+
 def test_a_colleagues_note_from_the_shops_domain_stays_theirs(shop):
     store, _ = shop
     feed(shop, eml(f"""From: Sam Baker <sam@bakery.example>

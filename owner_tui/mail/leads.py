@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from owner_tui.mail.addresses import person
+from owner_tui.threader import is_reply_subject
 
 #: Local parts that a person does not write from (notifications, forms, shops).
 _MACHINE_LOCAL = re.compile(
@@ -237,7 +238,9 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
     body = (text or "")[:20000]
     # A form's notification from an ordinary-looking address (Elementor's "email@" the site's
     # domain, named after the site): its subject and its fields say what it is.
-    form_like = bool(_FORM_SUBJECT.search(subject or "")) and _form_shaped(body)
+    # Not a reply or a forward ("Fwd: Website enquiry"), whose body quotes someone else's mail.
+    form_like = (bool(_FORM_SUBJECT.search(subject or "")) and not is_reply_subject(subject)
+                 and _form_shaped(body))
     if not (from_own_group or self_sent or form_like or is_machine_sender(sender)
             or _MACHINE_NAME.search(sender_name or "")):
         return None
