@@ -124,7 +124,22 @@ _FORM_TOKENS = frozenset({"form", "forms", "webform", "webforms", "wordpress", "
 _FORM_SUBJECT = re.compile(
     r"\b(?:new\s+(?:form\s+)?(?:submission|entry|response|lead|inquiry|enquiry|customer\s+message|message\s+from)|"
     r"form\s+(?:submission|entry)|contact\s+form|submission\s+from|website\s+(?:enquiry|inquiry|contact|message)|"
-    r"contact\s+request|(?:enquiry|inquiry)\s+from)\b", re.I)
+    r"contact\s+request|(?:enquiry|inquiry)\s+from|"
+    # The same in the languages sites are built in: "Novo lead", "Nueva solicitud", "Neue
+    # Anfrage", "Kontaktformular", "Nouvelle demande", "Modulo di contatto", "Nieuw bericht".
+    r"nov[oa]\s+(?:lead|mensagem|contato|solicita[çc][ãa]o|pedido\s+de\s+contato)|formul[áa]rio\s+de\s+contato|"
+    r"nuev[oa]\s+(?:lead|mensaje|contacto|solicitud|consulta)|formulario\s+de\s+contacto|"
+    r"neue\s+(?:nachricht|anfrage|formular\w*)|kontakt(?:anfrage|formular)|"
+    r"nouve(?:au|lle)\s+(?:message|demande|contact|soumission)|formulaire\s+de\s+contact|"
+    r"nuov[oa]\s+(?:messaggio|richiesta|contatto)|modulo\s+di\s+contatto|"
+    r"nieuw(?:e)?\s+(?:bericht|aanvraag|inzending|contactverzoek)|contactformulier)\b", re.I)
+#: What a site's form mailer writes under the fields, in any language: Elementor's metadata
+#: ("Page URL:", "Remote IP:", "Powered by: Elementor"), Contact Form 7's "This e-mail was sent
+#: from a contact form on ...", a builder's "Sent via ... (https://...)".
+_FORM_FOOTER = re.compile(
+    r"^(?:powered\s+by:\s+elementor|remote\s+ip:|page\s+url:\s*https?://|"
+    r"this\s+e-?mail\s+was\s+sent\s+from\s+a\s+(?:contact\s+)?form|\(?sent\s+via\s+.{1,60}\(https?://)",
+    re.I | re.M)
 
 
 def is_form_sender(handle: str) -> bool:
@@ -239,8 +254,8 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
     # A form's notification from an ordinary-looking address (Elementor's "email@" the site's
     # domain, named after the site): its subject and its fields say what it is.
     # Not a reply or a forward ("Fwd: Website enquiry"), whose body quotes someone else's mail.
-    form_like = (bool(_FORM_SUBJECT.search(subject or "")) and not is_reply_subject(subject)
-                 and _form_shaped(body))
+    form_like = (bool(_FORM_SUBJECT.search(subject or "") or _FORM_FOOTER.search(body))
+                 and not is_reply_subject(subject) and _form_shaped(body))
     if not (from_own_group or self_sent or form_like or is_machine_sender(sender)
             or _MACHINE_NAME.search(sender_name or "")):
         return None
