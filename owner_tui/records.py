@@ -32,15 +32,24 @@ def channel_label(channel: str) -> str:
 #: (``store.health`` says what to do), as the list would keep answered customers waiting.
 NO_SENT_WARNING = ("no Sent folder found: replies you send from your phone or webmail are not seen, so "
                    "customers you answered there still show as waiting")
+#: A successful IMAP sync whose Sent folder holds nothing from the last weeks although several
+#: people wrote: the replies are sent from somewhere that does not save them on this server (a
+#: phone set up with POP, another mailbox), so every answered customer keeps waiting.
+SENT_SILENT_WARNING = ("nothing you sent in the last 30 days is on this account, though customers wrote: "
+                       "replies from your phone or another mailbox are not saved here, so customers you "
+                       "answered still show as waiting")
+SENT_SILENT_DAYS = 30
+#: How many different people must have written in that time before the silence says something.
+SENT_SILENT_PEOPLE = 5
 
-#: Headers kept with a message for reading it (lower-case names): noise and auto-replies,
-#: lists and group aliases, the person behind a form or a group (Reply-To, X-Original-From),
-#: flags other clients left (X-Status "A": answered, in mbox files) and a spam filter's verdict.
 #: An inbound message that answers the owner's forward (or note) to someone else, from that
 #: someone: the supplier's "yes, 20 bags in stock". Kept in the customer's conversation, but it
 #: is not the customer speaking: it neither opens their wait nor makes its sender a customer.
 SIDE_ANSWER = "not from the customer"
 
+#: Headers kept with a message for reading it (lower-case names): noise and auto-replies,
+#: lists and group aliases, the person behind a form or a group (Reply-To, X-Original-From),
+#: flags other clients left (X-Status "A": answered, in mbox files) and a spam filter's verdict.
 NOISE_HEADERS = (
     "auto-submitted",
     "list-id",

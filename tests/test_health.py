@@ -351,3 +351,33 @@ def test_an_account_without_a_sent_folder_warns_everywhere_until_one_is_found(im
     code, data = status_json(tmp_path)
     assert code == 0 and data["accounts"][0]["warning"] is None
     assert "no Sent folder" not in run(tmp_path, "status").output + run(tmp_path, "digest", "--format", "text").output
+
+
+# -- a Sent folder that never sees the owner's replies ------------------------------------------
+
+def test_a_sent_folder_that_never_sees_a_reply_warns_until_one_is_there(imap_account, tmp_path):
+    """The owner replies from a phone set up with POP, or from another mailbox: the Sent folder
+    exists but nothing of hers lands there, and every answered customer keeps waiting. Five
+    people wrote this month and nothing was sent: the health says so, and what to do."""
+    from datetime import UTC, datetime, timedelta
+
+    recent = datetime.now(UTC) - timedelta(days=2)
+    for n in range(1, 5):
+        imap_account.append("INBOX", mail(n, frm=f"person{n}@example.net", date=recent + timedelta(minutes=n)))
+    imap_config(tmp_path, imap_account)
+    assert run(tmp_path, "sync", "--no-send").exit_code == 0
+    assert status_json(tmp_path)[1]["accounts"][0]["warning"] is None  # four people: too few to say
+
+    imap_account.append("INBOX", mail(5, frm="person5@example.net", date=recent + timedelta(minutes=5)))
+    assert run(tmp_path, "sync", "--no-send").exit_code == 0
+    code, data = status_json(tmp_path)
+    assert code == 0 and data["accounts"][0]["warning"].startswith("nothing you sent in the last 30 days")
+    res = run(tmp_path, "status")
+    assert "-> Set up your phone and webmail with IMAP (not POP)" in res.output
+    doctor = run(tmp_path, "doctor").output
+    assert any(line.startswith("warn") and "nothing you sent" in line for line in doctor.splitlines())
+
+    imap_account.append("Sent", mail(6, frm="owner@example.com", to="person1@example.net", subject="Re: Question 1",
+                                     in_reply_to="m1@example.net", date=recent + timedelta(hours=1)))
+    assert run(tmp_path, "sync", "--no-send").exit_code == 0
+    assert status_json(tmp_path)[1]["accounts"][0]["warning"] is None

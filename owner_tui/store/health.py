@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from owner_tui.aging import parse_iso, to_iso
-from owner_tui.records import NO_SENT_WARNING
+from owner_tui.records import NO_SENT_WARNING, SENT_SILENT_DAYS, SENT_SILENT_PEOPLE, SENT_SILENT_WARNING
 
 if TYPE_CHECKING:
     from owner_tui.config import Config
@@ -53,9 +53,12 @@ NO_SENT = NO_SENT_WARNING
 WARNING_ADVICE = {
     NO_SENT: "Set sent_folder for this account in config.toml to the folder your mail program files sent "
              "mail in. On Gmail, tick \"Show in IMAP\" for Sent Mail (Settings, Labels).",
+    SENT_SILENT_WARNING: "Set up your phone and webmail with IMAP (not POP) so sent mail is saved on the server, "
+                         "and reply from this account; if you reply from another mailbox, add it to owner-tui "
+                         "and its address to [owner] addresses.",
 }
 #: A few words per warning for the 80-column status line.
-WARNING_SHORT = {NO_SENT: "no Sent folder"}
+WARNING_SHORT = {NO_SENT: "no Sent folder", SENT_SILENT_WARNING: "replies not seen"}
 
 #: What the owner can do, per error kind (the error text says what happened).
 ADVICE = {
@@ -273,6 +276,21 @@ class HealthMixin:
                        syncing_since = NULL, last_error = NULL, error_kind = NULL, error_at = NULL,
                        temporary = 0, failures = 0, warning = ? WHERE account_id = ?""",
                 [now, now, warning[:500] if warning else None, account_id])
+
+    def replies_unseen(self, account_id: int) -> bool:
+        """Several people wrote to this account in the last ``SENT_SILENT_DAYS`` days and
+        nothing sent from it is stored in that time (no Sent copy, no reply through owner-tui):
+        the owner's replies are made where this account does not see them."""
+        since = to_iso(self.now() - timedelta(days=SENT_SILENT_DAYS))
+        if self.db.execute("SELECT 1 FROM messages WHERE account_id = ? AND direction = 'out' AND sent_at >= ? "
+                           "AND external_id NOT LIKE 'answered-elsewhere:%' LIMIT 1",
+                           [account_id, since]).fetchone():
+            return False
+        people = self.db.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT sender_handle FROM messages WHERE account_id = ? "
+            "AND direction = 'in' AND noise IS NULL AND sent_at >= ? LIMIT ?)",
+            [account_id, since, SENT_SILENT_PEOPLE]).fetchone()[0]
+        return people >= SENT_SILENT_PEOPLE
 
     def sync_failed(self, account_id: int, message: str, kind: str | None = None, *,
                     temporary: bool = False) -> None:

@@ -35,7 +35,7 @@ from imapclient.exceptions import IMAPClientError
 from imapclient.imapclient import SENT
 
 from owner_tui.config import AccountConfig
-from owner_tui.records import NO_SENT_WARNING, Cursor, normalize_msgid
+from owner_tui.records import NO_SENT_WARNING, SENT_SILENT_WARNING, Cursor, normalize_msgid
 from owner_tui.sources.imap.connection import ImapSettings, SecretGetter, close, connect
 from owner_tui.sources.imap.errors import (
     FolderMissing,
@@ -517,6 +517,8 @@ def sync_account(store, account: AccountConfig, *, secrets: SecretGetter | None 
             result.folders.append(fr)
         if not result.cancelled and not any(f.error for f in result.folders):
             store.clear_sync_errors(account_id)  # e.g. yesterday's wrong password is fixed
+            if folders is None and NO_SENT_WARNING not in result.warnings and store.replies_unseen(account_id):
+                result.warnings.append(SENT_SILENT_WARNING)
     finally:
         if own:
             close(client)
