@@ -65,7 +65,9 @@ _NO_SUBJECT = frozenset({"(no subject)", "no subject", "[no subject]", "<no subj
 def normalize_subject(subject: str) -> str:
     """The subject two sends of one question share: no reply or forward prefixes, no tags,
     case-folded, NFKC, spaces collapsed, no closing punctuation; "" for an empty one."""
-    s = unicodedata.normalize("NFKC", subject or "")
+    s = subject or ""
+    if not s.isascii():
+        s = unicodedata.normalize("NFKC", s)
     for _ in range(10):
         new = _PREFIX.sub("", s, count=1)
         if new == s:

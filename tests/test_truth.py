@@ -999,7 +999,7 @@ def test_an_upgrade_joins_repeats_and_reads_site_forms_again(tmp_path, monkeypat
 
         m.setattr(ingest, "normalize_subject", lambda s: " ".join((s or "").lower().split()))  # as it was
         m.setattr(ingest.Ingester, "find_conversation", strict)
-        m.setattr(ingest, "is_sibling", lambda handle, own: False)
+        m.setattr(ingest, "is_sibling", lambda handle, own, domains=None: False)
         old = Store.open(path, config=config, clock=lambda: NOW)
         acc = old.ensure_account("imap", "shop", {"address": OWNER})
         for msg in (question("<u-1@mail.example>", at="09:00:00", subject="Loyalty card"),

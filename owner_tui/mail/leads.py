@@ -140,6 +140,8 @@ _FORM_FOOTER = re.compile(
     r"^(?:powered\s+by:\s+elementor|remote\s+ip:|page\s+url:\s*https?://|"
     r"this\s+e-?mail\s+was\s+sent\s+from\s+a\s+(?:contact\s+)?form|\(?sent\s+via\s+.{1,60}\(https?://)",
     re.I | re.M)
+#: How far from the end of a body its mailer's footer is looked for.
+_FOOTER_TAIL = 2000
 
 
 def is_form_sender(handle: str) -> bool:
@@ -176,14 +178,17 @@ FREE_MAIL_DOMAINS = frozenset({
 })
 
 
-def is_sibling(handle: str, own: frozenset[str]) -> bool:
+def site_domains(own: frozenset[str]) -> frozenset[str]:
+    """The owner's own domains: those of her addresses, less free-mail domains."""
+    return frozenset(a.rpartition("@")[2] for a in own) - FREE_MAIL_DOMAINS - {""}
+
+
+def is_sibling(handle: str, own: frozenset[str], domains: frozenset[str] | None = None) -> bool:
     """Another address on the owner's own domain (not one of hers, not a free-mail domain):
     how a site's contact form or a host's form-to-mail script sends ("kontakt@", "email@",
-    "admin@" the shop's domain)."""
+    "admin@" the shop's domain). ``domains``: ``site_domains(own)``, when already known."""
     handle = (handle or "").lower()
-    domain = handle.rpartition("@")[2]
-    return bool(domain) and handle not in own and domain not in FREE_MAIL_DOMAINS and any(
-        a.rpartition("@")[2] == domain for a in own)
+    return handle.rpartition("@")[2] in (site_domains(own) if domains is None else domains) and handle not in own
 
 
 def is_machine_sender(handle: str) -> bool:
@@ -251,13 +256,14 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
     sender = (sender_handle or "").lower()
     from_own_group = grouped and sender in own
     body = (text or "")[:20000]
+    machine = bool(from_own_group or self_sent or is_machine_sender(sender) or _MACHINE_NAME.search(sender_name or ""))
     # A form's notification from an ordinary-looking address (Elementor's "email@" the site's
-    # domain, named after the site): its subject and its fields say what it is.
-    # Not a reply or a forward ("Fwd: Website enquiry"), whose body quotes someone else's mail.
-    form_like = (bool(_FORM_SUBJECT.search(subject or "") or _FORM_FOOTER.search(body))
-                 and not is_reply_subject(subject) and _form_shaped(body))
-    if not (from_own_group or self_sent or form_like or is_machine_sender(sender)
-            or _MACHINE_NAME.search(sender_name or "")):
+    # domain, named after the site): its subject or its mailer's footer, and its fields, say
+    # what it is. Not a reply or a forward ("Fwd: Website enquiry"), which quotes other mail.
+    form_like = (not machine and not is_reply_subject(subject)
+                 and bool(_FORM_SUBJECT.search(subject or "") or _FORM_FOOTER.search(body[-_FOOTER_TAIL:]))
+                 and _form_shaped(body))
+    if not (machine or form_like):
         return None
     for key, how in (("x-original-from", "the group's X-Original-From"), ("reply-to", "Reply-To")):
         name, addr = person(headers.get(key, ""))

@@ -23,7 +23,7 @@ from owner_tui.classify import (
     via_group,
 )
 from owner_tui.mail.addresses import parse_addresses
-from owner_tui.mail.leads import find_lead, is_machine_sender, is_sibling, order_without_note
+from owner_tui.mail.leads import find_lead, is_machine_sender, is_sibling, order_without_note, site_domains
 from owner_tui.phone import keyword as phone_keyword
 from owner_tui.phone import display as phone_display
 from owner_tui.phone import numbers_in, region_of, to_e164
@@ -139,6 +139,7 @@ class Ingester:
         self._contacts: dict[tuple[str, str, str], int | None] = {}
         # Ids of a batch known absent when it began (``prefetch``), less those added since.
         self._absent: set[str] = set()
+        self._site_domains: frozenset[str] | None = None  # the owner's own domains, at first use
         # The store's other mail accounts (a business address and the owner's own Gmail, one
         # often forwarding to the other): a message they already hold is that message, and a
         # reply filed there belongs to the conversation it answers, whichever account has it.
@@ -452,7 +453,10 @@ class Ingester:
         site's own address (Contact Form 7 set up with ``From: info@`` for SPF, Elementor's
         ``email@``, a host's form-to-mail script from ``kontakt@``). See ``leads.find_lead``."""
         sender = (rec.sender_handle or "").lower()
-        if (not (sender in self.owner or is_sibling(sender, self.owner)) or is_sent_folder(rec.folder) or not rec.recipients
+        if self._site_domains is None:
+            self._site_domains = site_domains(self.owner)
+        if (not (sender in self.owner or is_sibling(sender, self.owner, self._site_domains))
+                or is_sent_folder(rec.folder) or not rec.recipients
                 or not all(r in self.owner for r in rec.recipients)):
             return ""
         auto = {k.lower(): v for k, v in rec.headers.items()}.get("auto-submitted", "").split(";")[0].strip().lower()
@@ -526,10 +530,12 @@ class Ingester:
         parent = normalize_msgid(rec.in_reply_to) or (normalize_msgid(rec.references[-1]) if rec.references else "")
         if not parent:
             return None
-        row = self.db.execute("SELECT noise FROM messages WHERE conversation_id = ? AND external_id = ? "
-                              "AND direction = 'out'", [conv_id, parent]).fetchone()
+        row = self.db.execute("SELECT noise, conversation_id, direction FROM messages WHERE account_id = ? "
+                              "AND external_id = ?", [self.account_id, parent]).fetchone()
+        if row is None or row[1] != conv_id or row[2] != "out" or not (row[0] or "").startswith(NOT_A_REPLY):
+            return None
         sender = (rec.sender_handle or "").lower()
-        if row is None or not (row[0] or "").startswith(NOT_A_REPLY) or sender in self.customers(conv_id):
+        if sender in self.customers(conv_id):
             return None
         return side_verdict(row[0])
 
