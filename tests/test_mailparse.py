@@ -132,6 +132,68 @@ def test_a_forms_reply_to_names_the_person_decoded(value, name, addr):
     assert (lead.name, lead.handle) == (name, addr)
 
 
+def test_a_spam_filters_header_continued_without_indentation_loses_no_field():
+    # Symantec's X-Brightmail-Tracker as a real gateway wrote it (Zammad's mail054): its
+    # continuation lines start at column 0, and the stdlib parser ended the headers there.
+    raw = (b"Received: from mx.example.com by mail.example.org; Mon, 23 Nov 2026 09:00:00 +0000\n"
+           b"X-Brightmail-Tracker: H4sIAAAAAAAAA+NgFlrIKsWRWlGSWpSXmKPExsWi75nTrTtrwZM\n"
+           b"Ig5drOCwmrVzP5sDoseXbDeYAxijWzLyk/IoE1owFz6ezFkxKrWjafpWpgfFOchcjF4eQwDZG\n"
+           b"From: \"Smith, Karoline\" <Karoline.Smith@example.com>\n"
+           b"To: support@example.org\nSubject: AW: One Net Business\n"
+           b"Date: Mon, 23 Nov 2026 08:59:00 +0000\nMessage-ID: <k1@example.com>\n\nHallo,\n\nbitte...\n")
+    rec = parse(raw)
+    assert (rec.sender_handle, rec.sender_name, rec.subject) == (
+        "karoline.smith@example.com", "Smith, Karoline", "AW: One Net Business")
+    assert rec.text.startswith("Hallo") and "header lines without indentation read as continuations" in rec.problems
+
+
+def test_a_line_of_text_before_the_headers_is_skipped():
+    # A message saved from another client with its banner on top (Zammad's mail068).
+    raw = (b"---- Original email message ----\nReturn-Path: peter@mail.example\n"
+           b"Received: from web.example\nby mail.example.cz with ESMTP\nfor helpdesk@shop.example\n"
+           b"Subject: Contact from Server\nFrom: peter@mail.example\nTo: helpdesk@shop.example\n"
+           b"Message-ID: <c1@web.example>\n\nJmeno: Peter\n")
+    rec = parse(raw)
+    assert (rec.sender_handle, rec.subject, rec.text.strip()) == ("peter@mail.example", "Contact from Server",
+                                                                  "Jmeno: Peter")
+    assert "text before the headers skipped" in rec.problems
+
+
+def test_a_body_without_the_blank_line_before_it_stays_the_body():
+    rec = parse(b"From: ann@example.org\nSubject: Hi\nMessage-ID: <b1@example.org>\nThis is the body,\nsecond line\n")
+    assert (rec.sender_handle, rec.subject) == ("ann@example.org", "Hi")
+    assert rec.text.startswith("This is the body") and "second line" in rec.text
+
+
+@pytest.mark.parametrize("headers,addr,problem", [
+    # Two From headers, the first without an address (Zammad's mail017): the one with it.
+    ("From: [??????]\nReply-To: reghk@qq.example\nFrom: =?utf-8?B?6YO955C5?= <ghg@mail.example>",
+     "ghg@mail.example", "several From headers; the first with an address used"),
+    # No From: Sender, then Reply-To (mail016) says whom to answer.
+    ("Reply-To: <vip@mail.example>", "vip@mail.example", "sender taken from Reply-To header"),
+    ("Sender: Secretary <sec@example.com>\nReply-To: <vip@mail.example>", "sec@example.com",
+     "sender taken from Sender header"),
+    # An explicit null sender is a machine's: nobody to answer, whatever Reply-To says.
+    ('From: "=?GB2312?B?ztI=?=" <>\nReply-To: <vip@mail.example>', "", "From header has no address"),
+])
+def test_a_from_without_an_address_falls_back_to_whom_the_mail_says_to_answer(headers, addr, problem):
+    rec = parse(f"{headers}\nTo: owner@example.com\nSubject: x\nMessage-ID: <f1@x>\n\nhi\n".encode())
+    assert rec.sender_handle == addr and problem in rec.problems
+
+
+@pytest.mark.parametrize("value,name,addr", [
+    ('"Yangzhou ABC Lighting Equipment " <bob@example.com>, "LTD" <ly@example.com>',
+     "Yangzhou ABC Lighting Equipment", "bob@example.com"),
+    ('"Yangzhou ABC Lighting Equipment " <>, "LTD" <ly@example.com>', "LTD", "ly@example.com"),
+    # Broken inside the brackets: kept as written, never shortened to another real-looking address.
+    ('"your secret past" <power quadrant system@example.com>', "your secret past",
+     "power quadrant system@example.com"),
+])
+def test_a_from_with_several_or_broken_mailboxes_gives_a_clean_name(value, name, addr):
+    rec = parse(f"From: {value}\nTo: owner@example.com\nSubject: x\nMessage-ID: <g1@x>\n\nhi\n".encode())
+    assert (rec.sender_name, rec.sender_handle) == (name, addr)
+
+
 def test_no_from_uses_sender():
     rec = parse("no_from.eml")
     assert (rec.sender_handle, rec.sender_name) == ("sec@example.com", "Secretary")

@@ -26,7 +26,8 @@ _LOOSE_LIMIT = 1000  # a name and an address; the search is quadratic on a hosti
 
 
 def parse_address(value: str) -> tuple[str, str]:
-    """One mailbox: ``(name as written, address as written)``; ``("", "")`` when none."""
+    """One mailbox: ``(name as written, address as written)``; ``("", "")`` when none. Of
+    several mailboxes (RFC 5322 allows more than one author), the first with an address."""
     m = _NAMED.match(value)
     if m:
         return m.group(1) if m.group(1) is not None else m.group(2), m.group(3)
@@ -35,10 +36,20 @@ def parse_address(value: str) -> tuple[str, str]:
         return "", m.group(1)
     cut = value.rfind("<")
     head = value[:cut]
-    if cut >= 0 and ("<" not in head or "=?" in head or '"' in head):
+    if cut >= 0 and ("<" not in head or "=?" in head):
         m = _TRAILING.match(value, cut)  # from the last "<": linear on a hostile megabyte
         if m:
             return head.strip().strip('"'), m.group(2)
+        inside = value[cut + 1:].partition(">")[0].strip()
+        if "@" in inside and ">" in value[cut:] and "<" not in head:
+            # "<power quadrant system@example.com>": broken, but that is what was written. Never
+            # an address made up from a piece of it, which could be a stranger's.
+            return head.strip().strip('"'), inside
+    if len(value) <= _LOOSE_LIMIT:
+        pairs = getaddresses([value])
+        for name, addr in pairs:
+            if _BARE.match(addr or ""):
+                return name, addr
     name, addr = parseaddr(value)
     if addr and not _BARE.match(addr) and len(value) <= _LOOSE_LIMIT:
         # "Jane Morgan jane@mail.example", no angle brackets (old mailers, some forms): the one

@@ -121,7 +121,7 @@ def _as_bytes(raw: object) -> bytes:
 
 def _parse(raw, problems, folder, keep_raw_limit, fallback_time, now) -> MessageRecord:
     elided: dict[bytes, int] = {}
-    to_parse = _fix_obsolete_names(raw, problems)
+    to_parse = _fix_obsolete_names(_repair_header_block(raw, problems), problems)
     if len(raw) > REDUCE_AT:
         # Bounded memory whatever the shape: the parser sees a cut-down copy (see bounded.py).
         to_parse, elided = reduce_for_parsing(to_parse, problems)
@@ -216,20 +216,71 @@ def _guard(problems: Problems, what: str, fn, default):
 _OBS_NAME = re.compile(rb"(?m)^([!-9;-~]+)[ \t]+:")
 
 
+def _head_end(raw: bytes) -> int:
+    """Where the header block ends: the first blank line (LF or CRLF), else the end. Scans the
+    header block only, not a big body after it."""
+    lf = raw.find(b"\n\n")
+    crlf = raw.find(b"\n\r\n", 0, len(raw) if lf < 0 else lf)
+    return crlf - 1 if crlf > 0 and raw[crlf - 1:crlf] == b"\r" else lf if lf >= 0 else len(raw)
+
+
 def _fix_obsolete_names(raw: bytes, problems: Problems) -> bytes:
-    end = min((i for i in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if i >= 0), default=len(raw))
+    end = _head_end(raw)
     head = raw[:end]
     if not _OBS_NAME.search(head):
         return raw
     problems.add("obsolete header names with space before the colon read")
     return _OBS_NAME.sub(rb"\1:", head) + raw[end:]
 
+#: A line of a header block that is neither a field ("Name: value"), nor a folded continuation,
+#: nor the end of the block; nor an mbox envelope line at the very top.
+_NOT_A_FIELD = re.compile(rb"(?m)^(?![ \t]|[!-9;-~]+:|\r?$)")
+_FIELD = re.compile(rb"[!-9;-~]+:")
+
+
+def _repair_header_block(raw: bytes, problems: Problems) -> bytes:
+    """A header block as real mailers and gateways damage it, made readable: a spam filter's
+    long header continued on lines without indentation (the stdlib parser ends the headers
+    there, and From and Subject below are lost), a line of text before the first field
+    ("---- Original email message ----"), a body that starts with no blank line before it."""
+    end = _head_end(raw)
+    head = raw[:end]
+    bad = _NOT_A_FIELD.search(head)
+    if bad is None or (bad.start() == 0 and head.startswith(b"From ") and not _NOT_A_FIELD.search(head, 1)):
+        return raw
+    lines = head.split(b"\n")
+    first = next((i for i, ln in enumerate(lines) if _FIELD.match(ln)), None)
+    if first is None:
+        return raw  # no field at all: not a header block (the parser says "no headers")
+    last = max(i for i, ln in enumerate(lines) if _FIELD.match(ln))
+    out = [ln for ln in lines[:first] if ln.startswith(b"From ")]  # an mbox envelope line stays
+    if len(out) < first:
+        problems.add("text before the headers skipped")
+    joined = False
+    for ln in lines[first:last + 1]:
+        if ln and not (ln[:1] in b" \t" or _FIELD.match(ln)) and ln.strip(b"\r"):
+            ln = b" " + ln  # a field continued without indentation
+            joined = True
+        out.append(ln)
+    if joined:
+        problems.add("header lines without indentation read as continuations")
+    rest = lines[last + 1:]
+    while rest and rest[0].startswith((b" ", b"\t")):  # the last field's own continuations
+        out.append(rest.pop(0))
+    if rest:
+        out.append(b"\r" if out[-1].endswith(b"\r") else b"")  # the blank line the body needs
+        out.extend(rest)
+    return b"\n".join(out) + raw[end:]
+
+
 def _collect_headers(msg: Message, problems: Problems) -> dict[str, str]:
     """First value of each header we use, unfolded and turned into real text."""
     found: dict[str, str] = {}
     for name, value in msg.raw_items():
         key = name.strip().lower()
-        if key in _WANTED and key not in found:
+        if key in _WANTED and (key not in found or (key == "from" and "@" not in found[key])):
+            if key in found:
+                problems.add("several From headers; the first with an address used")
             found[key] = _header_text(str(value), key, problems)
     return found
 
@@ -248,14 +299,24 @@ def _header_text(value: str, name: str, problems: Problems) -> str:
     return value.replace("\x00", "")
 
 
+_NULL_SENDER = re.compile(r"<\s*>")
+
+
 def _sender(hdr: dict[str, str], problems: Problems) -> tuple[str, str]:
     value = hdr.get("from")
     if value is None:
         problems.add("no From header")
-        value = hdr.get("sender", "")
-        if value:
-            problems.add("sender taken from Sender header")
+        value = ""
     name, addr = parse_address(value)
+    if not addr.strip() and not _NULL_SENDER.search(value):
+        # No address to answer (a From missing, or "From: [??????]"): who the mail says to
+        # answer instead. Never for an explicit null sender "<>", which is a machine's.
+        for key, label in (("sender", "Sender"), ("reply-to", "Reply-To")):
+            other_name, other = parse_address(hdr.get(key, ""))
+            if "@" in other:
+                problems.add(f"sender taken from {label} header")
+                name, addr = name.strip() or other_name, other
+                break
     addr = addr.strip().lower()
     if not addr and "from" in hdr:
         problems.add("From header has no address")
