@@ -31,7 +31,12 @@ SENT_FOLDER_NAMES = frozenset({
 #: A sender nobody can answer: "noreply@", "no-reply@", "do_not_reply@" and the same words
 #: inside a longer local part ("businessprofile-noreply@google.com", "account-security-noreply@",
 #: "support.no-reply@"), and "notification(s)@" alone or as one of its words ("calendar-notification@").
-_NOREPLY_WORDS = re.compile(r"no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply", re.I)
+#: "no-reply" in the languages senders write it: não responder, no responder, ne pas répondre,
+#: nicht antworten, niet beantwoorden, non rispondere, nie odpowiadaj.
+_NOREPLY_WORDS = re.compile(
+    r"no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|n[aã]o[-_.]?respond(?:a|er)|no[-_.]?respond(?:a|er)|"
+    r"no[-_.]?contestar|ne[-_.]?pas[-_.]?r[ée]pondre|nepasrepondre|nicht[-_.]?antworten|keine[-_.]?antwort|"
+    r"niet[-_.]?beantwoorden|non[-_.]?rispondere|nie[-_.]?odpowiadaj", re.I)
 _NOTIFICATION_LOCAL = re.compile(r"(?:^|[-_.+])notifications?(?:$|[-_.+])", re.I)
 
 

@@ -1000,6 +1000,9 @@ def test_an_upgrade_joins_repeats_and_reads_site_forms_again(tmp_path, monkeypat
         m.setattr(ingest, "normalize_subject", lambda s: " ".join((s or "").lower().split()))  # as it was
         m.setattr(ingest.Ingester, "find_conversation", strict)
         m.setattr(ingest, "is_sibling", lambda handle, own, domains=None: False)
+        from owner_tui.mail import leads
+
+        m.setattr(leads, "_form_start", lambda body: False)
         old = Store.open(path, config=config, clock=lambda: NOW)
         acc = old.ensure_account("imap", "shop", {"address": OWNER})
         for msg in (question("<u-1@mail.example>", at="09:00:00", subject="Loyalty card"),
@@ -1550,6 +1553,81 @@ Message-ID: <fwd-9@mail.example>""", "Rosie, my colleague asked this, can you he
                                    "From: Bob Stone <bob@office.example>\nSubject: Website enquiry\n\n"
                                    "Name: Bob Stone\nEmail: bob@office.example\nMessage: 30 muffins?\n"))
     assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}
+
+
+# Modelled on real lead notifications kept as test fixtures by public lead parsers (dealers'
+# site forms, marketplaces, Contact Form 7 and Formspree in Portuguese and English).
+@pytest.mark.parametrize("sender,reply_to,subject,body,name", [
+    # A site's form from its own ordinary address, its own subject: the fields open the body.
+    ("Toriba <contato@toriba.example>", "", "Contato Site - Página SEMINOVOS",
+     "*Erro! O nome de arquivo não foi especificado.*\n\nContato via site\n\n*Nome:*\n\nJane Morgan\n\n"
+     "*Telefone:*\n\n(11) 9 8107-8901\n\n*E-mail:*\n\njane@mail.example\n\n*Menssage:*\n\nO Gol ainda está à venda?\n",
+     "Jane Morgan"),
+    # Labels alone on their lines, without colons.
+    ("Aquaterrário <contato@aquaterrario.example>", "", "Aquaterrário Contato",
+     "Nome\nJane Morgan\nEmail\njane@mail.example\nCelular\n11947254755\nMensagem\nMensagem de teste\n", "Jane Morgan"),
+    # A marketplace's label with a qualifier after the mail word, under a greeting.
+    ("Moto <atendimento@moto.example>", "", "Proposta para sua Harley-Davidson - Fat Boy 107 - 2019",
+     "Olá parceiro Motociclista!\n\nVale, enviou uma mensagem para você\n\nDados da proposta\nNome : Jane Morgan \n"
+     "E-mail do Interessado: jane@mail.example \nTelefone : 31 39123788 \nProposta : Fecha em 60 mil a vista ?\n",
+     "Jane Morgan"),
+    # Elementor forwarded by the shop's own marketing box: the forwarded header's "De:" is the
+    # shop, the visitor is the Email field.
+    ("HDF <contato@hdf.example>", "", "Fwd notice",
+     "Assunto: NOVO LEAD\nData: 17/05/2026\nDe: HDF Veículos <mkt@hdf.example>\nPara: contato@hdf.example\n\n"
+     "Nome: Jane Morgan\nTelefone: 31 97500-0000\nEmail: jane@mail.example\n\n---\n\nPage URL: https://hdf.example/\n"
+     "Powered by: Elementor\n", "Jane Morgan"),
+    # Contact Form 7's template in Portuguese: the visitor in "Responder para".
+    ("WordPress <wordpress@weimotors.example>", "", "Chery Wei Motors \"Contato\"",
+     "Responder para: Jane Morgan <jane@mail.example>\n\nCorpo da mensagem: teste\n\n"
+     "-- This e-mail was sent from a contact form on Chery Wei Motors (http://weimotors.example)\n", "Jane Morgan"),
+    # Formspree: Reply-To without a display name, the name in the form's own field.
+    ("Formspree <noreply@formspree.io>", "jane@mail.example", "New submission from Cowork",
+     "name:\nJane Morgan\n\nemail:\njane@mail.example\n\nmessage:\nDo you have desks?\n", "Jane Morgan"),
+])
+def test_real_lead_notifications_name_the_visitor(shop, sender, reply_to, subject, body, name):
+    store, _ = shop
+    feed(shop, eml(f"""From: {sender}
+{"Reply-To: " + reply_to if reply_to else "X-Mailer: site"}
+To: {OWNER}
+Subject: {subject}
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <real-lead-1@site.example>""", body))
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}
+    assert store.page(ListFilter(view="awaiting"), 0, 1, NOW)[0]["contact_name"] == name
+
+
+@pytest.mark.parametrize("sender", ["Mercado Livre <nao-responder@mercadolivre.example>",
+                                    "Shop <no-responder@tienda.example>", "Boutique <ne-pas-repondre@boutique.example>",
+                                    "Laden <nicht-antworten@laden.example>", "Winkel <niet-beantwoorden@winkel.example>"])
+def test_no_reply_in_other_languages_is_no_person(shop, sender):
+    store, _ = shop
+    res = feed(shop, eml(f"""From: {sender}
+To: {OWNER}
+Subject: Sua conta
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <nr-1@x.example>""", "Seu extrato está disponível.\n"))
+    assert res.noise == 1 and awaiting(store) == {}
+
+
+def test_a_customers_structured_letter_stays_theirs(shop):
+    # A person who writes her details as fields, her own address among them, is still herself;
+    # one who opens with a greeting and names someone else's address stays herself too.
+    store, _ = shop
+    feed(shop, eml(f"""From: Jane Morgan <jane@mail.example>
+To: {OWNER}
+Subject: Order for Saturday
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <letter-1@mail.example>""", "Name: Jane Morgan\nPhone: 0770 900 123\nEmail: jane@mail.example\n"
+                                      "Order: 2 sourdough loaves\n"),
+         eml(f"""From: Tom <tom@mail.example>
+To: {OWNER}
+Subject: Cake
+Date: Mon, 23 Nov 2026 09:10:00 +0000
+Message-ID: <letter-2@mail.example>""", "Hi Rosie,\n\nMy sister would like a cake too. Her details:\n\n"
+                                      "Name: Ann Lee\nEmail: ann@elsewhere.example\nMessage: chocolate please\n"))
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00",
+                               "tom@mail.example": "2026-11-23T09:10:00+00:00"}
 
 
 def test_a_colleagues_note_from_the_shops_domain_stays_theirs(shop):

@@ -22,7 +22,9 @@ _MACHINE_LOCAL = re.compile(
     r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|noreply[-_.+].*|notifications?|notify|alerts?|"
     r"mailer|wordpress|forms?|form[-_.]?submissions?|formresponses|submissions?|wix[-_.]?forms|"
     r"forms[-_.]receipts[-_.]noreply|contact[-_.]?form|webform|website|web|bounce[s]?|automated|system|"
-    r"info[-_.]?noreply|hello[-_.]?noreply|transaction|conversations?|orders?[-_.]?noreply)(\+.*)?@",
+    r"info[-_.]?noreply|hello[-_.]?noreply|transaction|conversations?|orders?[-_.]?noreply|"
+    r"n[aã]o[-_.]?respond(?:a|er)|no[-_.]?respond(?:a|er)|no[-_.]?contestar|ne[-_.]?pas[-_.]?r[ée]pondre|"
+    r"nicht[-_.]?antworten|keine[-_.]?antwort|niet[-_.]?beantwoorden|non[-_.]?rispondere)(\+.*)?@",
     re.I)
 
 #: Services whose mail carries someone else's message (checked against the From domain).
@@ -48,27 +50,31 @@ _ASK = (r"(?:(?:hi(?:\s+there)?,?\s+|and\s+|so,?\s+)?(?:what(?:'s|’s|\s+is)|pl
 #: How such a question ends: "...your email address, Jane?".
 _ASKED = r"(?:,[^\n:?@]{1,30}(?=\?))?\??"
 _MAIL_LABEL = (
-    _ASK + r"(?:(?:your|ihre|deine|votre|ton|su|tu|uw|jouw|il\s+tuo|la\s+tua|contact|customer|client|guest|sender'?s?|"
-    r"adresse|adresse\s+de|indirizzo|direcci[oó]n\s+de|endere[çc]o\s+de)\s+){0,2}"
+    # Up to two words before it ("Your email", "Invitee Email", "Indirizzo email", "Adresse de
+    # courriel"), a qualifier after it ("E-mail do Interessado", "Email of guest").
+    _ASK + r"(?:[^\W\d_][\w'’.]*\s+){0,2}"
     r"(?:(?:e-?mail|courriel|correo|e-?post|mail|s[äa]hk[öo]posti)"
-    r"(?:[-\s]?(?:address|adresse|adres|addr|electr[oó]nico|[ée]lectronique))?|reply[- ]to)" + _ASKED)
+    r"(?:[-\s]?(?:address|adresse|adres|addr|electr[oó]nico|[ée]lectronique))?"
+    r"(?:\s+(?:do|da|de|del|du|des|of|for)\s+[^\W\d_][\w-]*)?"
+    r"|reply[- ]to|responder\s+(?:para|a)|antworten\s+an|r[ée]pondre\s+[àa])" + _ASKED)
 #: What may follow a label before its separator: "(required)", "*".
-_LABEL_TAIL = r"\s*(?:\([^)\n]{0,30}\))?\s*\**"
+_LABEL_TAIL = r"\"?\s*(?:\([^)\n]{0,30}\))?\s*\**"
 #: "Email: jane@x.example", "E-mail address - jane@...", "Your email | jane@...", "Email (required): ...".
 _EMAIL_FIELD = re.compile(
-    r"^[ \t*>_|-]*" + _MAIL_LABEL + _LABEL_TAIL + r"\s*(?:[:=|\-–]|\t)?\s*\**\s*(?:<|\[|mailto:)?(" + _ADDR + r")",
+    r"^[ \t*>_|\"-]*" + _MAIL_LABEL + _LABEL_TAIL + r"\s*(?:[:=|\-–]|\t)?\s*[*\"]*\s*(?:<|\[|mailto:)?(" + _ADDR + r")",
     re.I | re.M)
 #: The label on its own line, the value on the next (Google Forms, Wix and Shopify tables).
 _EMAIL_LABEL_LINE = re.compile(
-    r"^[ \t*>_|-]*" + _MAIL_LABEL + _LABEL_TAIL + r"\s*:?\s*\**\s*\n[ \t\n]*(?:<|\[|mailto:)?(" + _ADDR + r")",
+    r"^[ \t*>_|\"-]*" + _MAIL_LABEL + _LABEL_TAIL + r"\s*:?\s*\**\s*\n[ \t\n]*(?:<|\[|mailto:)?(" + _ADDR + r")",
     re.I | re.M)
-_NAME_LABEL = (_ASK + r"(?:(?:your|ihr|votre|su|tu|uw|full|customer|contact|client|guest)\s+)?"
-               r"(?:name|naam|nome|nom|nombre|navn|namn|imi[eę]|jm[ée]no|nimi)" + _ASKED)
+_NAME_LABEL = (_ASK + r"(?:(?:(?:your|ihr|votre|su|tu|uw|full|customer|contact|client|guest)\s+)?"
+               r"(?:name|naam|nome|nom|nombre|navn|namn|imi[eę]|jm[ée]no|nimi)(?:\s+complet[oa])?"
+               r"|cliente?|customer|kunde|interessad[oa]|interesad[oa])" + _ASKED)
 _NAME_FIELD = re.compile(
-    r"^[ \t*>_|-]*" + _NAME_LABEL + _LABEL_TAIL + r"\s*(?:[:=|\-–]|\t)\s*\**\s*([^\n<>@]{1,80})$", re.I | re.M)
+    r"^[ \t*>_|\"-]*" + _NAME_LABEL + _LABEL_TAIL + r"\s*(?:[:=|\-–]|\t)\s*[*\"]*\s*([^\n<>@\"]{1,80})\"?,?$", re.I | re.M)
 #: The label on its own line and the name on the next (WPForms, Gravity Forms, Google Forms).
 _NAME_LABEL_LINE = re.compile(
-    r"^[ \t*>_|-]*" + _NAME_LABEL + _LABEL_TAIL + r"\s*:?\s*\**\s*\n[ \t]*([^\n<>@:]{1,80})$", re.I | re.M)
+    r"^[ \t*>_|\"-]*" + _NAME_LABEL + _LABEL_TAIL + r"\s*:?\s*\**\s*\n[ \t]*([^\n<>@:]{1,80})$", re.I | re.M)
 _FIRST_LAST = (
     re.compile(r"^[ \t*>_|-]*(?:first\s+name|given\s+name|vorname|pr[ée]nom|voornaam|nombre)" + _LABEL_TAIL
                + r"\s*(?:[:=|\-–]|\t)\s*\**\s*([^\n<>@]{1,40})$", re.I | re.M),
@@ -81,7 +87,8 @@ _MESSAGE_WORDS = (
     r"(?:(?:your|ihre|votre|su|uw)\s+)?(?:message(?:\s+body)?|comments?(?:\s+or\s+message)?|enquiry|inquiry|questions?|"
     r"details|request|notes?\s+from\s+(?:the\s+)?(?:buyer|customer|guest|client)|special\s+(?:requests?|instructions)|"
     r"how\s+can\s+we\s+help(?:\s+you)?\??|nachricht|mitteilung|anfrage|bericht|vraag|messaggio|richiesta|mensaje|"
-    r"consulta|commentaires?|demande|mensagem|wiadomo[śs][ćc])")
+    r"consulta|commentaires?|demande|mensagem|wiadomo[śs][ćc]|coment[áa]rios?(?:\s+do\s+cliente)?|comentario|"
+    r"observa[çc](?:[ãa]o|[õo]es)|corpo\s+da\s+mensagem)")
 _MESSAGE_FIELD = re.compile(r"^[ \t*>_|-]*" + _MESSAGE_WORDS + _LABEL_TAIL + r"\s*(?::|$)", re.I | re.M)
 #: Local-part words of notification accounts: "rosiesbakery.forms@", "shop-notifications@".
 _MACHINE_TOKENS = frozenset({"noreply", "no-reply", "donotreply", "notification", "notifications", "notify", "forms",
@@ -91,7 +98,12 @@ _MACHINE_TOKENS = frozenset({"noreply", "no-reply", "donotreply", "notification"
 _MACHINE_NAME = re.compile(r"\b(forms?|form\s+submissions?|submissions?|notifications?|website|web\s+site|"
                            r"contact\s+us|enquiry\s+form|inquiry\s+form|order\s+form|booking\s+form)\b", re.I)
 #: Contact Form 7's default template: "From: Jane Morgan <jane@mail.example>" in the body.
-_BODY_FROM = re.compile(r"^[ \t*>]*(?:from|sender|von|de)\s*:\s*([^<\n]{0,80}?)\s*<(" + _ADDR + r")>", re.I | re.M)
+_BODY_FROM = re.compile(r"^[ \t*>]*(?:from|sender|von|de|reply-to|responder\s+(?:para|a)|antworten\s+an|"
+                        r"r[ée]pondre\s+[àa])\s*:\s*([^<\n]{0,80}?)\s*<(" + _ADDR + r")>", re.I | re.M)
+#: The other fields of a header block quoted in a body (a forward's "To:", "Assunto:", "Data:"):
+#: a "From:" among them is a forwarded mail's, not a form's field.
+_QUOTED_HEADER = re.compile(r"^[ \t*>]*(?:to|para|an|à|cc|c[óo]pia|date|data|fecha|datum|sent|enviad[oa]|"
+                            r"gesendet|envoy[ée])\s*:", re.I)
 _VIA = re.compile(r"^\s*['\"]?(.*?)['\"]?\s+via\s+.+$", re.I)
 
 
@@ -132,13 +144,21 @@ _FORM_SUBJECT = re.compile(
     r"neue\s+(?:nachricht|anfrage|formular\w*)|kontakt(?:anfrage|formular)|"
     r"nouve(?:au|lle)\s+(?:message|demande|contact|soumission)|formulaire\s+de\s+contact|"
     r"nuov[oa]\s+(?:messaggio|richiesta|contatto)|modulo\s+di\s+contatto|"
-    r"nieuw(?:e)?\s+(?:bericht|aanvraag|inzending|contactverzoek)|contactformulier)\b", re.I)
+    r"nieuw(?:e)?\s+(?:bericht|aanvraag|inzending|contactverzoek)|contactformulier|"
+    # Whole families: any "formulário de ...", a quote or estimate request, "... is interested in".
+    r"formul[áa]rio|formulaire|or[çc]amento|cota[çc][ãa]o|presupuesto|cotizaci[óo]n|devis|"
+    r"quote\s+request|request\s+(?:for\s+)?a\s+quote|is\s+interested\s+in|tenho\s+interesse|offline\s+message|lead|"
+    r"propost[ao]|propuesta)\b",
+    re.I)
 #: What a site's form mailer writes under the fields, in any language: Elementor's metadata
 #: ("Page URL:", "Remote IP:", "Powered by: Elementor"), Contact Form 7's "This e-mail was sent
 #: from a contact form on ...", a builder's "Sent via ... (https://...)".
 _FORM_FOOTER = re.compile(
-    r"^(?:powered\s+by:\s+elementor|remote\s+ip:|page\s+url:\s*https?://|"
-    r"this\s+e-?mail\s+was\s+sent\s+from\s+a\s+(?:contact\s+)?form|\(?sent\s+via\s+.{1,60}\(https?://)",
+    r"^(?:--\s+)?(?:[^\n:]{1,30}:\s*elementor\s*$|remote\s+ip:|ip\s+remot[oa]:|(?:page\s+url|url\s+da\s+p[áa]gina|"
+    r"url\s+de\s+la\s+p[áa]gina):\s*https?://|"
+    r"this\s+e-?mail\s+was\s+sent\s+from\s+a\s+(?:contact\s+)?form|\(?sent\s+via\s+.{1,60}\(https?://|"
+    r"(?:este|esta|diese|cet|questa|deze)\s+(?:e-?mail|mensagem|mensaje|nachricht|message|messaggio|bericht)[^\n]{0,40}"
+    r"(?:formul[áa]rio|formulario|formular|formulaire|modulo|form))",
     re.I | re.M)
 #: How far from the end of a body its mailer's footer is looked for.
 _FOOTER_TAIL = 2000
@@ -260,8 +280,9 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
     # A form's notification from an ordinary-looking address (Elementor's "email@" the site's
     # domain, named after the site): its subject or its mailer's footer, and its fields, say
     # what it is. Not a reply or a forward ("Fwd: Website enquiry"), which quotes other mail.
-    form_like = (not machine and not is_reply_subject(subject)
-                 and bool(_FORM_SUBJECT.search(subject or "") or _FORM_FOOTER.search(body[-_FOOTER_TAIL:]))
+    form_like = (not machine and sender not in own and not is_reply_subject(subject)
+                 and bool(_FORM_SUBJECT.search(subject or "") or _FORM_FOOTER.search(body[-_FOOTER_TAIL:])
+                          or _form_start(body))
                  and _form_shaped(body))
     if not (machine or form_like):
         return None
@@ -272,7 +293,8 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
                    "form mailing from your own address" if self_sent and sender in own else
                    "form mailing from your site's address" if self_sent else
                    "form or platform notification")
-            name = _clean_name(_without_platform(name, addr)) or _clean_name(sender_name if from_own_group else "")
+            name = (_clean_name(_without_platform(name, addr)) or _clean_name(sender_name if from_own_group else "")
+                    or (_body_name(body) if addr in body.lower() else ""))
             if is_machine_sender(addr):
                 how += ", the platform's relay address for them"
             form = not from_own_group and (is_relay(addr) or is_form_sender(sender) or bool(self_sent)
@@ -285,15 +307,22 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
     if not (self_sent or is_form_sender(sender) or _FORM_SUBJECT.search(subject or "")
             or _ORDER_SUBJECT.search(subject or "") or _form_shaped(body)):
         return None  # a receipt or an alert that names some address: not a form
-    m = _BODY_FROM.search(body)
-    if m and m.group(2).lower() != sender and m.group(2).lower() not in own and not is_machine_sender(m.group(2)):
-        return Lead(m.group(2).lower(), _clean_name(m.group(1)) or _body_name(body),
-                    f"form notification from {sender or 'no address'}: the customer is in the form's From field",
-                    True)
+    # Never the sender's own colleagues (the shop's "mkt@" in a forwarded header) or the owner's.
+    theirs = {sender.rpartition("@")[2]} - FREE_MAIL_DOMAINS | site_domains(own)
+
+    def visitor(addr: str) -> bool:
+        return (addr != sender and addr not in own and not is_machine_sender(addr)
+                and addr.rpartition("@")[2] not in theirs)
+
+    for m in _BODY_FROM.finditer(body):
+        if visitor(m.group(2).lower()) and not _in_quoted_header(body, m.start(), m.end()):
+            return Lead(m.group(2).lower(), _clean_name(m.group(1)) or _body_name(body),
+                        f"form notification from {sender or 'no address'}: the customer is in the form's From field",
+                        True)
     m = _EMAIL_FIELD.search(body) or _EMAIL_LABEL_LINE.search(body)
     while m:
         addr = m.group(1).lower().rstrip(".")
-        if addr != sender and addr not in own and not is_machine_sender(addr):
+        if visitor(addr):
             return Lead(addr, _body_name(body), f"form notification from {sender or 'no address'}: "
                         "the customer's address is in the form's Email field", True)
         m = _EMAIL_FIELD.search(body, m.end())
@@ -337,10 +366,47 @@ def order_without_note(subject: str, text: str) -> bool:
     return True
 
 
+#: "Label: value" (or a label and its colon alone) at the start of a line: a form's field.
+_FIELD_LINE = re.compile(r"^[ \t*>_|\"-]*[^\W\d_][^\n:]{0,40}?[\"*]*\s*:[*\"]*(?:\s|$)")
+
+
+#: A known label alone on its line, its value on the next: "Nome" / "Rafaela", "Email" / "...".
+_LABEL_ALONE = re.compile(r"^[ \t*>_|\"-]*(?:" + _NAME_LABEL + "|" + _MAIL_LABEL + "|" + _MESSAGE_WORDS + r"|"
+                          r"phone|telephone|t[ée]l[ée]phone|telefone|tel[ée]fono|tel|celular|mobile|handy|cell)"
+                          + _LABEL_TAIL + r"\s*:?[*\"]*\s*$", re.I)
+
+
+#: How a person's letter opens: a greeting, or a first line ending in a comma ("Rosie,").
+_GREETING = re.compile(
+    r"^\W*(?:hi|hello|hey|dear|good\s+(?:morning|afternoon|evening)|ol[áa]|oi|bom\s+dia|boa\s+(?:tarde|noite)|hola|"
+    r"buen[oa]s|estimad[oa]s?|bonjour|bonsoir|salut|madame|monsieur|hallo|guten|liebe[rs]?|sehr\s+geehrte|ciao|"
+    r"buongiorno|buonasera|gentile|hej|hoi|beste|geachte|dag)\b|^[^\n:]{1,60},\s*$", re.I)
+
+
+def _form_start(body: str) -> bool:
+    """The body opens with a form's fields: three or more "Label: value" lines (or known labels
+    alone on their lines) among its first fifteen lines, two of them among its first five (a
+    site's own mailer, whatever its sender or subject). A person's letter opens with a
+    greeting and sentences."""
+    lines = [ln for ln in body[:3000].splitlines() if ln.strip()][:15]
+    if lines and _GREETING.match(lines[0]):
+        return False  # "Hi Rosie," then her sister's details: a letter
+    fields = [i for i, ln in enumerate(lines) if _FIELD_LINE.match(ln) or _LABEL_ALONE.match(ln)]
+    return len(fields) >= 3 and sum(i < 5 for i in fields) >= 2
+
+
 def _form_shaped(body: str) -> bool:
     """The body has a form's name or message field beside its address field."""
     return bool(_NAME_FIELD.search(body) or _NAME_LABEL_LINE.search(body) or _FIRST_LAST[0].search(body)
                 or _MESSAGE_FIELD.search(body))
+
+
+def _in_quoted_header(body: str, start: int, end: int) -> bool:
+    """The line at ``start``..``end`` sits in a header block quoted in the body (a forward's
+    From with its To/Date/Sent lines right beside it)."""
+    before = body[max(0, start - 400):start].splitlines()[-3:]
+    after = body[end:end + 400].splitlines()[1:4]
+    return any(_QUOTED_HEADER.match(ln) for ln in before + after)
 
 
 def _body_name(body: str) -> str:

@@ -2285,6 +2285,24 @@ def elementor_form(seed: str, person: tuple[str, str], message: str, date: datet
     return join(head, body)
 
 
+def site_script_form(seed: str, person: tuple[str, str], message: str, date: datetime, arrival: datetime) -> bytes:
+    """A site's own form-to-mail script (an agency's PHP on the shop's web host), mailing from
+    an ordinary-looking address on the site's domain, which is not the mailbox's, with the
+    site's own subject and the fields as "*Label:*" lines, each value on the line below (the
+    shape of real dealers' and shops' site forms in lead parsers' fixtures)."""
+    msgid = f"{b64id(seed, 32).replace('/', '').replace('+', '')}@rosies-cakes.example"
+    head = mx_received("contato@rosies-cakes.example", "web2.hostingco.example", "203.0.113.81", arrival,
+                       qid_seed=seed) + [
+        f"To: {OWNER}", "Subject: Rosie's Cakes - Orders page", f"Date: {rdate(date)}",
+        "From: Rosie's Cakes <contato@rosies-cakes.example>", f"Message-ID: <{msgid}>",
+        "X-Mailer: PHPMailer 6.8.0 (https://github.com/PHPMailer/PHPMailer)", "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"]
+    body = (f"Contact from the site\n\n*Name:*\n\n{person[0]}\n\n*Phone:*\n\n07700 900 456\n\n*E-mail:*\n\n"
+            f"{person[1]}\n\n*Message:*\n\n{message}\n\n-----------------------------------------\n\n"
+            "*Conversion source:*\n\nhttps://rosies-cakes.example/orders\n")
+    return join(head, body)
+
+
 def site_form_scenarios() -> None:
     sc = scenario("75-lead-elementor-from-the-sites-own-address", "lead",
                   "Elementor form mailing from email@ the shop's own domain, no Reply-To",
@@ -2304,6 +2322,15 @@ def site_form_scenarios() -> None:
     raw, _ = typeform(sc.name, person, "Twelve cinnamon buns for Sunday?", d, d + timedelta(seconds=3),
                       reply_to=False)
     one_lead(sc, "01-typeform.eml", raw, d, 3, person[1])
+
+    sc = scenario("79-lead-site-script-on-another-domain", "lead",
+                  "A site's own form script mailing from contato@ the site's domain (not the mailbox's), its own subject",
+                  "No no-reply sender, no form subject, no known footer: the body opening with a form's fields "
+                  "says it is a form, and the visitor in its E-mail field waits.")
+    d = t("2026-11-22 15:20:33")
+    person = ("Laura Pinto", "laura.pinto@mail.example")
+    one_lead(sc, "01-site-form.eml", site_script_form(sc.name, person, "Could you do a lemon drizzle for 20 on Friday?",
+                                                       d, d + timedelta(seconds=2)), d, 2, person[1])
 
 
 def machine_sender_scenarios() -> None:
