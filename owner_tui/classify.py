@@ -134,11 +134,19 @@ def noise_reason(rec: MessageRecord, rules: Iterable[Rule] = (), *,
         # clicks Yes or No: nothing to answer. With a note written, a person may be waiting.
         status = str(cal.get("partstat") or "").lower()
         return f"calendar reply ({status})" if status else "calendar reply"
+    for name, tracker in _TRACKER_HEADERS.items():
+        if name in h and not form:
+            return f"{tracker} notification"
     prec = h.get("precedence", "").lower().strip()
     grouped = via_group(h, rec.recipients, groups)
     if not grouped:
         if "list-id" in h or "mailing-list" in h or "x-mlserver" in h:  # RFC 2919; ezmlm's; fml's
             return "mailing list"
+        if not form and (_LIST_ENVELOPE.match(h.get("return-path", "")) or _LIST_ENVELOPE.match(
+                _angle(h.get("sender", "")))):
+            return "mailing list (a list server's owner or bounce address)"
+        if not form and _NEWSLETTER_NAME.search(rec.sender_name or ""):
+            return "newsletter (its sender's name says so)"
         # A form's or a platform's notification carries a person's message: its mailer's
         # unsubscribe link or bulk precedence (an ESP adds them to everything) is not theirs.
         if "list-unsubscribe" in h and not form:
@@ -147,7 +155,16 @@ def noise_reason(rec: MessageRecord, rules: Iterable[Rule] = (), *,
             return f"precedence: {prec}"
     if is_noreply(handle):
         return "no-reply sender"
+    if not rec.extra.get("via") and is_noreply(_angle(h.get("return-path", ""))):
+        # Not for a form's or a platform's lead, whose envelope is its mailer's.
+        return "no-reply sender (its Return-Path)"
     return None
+
+
+def _angle(value: str) -> str:
+    """The address in "Name <a@b>" or "<a@b>", else the value."""
+    start = value.rfind("<")
+    return value[start + 1:].partition(">")[0].strip() if start >= 0 else value.strip()
 
 
 def machine_reply_reason(h: dict[str, str], subject: str) -> str | None:
@@ -178,6 +195,10 @@ def spam_reason(h: dict[str, str], subject: str) -> str | None:
     for name in ("x-spam-flag", "x-spam-status", "x-spam"):
         if h.get(name, "").strip().lower().startswith("yes"):
             return f"spam (your mail server's {_HEADER_NAMES[name]}: yes)"
+    if h.get("x-dspam-result", "").strip().lower() in ("spam", "virus", "blacklisted", "blocklisted"):
+        return f"spam (your mail server's X-DSPAM-Result: {h['x-dspam-result'].strip()})"
+    if _MS_SPAM.search(h.get("x-forefront-antispam-report", "")):
+        return "spam (Microsoft 365's filter verdict SFV:SPM)"
     tag = _SPAM_SUBJECT.match(subject)
     if tag:
         return f"spam (subject tagged {' '.join(tag.group(0).split())!r} by your mail server)"
@@ -185,6 +206,17 @@ def spam_reason(h: dict[str, str], subject: str) -> str | None:
 
 
 _HEADER_NAMES = {"x-spam-flag": "X-Spam-Flag", "x-spam-status": "X-Spam-Status", "x-spam": "X-Spam"}
+#: Microsoft 365's spam verdict in its report header: "SFV:SPM" (spam), "SFV:SKS" (marked spam
+#: before filtering), "SFV:BLK" (a sender the mailbox blocked).
+_MS_SPAM = re.compile(r"(?:^|;)\s*SFV:(?:SPM|SKS|BLK)\s*(?:;|$)", re.I)
+#: Notifications of issue trackers and code hosts, which set no Auto-Submitted.
+_TRACKER_HEADERS = {"x-jira-fingerprint": "Jira", "x-github-reason": "GitHub", "x-gitlab-project": "GitLab",
+                    "x-redmine-project": "Redmine", "x-bugzilla-product": "Bugzilla"}
+#: A list server's envelope or Sender address: LISTSERV's and Majordomo's "owner-list@",
+#: Mailman's "list-bounces@", "list-request@", "list-owner@".
+_LIST_ENVELOPE = re.compile(r"^<?\s*(?:owner-[^@\s]+|[^@\s]+-(?:bounces|request|owner)(?:\+[^@\s]*)?)@", re.I)
+#: A display name that says "newsletter" in the main languages.
+_NEWSLETTER_NAME = re.compile(r"\b(?:newsletter|nieuwsbrief|boletim|bolet[íi]n|infolettre|rundbrief)\b", re.I)
 
 
 #: Subjects of automatic replies, in the main European languages. Anchored at the start (after

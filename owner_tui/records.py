@@ -73,6 +73,15 @@ NOISE_HEADERS = (
     "x-spam-flag",
     "x-spam-status",
     "x-spam",
+    "x-dspam-result",
+    "x-forefront-antispam-report",
+    "sender",
+    # an issue tracker's or a code host's notification (they set no Auto-Submitted)
+    "x-jira-fingerprint",
+    "x-github-reason",
+    "x-gitlab-project",
+    "x-redmine-project",
+    "x-bugzilla-product",
 )
 
 

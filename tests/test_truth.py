@@ -1246,6 +1246,11 @@ def test_the_owners_own_reaction_is_not_a_reply(shop):
     "X-Spam-Flag: YES\nSubject: Rank #1 on Google",
     "X-Spam-Status: Yes, score=8.4 required=5.0 tests=URIBL_BLOCKED\nSubject: Rank #1 on Google",
     "X-Spam: Yes\nSubject: Rank #1 on Google",
+    # DSPAM's verdict (amavis scored it but tags nothing: X-Spam-Status says No), and Microsoft
+    # 365's, as real filters write them (Zammad's mail044; an Exchange Online inbox).
+    "X-DSPAM-Result: Spam\nX-DSPAM-Confidence: 0.9625\nX-Spam-Status: No, hits=7.857 required=999\nSubject: Rank #1",
+    "X-Forefront-Antispam-Report: CIP:203.0.113.9;CTRY:;LANG:en;SCL:5;SRV:;IPV:NLI;SFV:SPM;H:x;PTR:;CAT:SPM;"
+    "SFS:(13230040);DIR:INB;\nSubject: Rank #1",
     "Subject: ***SPAM*** Rank #1 on Google",
     "Subject: [SPAM] Rank #1 on Google",
 ])
@@ -1261,7 +1266,10 @@ Message-ID: <spam-1@seo-growth.example>"""))
 
 
 @pytest.mark.parametrize("headers", ["X-Spam-Flag: NO", "X-Spam-Status: No, score=0.3 required=5.0",
-                                     "X-Spam: No", "Subject: Is this spam? I got an odd mail from you"])
+                                     "X-Spam: No", "Subject: Is this spam? I got an odd mail from you",
+                                     "X-DSPAM-Result: Innocent",
+                                     "X-Forefront-Antispam-Report: CIP:203.0.113.9;SCL:1;SFV:NSPM;DIR:INB;",
+                                     "Sender: Tom <tom@mail.example>\nReturn-Path: <tom@mail.example>"])
 def test_mail_the_server_passed_still_waits(shop, headers):
     store, _ = shop
     feed(shop, eml(f"""From: Tom <tom@mail.example>
@@ -1270,6 +1278,42 @@ To: {OWNER}
 Date: Mon, 23 Nov 2026 09:00:00 +0000
 Message-ID: <ham-1@mail.example>"""))
     assert list(awaiting(store)) == ["tom@mail.example"]
+
+
+@pytest.mark.parametrize("headers,reason", [
+    # Zammad's real test mails: a Jira notification, a LISTSERV post without List-Id, a
+    # newsletter named so, an invoice mailer with a no-reply envelope.
+    ("From: IT Team <it@jira.example>\nX-JIRA-FingerPrint: 978a1eb52201518931e77cb5725717ff\nSubject: [JIRA] (SYS-422) test",
+     "Jira notification"),
+    ("From: Lon Peters <lpeters@mail.example>\nSender: Regional Group <RRGA-L@LIST.example.com>\n"
+     "Return-Path: owner-rrga-l@list.example.com\nSubject: Minutes", "mailing list"),
+    ("From: Lon Peters <lpeters@mail.example>\nReturn-Path: <rrga-l-bounces+hello=bakery.example@list.example.com>\n"
+     "Subject: Minutes", "mailing list"),
+    ("From: \"CYLEX Newsletter\" <carina.merkant@cylex.example>\nSubject: Eine schöne Adventszeit", "newsletter"),
+    ("From: gate <team@support.gate.example>\nReturn-Path: <noreply@bounce.gate.example>\n"
+     "Subject: Ihre Rechnung als PDF-Dokument", "no-reply sender"),
+])
+def test_machine_mail_known_by_its_other_headers_is_noise(shop, headers, reason):
+    store, _ = shop
+    res = feed(shop, eml(f"""{headers}
+To: {OWNER}
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <machine-9@x.example>"""))
+    assert res.noise == 1 and awaiting(store) == {}
+    assert notes_of(store, "machine-9@x.example")[-1].startswith(reason)
+
+
+def test_a_no_reply_circular_to_itself_is_no_lead(shop):
+    # An association's circular: noreply@ to noreply@, every member in Bcc, Reply-To the office
+    # (Zammad's mail098): not a form, whatever its Reply-To.
+    store, _ = shop
+    res = feed(shop, eml(f"""From: Secretariat <noreply@assoc.example>
+Reply-To: info@assoc.example
+To: noreply@assoc.example
+Subject: Member list uploaded
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <circ-1@assoc.example>""", "Category: all members\n"))
+    assert res.noise == 1 and awaiting(store) == {}
 
 
 def test_the_owners_keep_rule_wins_over_the_spam_filter():

@@ -261,7 +261,7 @@ def _clean_name(name: str) -> str:
 
 def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], text: str, *,
               own: frozenset[str] = frozenset(), grouped: bool = False, subject: str = "",
-              self_sent: str = "") -> Lead | None:
+              self_sent: str = "", recipients: tuple[str, ...] | None = None) -> Lead | None:
     """The person a notification is from, or ``None`` when the sender is that person.
 
     ``own`` are the owner's addresses (never a customer); ``grouped`` says the message came
@@ -271,7 +271,8 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
     one of the owner's addresses to the owner alone, as a site's contact form sends it when
     it mails from the site's own address: ``"reply-to"`` lets only its Reply-To name the
     person, ``"body"`` its form fields too (for a message that starts a thread, not a reply
-    or a forward, whose body would quote other people's addresses).
+    or a forward, whose body would quote other people's addresses). ``recipients`` (To/Cc, when
+    known): a sender mailing only itself, everyone else in Bcc, sends a circular, not a form.
     """
     sender = (sender_handle or "").lower()
     from_own_group = grouped and sender in own
@@ -286,6 +287,8 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
                  and _form_shaped(body))
     if not (machine or form_like):
         return None
+    if recipients is not None and not (from_own_group or self_sent) and set(recipients) <= {sender}:
+        return None  # "noreply@" to "noreply@", everyone in Bcc: a circular, whatever its Reply-To
     for key, how in (("x-original-from", "the group's X-Original-From"), ("reply-to", "Reply-To")):
         name, addr = person(headers.get(key, ""))
         if addr and addr != sender and addr not in own and customer_address(addr):

@@ -436,7 +436,8 @@ class Ingester:
             return rec
         grouped = via_group({k.lower(): v for k, v in rec.headers.items()}, rec.recipients, self.groups)
         lead = find_lead(rec.sender_handle, rec.sender_name, rec.headers, rec.text, own=self.owner, grouped=grouped,
-                         subject=rec.subject, self_sent=self.self_sent(rec))
+                         subject=rec.subject, self_sent=self.self_sent(rec),
+                         recipients=tuple(r.lower() for r in rec.recipients))
         # A shop's order or sale notification with no words from the buyer is not a message.
         order = ((lead.form if lead else is_machine_sender(rec.sender_handle))
                  and order_without_note(rec.subject, rec.text))

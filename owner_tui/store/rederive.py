@@ -36,8 +36,11 @@ _COLUMNS = ("id, conversation_id, account_id, direction, external_id, sent_at, s
 
 
 #: What only the raw mail shows to a rule added later: an emoji reaction's part, a spam
-#: filter's verdict header or fml's list header (kept with the message only since m012).
-_RAW_SIGNS = re.compile(rb"text/vnd\.google\.email-reaction\+json|^X-Spam(?:-Flag|-Status)?:|^X-MLServer:",
+#: filter's verdict header or fml's list header (kept with the message only since m012), DSPAM's
+#: and Microsoft 365's verdicts, a tracker's header, a list server's Sender (since m014).
+_RAW_SIGNS = re.compile(rb"text/vnd\.google\.email-reaction\+json|^X-Spam(?:-Flag|-Status)?:|^X-MLServer:|"
+                        rb"^X-DSPAM-Result:|^X-Forefront-Antispam-Report:|^X-(?:JIRA-FingerPrint|GitHub-Reason|"
+                        rb"GitLab-Project|Redmine-Project|Bugzilla-Product):|^Sender:[^\n]*(?:owner-|-bounces|-request|-owner)",
                         re.I | re.M)
 
 
