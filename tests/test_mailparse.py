@@ -194,6 +194,36 @@ def test_a_from_with_several_or_broken_mailboxes_gives_a_clean_name(value, name,
     assert (rec.sender_name, rec.sender_handle) == (name, addr)
 
 
+def test_raw_8bit_headers_are_read_in_the_charset_the_text_declares():
+    # A Chinese mailer's From and Subject in raw GB2312, its text part declaring gb2312
+    # (Zammad's mail046): not cp1252 mojibake.
+    name, subject = "武兰成".encode("gb2312"), "转发：整体提升企业服务水平".encode("gb2312")
+    raw = (b"From: " + name + b" <wu@mail.example>\nTo: owner@example.com\nSubject: " + subject +
+           b"\nMessage-ID: <gb1@mail.example>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=\"gb2312\"\n\n"
+           + "你好".encode("gb2312") + b"\n")
+    rec = parse(raw)
+    assert (rec.sender_name, rec.subject, rec.text.strip()) == ("武兰成", "转发：整体提升企业服务水平", "你好")
+
+
+def test_shift_jis_labelled_iso_2022_jp_is_read_as_shift_jis():
+    # Japanese marketing tools label Shift_JIS as ISO-2022-JP (Zammad's mail093).
+    import base64
+
+    word = base64.b64encode("ツール EXAMPLE".encode("cp932")).decode()
+    raw = (f"From: =?ISO-2022-JP?B?{word}?= <bar@example.org>\nTo: owner@example.com\nMessage-ID: <sj1@x>\n"
+           "MIME-Version: 1.0\nContent-Type: text/plain; charset=iso-2022-jp\nSubject: ").encode() + \
+        "ツール".encode("cp932") + b"\n\n" + "テスト".encode("iso2022_jp") + b"\n"
+    rec = parse(raw)
+    assert (rec.sender_name, rec.subject, rec.text.strip()) == ("ツール EXAMPLE", "ツール", "テスト")
+
+
+def test_iso_2022_jp_text_without_a_charset_is_read_by_its_escapes():
+    raw = (b"From: info@example.com\nTo: owner@example.com\nMessage-ID: <j1@x>\nMIME-Version: 1.0\n"
+           b"Content-Type: text/plain;\nContent-Transfer-Encoding: 7bit\n\n" + "これはテストメールです。".encode("iso2022_jp")
+           + b"\n")
+    assert parse(raw).text.strip() == "これはテストメールです。"
+
+
 def test_no_from_uses_sender():
     rec = parse("no_from.eml")
     assert (rec.sender_handle, rec.sender_name) == ("sec@example.com", "Secretary")

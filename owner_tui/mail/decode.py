@@ -37,6 +37,10 @@ _WESTERN = frozenset({"ascii", "cp1252", "iso8859-15"})
 _SINGLE_BYTE = frozenset({"ascii", "cp1252", "iso8859-15", "latin-1"})
 # Charsets whose text is pure 7-bit bytes: the ASCII fast path would skip their decoding.
 _SEVEN_BIT_CODECS = ("iso2022", "utf-7", "utf-16", "utf-32", "hz")
+#: What a mailer labelled one charset but wrote in a relative: Shift_JIS (cp932) labelled
+#: ISO-2022-JP by Japanese marketing tools, EUC-JP likewise; the wider supersets of the rest.
+_RELATIVES = {"iso2022_jp": ("cp932", "euc_jp"), "iso2022_jp_2": ("cp932", "euc_jp"), "euc_jp": ("cp932",),
+              "cp932": ("euc_jp",), "gb18030": ("cp950",), "cp950": ("big5hkscs", "gb18030"), "cp949": ("gb18030",)}
 
 
 class Problems(list[str]):
@@ -141,6 +145,15 @@ def decode_bytes(
     if label and codec is None and label.strip().lower() not in ("unknown-8bit", "x-unknown"):
         problems.add(f"unknown charset {label[:40]!r} in {what}")
     if data.isascii() and not (codec and codec.startswith(_SEVEN_BIT_CODECS)):
+        if codec is None and (b"\x1b$B" in data or b"\x1b$@" in data):
+            # ISO-2022-JP's escapes with no charset declared (old Japanese mailers): its text.
+            try:
+                text = data.decode("iso2022_jp")
+            except (UnicodeDecodeError, ValueError):
+                pass
+            else:
+                problems.add(f"{what} has ISO-2022-JP text without a charset; read as ISO-2022-JP")
+                return text
         return data.decode("ascii")
     if codec in _WESTERN or codec is None:
         try:
@@ -158,6 +171,13 @@ def decode_bytes(
             return data.decode(codec)
         except (UnicodeDecodeError, LookupError, ValueError):
             problems.add(f"{what} is not valid {label}")
+        for relative in _RELATIVES.get(codec, ()):
+            try:
+                text = data.decode(relative)
+            except (UnicodeDecodeError, LookupError, ValueError):
+                continue
+            problems.add(f"{what} read as {relative}")
+            return text
         # A few broken bytes in a multi-byte charset (a character cut at a line or part
         # boundary, an odd byte at the end of UTF-16) read better with replacement marks
         # than the whole text as cp1252: keep the declared charset when most of it decodes.

@@ -162,6 +162,15 @@ _FORM_FOOTER = re.compile(
     re.I | re.M)
 #: How far from the end of a body its mailer's footer is looked for.
 _FOOTER_TAIL = 2000
+#: A word each footer holds: most mail has none, and is spared the line-by-line search.
+_FOOTER_WORDS = ("elementor", "remote ip", "ip remot", "page url", "url da p", "url de la", "contact form",
+                 "a form", "formul", "formular", "sent via", "modulo")
+
+
+def _form_footer(body: str) -> bool:
+    tail = body[-_FOOTER_TAIL:]
+    lower = tail.lower()
+    return any(w in lower for w in _FOOTER_WORDS) and bool(_FORM_FOOTER.search(tail))
 
 
 def is_form_sender(handle: str) -> bool:
@@ -282,8 +291,7 @@ def find_lead(sender_handle: str, sender_name: str, headers: dict[str, str], tex
     # domain, named after the site): its subject or its mailer's footer, and its fields, say
     # what it is. Not a reply or a forward ("Fwd: Website enquiry"), which quotes other mail.
     form_like = (not machine and sender not in own and not is_reply_subject(subject)
-                 and bool(_FORM_SUBJECT.search(subject or "") or _FORM_FOOTER.search(body[-_FOOTER_TAIL:])
-                          or _form_start(body))
+                 and bool(_FORM_SUBJECT.search(subject or "") or _form_footer(body) or _form_start(body))
                  and _form_shaped(body))
     if not (machine or form_like):
         return None
@@ -391,11 +399,18 @@ def _form_start(body: str) -> bool:
     alone on their lines) among its first fifteen lines, two of them among its first five (a
     site's own mailer, whatever its sender or subject). A person's letter opens with a
     greeting and sentences."""
-    lines = [ln for ln in body[:3000].splitlines() if ln.strip()][:15]
+    if body.count(":", 0, 600) < 2 and body.count("\n", 0, 200) < 4:
+        return False  # no two "Label:" near the top, nor short label lines: a letter (most mail)
+    lines = [ln for ln in body[:1500].splitlines() if ln.strip()][:15]
     if lines and _GREETING.match(lines[0]):
         return False  # "Hi Rosie," then her sister's details: a letter
-    fields = [i for i, ln in enumerate(lines) if _FIELD_LINE.match(ln) or _LABEL_ALONE.match(ln)]
-    return len(fields) >= 3 and sum(i < 5 for i in fields) >= 2
+    fields = 0
+    for i, ln in enumerate(lines):
+        if i == 5 and fields < 2:
+            return False
+        if _FIELD_LINE.match(ln) or (len(ln) <= 40 and _LABEL_ALONE.match(ln)):
+            fields += 1
+    return fields >= 3
 
 
 def _form_shaped(body: str) -> bool:

@@ -276,16 +276,43 @@ def _repair_header_block(raw: bytes, problems: Problems) -> bytes:
 def _collect_headers(msg: Message, problems: Problems) -> dict[str, str]:
     """First value of each header we use, unfolded and turned into real text."""
     found: dict[str, str] = {}
+    hint: list[str | None] = []
+
+    def charset() -> str | None:  # asked only for a header with raw 8-bit bytes, once
+        if not hint:
+            hint.append(_text_charset(msg))
+        return hint[0]
+
     for name, value in msg.raw_items():
         key = name.strip().lower()
         if key in _WANTED and (key not in found or (key == "from" and "@" not in found[key])):
             if key in found:
                 problems.add("several From headers; the first with an address used")
-            found[key] = _header_text(str(value), key, problems)
+            found[key] = _header_text(str(value), key, problems, charset)
     return found
 
 
-def _header_text(value: str, name: str, problems: Problems) -> str:
+_WESTERN_LABELS = frozenset({"us-ascii", "ascii", "iso-8859-1", "iso-8859-15", "windows-1252", "cp1252", "latin1",
+                             "utf-8", "utf8"})
+
+
+def _text_charset(msg: Message) -> str | None:
+    """The charset the message's first text part declares: the likeliest one for raw 8-bit
+    header bytes a mailer wrote in its local charset (GB2312, Shift_JIS) without encoding."""
+    first = None
+    for i, part in enumerate(msg.walk()):
+        if i > 20:
+            break
+        if part.get_content_maintype() == "text":
+            label = part.get_param("charset")
+            if isinstance(label, str) and label:
+                if label.lower().replace("_", "-") not in _WESTERN_LABELS:
+                    return label  # a multi-byte charset anywhere says more than a Western one
+                first = first or label
+    return first
+
+
+def _header_text(value: str, name: str, problems: Problems, charset=lambda: None) -> str:
     if len(value) > HEADER_LIMIT:
         value = value[:HEADER_LIMIT]
         problems.add(f"{name} header over {HEADER_LIMIT // 1024} kB, truncated")
@@ -295,7 +322,10 @@ def _header_text(value: str, name: str, problems: Problems) -> str:
         # sent their local charset.
         data = value.encode("ascii", "surrogateescape") if _SURROGATE.search(value) else None
         if data is not None:
-            value = decode_bytes(data, None, problems, f"{name} header", quiet_utf8=True)
+            try:
+                value = data.decode("utf-8")
+            except UnicodeDecodeError:
+                value = decode_bytes(data, charset(), problems, f"{name} header", quiet_utf8=True)
     return value.replace("\x00", "")
 
 
