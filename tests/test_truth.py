@@ -1641,6 +1641,21 @@ Message-ID: <real-lead-1@site.example>""", body))
     assert store.page(ListFilter(view="awaiting"), 0, 1, NOW)[0]["contact_name"] == name
 
 
+@pytest.mark.parametrize("fields,name", [
+    ("Nom : Orberer\nPrénom : Rémi\nEmail : jane@mail.example\nMessage : Bonjour\n", "Rémi Orberer"),
+    ("Nombre: Ana\nApellidos: García\nCorreo electrónico: jane@mail.example\nMensaje: Hola\n", "Ana García"),
+])
+def test_a_forms_family_name_and_given_name_make_the_name(shop, fields, name):
+    # A French or Spanish form's "Nom" is the family name, beside "Prénom" (Zammad's mail045).
+    store, _ = shop
+    feed(shop, eml(f"""From: Site <noreply@site.example>
+To: {OWNER}
+Subject: Formulaire de contact
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <fr-1@site.example>""", fields))
+    assert store.page(ListFilter(view="awaiting"), 0, 1, NOW)[0]["contact_name"] == name
+
+
 @pytest.mark.parametrize("sender", ["Mercado Livre <nao-responder@mercadolivre.example>",
                                     "Shop <no-responder@tienda.example>", "Boutique <ne-pas-repondre@boutique.example>",
                                     "Laden <nicht-antworten@laden.example>", "Winkel <niet-beantwoorden@winkel.example>"])

@@ -429,7 +429,18 @@ def _in_quoted_header(body: str, start: int, end: int) -> bool:
 
 def _body_name(body: str) -> str:
     m = _NAME_FIELD.search(body) or _NAME_LABEL_LINE.search(body)
+    first = _FIRST_LAST[0].search(body)
     if m:
-        return _clean_name(m.group(1))
-    parts = [p.search(body) for p in _FIRST_LAST]
+        name = _clean_name(m.group(1))
+        if len(name.split()) != 1:
+            return name
+        # French and Spanish forms: "Nom : Martin" beside "Prénom : Rémi", "Nombre: Ana" beside
+        # "Apellidos: García": one word in the name field, the rest in the others.
+        last = _FIRST_LAST[1].search(body)
+        words: list[str] = []
+        for part in (_clean_name(first.group(1)) if first else "", name, _clean_name(last.group(1)) if last else ""):
+            if part and part.lower() not in (w.lower() for w in words):
+                words.append(part)
+        return " ".join(words)
+    parts = [first, _FIRST_LAST[1].search(body)]
     return " ".join(_clean_name(p.group(1)) for p in parts if p).strip()

@@ -74,9 +74,11 @@ def header_block_follows(data: bytes | bytearray, start: int) -> bool | None:
     lines = block.split(b"\n")
     if not lines or not _HEADER_LINE.match(lines[0]):
         return False
-    for line in lines:
-        if not (_HEADER_LINE.match(line) or line[:1] in (b" ", b"\t")):
-            return False
+    # A few lines a gateway broke (a header continued at column 0) are allowed: the parser
+    # reads them as continuations (``mail.parse``); a body paragraph is not mostly fields.
+    bad = sum(1 for line in lines if not (_HEADER_LINE.match(line) or line[:1] in (b" ", b"\t")))
+    if bad > max(3, len(lines) // 5):
+        return False
     return bool(_MAIL_HEADERS.search(block))
 
 

@@ -2323,6 +2323,28 @@ def site_form_scenarios() -> None:
                       reply_to=False)
     one_lead(sc, "01-typeform.eml", raw, d, 3, person[1])
 
+    sc = scenario("80-reply-through-a-gateway-that-breaks-a-header", "plain",
+                  "A customer's Outlook reply whose company gateway (Symantec) continued a header at column 0",
+                  "The stdlib parser ends the headers at the first line that is neither a field nor indented; "
+                  "read as continuations, From and Subject survive and the customer waits again.")
+    paul = ("Paul Harris", "paul.harris@contoso.example")
+    q = ask(sc, "01-question.eml", "outlook", paul, "Quote for 60 croissants", t("2026-11-19 08:10:00"),
+            "Hello,\n\nCould you quote for 60 croissants on Friday?\n\nPaul")
+    r = reply(sc, "02-reply.eml", "thunderbird", q, [paul], t("2026-11-19 09:00:00"),
+              "Hi Paul, 60 croissants are 54 GBP. Shall I book them?\n\nRosie")
+    d = t("2026-11-20 10:31:12")
+    m = Mail(frm=paul, to=[("", OWNER)], subject="RE: Quote for 60 croissants", date=d,
+             body="Yes please, for 8am.\n\nPaul", seed=sc.name + "03", in_reply_to=r.msgid,
+             references=[*r.references, r.msgid])
+    raw = send("outlook", m, d + timedelta(seconds=4), tenant="bakery.example")
+    at = raw.index(b"\nFrom:")
+    raw = (raw[:at] + b"\nX-Brightmail-Tracker: H4sIAAAAAAAAA+NgFlrIKsWRWlGSWpSXmKPExsWi75nTrTtrwZM\n"
+           b"Ig5drOCwmrVzP5sDoseXbDeYAxijWzLyk/IoE1owFz6ezFkxKrWjafpWpgfFOchcjF4eQwDZG\n"
+           b"3a8+d3eAeUv0jYsNi8ZvKxzhfCw0v0Y8ZcuU6q1tqdN7nwYAGyZhr0IDAAA=" + raw[at:])
+    sc.add("03-reply-through-gateway.eml", raw, d + timedelta(seconds=4), noise=False)
+    sc.customer(paul[1], True, d)
+    sc.awaiting_total = 1
+
     sc = scenario("79-lead-site-script-on-another-domain", "lead",
                   "A site's own form script mailing from contato@ the site's domain (not the mailbox's), its own subject",
                   "No no-reply sender, no form subject, no known footer: the body opening with a form's fields "
