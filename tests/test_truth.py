@@ -1096,6 +1096,10 @@ def test_the_conversation_shows_why_a_message_was_read_so_and_keeps_it_inert():
                notes="[]")
     assert "[not a reply to the customer: a forward to orders@flourmill.example]" in message_text(
         out, "email", NOW, ZoneInfo("UTC")).plain
+    side = dict(m, noise="not from the customer: an answer to your forward to orders@flourmill.example", notes="[]")
+    shown = message_text(side, "email", NOW, ZoneInfo("UTC")).plain
+    assert "[not from the customer: an answer to your forward to orders@flourmill.example]" in shown
+    assert "noise:" not in shown
 
 
 # -- machine mail both ways: the owner's own automatic mail, reactions, spam (round three) ----
