@@ -147,6 +147,11 @@ def noise_reason(rec: MessageRecord, rules: Iterable[Rule] = (), *,
             return "mailing list (a list server's owner or bounce address)"
         if not form and _NEWSLETTER_NAME.search(rec.sender_name or ""):
             return "newsletter (its sender's name says so)"
+        if not rec.extra.get("via") and (_BULK_ENVELOPE.match(_angle(h.get("return-path", ""))) or "errors-to" in h):
+            # A bulk mailer's bounce-handling envelope ("bounces@", "bounce-123@",
+            # "x@bounce.example") or the Errors-To of old mass mailers: a person's mail
+            # client writes neither. Not for a form's lead, whose envelope is its mailer's.
+            return "bulk mail (its envelope is a bounce handler's)"
         # A form's or a platform's notification carries a person's message: its mailer's
         # unsubscribe link or bulk precedence (an ESP adds them to everything) is not theirs.
         if "list-unsubscribe" in h and not form:
@@ -215,6 +220,8 @@ _TRACKER_HEADERS = {"x-jira-fingerprint": "Jira", "x-github-reason": "GitHub", "
 #: A list server's envelope or Sender address: LISTSERV's and Majordomo's "owner-list@",
 #: Mailman's "list-bounces@", "list-request@", "list-owner@".
 _LIST_ENVELOPE = re.compile(r"^<?\s*(?:owner-[^@\s]+|[^@\s]+-(?:bounces|request|owner)(?:\+[^@\s]*)?)@", re.I)
+#: A bulk mailer's bounce-handling envelope address.
+_BULK_ENVELOPE = re.compile(r"^(?:bounces?(?:[-_.+][^@]*)?@|[^@]*@bounces?\.)", re.I)
 #: A display name that says "newsletter" in the main languages.
 _NEWSLETTER_NAME = re.compile(r"\b(?:newsletter|nieuwsbrief|boletim|bolet[íi]n|infolettre|rundbrief)\b", re.I)
 

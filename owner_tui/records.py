@@ -73,6 +73,7 @@ NOISE_HEADERS = (
     "x-spam-flag",
     "x-spam-status",
     "x-spam",
+    "errors-to",
     "x-dspam-result",
     "x-forefront-antispam-report",
     "sender",

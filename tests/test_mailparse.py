@@ -224,6 +224,28 @@ def test_iso_2022_jp_text_without_a_charset_is_read_by_its_escapes():
     assert parse(raw).text.strip() == "これはテストメールです。"
 
 
+def test_text_labelled_gb2312_that_is_utf8_is_read_as_utf8():
+    # A Chinese mailer declaring its locale's charset over UTF-8 text (mail-parser's mail_test_12).
+    raw = (b"From: a@mail.example\nTo: owner@example.com\nSubject: x\nMessage-ID: <u1@x>\nMIME-Version: 1.0\n"
+           b"Content-Type: text/plain;charset=\"GB2312\"\nContent-Transfer-Encoding: 8bit\n\n"
+           + "你好！我公司可代开各类增值税发票".encode() + b"\n")
+    rec = parse(raw)
+    assert rec.text.strip() == "你好！我公司可代开各类增值税发票"
+    assert "body declared GB2312 but is UTF-8" in rec.problems
+
+
+@pytest.mark.parametrize("value,name,addr", [
+    # Two authors written as bare addresses (an SVN hook's "From: tim@x concierge@x").
+    ("tim@powerupdev.example concierge@powerupdev.example", "", "tim@powerupdev.example"),
+    # RFC 5322's obsolete comments and folding inside the address (its own examples).
+    ("Pete <pete(his account)@silly.test(his host)>", "Pete", "pete@silly.test"),
+    ("John Doe <jdoe@machine(comment).  example>", "John Doe", "jdoe@machine.example"),
+])
+def test_old_forms_of_an_address_give_the_address(value, name, addr):
+    rec = parse(f"From: {value}\nTo: owner@example.com\nSubject: x\nMessage-ID: <o1@x>\n\nhi\n".encode())
+    assert (rec.sender_name, rec.sender_handle) == (name, addr)
+
+
 def test_no_from_uses_sender():
     rec = parse("no_from.eml")
     assert (rec.sender_handle, rec.sender_name) == ("sec@example.com", "Secretary")

@@ -1294,8 +1294,16 @@ Message-ID: <ham-1@mail.example>"""))
     ("From: Lon Peters <lpeters@mail.example>\nReturn-Path: <rrga-l-bounces+hello=bakery.example@list.example.com>\n"
      "Subject: Minutes", "mailing list"),
     ("From: \"CYLEX Newsletter\" <carina.merkant@cylex.example>\nSubject: Eine schöne Adventszeit", "newsletter"),
-    ("From: gate <team@support.gate.example>\nReturn-Path: <noreply@bounce.gate.example>\n"
+    ("From: gate <team@support.gate.example>\nReturn-Path: <noreply@mail.gate.example>\n"
      "Subject: Ihre Rechnung als PDF-Dokument", "no-reply sender"),
+    # Old newsletters without list headers, from the mail gem's real fixtures: a bounce
+    # handler's envelope, or the Errors-To of a mass mailer.
+    ("From: Free Quilting <enews@free-quilting.example>\nReturn-Path: <bounces@strategicfulfillment.example>\n"
+     "Subject: Holiday patterns", "bulk mail"),
+    ("From: Discover <discovercard_newsflash@discover.example>\nReturn-Path: <x123@bounce.quris.example>\n"
+     "Subject: Newsflash", "bulk mail"),
+    ("From: Provantage <announcements@provantage.example>\nErrors-To: <errors@provantage.example>\n"
+     "Subject: This week's deals", "bulk mail"),
 ])
 def test_machine_mail_known_by_its_other_headers_is_noise(shop, headers, reason):
     store, _ = shop
@@ -1305,6 +1313,19 @@ Date: Mon, 23 Nov 2026 09:00:00 +0000
 Message-ID: <machine-9@x.example>"""))
     assert res.noise == 1 and awaiting(store) == {}
     assert notes_of(store, "machine-9@x.example")[-1].startswith(reason)
+
+
+def test_a_forms_lead_sent_through_a_bulk_mailer_still_waits(shop):
+    # SendGrid and the like give every form notification a bounce envelope: the visitor waits.
+    store, _ = shop
+    feed(shop, eml(f"""From: Typeform <notifications@typeform.example>
+Reply-To: Jane Morgan <jane@mail.example>
+Return-Path: <bounces+4262678-ca5f-hello=bakery.example@email.typeform.example>
+To: {OWNER}
+Subject: New response to Cake enquiry
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <tf-1@typeform.example>""", "What's your name?\nJane Morgan\n"))
+    assert awaiting(store) == {"jane@mail.example": "2026-11-23T09:00:00+00:00"}
 
 
 def test_a_no_reply_circular_to_itself_is_no_lead(shop):

@@ -22,7 +22,9 @@ _NAMED = re.compile(r'\s*(?:"([^"\\]*)"|([^"<>()\\,;:@\[\]]*?))\s*<(' + _ADDR + 
 _BARE = re.compile(r"\s*(" + _ADDR + r")\s*\Z")
 _TRAILING = re.compile(r"()<(" + _ADDR + r")>\s*\Z")
 _LOOSE_ADDR = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-_LOOSE_LIMIT = 1000  # a name and an address; the search is quadratic on a hostile run
+_LOOSE_LIMIT = 1000
+_COMMENT = re.compile(r"\([^()]*\)")
+_SPACE_BY_DOT = re.compile(r"\s*([.@])\s*")  # a name and an address; the search is quadratic on a hostile run
 
 
 def parse_address(value: str) -> tuple[str, str]:
@@ -41,6 +43,12 @@ def parse_address(value: str) -> tuple[str, str]:
         if m:
             return head.strip().strip('"'), m.group(2)
         inside = value[cut + 1:].partition(">")[0].strip()
+        # RFC 5322's obsolete comments and folding inside an address: "pete(his account)@silly.test",
+        # "jdoe@machine(comment).  example". Only spaces beside a "." or "@" go: spaces inside a
+        # word ("power quadrant system@") stay, so no other address is made up.
+        plain = _SPACE_BY_DOT.sub(r"\1", _COMMENT.sub("", inside)).strip()
+        if plain != inside and _BARE.match(plain):
+            return head.strip().strip('"'), plain
         if "@" in inside and ">" in value[cut:] and "<" not in head:
             # "<power quadrant system@example.com>": broken, but that is what was written. Never
             # an address made up from a piece of it, which could be a stranger's.
@@ -51,12 +59,15 @@ def parse_address(value: str) -> tuple[str, str]:
             if _BARE.match(addr or ""):
                 return name, addr
     name, addr = parseaddr(value)
-    if addr and not _BARE.match(addr) and len(value) <= _LOOSE_LIMIT:
+    if not _BARE.match(addr or "") and "@" in value and len(value) <= _LOOSE_LIMIT:
         # "Jane Morgan jane@mail.example", no angle brackets (old mailers, some forms): the one
         # address in it, the rest as the name.
         found = _LOOSE_ADDR.findall(value)
-        if len(found) == 1:
-            return " ".join(value.replace(found[0], " ").replace('"', " ").split()), found[0]
+        if found:  # "tim@x.example concierge@x.example": the first author
+            rest = value
+            for f in found:
+                rest = rest.replace(f, " ")
+            return " ".join(rest.replace('"', " ").split()), found[0]
     return name, addr
 
 

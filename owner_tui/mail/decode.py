@@ -155,13 +155,16 @@ def decode_bytes(
                 problems.add(f"{what} has ISO-2022-JP text without a charset; read as ISO-2022-JP")
                 return text
         return data.decode("ascii")
-    if codec in _WESTERN or codec is None:
+    # Bytes that are valid UTF-8 with non-ASCII in them are UTF-8 whatever the label says: text
+    # really in GB2312, Shift_JIS, KOI8-R or cp1252 is almost never valid UTF-8 by chance, and a
+    # mailer that declares its locale's charset but writes UTF-8 is common (Chinese, Japanese).
+    if codec is None or not codec.startswith(_SEVEN_BIT_CODECS):
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             pass
         else:
-            if codec is not None:
+            if codec is not None and codec not in ("utf-8", "utf_8"):
                 problems.add(f"{what} declared {label} but is UTF-8")
             elif not quiet_utf8 and not label:
                 problems.add(f"{what} has 8-bit text without a charset; UTF-8 used")

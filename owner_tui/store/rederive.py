@@ -40,7 +40,7 @@ _COLUMNS = ("id, conversation_id, account_id, direction, external_id, sent_at, s
 #: and Microsoft 365's verdicts, a tracker's header, a list server's Sender (since m014).
 _RAW_SIGNS = re.compile(rb"text/vnd\.google\.email-reaction\+json|^X-Spam(?:-Flag|-Status)?:|^X-MLServer:|"
                         rb"^X-DSPAM-Result:|^X-Forefront-Antispam-Report:|^X-(?:JIRA-FingerPrint|GitHub-Reason|"
-                        rb"GitLab-Project|Redmine-Project|Bugzilla-Product):|^Sender:[^\n]*(?:owner-|-bounces|-request|-owner)",
+                        rb"GitLab-Project|Redmine-Project|Bugzilla-Product|Errors-To):|^Sender:[^\n]*(?:owner-|-bounces|-request|-owner)",
                         re.I | re.M)
 
 

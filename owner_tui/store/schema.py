@@ -402,8 +402,8 @@ def m014_repeats_and_site_forms(db: Database) -> None:
     the visitor's; a supplier's answer to the owner's forward is not the customer speaking; a
     contact named by a form's encoded Reply-To ("=?UTF-8?B?...?=") gets the decoded name; lead
     notifications are known by their opening fields; DSPAM's and Microsoft 365's spam verdicts,
-    trackers' notifications, list servers' envelopes, "Newsletter" senders, a no-reply
-    Return-Path and no-reply words in other languages are noise.
+    trackers' notifications, list servers' and bulk mailers' envelopes, Errors-To, "Newsletter"
+    senders, a no-reply Return-Path and no-reply words in other languages are noise.
     Stored subject keys are rewritten and every stored message is read again, once (as after
     m003), so a repeat shown twice becomes one row and a hidden visitor waits."""
     _run(db, "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('rederive', 'pending')")
