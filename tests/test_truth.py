@@ -983,6 +983,15 @@ Message-ID: <r-g7@bakery.example>""", "See you at noon.\n"), folder="Sent", now=
         store.close()
 
 
+def before_m014(old: Store) -> None:
+    """Leave a store as an owner-tui before m014 left it: the migration not applied, the last
+    re-reading done, the schema version before it; then close it."""
+    old.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_repeats_and_site_forms'")
+    old.db.execute("UPDATE store_meta SET value = 'done' WHERE key = 'rederive'")
+    old.db.execute("PRAGMA user_version = 12")
+    old.close()
+
+
 def test_an_upgrade_joins_repeats_and_reads_site_forms_again(tmp_path, monkeypatch):
     # Before m014 "Loyalty card" and "loyalty card?" were two subjects, a message with no
     # subject never joined anything (a repeat was two rows for ever), and a form mailing from
@@ -1024,10 +1033,7 @@ Date: Mon, 23 Nov 2026 10:00:00 +0000
 Message-ID: <out-u@bakery.example>"""), folder="Sent", now=NOW)], now=NOW)
         assert old.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 6  # the bugs, as stored
         assert set(awaiting(old)) == {"tom@mail.example", "ann@mail.example", "kontakt@bakery.example"}
-        old.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_repeats_and_site_forms'")
-        old.db.execute("UPDATE store_meta SET value = 'done' WHERE key = 'rederive'")
-        old.db.execute("PRAGMA user_version = 12")
-        old.close()
+        before_m014(old)
     store = Store.open(path, config=config, clock=lambda: NOW)
     try:
         assert store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 3  # Tom's three, Ann's two
@@ -1050,10 +1056,7 @@ def test_an_upgrade_reads_a_suppliers_answer_as_not_the_customer(tmp_path):
         old.ingest(acc, [parse_message(SIDE[key][1], folder=SIDE[key][0], now=NOW)], now=NOW)
     old.db.execute("UPDATE messages SET noise = NULL WHERE external_id = 's-1@flourmill.example'")  # as stored
     old.db.execute("UPDATE conversations SET waiting_since = '2026-11-23T10:30:00+00:00'")
-    old.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_repeats_and_site_forms'")
-    old.db.execute("UPDATE store_meta SET value = 'done' WHERE key = 'rederive'")
-    old.db.execute("PRAGMA user_version = 12")
-    old.close()
+    before_m014(old)
     store = Store.open(path, config=config, clock=lambda: NOW)
     try:
         assert awaiting(store) == {}
@@ -1069,10 +1072,7 @@ def test_an_upgrade_decodes_contact_names_a_forms_reply_to_left_encoded(tmp_path
     acc = old.ensure_account("imap", "shop", {"address": OWNER})
     old.ingest(acc, [parse_message(question(), now=NOW)], now=NOW)
     old.db.execute("UPDATE contacts SET name = '=?UTF-8?B?SsO2cmcgTcO8bGxlcg==?='")  # as 0.x stored a Wix lead
-    old.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_repeats_and_site_forms'")
-    old.db.execute("UPDATE store_meta SET value = 'done' WHERE key = 'rederive'")
-    old.db.execute("PRAGMA user_version = 12")
-    old.close()
+    before_m014(old)
     store = Store.open(path, config=config, clock=lambda: NOW)
     try:
         assert [r[0] for r in store.db.execute("SELECT name FROM contacts")] == ["Jörg Müller"]
